@@ -1,0 +1,305 @@
+/*
+ * actor.c - spawning, running a turn, dying and reaping; introspection.
+ */
+#include "runtime/actor.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/kernel.h"
+#include "runtime/pool.h"
+
+__thread rt_actor_t *rt__tls_actor;
+__thread rt_msg_t *rt__tls_msg;
+/* The innermost guarded frame (turn, init, destroy) cl_panic unwinds to. */
+static __thread jmp_buf *tls_jmp;
+
+/* ---- crash unwinding ------------------------------------------------ */
+
+int rt__guarded(int (*fn)(void *p), void *p)
+{
+    jmp_buf jb;
+    jmp_buf *saved = tls_jmp;
+    rt_msg_t *saved_msg = rt__tls_msg;
+    int rc;
+    tls_jmp = &jb;
+    rt__tls_msg = NULL;
+    if (setjmp(jb) == 0)
+        rc = fn(p);
+    else
+        rc = CLEO_EPANIC;
+    tls_jmp = saved;
+    rt__tls_msg = saved_msg;
+    return rc;
+}
+
+void rt_panic(const char *file, int line, const char *fmt, ...)
+{
+    char msg[256];
+    char pb[32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rt_actor_t *a = rt__tls_actor;
+    fprintf(stderr, "cleo: actor %s (%s) panicked at %s:%d: %s\n",
+            a ? rt_pid_fmt(a->pid, pb, sizeof pb) : "-",
+            a ? a->beh->name : "-", file, line, msg);
+    if (tls_jmp == NULL)
+        abort();
+    /* The message being handled is freed here: the handler will never
+     * return to let the runtime do it. */
+    rt_msg_free(rt__tls_msg);
+    rt__tls_msg = NULL;
+    longjmp(*tls_jmp, 1);
+}
+
+/* ---- accessors ------------------------------------------------------ */
+
+rt_pid_t rt_self(const rt_actor_t *self) { return self->pid; }
+rt_t *rt_actor_rt(const rt_actor_t *self) { return self->rt; }
+void *rt_state(const rt_actor_t *self) { return self->state; }
+void rt_set_state(rt_actor_t *self, void *state) { self->state = state; }
+rt_actor_t *rt_current(void) { return rt__tls_actor; }
+
+bool rt_trap_exit(rt_actor_t *self, bool on)
+{
+    bool was = (self->flags & RT__A_TRAP) != 0;
+    if (on)
+        self->flags |= RT__A_TRAP;
+    else
+        self->flags &= (uint8_t)~RT__A_TRAP;
+    atomic_store_explicit(&self->pub_trap, on, memory_order_relaxed);
+    return was;
+}
+
+void rt_exit_self(rt_actor_t *self, int reason)
+{
+    if (self->flags & RT__A_EXITING)
+        return;
+    self->flags |= RT__A_EXITING;
+    self->exit_reason = reason;
+}
+
+rt_actor_ext_t *rt__actor_ext(rt_actor_t *a)
+{
+    if (a->ext == NULL)
+        a->ext = cleo_xcalloc(1, sizeof(rt_actor_ext_t));
+    return a->ext;
+}
+
+void rt__actor_publish(rt_actor_t *a)
+{
+    rt_actor_ext_t *x = a->ext;
+    atomic_store_explicit(&a->pub_links, x ? (uint16_t)x->nlinks : 0,
+                          memory_order_relaxed);
+    atomic_store_explicit(&a->pub_mons, x ? (uint16_t)(x->nout + x->nin) : 0,
+                          memory_order_relaxed);
+}
+
+void *rt_actor_loop(rt_actor_t *self)
+{
+    if (self->sched < 0 || self->rt->scheds == NULL)
+        return NULL;
+    return &self->rt->scheds[self->sched].loop;
+}
+
+/* ---- resources ------------------------------------------------------ */
+
+int rt_resource_add(rt_actor_t *self, rt_free_fn fn, void *ptr,
+                    rt_res_t **out)
+{
+    rt_actor_ext_t *x = rt__actor_ext(self);
+    rt_res_t *r = cleo_xmalloc(sizeof *r);
+    r->fn = fn;
+    r->ptr = ptr;
+    r->prev = NULL;
+    r->next = x->res;
+    if (x->res != NULL)
+        x->res->prev = r;
+    x->res = r;
+    if (out != NULL)
+        *out = r;
+    return 0;
+}
+
+void rt_resource_remove(rt_actor_t *self, rt_res_t *r)
+{
+    rt_actor_ext_t *x = self->ext;
+    if (r == NULL || x == NULL)
+        return;
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        x->res = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    free(r);
+}
+
+static int run_res(void *p)
+{
+    rt_res_t *r = p;
+    r->fn(r->ptr);
+    return 0;
+}
+
+/* Run every destructor, newest first; a panicking one skips itself. */
+static void release_resources(rt_actor_ext_t *x)
+{
+    rt_res_t *r = x->res;
+    x->res = NULL;
+    while (r != NULL) {
+        rt_res_t *next = r->next;
+        (void)rt__guarded(run_res, r);
+        free(r);
+        r = next;
+    }
+}
+
+/* ---- a turn --------------------------------------------------------- */
+
+/* Hand m to the runtime or the behaviour; free it. Returns 0 to go on, or
+ * 1 with *reason set if the actor must die. */
+static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
+{
+    int rc = 0;
+    rt__tls_msg = m;
+    if ((m->type < RT_MSG_SYS_BASE && m->_sys == 0) ||
+        !rt__signal_handle(a, m, &rc))
+        rc = a->beh->handle(a, m);
+    rt__tls_msg = NULL;
+    rt_msg_free(m);
+    /* single writer: a plain increment, read relaxed by introspection */
+    atomic_store_explicit(
+        &a->msgs, atomic_load_explicit(&a->msgs, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+    if (rc == RT_STOP) {
+        *reason = RT_REASON_NORMAL;
+        return 1;
+    }
+    if (rc < 0) {
+        *reason = rc;
+        return 1;
+    }
+    if (a->flags & RT__A_EXITING) {
+        *reason = a->exit_reason;
+        return 1;
+    }
+    return 0;
+}
+
+static rt_turn_t run_batch(rt_actor_t *a, uint32_t batch, uint32_t *handled)
+{
+    int reason;
+    for (uint32_t i = 0; i < batch; i++, (*handled)++) {
+        rt_msg_t *m = rt_mbox_pop(&a->mbox);
+        if (m == NULL) {
+            if (!rt_mbox_mark_empty(&a->mbox))
+                return RT__TURN_MORE;
+            atomic_store_explicit(&a->run_state, RT_ACTOR_WAITING,
+                                  memory_order_relaxed);
+            return RT__TURN_IDLE;
+        }
+        if (dispatch(a, m, &reason)) {
+            (*handled)++;
+            rt__actor_die(a, reason);
+            return RT__TURN_DEAD;
+        }
+    }
+    return RT__TURN_MORE;
+}
+
+rt_turn_t rt__actor_turn(rt_actor_t *a, uint32_t batch, uint32_t *handled)
+{
+    jmp_buf jb;
+    jmp_buf *saved = tls_jmp;
+    rt_actor_t *saved_a = rt__tls_actor;
+    rt_turn_t r;
+    atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNING,
+                          memory_order_relaxed);
+    rt__tls_actor = a;
+    tls_jmp = &jb;
+    if (setjmp(jb) == 0) {
+        r = run_batch(a, batch, handled);
+    } else {
+        /* cl_panic() unwound here; the message was freed by rt_panic. */
+        tls_jmp = saved;
+        rt__actor_die(a, CLEO_EPANIC);
+        r = RT__TURN_DEAD;
+    }
+    if (r == RT__TURN_MORE)
+        atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNABLE,
+                              memory_order_relaxed);
+    tls_jmp = saved;
+    rt__tls_actor = saved_a;
+    return r;
+}
+
+/* ---- death ---------------------------------------------------------- */
+
+typedef struct {
+    rt_actor_t *a;
+    int reason;
+} destroy_arg_t;
+
+static int run_destroy(void *p)
+{
+    destroy_arg_t *d = p;
+    d->a->beh->destroy(d->a, d->reason);
+    return 0;
+}
+
+void rt__actor_die(rt_actor_t *a, int reason)
+{
+    rt_t *rt = a->rt;
+    a->flags |= RT__A_DEAD | RT__A_EXITING;
+    a->exit_reason = reason;
+    atomic_store_explicit(&a->run_state, RT_ACTOR_EXITING,
+                          memory_order_relaxed);
+    if (a->beh->destroy != NULL) {
+        destroy_arg_t d = {a, reason};
+        rt_actor_t *saved = rt__tls_actor;
+        rt__tls_actor = a;
+        (void)rt__guarded(run_destroy, &d);
+        rt__tls_actor = saved;
+    }
+    if (a->ext != NULL)
+        release_resources(a->ext);
+    rt__call_on_death(a);
+    rt__table_mark_dead(&rt->table, a);
+    /* seq_cst: after marking dead; pairs with rt__registry_add(), which
+     * sets has_name and then checks ALIVE (Dekker): one sees the other. */
+    if (atomic_load_explicit(&a->has_name, memory_order_seq_cst))
+        rt__registry_drop_pid(&rt->reg, a);
+    rt__signal_on_death(a, reason);
+    if (a->ext != NULL) {
+        free(a->ext->links);
+        free(a->ext->mons_out);
+        free(a->ext->mons_in);
+        free(a->ext->calls);
+        free(a->ext);
+        a->ext = NULL;
+    }
+    atomic_fetch_add_explicit(&rt->exited, 1, memory_order_relaxed);
+    if (reason != RT_REASON_NORMAL && reason != RT_REASON_SHUTDOWN)
+        atomic_fetch_add_explicit(&rt->crashed, 1, memory_order_relaxed);
+    /* The table's pin: the last unpin (maybe this one) reaps. */
+    rt__table_unpin(&rt->table, a);
+}
+
+void rt__actor_reap(rt_actor_t *a)
+{
+    rt_t *rt = a->rt;
+    rt_pid_t pid = a->pid;
+    rt_msg_t *m;
+    /* No pins remain, so no producer is mid-push: this drains it all. */
+    while ((m = rt_mbox_pop(&a->mbox)) != NULL)
+        rt__signal_on_reap(rt, pid, m);
+    rt__pool_free(sizeof *a, a);
+    rt__table_release(&rt->table, pid);
+    rt__notify_reaped(rt);
+}

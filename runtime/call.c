@@ -1,0 +1,140 @@
+/*
+ * call.c - request/reply: rt_call with a continuation and a timeout, the
+ * reply side, and the blocking rt_call_sync for non-scheduler threads.
+ */
+#include <stdlib.h>
+
+#include "runtime/actor.h"
+#include "runtime/kernel.h"
+
+static rt_msg_t *fail_msg(rt_pid_t from, int status, rt_ref_t ref)
+{
+    rt_msg_t *m = rt_msg_new(RT__SYS_CALL_FAIL);
+    m->from = from;
+    m->reason = status;
+    m->ref = ref;
+    return m;
+}
+
+int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req,
+            uint32_t timeout_ms, rt_reply_cb cb, void *data)
+{
+    if (req == NULL || cb == NULL || req->type >= RT_MSG_SYS_BASE) {
+        rt_msg_free(req);
+        return CLEO_EINVAL;
+    }
+    rt_t *rt = self->rt;
+    rt_callent_t e = {rt__ref_new(rt), 0, cb, data};
+    if (timeout_ms != RT_INFINITY)
+        (void)rt_send_after(rt, timeout_ms, self->pid,
+                            fail_msg(to, CLEO_ETIMEDOUT, e.ref), &e.timer);
+    rt_actor_ext_t *x = rt__actor_ext(self);
+    rt__vec_push((void **)&x->calls, &x->ncalls, &x->capcalls, sizeof e, &e);
+    req->from = self->pid;
+    req->ref = e.ref;
+    req->_sys = RT__F_CALL;
+    int rc = rt__send(rt, to, req);
+    if (rc < 0) /* the continuation learns it as a message, never inline */
+        (void)rt__send(rt, self->pid, fail_msg(to, rc, e.ref));
+    return 0;
+}
+
+int rt__call_complete(rt_actor_t *a, rt_msg_t *m, int status, int *rc)
+{
+    rt_actor_ext_t *x = a->ext;
+    for (uint32_t i = 0; x != NULL && i < x->ncalls; i++) {
+        if (x->calls[i].ref != m->ref)
+            continue;
+        rt_callent_t e = x->calls[i];
+        rt__vec_del(x->calls, &x->ncalls, sizeof e, i);
+        if (e.timer != 0 && status != CLEO_ETIMEDOUT)
+            (void)rt_timer_cancel(a->rt, e.timer);
+        if (status == 0)
+            m->_sys = 0;
+        *rc = e.cb(a, status == 0 ? m : NULL, status, e.data);
+        return 1;
+    }
+    /* No such call: a late reply or timeout, dropped; an inbox takes
+     * replies raw for rt_call_sync(). */
+    return (a->flags & RT__A_RAW_REPLY) ? 0 : 1;
+}
+
+void rt__call_on_death(rt_actor_t *a)
+{
+    rt_actor_ext_t *x = a->ext;
+    for (uint32_t i = 0; x != NULL && i < x->ncalls; i++)
+        if (x->calls[i].timer != 0)
+            (void)rt_timer_cancel(a->rt, x->calls[i].timer);
+    if (x != NULL)
+        x->ncalls = 0;
+}
+
+rt_from_t rt_msg_caller(const rt_msg_t *req)
+{
+    rt_from_t f = {req->from, (req->_sys & RT__F_CALL) ? req->ref : 0};
+    return f;
+}
+
+int rt_reply(rt_t *rt, rt_from_t from, rt_msg_t *reply)
+{
+    if (reply == NULL)
+        return CLEO_EINVAL;
+    if (from.ref == 0) {
+        rt_msg_free(reply);
+        return CLEO_EINVAL;
+    }
+    reply->ref = from.ref;
+    reply->_sys = RT__F_REPLY;
+    return rt_send(rt, from.pid, reply);
+}
+
+/* Wait in ib for the answer to ref: a reply or a call failure. */
+static int await_reply(rt_inbox_t *ib, rt_ref_t ref, uint32_t timeout_ms,
+                       rt_msg_t **out)
+{
+    for (;;) {
+        rt_msg_t *m;
+        int rc = rt_inbox_recv(ib, timeout_ms, &m);
+        if (rc < 0)
+            return rc;
+        if (m->ref == ref && (m->_sys & RT__F_REPLY)) {
+            m->_sys = 0;
+            *out = m;
+            return 0;
+        }
+        if (m->ref == ref && m->type == RT__SYS_CALL_FAIL) {
+            rc = m->reason;
+            rt_msg_free(m);
+            return rc;
+        }
+        rt_msg_free(m); /* stray: not ours */
+    }
+}
+
+int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
+                 rt_msg_t **reply_out)
+{
+    rt_inbox_t *ib;
+    if (req == NULL || reply_out == NULL || req->type >= RT_MSG_SYS_BASE) {
+        rt_msg_free(req);
+        return CLEO_EINVAL;
+    }
+    if (rt_on_scheduler()) {
+        rt_msg_free(req);
+        return CLEO_EDEADLK;
+    }
+    int rc = rt_inbox_new(rt, &ib);
+    if (rc < 0) {
+        rt_msg_free(req);
+        return rc;
+    }
+    rt_ref_t ref = rt__ref_new(rt);
+    req->from = rt_inbox_pid(ib);
+    req->ref = ref;
+    req->_sys = RT__F_CALL;
+    rc = rt_send(rt, to, req);
+    if (rc == 0)
+        rc = await_reply(ib, ref, timeout_ms, reply_out);
+    rt_inbox_free(ib);
+    return rc;
+}

@@ -1,0 +1,562 @@
+/*
+ * rt.h - the cleo actor runtime: Erlang's process model in C.
+ *
+ * An actor is a behaviour (a table of callbacks), a state pointer and a
+ * lock-free mailbox. Handlers run to completion on scheduler threads; an
+ * actor never has a stack of its own. Actors are named by 64-bit pids
+ * (node, slot, generation): a send to a dead pid is dropped and counted,
+ * never a use-after-free, even while the slot is reused.
+ *
+ * Conventions (see shared/STYLE.md): functions returning int give 0 or a
+ * negative CLEO_E* code; pointer parameters say who owns them with one of
+ * "borrows", "takes", "gives" or "valid until".
+ *
+ * Threads: every function may be called from any thread unless it takes an
+ * `rt_actor_t *self`, which may only be used by that actor's own handlers
+ * (init, handle, destroy) while they run.
+ */
+#ifndef CLEO_RUNTIME_RT_H
+#define CLEO_RUNTIME_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RT_API __attribute__((visibility("default")))
+#define RT_WUR __attribute__((warn_unused_result))
+
+/* ---------------------------------------------------------------------
+ * Errors (project-wide: every module returns these).
+ * System errors are -errno; project errors live below -20000.
+ * ------------------------------------------------------------------- */
+
+#define CLEO__ERR(e) (-(e))
+#define CLEO_ENOTFOUND (-20001) /* no such thing (name, timer, key) */
+#define CLEO_EINVAL (-20002)    /* invalid argument from a caller */
+#define CLEO_EBADPID (-20003)   /* malformed or never-valid pid */
+#define CLEO_ENOPROC (-20004)   /* the actor is dead; the message dropped */
+#define CLEO_EEXIST (-20005)    /* name or entry already taken */
+#define CLEO_ELIMIT (-20006)    /* a configured limit was reached */
+#define CLEO_ESHUTDOWN (-20007) /* the runtime is shutting down or down */
+#define CLEO_ETIMEDOUT (-20008) /* a call or wait timed out */
+#define CLEO_EDEADLK (-20009)   /* blocking call from a scheduler thread */
+#define CLEO_ENOMEM (-20010)    /* a client-sized allocation failed */
+#define CLEO_EPROTO (-20011)    /* undecodable message or frame */
+#define CLEO_ESTORAGE (-20012)  /* storage engine error */
+#define CLEO_EBADREQ (-20013)   /* malformed request */
+#define CLEO_EPANIC (-20014)    /* an actor called cl_panic/failed assert */
+#define CLEO_ESTATE (-20015)    /* the call is not valid in this state */
+
+/** Short symbolic name of an error code ("CLEO_ENOPROC", "ENOENT"). Never
+ *  NULL; the string is static. */
+RT_API const char *cleo_err_name(int err);
+/** Human-readable message for an error code. Never NULL; static string. */
+RT_API const char *cleo_strerror(int err);
+
+/** The one plain buffer type: a borrowed view of bytes. */
+typedef struct {
+    char *base;
+    size_t len;
+} cleo_buf_t;
+
+/* ---------------------------------------------------------------------
+ * Exit reasons. A reason is an int: 0 is `normal`, the named ones below
+ * are Erlang's atoms, and any other negative value is an error code that
+ * made the actor exit (e.g. a handler's return value).
+ * ------------------------------------------------------------------- */
+
+#define RT_REASON_NORMAL 0
+#define RT_REASON_KILL (-30001)   /* untrappable when sent by rt_exit() */
+#define RT_REASON_KILLED (-30002) /* what a killed actor's links see */
+#define RT_REASON_NOPROC (-30003) /* link/monitor target was already dead */
+#define RT_REASON_SHUTDOWN (-30004)
+#define RT_REASON_NOCONNECTION (-30005)
+#define RT_REASON_PANIC CLEO_EPANIC
+
+/** Name of a reason ("normal", "killed", or the error name). Static. */
+RT_API const char *rt_reason_name(int reason);
+
+/* ---------------------------------------------------------------------
+ * Pids: 16 bits node | 24 bits generation | 24 bits slot. 0 is no pid.
+ * ------------------------------------------------------------------- */
+
+typedef uint64_t rt_pid_t;
+#define RT_PID_NONE ((rt_pid_t)0)
+#define RT_PID_NODE(p) ((uint32_t)((p) >> 48))
+#define RT_PID_GEN(p) ((uint32_t)(((p) >> 24) & 0xFFFFFF))
+#define RT_PID_SLOT(p) ((uint32_t)((p)&0xFFFFFF))
+#define RT_PID_MAKE(node, gen, slot)                                         \
+    (((uint64_t)(node) << 48) | ((uint64_t)((gen)&0xFFFFFF) << 24) |         \
+     ((uint64_t)(slot)&0xFFFFFF))
+#define RT_MAX_ACTORS_LIMIT (1u << 24)
+
+/** Format a pid as "<node.slot.gen>" into buf (at least 32 bytes); returns
+ *  buf. */
+RT_API char *rt_pid_fmt(rt_pid_t pid, char *buf, size_t len);
+
+/* ---------------------------------------------------------------------
+ * Opaque types.
+ * ------------------------------------------------------------------- */
+
+typedef struct rt_s rt_t;             /* one runtime (one node) */
+typedef struct rt_actor_s rt_actor_t; /* an actor; only its handlers see it */
+typedef struct rt_buf_s rt_buf_t;     /* reference-counted bytes */
+typedef struct rt_inbox_s rt_inbox_t; /* a mailbox for a non-actor thread */
+typedef uint64_t rt_ref_t;            /* monitor/call/timer reference */
+
+/* ---------------------------------------------------------------------
+ * Messages. Every message starts with this header. An application payload
+ * is a pointer the header carries (typically a protobuf-c message struct),
+ * moved to a local receiver without copy; `arg` holds a small inline value.
+ * ------------------------------------------------------------------- */
+
+typedef void (*rt_free_fn)(void *p);
+
+/* The intrusive mailbox link; private to the runtime. */
+typedef struct rt_mnode_s {
+    struct rt_mnode_s *_Atomic next;
+} rt_mnode_t;
+
+typedef struct rt_msg_s rt_msg_t;
+struct rt_msg_s {
+    /* private */
+    rt_mnode_t _node; /* mailbox link; must stay first */
+    uint32_t _sys;    /* runtime flags (call, reply, signal kind) */
+    uint32_t _pad;
+    /* public */
+    uint32_t type;           /* < RT_MSG_SYS_BASE for applications */
+    int32_t reason;          /* EXIT/DOWN: exit reason; call: status */
+    rt_pid_t from;           /* sender (0 outside an actor) */
+    rt_ref_t ref;            /* call or monitor reference, 0 = none */
+    uint64_t arg;            /* small inline payload */
+    void *payload;           /* owned by the message; see payload_free */
+    rt_free_fn payload_free; /* frees payload with the message; NULL = none */
+};
+
+/* System message types, reserved at the top of the id range. Applications
+ * use ids below RT_MSG_SYS_BASE. Handlers see only EXIT (when trapping
+ * exits) and DOWN; the others are consumed by the runtime. */
+#define RT_MSG_SYS_BASE 0xFFFFFF00u
+#define RT_MSG_EXIT (UINT32_MAX - 1) /* from = dead pid, reason */
+#define RT_MSG_DOWN (UINT32_MAX - 2) /* ref = monitor, from, reason */
+
+/** Allocate a message header of `type` from the runtime's pool, with
+ *  from = the calling actor's pid (0 outside actors) and all else zero.
+ *  Aborts on out-of-memory (fixed-size control struct).
+ *  @return gives: pass it to rt_send() or free it with rt_msg_free(). */
+RT_API rt_msg_t *rt_msg_new(uint32_t type);
+
+/** Free a message and its payload (via payload_free). Accepts NULL.
+ *  @param m takes. */
+RT_API void rt_msg_free(rt_msg_t *m);
+
+/** Set a protobuf-c message as payload; it is freed with
+ *  protobuf_c_message_free_unpacked(pb, NULL), so every field must come
+ *  from malloc (as __unpack() makes them) or be static.
+ *  @param pb takes: a ProtobufCMessage *. */
+RT_API void rt_msg_set_pb(rt_msg_t *m, void *pb);
+
+/** Set a reference-counted buffer as payload (unref'd with the message).
+ *  @param b takes one reference. */
+RT_API void rt_msg_set_buf(rt_msg_t *m, rt_buf_t *b);
+
+/* ---------------------------------------------------------------------
+ * Reference-counted buffers for bulk data: a 5 MiB chunk travels between
+ * actors by reference, never copied.
+ * ------------------------------------------------------------------- */
+
+/** Allocate a buffer of capacity `cap` with len 0 and one reference.
+ *  @param out gives: release with rt_buf_unref().
+ *  @return 0, or CLEO_ENOMEM (the size comes from clients). */
+RT_API RT_WUR int rt_buf_new(size_t cap, rt_buf_t **out);
+/** Take another reference. @return b. */
+RT_API rt_buf_t *rt_buf_ref(rt_buf_t *b);
+/** Drop a reference; frees on the last one. Accepts NULL. */
+RT_API void rt_buf_unref(rt_buf_t *b);
+/** The bytes. @return valid until the last reference is dropped. */
+RT_API char *rt_buf_data(rt_buf_t *b);
+RT_API size_t rt_buf_len(const rt_buf_t *b);
+RT_API size_t rt_buf_cap(const rt_buf_t *b);
+/** Set the length (<= cap). @return 0 or CLEO_EINVAL. */
+RT_API RT_WUR int rt_buf_set_len(rt_buf_t *b, size_t len);
+RT_API uint32_t rt_buf_refs(const rt_buf_t *b);
+
+/* ---------------------------------------------------------------------
+ * Behaviours.
+ * ------------------------------------------------------------------- */
+
+/* Return from handle() to stop normally (reason `normal`). */
+#define RT_STOP 1
+
+typedef struct rt_behaviour_s {
+    const char *name; /* shown by introspection; required */
+    /* Runs inside rt_spawn() on the spawner's thread, before the pid is
+     * returned; may set the state and send. Returns 0, or <0 and the
+     * spawn fails with that code (no signals are sent). Optional. Create
+     * uv handles from a message to self, not here. */
+    int (*init)(rt_actor_t *self, void *arg);
+    /* One message. Return 0 to continue, RT_STOP to exit normally, <0 to
+     * exit with that reason. The runtime frees `m` after it returns unless
+     * the handler cleared m->payload (then it owns the payload). Required.
+     */
+    int (*handle)(rt_actor_t *self, rt_msg_t *m);
+    /* Runs once when the actor dies, for any reason, on its scheduler:
+     * release the state here. Optional. */
+    void (*destroy)(rt_actor_t *self, int reason);
+    /* Bytes of state owned by this actor, for introspection. Optional. */
+    size_t (*memory)(const rt_actor_t *self);
+} rt_behaviour_t;
+
+/* ---------------------------------------------------------------------
+ * The runtime.
+ * ------------------------------------------------------------------- */
+
+typedef struct rt_opts_s {
+    uint32_t schedulers;   /* threads; 0 = one per core */
+    uint32_t max_actors;   /* 0 = 1<<22; at most RT_MAX_ACTORS_LIMIT */
+    uint32_t dirty_threads; /* blocking-work pool size; 0 = 4 */
+    uint16_t node;         /* node index put in pids; default 0 */
+    bool deterministic;    /* one thread, seeded PRNG, virtual clock */
+    uint64_t seed;         /* deterministic mode's PRNG seed */
+} rt_opts_t;
+
+/** Create a runtime and start its schedulers (none in deterministic mode:
+ *  the caller drives it with rt_det_run()).
+ *  @param opts borrows; NULL = defaults.
+ *  @param out gives: stop with rt_shutdown(), free with rt_free().
+ *  @return 0, CLEO_EINVAL (bad option) or -errno from thread/loop setup. */
+RT_API RT_WUR int rt_new(const rt_opts_t *opts, rt_t **out);
+
+/** Stop accepting spawns and outside sends, kill every actor with reason
+ *  `shutdown` (destroy callbacks and resource destructors run), wait until
+ *  all are gone, join the scheduler and pool threads. Idempotent.
+ *  Must not be called from a scheduler thread.
+ *  @return 0, CLEO_EDEADLK from a scheduler thread. */
+RT_API int rt_shutdown(rt_t *rt);
+
+/** Shut down if needed and free everything. Accepts NULL. */
+RT_API void rt_free(rt_t *rt);
+
+/** True on a scheduler thread of any runtime (where blocking is banned). */
+RT_API bool rt_on_scheduler(void);
+
+/** Milliseconds on the runtime's clock (monotonic, or virtual in
+ *  deterministic mode). */
+RT_API uint64_t rt_now_ms(rt_t *rt);
+
+/* ---------------------------------------------------------------------
+ * Spawning and identity.
+ * ------------------------------------------------------------------- */
+
+#define RT_SPAWN_LINK 0x1u    /* link spawner and child (spawner: actor) */
+#define RT_SPAWN_MONITOR 0x2u /* spawner monitors child; ref in mon_ref */
+#define RT_SCHED_ANY (-1)
+
+typedef struct rt_spawn_opts_s {
+    uint32_t flags;    /* RT_SPAWN_* */
+    const char *name;  /* register under this name; NULL = none; borrows */
+    int sched;         /* pin to this scheduler; RT_SCHED_ANY = not pinned */
+    bool trap_exit;    /* start with trap_exit on */
+    rt_ref_t *mon_ref; /* out: the monitor ref with RT_SPAWN_MONITOR */
+} rt_spawn_opts_t;
+
+/** Spawn an actor. init(self, arg) runs before this returns.
+ *  @param self borrows: the spawning actor, or NULL from outside actors
+ *         (then LINK/MONITOR are CLEO_EINVAL).
+ *  @param beh borrows: must stay valid while the actor lives (static).
+ *  @param arg passed to init; ownership as the behaviour documents.
+ *  @param opts borrows; NULL = defaults (no link, any scheduler).
+ *  @param out the new pid (written only on success); may be NULL.
+ *  @return 0; CLEO_EINVAL (NULL beh/handle, bad sched, LINK/MONITOR
+ *          without self); CLEO_ELIMIT (max_actors alive); CLEO_EEXIST
+ *          (name taken: nothing spawned); CLEO_ESHUTDOWN; or init's error.
+ */
+RT_API RT_WUR int rt_spawn(rt_t *rt, rt_actor_t *self,
+                           const rt_behaviour_t *beh, void *arg,
+                           const rt_spawn_opts_t *opts, rt_pid_t *out);
+
+/** The actor's own pid. */
+RT_API rt_pid_t rt_self(const rt_actor_t *self);
+/** The runtime an actor lives in. */
+RT_API rt_t *rt_actor_rt(const rt_actor_t *self);
+/** The state pointer (NULL until set). */
+RT_API void *rt_state(const rt_actor_t *self);
+/** Set the state pointer. @param state takes: free it in destroy(). */
+RT_API void rt_set_state(rt_actor_t *self, void *state);
+/** The actor running on this thread now, or NULL. */
+RT_API rt_actor_t *rt_current(void);
+
+/** Turn trap_exit on/off. Trapping turns exit signals into RT_MSG_EXIT
+ *  messages (except an untrappable kill). @return the previous value. */
+RT_API bool rt_trap_exit(rt_actor_t *self, bool on);
+
+/** Exit the calling actor after the current handler returns, with
+ *  `reason` (RT_REASON_NORMAL for a normal exit). */
+RT_API void rt_exit_self(rt_actor_t *self, int reason);
+
+/** Crash the calling actor now: unwind to the scheduler, run destroy and
+ *  resource destructors, send exit signals with reason CLEO_EPANIC. Only
+ *  inside a handler; never returns. Elsewhere it aborts the process. */
+RT_API _Noreturn void rt_panic(const char *file, int line, const char *fmt,
+                               ...) __attribute__((format(printf, 3, 4)));
+#define cl_panic(...) rt_panic(__FILE__, __LINE__, __VA_ARGS__)
+/** A runtime assertion: on failure, crashes the calling actor only. */
+#define rt_assert(c)                                                         \
+    ((c) ? (void)0 : rt_panic(__FILE__, __LINE__, "assertion %s", #c))
+
+/* ---------------------------------------------------------------------
+ * Sending.
+ * ------------------------------------------------------------------- */
+
+/** Send m to `to`. Always takes m: on any error it is freed.
+ *  Per sender-receiver pair, messages arrive in send order.
+ *  @param m takes.
+ *  @return 0 delivered to a live mailbox; CLEO_ENOPROC the actor is dead
+ *          (dropped and counted); CLEO_EBADPID malformed pid or another
+ *          node's (no distribution yet); CLEO_ESHUTDOWN after shutdown
+ *          began (from outside actors) or completed; CLEO_EINVAL m NULL.
+ */
+RT_API int rt_send(rt_t *rt, rt_pid_t to, rt_msg_t *m);
+
+/** Send to a registered name. Takes m as rt_send().
+ *  @return as rt_send(), or CLEO_ENOTFOUND (no such name). */
+RT_API int rt_send_name(rt_t *rt, const char *name, rt_msg_t *m);
+
+/** True if pid names a live actor of this runtime (a snapshot). */
+RT_API bool rt_is_alive(rt_t *rt, rt_pid_t pid);
+
+/* ---------------------------------------------------------------------
+ * Links, monitors, exit signals (Erlang's semantics).
+ * ------------------------------------------------------------------- */
+
+/** Link self and pid. If pid is dead (or dies before the link arrives),
+ *  self receives an exit signal with reason RT_REASON_NOPROC.
+ *  @return 0, CLEO_EBADPID. */
+RT_API int rt_link(rt_actor_t *self, rt_pid_t pid);
+/** Remove a link (both sides). @return 0 (also if not linked). */
+RT_API int rt_unlink(rt_actor_t *self, rt_pid_t pid);
+
+/** Monitor pid: one RT_MSG_DOWN {ref, from=pid, reason} arrives when it
+ *  dies (reason RT_REASON_NOPROC if already dead).
+ *  @param out the reference. @return 0, CLEO_EBADPID. */
+RT_API int rt_monitor(rt_actor_t *self, rt_pid_t pid, rt_ref_t *out);
+/** Remove a monitor; a DOWN for it not yet handled is discarded.
+ *  @return 0, or CLEO_ENOTFOUND if ref is not an active monitor. */
+RT_API int rt_demonitor(rt_actor_t *self, rt_ref_t ref);
+
+/** Send an exit signal to pid (Erlang's exit/2). RT_REASON_KILL kills
+ *  even a trapping actor, whose links then see RT_REASON_KILLED; `normal`
+ *  is ignored by a non-trapping actor other than the sender itself.
+ *  @return as rt_send(). */
+RT_API int rt_exit(rt_t *rt, rt_pid_t pid, int reason);
+
+/* ---------------------------------------------------------------------
+ * Registry: names -> pids, freed when the actor dies.
+ * ------------------------------------------------------------------- */
+
+#define RT_NAME_MAX 128
+
+/** Register name for pid. @param name borrows (copied).
+ *  @return 0; CLEO_EINVAL (empty or >= RT_NAME_MAX); CLEO_EEXIST (name
+ *  taken, or pid already has a name); CLEO_ENOPROC (pid dead);
+ *  CLEO_EBADPID. */
+RT_API int rt_register(rt_t *rt, const char *name, rt_pid_t pid);
+/** @return 0 or CLEO_ENOTFOUND. */
+RT_API int rt_unregister(rt_t *rt, const char *name);
+/** The pid registered under name, or RT_PID_NONE. */
+RT_API rt_pid_t rt_whereis(rt_t *rt, const char *name);
+
+/* ---------------------------------------------------------------------
+ * Timers (millisecond resolution, on the schedulers' loops).
+ * ------------------------------------------------------------------- */
+
+/** Send m to `to` after ms milliseconds.
+ *  @param m takes. @param out the timer reference (may be NULL).
+ *  @return 0, CLEO_EBADPID, CLEO_ESHUTDOWN (m freed on error). */
+RT_API int rt_send_after(rt_t *rt, uint64_t ms, rt_pid_t to, rt_msg_t *m,
+                         rt_ref_t *out);
+/** Cancel a timer. @return 0 if cancelled before firing (its message is
+ *  freed), CLEO_ENOTFOUND if it already fired or was cancelled. */
+RT_API int rt_timer_cancel(rt_t *rt, rt_ref_t ref);
+
+/* ---------------------------------------------------------------------
+ * Calls: request/reply with a continuation and a timeout.
+ * ------------------------------------------------------------------- */
+
+#define RT_INFINITY UINT32_MAX
+
+/* The continuation: reply is the reply (status 0; the runtime frees it
+ * after this returns unless payload is cleared) or NULL with status
+ * CLEO_ETIMEDOUT / CLEO_ENOPROC / CLEO_EBADPID. Runs in the caller actor's
+ * context; returns like a handler (0, RT_STOP or <0 to exit). */
+typedef int (*rt_reply_cb)(rt_actor_t *self, rt_msg_t *reply, int status,
+                           void *data);
+
+/** Who to answer: copied out of a request so a reply can be deferred. */
+typedef struct rt_from_s {
+    rt_pid_t pid;
+    rt_ref_t ref;
+} rt_from_t;
+
+/** Send req to `to` as a call; cb runs exactly once, with the reply or an
+ *  error (at once, as a message, if `to` is dead). A late reply after a
+ *  timeout is dropped.
+ *  @param req takes. @param data borrows: passed to cb.
+ *  @return 0 (cb will run), or CLEO_EINVAL (cb never runs). */
+RT_API int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req,
+                   uint32_t timeout_ms, rt_reply_cb cb, void *data);
+
+/** The caller of a request (valid for rt_reply until the reply is sent).
+ *  ref is 0 if m was not sent with rt_call(). */
+RT_API rt_from_t rt_msg_caller(const rt_msg_t *req);
+
+/** Reply to a call. @param reply takes.
+ *  @return as rt_send(); CLEO_EINVAL if from.ref is 0. */
+RT_API int rt_reply(rt_t *rt, rt_from_t from, rt_msg_t *reply);
+
+/** Blocking call for threads that are not schedulers (mains, tests).
+ *  @param req takes. @param reply_out gives: free with rt_msg_free().
+ *  @return 0; CLEO_EDEADLK on a scheduler thread (req freed);
+ *          CLEO_ETIMEDOUT; CLEO_ENOPROC; CLEO_EBADPID; CLEO_ESHUTDOWN. */
+RT_API int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req,
+                        uint32_t timeout_ms, rt_msg_t **reply_out);
+
+/* ---------------------------------------------------------------------
+ * Inboxes: a pid with a mailbox for a non-actor thread (a test, a main),
+ * like Erlang's shell process. Trap-exit is on: links and monitors it asks
+ * for arrive as RT_MSG_EXIT / RT_MSG_DOWN messages.
+ * ------------------------------------------------------------------- */
+
+/** @param out gives: free with rt_inbox_free(). @return 0,
+ *  CLEO_ESHUTDOWN, CLEO_ELIMIT. */
+RT_API RT_WUR int rt_inbox_new(rt_t *rt, rt_inbox_t **out);
+RT_API rt_pid_t rt_inbox_pid(const rt_inbox_t *ib);
+/** Wait up to timeout_ms for the next message (RT_INFINITY = forever).
+ *  In deterministic mode it runs the runtime while waiting.
+ *  @param out gives: free with rt_msg_free(). @return 0, CLEO_ETIMEDOUT,
+ *  CLEO_EDEADLK on a scheduler thread. */
+RT_API int rt_inbox_recv(rt_inbox_t *ib, uint32_t timeout_ms,
+                         rt_msg_t **out);
+/** Link / monitor from the inbox (asynchronous: done by its actor).
+ *  @return 0 or as rt_send(). */
+RT_API int rt_inbox_link(rt_inbox_t *ib, rt_pid_t pid);
+RT_API int rt_inbox_monitor(rt_inbox_t *ib, rt_pid_t pid);
+/** Kill the inbox's actor and free it. Accepts NULL. */
+RT_API void rt_inbox_free(rt_inbox_t *ib);
+
+/* ---------------------------------------------------------------------
+ * Blocking work: never on a scheduler thread.
+ * ------------------------------------------------------------------- */
+
+/* Runs on a pool thread; returns a status that arrives in reply->reason. */
+typedef int (*rt_work_fn)(void *arg);
+
+/** Run fn(arg) on the blocking pool, then send `self` a message of
+ *  reply_type with payload = arg, payload_free = arg_free, reason = fn's
+ *  return. In deterministic mode fn runs inline at once.
+ *  @param arg takes (freed with arg_free with the reply; NULL fn allowed).
+ *  @return 0, CLEO_ESHUTDOWN, CLEO_EINVAL. */
+RT_API int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
+                          rt_free_fn arg_free, uint32_t reply_type);
+
+/* ---------------------------------------------------------------------
+ * Resources: destructors run when the actor dies, crash or not (Erlang's
+ * "a process owns its ports").
+ * ------------------------------------------------------------------- */
+
+typedef struct rt_res_s rt_res_t;
+
+/** Register fn(ptr) to run when self dies.
+ *  @param out gives a handle for rt_resource_remove (may be NULL).
+ *  @return 0. */
+RT_API int rt_resource_add(rt_actor_t *self, rt_free_fn fn, void *ptr,
+                           rt_res_t **out);
+/** Remove a registered resource without running its destructor. */
+RT_API void rt_resource_remove(rt_actor_t *self, rt_res_t *res);
+
+/** The libuv loop of the scheduler a pinned actor lives on (uv_loop_t *),
+ *  for its handles; NULL if the actor is not pinned. */
+RT_API void *rt_actor_loop(rt_actor_t *self);
+
+/* ---------------------------------------------------------------------
+ * Introspection and statistics.
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+    RT_ACTOR_WAITING = 0, /* empty mailbox */
+    RT_ACTOR_RUNNABLE,    /* messages queued */
+    RT_ACTOR_RUNNING,
+    RT_ACTOR_EXITING
+} rt_actor_state_t;
+
+typedef struct rt_actor_info_s {
+    rt_pid_t pid;
+    const char *behaviour; /* static name */
+    char name[RT_NAME_MAX];       /* registered name or "" */
+    uint64_t msgs;         /* messages handled */
+    uint64_t mailbox;      /* messages queued */
+    uint64_t memory;       /* bytes: actor + bookkeeping + state */
+    uint32_t links, monitors;
+    int sched;             /* pinned scheduler or -1 */
+    rt_actor_state_t state;
+    bool trap_exit;
+} rt_actor_info_t;
+
+/** Snapshot one actor. @return 0, CLEO_ENOPROC, CLEO_EBADPID. */
+RT_API int rt_actor_info(rt_t *rt, rt_pid_t pid, rt_actor_info_t *out);
+
+typedef int (*rt_foreach_cb)(const rt_actor_info_t *info, void *data);
+/** Call cb for each live actor (snapshot per actor); stops early when cb
+ *  returns non-zero, returning that value. */
+RT_API int rt_actor_foreach(rt_t *rt, rt_foreach_cb cb, void *data);
+
+#define RT_MAX_SCHED 64
+
+typedef struct rt_sched_stats_s {
+    uint64_t runs;    /* actor turns */
+    uint64_t msgs;    /* messages handled */
+    uint64_t steals;  /* actors stolen from other schedulers */
+    uint64_t sleeps;  /* times it slept in its loop */
+    uint64_t busy_ns; /* time spent running actors */
+    uint32_t queue;   /* run-queue length now */
+} rt_sched_stats_t;
+
+typedef struct rt_stats_s {
+    uint64_t actors;  /* alive now */
+    uint64_t spawned; /* total */
+    uint64_t exited;  /* total */
+    uint64_t crashed; /* exits with reasons other than normal/shutdown */
+    uint64_t dropped; /* messages sent to dead pids */
+    uint64_t timers;  /* pending */
+    uint32_t schedulers;
+    uint32_t max_actors;
+    rt_sched_stats_t sched[RT_MAX_SCHED];
+} rt_stats_t;
+
+/** Snapshot the runtime's counters. */
+RT_API void rt_stats(rt_t *rt, rt_stats_t *out);
+
+/* ---------------------------------------------------------------------
+ * Deterministic mode (opts.deterministic): the caller's thread is the one
+ * scheduler; the next actor to run is chosen by a seeded PRNG, one message
+ * per step, and timers fire on a virtual clock that only the test moves.
+ * The same seed replays the same interleaving.
+ * ------------------------------------------------------------------- */
+
+/** Run until no actor is runnable or max_steps messages were handled
+ *  (0 = no limit). @return messages handled, or CLEO_ESTATE if the
+ *  runtime is not deterministic. */
+RT_API ssize_t rt_det_run(rt_t *rt, uint64_t max_steps);
+/** Move the virtual clock forward by ms, firing due timers in order and
+ *  running actors in between. @return 0 or CLEO_ESTATE. */
+RT_API int rt_det_advance(rt_t *rt, uint64_t ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLEO_RUNTIME_RT_H */

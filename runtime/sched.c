@@ -1,0 +1,282 @@
+/*
+ * sched.c - scheduler threads, run queues, stealing, sleeping (sched.h).
+ */
+#include "runtime/sched.h"
+
+#include <stdlib.h>
+
+#include "runtime/actor.h"
+#include "runtime/kernel.h"
+#include "runtime/pool.h"
+
+__thread rt_sched_t *rt__tls_sched;
+__thread bool rt__tls_det;
+
+#define STAT_ADD(s, f, n)                                                    \
+    atomic_store_explicit(                                                   \
+        &(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + (n),  \
+        memory_order_relaxed)
+
+static void append(rt_actor_t **head, rt_actor_t **tail, rt_actor_t *a)
+{
+    a->rq_next = NULL;
+    if (*tail != NULL)
+        (*tail)->rq_next = a;
+    else
+        *head = a;
+    *tail = a;
+}
+
+static rt_actor_t *take(rt_actor_t **head, rt_actor_t **tail)
+{
+    rt_actor_t *a = *head;
+    if (a != NULL) {
+        *head = a->rq_next;
+        if (*head == NULL)
+            *tail = NULL;
+    }
+    return a;
+}
+
+/* Enqueue on s; returns the queue length after. */
+static uint32_t enqueue(rt_sched_t *s, rt_actor_t *a)
+{
+    pthread_mutex_lock(&s->lock);
+    if (a->sched >= 0)
+        append(&s->phead, &s->ptail, a);
+    else
+        append(&s->head, &s->tail, a);
+    uint32_t n = atomic_load_explicit(&s->qlen, memory_order_relaxed) + 1;
+    atomic_store_explicit(&s->qlen, n, memory_order_relaxed);
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static void wake(rt_sched_t *s)
+{
+    /* seq_cst: pairs with the seq_cst store of sleeping in sched_idle():
+     * either the sleeper sees our work, or we see it asleep. */
+    if (atomic_load_explicit(&s->sleeping, memory_order_seq_cst))
+        uv_async_send(&s->wake);
+}
+
+/* Wake one sleeping scheduler other than s so it can steal. */
+static void wake_helper(rt_t *rt, rt_sched_t *s)
+{
+    for (uint32_t i = 0; i < rt->opts.schedulers; i++) {
+        rt_sched_t *o = &rt->scheds[i];
+        if (o != s &&
+            atomic_load_explicit(&o->sleeping, memory_order_seq_cst)) {
+            uv_async_send(&o->wake);
+            return;
+        }
+    }
+}
+
+void rt__sched_push(rt_t *rt, rt_actor_t *a)
+{
+    rt_sched_t *cur = rt__tls_sched;
+    if (cur != NULL && cur->rt != rt)
+        cur = NULL;
+    rt_sched_t *s;
+    if (a->sched >= 0)
+        s = &rt->scheds[a->sched];
+    else if (cur != NULL)
+        s = cur;
+    else
+        s = &rt->scheds[atomic_fetch_add_explicit(&rt->rr, 1,
+                                                  memory_order_relaxed) %
+                        rt->opts.schedulers];
+    uint32_t n = enqueue(s, a);
+    if (s != cur)
+        wake(s);
+    else if (n >= 2)
+        wake_helper(rt, s);
+}
+
+static rt_actor_t *pop_local(rt_sched_t *s)
+{
+    if (atomic_load_explicit(&s->qlen, memory_order_relaxed) == 0)
+        return NULL;
+    pthread_mutex_lock(&s->lock);
+    /* Alternate pinned and stealable so neither starves the other. */
+    rt_actor_t *a = (s->flip++ & 1) ? take(&s->phead, &s->ptail)
+                                    : take(&s->head, &s->tail);
+    if (a == NULL)
+        a = take(&s->phead, &s->ptail);
+    if (a == NULL)
+        a = take(&s->head, &s->tail);
+    if (a != NULL)
+        atomic_store_explicit(
+            &s->qlen, atomic_load_explicit(&s->qlen, memory_order_relaxed) - 1,
+            memory_order_relaxed);
+    pthread_mutex_unlock(&s->lock);
+    return a;
+}
+
+/* Take one stealable actor from a scheduler with at least two queued: a
+ * lone queued actor is left where its cache is warm (ping-pong stays on
+ * one core). */
+static rt_actor_t *steal(rt_sched_t *s)
+{
+    rt_t *rt = s->rt;
+    for (uint32_t k = 1; k < rt->opts.schedulers; k++) {
+        rt_sched_t *v = &rt->scheds[(s->idx + k) % rt->opts.schedulers];
+        if (atomic_load_explicit(&v->qlen, memory_order_relaxed) < 2)
+            continue;
+        if (pthread_mutex_trylock(&v->lock) != 0)
+            continue;
+        rt_actor_t *a = take(&v->head, &v->tail);
+        if (a != NULL)
+            atomic_store_explicit(
+                &v->qlen,
+                atomic_load_explicit(&v->qlen, memory_order_relaxed) - 1,
+                memory_order_relaxed);
+        pthread_mutex_unlock(&v->lock);
+        if (a != NULL) {
+            STAT_ADD(s, steals, 1);
+            return a;
+        }
+    }
+    return NULL;
+}
+
+static void run(rt_sched_t *s, rt_actor_t *a)
+{
+    uint32_t handled = 0;
+    rt_turn_t r = rt__actor_turn(a, RT_BATCH, &handled);
+    STAT_ADD(s, runs, 1);
+    STAT_ADD(s, msgs, handled);
+    if (r == RT__TURN_MORE)
+        (void)enqueue(a->sched >= 0 ? &s->rt->scheds[a->sched] : s, a);
+}
+
+static void on_wake(uv_async_t *h) { (void)h; }
+static void on_timer(uv_timer_t *h) { (void)h; }
+
+/* Arm the loop's timer for the next runtime timer before sleeping. */
+static void arm(rt_sched_t *s)
+{
+    uint64_t next = rt__timers_next(&s->rt->timers);
+    atomic_store_explicit(&s->armed, next, memory_order_seq_cst);
+    if (next == UINT64_MAX) {
+        uv_timer_stop(&s->timer);
+        return;
+    }
+    uint64_t now = rt_now_ms(s->rt);
+    uv_timer_start(&s->timer, on_timer, next > now ? next - now : 0, 0);
+}
+
+/* Nothing to run: sleep in the loop until woken, a timer or I/O. */
+static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
+{
+    rt_t *rt = s->rt;
+    (void)rt__timers_expire(&rt->timers, rt, rt_now_ms(rt));
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+    /* seq_cst: pairs with the load in wake(). */
+    atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&s->qlen, memory_order_seq_cst) > 0 ||
+        atomic_load_explicit(&rt->sched_stop, memory_order_seq_cst)) {
+        atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+        return;
+    }
+    arm(s);
+    uint64_t now = uv_hrtime();
+    STAT_ADD(s, busy_ns, now - *busy_start);
+    STAT_ADD(s, sleeps, 1);
+    uv_run(&s->loop, UV_RUN_ONCE);
+    atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+    *busy_start = uv_hrtime();
+}
+
+static void sched_main(void *arg)
+{
+    rt_sched_t *s = arg;
+    rt_t *rt = s->rt;
+    uint64_t busy_start = uv_hrtime();
+    uint32_t tick = 0;
+    rt__tls_sched = s;
+    while (!atomic_load_explicit(&rt->sched_stop, memory_order_acquire)) {
+        rt_actor_t *a = pop_local(s);
+        if (a == NULL)
+            a = steal(s);
+        if (a == NULL) {
+            sched_idle(s, &busy_start);
+            continue;
+        }
+        run(s, a);
+        if ((++tick & 63) == 0) {
+            (void)rt__timers_expire(&rt->timers, rt, rt_now_ms(rt));
+            uv_run(&s->loop, UV_RUN_NOWAIT);
+        }
+    }
+    uv_close((uv_handle_t *)&s->wake, NULL);
+    uv_close((uv_handle_t *)&s->timer, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    rt__pool_flush();
+    rt__tls_sched = NULL;
+}
+
+int rt__sched_start(rt_t *rt, uint32_t n)
+{
+    rt->scheds = cleo_xcalloc(n, sizeof(rt_sched_t));
+    for (uint32_t i = 0; i < n; i++) {
+        rt_sched_t *s = &rt->scheds[i];
+        s->rt = rt;
+        s->idx = i;
+        pthread_mutex_init(&s->lock, NULL);
+        int rc = uv_loop_init(&s->loop);
+        if (rc == 0)
+            rc = uv_async_init(&s->loop, &s->wake, on_wake);
+        if (rc == 0)
+            rc = uv_timer_init(&s->loop, &s->timer);
+        if (rc < 0)
+            return rc;
+        atomic_init(&s->armed, UINT64_MAX);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = uv_thread_create(&rt->scheds[i].thread, sched_main,
+                                  &rt->scheds[i]);
+        if (rc < 0)
+            return rc;
+        rt->nstarted = i + 1;
+    }
+    return 0;
+}
+
+void rt__sched_stop(rt_t *rt)
+{
+    if (rt->scheds == NULL)
+        return;
+    atomic_store_explicit(&rt->sched_stop, 1, memory_order_seq_cst);
+    for (uint32_t i = 0; i < rt->nstarted; i++)
+        uv_async_send(&rt->scheds[i].wake);
+    for (uint32_t i = 0; i < rt->nstarted; i++)
+        uv_thread_join(&rt->scheds[i].thread);
+    for (uint32_t i = 0; i < rt->opts.schedulers; i++) {
+        rt_sched_t *s = &rt->scheds[i];
+        if (i >= rt->nstarted) {
+            uv_close((uv_handle_t *)&s->wake, NULL);
+            uv_close((uv_handle_t *)&s->timer, NULL);
+            uv_run(&s->loop, UV_RUN_DEFAULT);
+        }
+        (void)uv_loop_close(&s->loop);
+        pthread_mutex_destroy(&s->lock);
+    }
+    free(rt->scheds);
+    rt->scheds = NULL;
+}
+
+void rt__sched_timer_added(rt_t *rt, uint64_t deadline)
+{
+    if (rt->scheds == NULL)
+        return;
+    for (uint32_t i = 0; i < rt->opts.schedulers; i++) {
+        rt_sched_t *s = &rt->scheds[i];
+        if (atomic_load_explicit(&s->sleeping, memory_order_seq_cst) &&
+            deadline < atomic_load_explicit(&s->armed, memory_order_seq_cst)) {
+            uv_async_send(&s->wake);
+            return;
+        }
+    }
+}

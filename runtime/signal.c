@@ -1,0 +1,300 @@
+/*
+ * signal.c - sending, and Erlang's signals: links, monitors, exits.
+ *
+ * Link and monitor bookkeeping is per actor and touched only by its own
+ * handlers, so every change to the other side travels as a system message
+ * in the same mailbox as ordinary messages; signals and messages between
+ * a pair therefore stay in order, as in Erlang.
+ */
+#include <stdlib.h>
+
+#include "runtime/actor.h"
+#include "runtime/kernel.h"
+
+static rt_msg_t *sys_msg(uint32_t type, rt_pid_t from, int reason,
+                         rt_ref_t ref, uint32_t sys)
+{
+    rt_msg_t *m = rt_msg_new(type);
+    m->from = from;
+    m->reason = reason;
+    m->ref = ref;
+    m->_sys = sys;
+    return m;
+}
+
+/* ---- sending -------------------------------------------------------- */
+
+int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
+{
+    rt_actor_t *a;
+    int rc = rt__table_pin(&rt->table, to, &a);
+    if (rc < 0) {
+        if (rc == CLEO_ENOPROC)
+            atomic_fetch_add_explicit(&rt->dropped, 1, memory_order_relaxed);
+        rt_msg_free(m);
+        return rc;
+    }
+    if (rt_mbox_push(&a->mbox, m)) {
+        atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNABLE,
+                              memory_order_relaxed);
+        rt__schedule(rt, a);
+    }
+    rt__table_unpin(&rt->table, a);
+    return 0;
+}
+
+int rt_send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
+{
+    if (m == NULL)
+        return CLEO_EINVAL;
+    int st = atomic_load_explicit(&rt->state, memory_order_acquire);
+    /* While stopping, actors may still talk (to terminate in order); the
+     * outside world may not. */
+    if (st == RT_STATE_DOWN || (st != RT_STATE_RUNNING && !rt__tls_actor)) {
+        rt_msg_free(m);
+        return CLEO_ESHUTDOWN;
+    }
+    return rt__send(rt, to, m);
+}
+
+int rt_send_name(rt_t *rt, const char *name, rt_msg_t *m)
+{
+    rt_pid_t pid = name ? rt_whereis(rt, name) : RT_PID_NONE;
+    if (pid == RT_PID_NONE) {
+        rt_msg_free(m);
+        return CLEO_ENOTFOUND;
+    }
+    return rt_send(rt, pid, m);
+}
+
+bool rt_is_alive(rt_t *rt, rt_pid_t pid)
+{
+    return rt__table_alive(&rt->table, pid);
+}
+
+/* ---- link and monitor bookkeeping ----------------------------------- */
+
+static bool link_del(rt_actor_t *a, rt_pid_t pid)
+{
+    rt_actor_ext_t *x = a->ext;
+    for (uint32_t i = 0; x != NULL && i < x->nlinks; i++) {
+        if (x->links[i] == pid) {
+            rt__vec_del(x->links, &x->nlinks, sizeof(rt_pid_t), i);
+            rt__actor_publish(a);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool link_has(rt_actor_t *a, rt_pid_t pid)
+{
+    rt_actor_ext_t *x = a->ext;
+    for (uint32_t i = 0; x != NULL && i < x->nlinks; i++)
+        if (x->links[i] == pid)
+            return true;
+    return false;
+}
+
+static void link_add(rt_actor_t *a, rt_pid_t pid)
+{
+    rt_actor_ext_t *x = rt__actor_ext(a);
+    rt__vec_push((void **)&x->links, &x->nlinks, &x->caplinks,
+                 sizeof(rt_pid_t), &pid);
+    rt__actor_publish(a);
+}
+
+/* Remove the entry with ref from a monitor list; false if absent. */
+static bool mon_del(rt_actor_t *a, rt_monent_t *v, uint32_t *n, rt_ref_t ref)
+{
+    for (uint32_t i = 0; i < *n; i++) {
+        if (v[i].ref == ref) {
+            rt__vec_del(v, n, sizeof(rt_monent_t), i);
+            rt__actor_publish(a);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool local_pid(rt_t *rt, rt_pid_t pid)
+{
+    return pid != RT_PID_NONE && RT_PID_NODE(pid) == rt->opts.node &&
+           RT_PID_GEN(pid) != 0 && RT_PID_SLOT(pid) < rt->table.max;
+}
+
+int rt_link(rt_actor_t *self, rt_pid_t pid)
+{
+    rt_t *rt = self->rt;
+    if (!local_pid(rt, pid))
+        return CLEO_EBADPID;
+    if (pid == self->pid || link_has(self, pid))
+        return 0;
+    link_add(self, pid);
+    int rc = rt__send(rt, pid, sys_msg(RT__SYS_LINK, self->pid, 0, 0, 0));
+    if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID)
+        /* Already dead: the link fires at once with noproc. */
+        (void)rt__send(rt, self->pid,
+                       sys_msg(RT_MSG_EXIT, pid, RT_REASON_NOPROC, 0,
+                               RT__F_LINK));
+    return 0;
+}
+
+int rt_unlink(rt_actor_t *self, rt_pid_t pid)
+{
+    if (!link_del(self, pid))
+        return 0;
+    (void)rt__send(self->rt, pid,
+                   sys_msg(RT__SYS_UNLINK, self->pid, 0, 0, 0));
+    return 0;
+}
+
+int rt_monitor(rt_actor_t *self, rt_pid_t pid, rt_ref_t *out)
+{
+    rt_t *rt = self->rt;
+    if (!local_pid(rt, pid))
+        return CLEO_EBADPID;
+    rt_actor_ext_t *x = rt__actor_ext(self);
+    rt_monent_t e = {rt__ref_new(rt), pid};
+    rt__vec_push((void **)&x->mons_out, &x->nout, &x->capout, sizeof e, &e);
+    rt__actor_publish(self);
+    int rc =
+        rt__send(rt, pid, sys_msg(RT__SYS_MONITOR, self->pid, 0, e.ref, 0));
+    if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID)
+        (void)rt__send(rt, self->pid,
+                       sys_msg(RT_MSG_DOWN, pid, RT_REASON_NOPROC, e.ref, 0));
+    if (out != NULL)
+        *out = e.ref;
+    return 0;
+}
+
+int rt_demonitor(rt_actor_t *self, rt_ref_t ref)
+{
+    rt_actor_ext_t *x = self->ext;
+    for (uint32_t i = 0; x != NULL && i < x->nout; i++) {
+        if (x->mons_out[i].ref != ref)
+            continue;
+        rt_pid_t target = x->mons_out[i].pid;
+        rt__vec_del(x->mons_out, &x->nout, sizeof(rt_monent_t), i);
+        rt__actor_publish(self);
+        (void)rt__send(self->rt, target,
+                       sys_msg(RT__SYS_DEMONITOR, self->pid, 0, ref, 0));
+        return 0;
+    }
+    return CLEO_ENOTFOUND;
+}
+
+int rt_exit(rt_t *rt, rt_pid_t pid, int reason)
+{
+    rt_actor_t *cur = rt__tls_actor;
+    return rt_send(rt, pid,
+                   sys_msg(RT_MSG_EXIT, cur ? cur->pid : RT_PID_NONE, reason,
+                           0, 0));
+}
+
+/* ---- receiving signals ---------------------------------------------- */
+
+/* An exit signal: die, ignore, or (trapping) pass on as a message. */
+static int on_exit_signal(rt_actor_t *a, rt_msg_t *m)
+{
+    int reason = m->reason;
+    uint32_t f = m->_sys;
+    if (f & RT__F_SHUTDOWN) {
+        rt_exit_self(a, RT_REASON_SHUTDOWN);
+        return 1;
+    }
+    if (f & RT__F_LINK) {
+        if (!link_del(a, m->from))
+            return 1; /* unlinked meanwhile: the signal is void */
+    } else if (reason == RT_REASON_KILL) {
+        rt_exit_self(a, RT_REASON_KILLED);
+        return 1;
+    }
+    if (a->flags & RT__A_TRAP) {
+        m->_sys = 0;
+        return 0;
+    }
+    if (reason == RT_REASON_NORMAL) {
+        if (m->from == a->pid && !(f & RT__F_LINK))
+            rt_exit_self(a, RT_REASON_NORMAL);
+        return 1;
+    }
+    rt_exit_self(a, reason);
+    return 1;
+}
+
+static int on_down(rt_actor_t *a, rt_msg_t *m)
+{
+    rt_actor_ext_t *x = a->ext;
+    /* A DOWN for a monitor removed by demonitor is discarded. */
+    if (x == NULL || !mon_del(a, x->mons_out, &x->nout, m->ref))
+        return 1;
+    return 0;
+}
+
+int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
+{
+    rt_actor_ext_t *x;
+    *rc = 0;
+    switch (m->type) { /* size: dispatch */
+    case RT_MSG_EXIT:
+        return on_exit_signal(a, m);
+    case RT_MSG_DOWN:
+        return on_down(a, m);
+    case RT__SYS_LINK:
+        if (!link_has(a, m->from))
+            link_add(a, m->from);
+        return 1;
+    case RT__SYS_UNLINK:
+        (void)link_del(a, m->from);
+        return 1;
+    case RT__SYS_MONITOR:
+        x = rt__actor_ext(a);
+        rt__vec_push((void **)&x->mons_in, &x->nin, &x->capin,
+                     sizeof(rt_monent_t), &(rt_monent_t){m->ref, m->from});
+        rt__actor_publish(a);
+        return 1;
+    case RT__SYS_DEMONITOR:
+        if (a->ext != NULL)
+            (void)mon_del(a, a->ext->mons_in, &a->ext->nin, m->ref);
+        return 1;
+    case RT__SYS_CALL_FAIL:
+        return rt__call_complete(a, m, m->reason, rc);
+    case RT__SYS_INBOX:
+        return 0;
+    default:
+        if (m->_sys & RT__F_REPLY)
+            return rt__call_complete(a, m, 0, rc);
+        return 0;
+    }
+}
+
+void rt__signal_on_death(rt_actor_t *a, int reason)
+{
+    rt_actor_ext_t *x = a->ext;
+    if (x == NULL)
+        return;
+    for (uint32_t i = 0; i < x->nlinks; i++)
+        (void)rt__send(a->rt, x->links[i],
+                       sys_msg(RT_MSG_EXIT, a->pid, reason, 0, RT__F_LINK));
+    for (uint32_t i = 0; i < x->nin; i++)
+        (void)rt__send(a->rt, x->mons_in[i].pid,
+                       sys_msg(RT_MSG_DOWN, a->pid, reason, x->mons_in[i].ref,
+                               0));
+}
+
+void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, rt_msg_t *m)
+{
+    if (m->type == RT__SYS_LINK)
+        (void)rt__send(rt, m->from,
+                       sys_msg(RT_MSG_EXIT, dead, RT_REASON_NOPROC, 0,
+                               RT__F_LINK));
+    else if (m->type == RT__SYS_MONITOR)
+        (void)rt__send(rt, m->from,
+                       sys_msg(RT_MSG_DOWN, dead, RT_REASON_NOPROC, m->ref, 0));
+    else if (m->_sys & RT__F_CALL)
+        (void)rt__send(rt, m->from,
+                       sys_msg(RT__SYS_CALL_FAIL, dead, CLEO_ENOPROC, m->ref,
+                               0));
+    rt_msg_free(m);
+}

@@ -1,0 +1,64 @@
+/*
+ * table.h - the actor table: pid -> actor with generation checks and pins.
+ *
+ * Each slot has one 64-bit word: generation (24 bits) | ALIVE | pin count.
+ * A sender pins a slot by CAS-incrementing the count while the generation
+ * matches and ALIVE is set; the actor's memory stays valid while pinned.
+ * The table itself holds one pin while the actor is alive. Death clears
+ * ALIVE (no new pins); the last unpin reaps the actor and frees the slot
+ * with the generation bumped, so a stale pid never reaches a new actor.
+ */
+#ifndef CLEO_RUNTIME_TABLE_H
+#define CLEO_RUNTIME_TABLE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "runtime/rt.h"
+
+typedef struct rt_slot_s {
+    _Atomic uint64_t word;
+    rt_actor_t *_Atomic actor;
+} rt_slot_t;
+
+typedef struct rt_table_s {
+    rt_slot_t *slots;         /* max entries, lazily touched pages */
+    uint32_t max;             /* capacity (opts.max_actors) */
+    uint16_t node;            /* node index of local pids */
+    _Atomic uint32_t used;    /* slots ever handed out (high-water) */
+    _Atomic uint32_t live;    /* slots in use (alive or not yet reaped) */
+    pthread_mutex_t lock;     /* guards the free stack */
+    uint32_t *free;           /* stack of free slot indexes */
+    uint32_t nfree;
+} rt_table_t;
+
+int rt__table_init(rt_table_t *t, uint32_t max, uint16_t node);
+void rt__table_destroy(rt_table_t *t);
+
+/* Allocate a slot for a, alive with one pin (the table's).
+ * @return 0 and the pid in *out, or CLEO_ELIMIT. */
+int rt__table_add(rt_table_t *t, rt_actor_t *a, rt_pid_t *out);
+
+/* Pin pid's actor. @return 0 and the actor (valid until rt__table_unpin)
+ * in *out; CLEO_EBADPID (malformed/never valid) or CLEO_ENOPROC (dead). */
+int rt__table_pin(rt_table_t *t, rt_pid_t pid, rt_actor_t **out);
+
+/* Pin slot i's actor whatever its generation (for scans). NULL if free
+ * or dead. */
+rt_actor_t *rt__table_pin_slot(rt_table_t *t, uint32_t i);
+
+/* Drop a pin; the last pin of a dead actor reaps it (rt__actor_reap). */
+void rt__table_unpin(rt_table_t *t, rt_actor_t *a);
+
+/* Mark dead: no new pins succeed. The table's own pin stays until
+ * rt__table_unpin(). Owner only. */
+void rt__table_mark_dead(rt_table_t *t, rt_actor_t *a);
+
+/* True if pid is alive now. */
+bool rt__table_alive(rt_table_t *t, rt_pid_t pid);
+
+/* Free a reaped actor's slot, bumping its generation. */
+void rt__table_release(rt_table_t *t, rt_pid_t pid);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * work.c - the blocking-work pool (see work.h).
+ */
+#include "runtime/work.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "runtime/actor.h"
+#include "runtime/kernel.h"
+#include "runtime/pool.h"
+
+struct rt_job_s {
+    rt_job_t *next;
+    rt_work_fn fn;
+    void *arg;
+    rt_free_fn arg_free;
+    rt_pid_t to;
+    uint32_t type;
+};
+
+/* Run one job and send its reply (on whatever thread runs it). */
+static void run_job(rt_t *rt, rt_job_t *j)
+{
+    int status = j->fn != NULL ? j->fn(j->arg) : 0;
+    rt_msg_t *m = rt_msg_new(j->type);
+    m->from = RT_PID_NONE;
+    m->reason = status;
+    m->payload = j->arg;
+    m->payload_free = j->arg_free;
+    (void)rt__send(rt, j->to, m);
+    free(j);
+}
+
+static void *worker(void *arg)
+{
+    rt_work_pool_t *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (p->head == NULL && !p->stop)
+            pthread_cond_wait(&p->cond, &p->lock);
+        rt_job_t *j = p->head;
+        if (j == NULL)
+            break; /* stop, and the queue is drained */
+        p->head = j->next;
+        if (p->head == NULL)
+            p->tail = NULL;
+        pthread_mutex_unlock(&p->lock);
+        run_job(p->rt, j);
+        pthread_mutex_lock(&p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    rt__pool_flush();
+    return NULL;
+}
+
+int rt__work_start(rt_work_pool_t *p, rt_t *rt, uint32_t n)
+{
+    p->rt = rt;
+    p->head = p->tail = NULL;
+    p->stop = false;
+    p->n = 0;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    p->threads = cleo_xcalloc(n ? n : 1, sizeof(pthread_t));
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = pthread_create(&p->threads[i], NULL, worker, p);
+        if (rc != 0)
+            return -rc;
+        p->n++;
+    }
+    return 0;
+}
+
+void rt__work_stop(rt_work_pool_t *p)
+{
+    if (p->threads == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    for (uint32_t i = 0; i < p->n; i++)
+        pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    p->threads = NULL;
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+}
+
+int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
+                   rt_free_fn arg_free, uint32_t reply_type)
+{
+    rt_t *rt = self->rt;
+    if (reply_type >= RT_MSG_SYS_BASE)
+        return CLEO_EINVAL;
+    if (atomic_load_explicit(&rt->state, memory_order_acquire) !=
+        RT_STATE_RUNNING)
+        return CLEO_ESHUTDOWN;
+    rt_job_t *j = cleo_xmalloc(sizeof *j);
+    *j = (rt_job_t){NULL, fn, arg, arg_free, self->pid, reply_type};
+    if (rt->opts.deterministic) {
+        run_job(rt, j); /* inline: no thread may perturb the schedule */
+        return 0;
+    }
+    rt_work_pool_t *p = &rt->work;
+    pthread_mutex_lock(&p->lock);
+    if (p->tail != NULL)
+        p->tail->next = j;
+    else
+        p->head = j;
+    p->tail = j;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    return 0;
+}

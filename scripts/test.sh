@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up, build and run every test: Release, then ASan+UBSan, then the
+# runtime tests under TSan. Ends with one "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+
+total_pass=0
+total_fail=0
+run_suite() { # flavour ctest-args...
+    local flavour=$1; shift
+    echo "== $flavour: build" >&2
+    if ! scripts/build.sh "$flavour"; then
+        echo "== $flavour: BUILD FAILED" >&2
+        total_fail=$((total_fail + 1))
+        return
+    fi
+    echo "== $flavour: test" >&2
+    local log
+    log=$(mktemp)
+    (cd "build/$flavour" && $WRAP ctest --output-on-failure "$@") | tee "$log"
+    local line
+    line=$(grep -E 'tests passed, [0-9]+ tests failed out of' "$log" | tail -1)
+    local failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
+    local all=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
+    if [ -z "$line" ]; then failed=1; all=1; fi
+    total_pass=$((total_pass + all - failed))
+    total_fail=$((total_fail + failed))
+    rm -f "$log"
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
+
+WRAP=""
+run_suite release
+run_suite asan
+# TSan needs the classic address-space layout on kernels with high mmap
+# entropy: setarch -R turns randomisation off for ctest and its children.
+if setarch "$(uname -m)" -R true 2>/dev/null; then
+    WRAP="setarch $(uname -m) -R"
+fi
+run_suite tsan -R 'runtime/'
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
