@@ -198,11 +198,15 @@ static rt_turn_t run_batch(rt_actor_t *a, uint32_t batch, uint32_t *handled)
     for (uint32_t i = 0; i < batch; i++, (*handled)++) {
         rt_msg_t *m = rt_mbox_pop(&a->mbox);
         if (m == NULL) {
-            if (!rt_mbox_mark_empty(&a->mbox))
-                return RT__TURN_MORE;
+            /* Publish WAITING before mark_empty: once it succeeds another
+             * scheduler may run, and even free, the actor. */
             atomic_store_explicit(&a->run_state, RT_ACTOR_WAITING,
                                   memory_order_relaxed);
-            return RT__TURN_IDLE;
+            if (rt_mbox_mark_empty(&a->mbox))
+                return RT__TURN_IDLE;
+            atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNING,
+                                  memory_order_relaxed);
+            return RT__TURN_MORE;
         }
         if (dispatch(a, m, &reason)) {
             (*handled)++;

@@ -55,7 +55,7 @@ ssize_t rt_det_run(rt_t *rt, uint64_t max_steps)
         /* One message per step: the finest interleaving. */
         if (rt__actor_turn(a, 1, &handled) == RT__TURN_MORE)
             rt__det_push(rt, a);
-        steps += handled ? handled : 1;
+        steps += handled;
     }
     rt__tls_det = was;
     return (ssize_t)steps;

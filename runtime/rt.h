@@ -480,7 +480,11 @@ RT_API int rt_resource_add(rt_actor_t *self, rt_free_fn fn, void *ptr,
 RT_API void rt_resource_remove(rt_actor_t *self, rt_res_t *res);
 
 /** The libuv loop of the scheduler a pinned actor lives on (uv_loop_t *),
- *  for its handles; NULL if the actor is not pinned. */
+ *  for its handles; NULL if the actor is not pinned or the runtime is
+ *  deterministic. Use it from handlers (not init). The handles' callbacks
+ *  run on that scheduler's thread outside any turn: they must only send
+ *  messages (to the actor), never touch its state. Close handles from a
+ *  resource destructor so a crash closes them too. */
 RT_API void *rt_actor_loop(rt_actor_t *self);
 
 /* ---------------------------------------------------------------------
