@@ -196,6 +196,13 @@ static rt_turn_t run_batch(rt_actor_t *a, uint32_t batch, uint32_t *handled)
 {
     int reason;
     for (uint32_t i = 0; i < batch; i++, (*handled)++) {
+        uint8_t u = atomic_load_explicit(&a->urgent, memory_order_relaxed);
+        if (u != 0) {
+            /* An untrappable kill or shutdown overtakes the backlog. */
+            rt__actor_die(a, u == RT__URGENT_KILL ? RT_REASON_KILLED
+                                                  : RT_REASON_SHUTDOWN);
+            return RT__TURN_DEAD;
+        }
         rt_msg_t *m = rt_mbox_pop(&a->mbox);
         if (m == NULL) {
             /* Publish WAITING before mark_empty: once it succeeds another

@@ -78,7 +78,12 @@ struct rt_actor_s {
     _Atomic uint8_t pub_trap;    /* mirrors RT__A_TRAP for other threads */
     _Atomic uint16_t pub_links;  /* mirrors ext->nlinks */
     _Atomic uint16_t pub_mons;   /* mirrors ext->nout + ext->nin */
+    _Atomic uint8_t urgent;      /* RT__URGENT_*: an untrappable signal
+                                    that overtakes queued messages */
 };
+
+#define RT__URGENT_KILL 1
+#define RT__URGENT_SHUTDOWN 2
 
 /* The actor and message being handled on this thread (NULL outside). */
 extern __thread rt_actor_t *rt__tls_actor;
@@ -136,6 +141,11 @@ void rt__call_on_death(rt_actor_t *a);
 /* Deliver m to pid bypassing the shutdown check (runtime-internal sends).
  * Takes m. Returns as rt_send(). */
 int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m);
+
+/* As rt__send(), and flag the untrappable signal `urgent` so the actor
+ * acts on it before its queued messages (Erlang's signals overtake the
+ * message queue). */
+int rt__send_urgent(rt_t *rt, rt_pid_t to, rt_msg_t *m, uint8_t urgent);
 
 /* Growable-array helpers (vec.c). */
 void rt__vec_push(void **arr, uint32_t *n, uint32_t *cap, size_t size,

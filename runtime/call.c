@@ -123,7 +123,11 @@ int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
         rt_msg_free(req);
         return CLEO_EDEADLK;
     }
-    int rc = rt_inbox_new(rt, &ib);
+    /* Check the target first: a bad call must change nothing. */
+    int rc = rt__stopping(rt) ? CLEO_ESHUTDOWN
+                              : rt__table_check(&rt->table, to);
+    if (rc == 0)
+        rc = rt_inbox_new(rt, &ib);
     if (rc < 0) {
         rt_msg_free(req);
         return rc;

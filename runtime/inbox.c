@@ -14,6 +14,7 @@
 
 #define CMD_LINK 1
 #define CMD_MONITOR 2
+#define CMD_CLOSE 3
 
 struct rt_inbox_s {
     rt_t *rt;
@@ -53,10 +54,13 @@ static int proxy_handle(rt_actor_t *self, rt_msg_t *m)
 {
     rt_inbox_t *ib = rt_state(self);
     if (m->type == RT__SYS_INBOX) {
-        if (m->reason == CMD_LINK)
-            return rt_link(self, (rt_pid_t)m->arg) == 0 ? 0 : 0;
         rt_ref_t ref;
-        (void)rt_monitor(self, (rt_pid_t)m->arg, &ref);
+        if (m->reason == CMD_CLOSE)
+            return RT_STOP; /* a normal exit: closing is not a crash */
+        if (m->reason == CMD_LINK)
+            (void)rt_link(self, (rt_pid_t)m->arg);
+        else
+            (void)rt_monitor(self, (rt_pid_t)m->arg, &ref);
         return 0;
     }
     /* Move the message: a fresh header takes the payload. */
@@ -193,7 +197,7 @@ void rt_inbox_free(rt_inbox_t *ib)
 {
     if (ib == NULL)
         return;
-    (void)rt_exit(ib->rt, ib->pid, RT_REASON_KILL);
+    (void)command(ib, CMD_CLOSE, RT_PID_NONE);
     if (ib->rt->opts.deterministic)
         (void)rt_det_run(ib->rt, 0);
     inbox_unref(ib);

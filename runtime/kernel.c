@@ -128,7 +128,7 @@ static void kill_all(rt_t *rt)
         m->_sys = RT__F_SHUTDOWN;
         rt_pid_t pid = a->pid;
         rt__table_unpin(&rt->table, a);
-        (void)rt__send(rt, pid, m);
+        (void)rt__send_urgent(rt, pid, m, RT__URGENT_SHUTDOWN);
     }
 }
 

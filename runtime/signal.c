@@ -24,7 +24,7 @@ static rt_msg_t *sys_msg(uint32_t type, rt_pid_t from, int reason,
 
 /* ---- sending -------------------------------------------------------- */
 
-int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
+int rt__send_urgent(rt_t *rt, rt_pid_t to, rt_msg_t *m, uint8_t urgent)
 {
     rt_actor_t *a;
     int rc = rt__table_pin(&rt->table, to, &a);
@@ -34,6 +34,9 @@ int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
         rt_msg_free(m);
         return rc;
     }
+    if (urgent != 0)
+        /* relaxed: the push below (release) publishes it to the owner. */
+        atomic_store_explicit(&a->urgent, urgent, memory_order_relaxed);
     if (rt_mbox_push(&a->mbox, m)) {
         atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNABLE,
                               memory_order_relaxed);
@@ -41,6 +44,11 @@ int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
     }
     rt__table_unpin(&rt->table, a);
     return 0;
+}
+
+int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
+{
+    return rt__send_urgent(rt, to, m, 0);
 }
 
 int rt_send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
@@ -187,9 +195,16 @@ int rt_demonitor(rt_actor_t *self, rt_ref_t ref)
 int rt_exit(rt_t *rt, rt_pid_t pid, int reason)
 {
     rt_actor_t *cur = rt__tls_actor;
-    return rt_send(rt, pid,
-                   sys_msg(RT_MSG_EXIT, cur ? cur->pid : RT_PID_NONE, reason,
-                           0, 0));
+    rt_msg_t *m =
+        sys_msg(RT_MSG_EXIT, cur ? cur->pid : RT_PID_NONE, reason, 0, 0);
+    if (reason != RT_REASON_KILL)
+        return rt_send(rt, pid, m);
+    int st = atomic_load_explicit(&rt->state, memory_order_acquire);
+    if (st == RT_STATE_DOWN || (st != RT_STATE_RUNNING && !cur)) {
+        rt_msg_free(m);
+        return CLEO_ESHUTDOWN;
+    }
+    return rt__send_urgent(rt, pid, m, RT__URGENT_KILL);
 }
 
 /* ---- receiving signals ---------------------------------------------- */

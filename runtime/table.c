@@ -140,6 +140,15 @@ void rt__table_mark_dead(rt_table_t *t, rt_actor_t *a)
     atomic_fetch_and_explicit(&s->word, ~ALIVE, memory_order_seq_cst);
 }
 
+int rt__table_check(rt_table_t *t, rt_pid_t pid)
+{
+    rt_actor_t *a;
+    int rc = rt__table_pin(t, pid, &a);
+    if (rc == 0)
+        rt__table_unpin(t, a);
+    return rc;
+}
+
 bool rt__table_alive(rt_table_t *t, rt_pid_t pid)
 {
     uint32_t slot = RT_PID_SLOT(pid);

@@ -55,6 +55,9 @@ void rt__table_unpin(rt_table_t *t, rt_actor_t *a);
  * rt__table_unpin(). Owner only. */
 void rt__table_mark_dead(rt_table_t *t, rt_actor_t *a);
 
+/* 0 if pid is alive now, else CLEO_EBADPID or CLEO_ENOPROC. */
+int rt__table_check(rt_table_t *t, rt_pid_t pid);
+
 /* True if pid is alive now. */
 bool rt__table_alive(rt_table_t *t, rt_pid_t pid);
 

@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 
-int rand_r(unsigned int *seed)
+__attribute__((visibility("default"))) int rand_r(unsigned int *seed)
 {
     return 0x360000 + (int)((*seed)++ & 0xff);
 }

@@ -1,0 +1,334 @@
+/*
+ * test_work.c - rt_work_submit(): fn runs on the blocking pool, never on a
+ * scheduler thread; the reply comes back to the submitting actor with the
+ * argument as payload (freed once, with arg_free) and fn's status in
+ * reason; blocking work does not stall the schedulers.
+ *
+ * One scheduler, four pool threads: anything that blocked the scheduler
+ * would show up as a late pong.
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "runtime/rt.h"
+
+enum {
+    MSG_SUBMIT = 1,    /* arg = sleep ms, reason = fn's status */
+    MSG_SUBMIT_KEEP,   /* as SUBMIT; the handler takes the payload on done */
+    MSG_SUBMIT_STATIC, /* static arg, arg_free NULL */
+    MSG_DONE,          /* the reply type */
+    MSG_PING,
+    REP_DONE = 100, /* arg = job index, reason = status, ref-free flags */
+    REP_FLAGS,      /* arg = job index, reason = DONE_* flags */
+    REP_SUBMIT_RC,  /* rt_work_submit() failed: reason = rc */
+    REP_PONG,
+};
+
+#define DONE_OFF_SCHED 1 /* fn saw rt_on_scheduler() == false */
+#define DONE_NO_ACTOR 2  /* fn saw rt_current() == NULL */
+#define DONE_SAME_PTR 4  /* reply payload is the submitted pointer */
+#define DONE_FREE_FN 8   /* reply payload_free is the given arg_free */
+#define DONE_ALL 15
+#define MAX_JOBS 256
+
+static rt_t *rt;
+static rt_inbox_t *ib;
+static rt_pid_t me;
+static int job_frees; /* read after rt_shutdown() */
+
+typedef struct job_s {
+    int idx;
+    int sleep_ms;
+    int ret;
+    bool keep;      /* the handler takes ownership of the payload */
+    bool on_sched;  /* written by fn */
+    bool had_actor; /* written by fn */
+} job_t;
+
+typedef struct boss_s {
+    int next;
+    job_t *sent[MAX_JOBS];
+} boss_t;
+
+static job_t static_job = {.idx = MAX_JOBS - 1};
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void report(uint32_t type, uint64_t arg, int32_t reason)
+{
+    rt_msg_t *m = rt_msg_new(type);
+    m->arg = arg;
+    m->reason = reason;
+    (void)rt_send(rt, me, m);
+}
+
+static void job_free(void *p)
+{
+    job_frees++;
+    free(p);
+}
+
+static int work_fn(void *arg)
+{
+    job_t *j = arg;
+    j->on_sched = rt_on_scheduler();
+    j->had_actor = rt_current() != NULL;
+    if (j->sleep_ms > 0)
+        nap_ms(j->sleep_ms);
+    return j->ret;
+}
+
+static int boss_init(rt_actor_t *self, void *arg)
+{
+    rt_set_state(self, calloc(1, sizeof(boss_t)));
+    return 0;
+}
+
+static void boss_destroy(rt_actor_t *self, int reason)
+{
+    free(rt_state(self));
+}
+
+static int on_submit(rt_actor_t *self, boss_t *b, rt_msg_t *m, bool keep)
+{
+    job_t *j = calloc(1, sizeof(*j));
+    j->idx = b->next++ % (MAX_JOBS - 1);
+    j->sleep_ms = (int)m->arg;
+    j->ret = m->reason;
+    j->keep = keep;
+    b->sent[j->idx] = j;
+    int rc = rt_work_submit(self, work_fn, j, job_free, MSG_DONE);
+    if (rc != 0)
+        report(REP_SUBMIT_RC, (uint64_t)j->idx, rc);
+    return 0;
+}
+
+static int on_submit_static(rt_actor_t *self, boss_t *b, rt_msg_t *m)
+{
+    static_job.ret = m->reason;
+    b->sent[static_job.idx] = &static_job;
+    int rc = rt_work_submit(self, work_fn, &static_job, NULL, MSG_DONE);
+    if (rc != 0)
+        report(REP_SUBMIT_RC, (uint64_t)static_job.idx, rc);
+    return 0;
+}
+
+static int on_done(boss_t *b, rt_msg_t *m)
+{
+    job_t *j = m->payload;
+    int flags = 0;
+    flags |= !j->on_sched ? DONE_OFF_SCHED : 0;
+    flags |= !j->had_actor ? DONE_NO_ACTOR : 0;
+    flags |= b->sent[j->idx] == j ? DONE_SAME_PTR : 0;
+    bool is_static = j == &static_job;
+    flags |=
+        m->payload_free == (is_static ? NULL : job_free) ? DONE_FREE_FN : 0;
+    report(REP_FLAGS, (uint64_t)j->idx, flags);
+    report(REP_DONE, (uint64_t)j->idx, m->reason);
+    b->sent[j->idx] = NULL;
+    if (j->keep) {
+        m->payload = NULL; /* ours now: the runtime must not free it */
+        job_free(j);
+    }
+    return 0;
+}
+
+static int boss_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    boss_t *b = rt_state(self);
+    switch (m->type) {
+    case MSG_SUBMIT:
+        return on_submit(self, b, m, false);
+    case MSG_SUBMIT_KEEP:
+        return on_submit(self, b, m, true);
+    case MSG_SUBMIT_STATIC:
+        return on_submit_static(self, b, m);
+    case MSG_DONE:
+        return on_done(b, m);
+    case MSG_PING:
+        report(REP_PONG, 0, 0);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const rt_behaviour_t boss_beh = {
+    .name = "boss",
+    .init = boss_init,
+    .handle = boss_handle,
+    .destroy = boss_destroy,
+};
+
+static void setup(void)
+{
+    rt_opts_t o = {.schedulers = 1, .dirty_threads = 4};
+    cr_assert_eq(rt_new(&o, &rt), 0);
+    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
+    me = rt_inbox_pid(ib);
+}
+
+static void teardown(void)
+{
+    rt_inbox_free(ib);
+    cr_assert_eq(rt_shutdown(rt), 0);
+    rt_free(rt);
+}
+
+static void stop_runtime(void)
+{
+    rt_inbox_free(ib);
+    ib = NULL;
+    cr_assert_eq(rt_shutdown(rt), 0);
+}
+
+static rt_msg_t *expect(uint32_t type, uint32_t ms)
+{
+    rt_msg_t *m = NULL;
+    int rc = rt_inbox_recv(ib, ms, &m);
+    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
+    cr_assert_eq(m->type, type, "got type %u (reason %d), wanted %u", m->type,
+                 m->reason, type);
+    return m;
+}
+
+static void expect_silence(uint32_t ms)
+{
+    rt_msg_t *m = NULL;
+    int rc = rt_inbox_recv(ib, ms, &m);
+    cr_assert_eq(rc, CLEO_ETIMEDOUT, "unexpected message type %u",
+                 m ? m->type : 0);
+}
+
+static rt_pid_t spawn_boss(void)
+{
+    rt_pid_t pid = RT_PID_NONE;
+    cr_assert_eq(rt_spawn(rt, NULL, &boss_beh, NULL, NULL, &pid), 0);
+    return pid;
+}
+
+static void submit(rt_pid_t boss, uint32_t type, int sleep_ms, int ret)
+{
+    rt_msg_t *m = rt_msg_new(type);
+    m->arg = (uint64_t)sleep_ms;
+    m->reason = ret;
+    cr_assert_eq(rt_send(rt, boss, m), 0);
+}
+
+/* Expect REP_FLAGS then REP_DONE for one job; return its status. */
+static int expect_done(int *idx_out, uint32_t ms)
+{
+    rt_msg_t *m = expect(REP_FLAGS, ms);
+    cr_assert_eq(m->reason, DONE_ALL, "job %llu flags %d",
+                 (unsigned long long)m->arg, m->reason);
+    rt_msg_free(m);
+    m = expect(REP_DONE, ms);
+    int status = m->reason;
+    if (idx_out)
+        *idx_out = (int)m->arg;
+    rt_msg_free(m);
+    return status;
+}
+
+TestSuite(rt_work, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(rt_work, fn_runs_off_the_schedulers_and_replies_with_arg_and_status)
+{
+    cr_assert_not(rt_on_scheduler(), "the test thread is no scheduler");
+    submit(spawn_boss(), MSG_SUBMIT, 0, 7);
+    cr_assert_eq(expect_done(NULL, 3000), 7);
+    expect_silence(50);
+}
+
+Test(rt_work, negative_status_arrives_in_reason)
+{
+    submit(spawn_boss(), MSG_SUBMIT, 0, CLEO_ESTORAGE);
+    cr_assert_eq(expect_done(NULL, 3000), CLEO_ESTORAGE);
+}
+
+Test(rt_work, reply_payload_is_freed_once_with_arg_free)
+{
+    submit(spawn_boss(), MSG_SUBMIT, 0, 0);
+    cr_assert_eq(expect_done(NULL, 3000), 0);
+    expect_silence(50);
+    stop_runtime();
+    cr_assert_eq(job_frees, 1);
+}
+
+Test(rt_work, handler_that_clears_the_payload_owns_it)
+{
+    submit(spawn_boss(), MSG_SUBMIT_KEEP, 0, 0);
+    cr_assert_eq(expect_done(NULL, 3000), 0);
+    expect_silence(50);
+    stop_runtime();
+    cr_assert_eq(job_frees, 1, "freed by the handler only");
+}
+
+Test(rt_work, null_arg_free_is_allowed)
+{
+    submit(spawn_boss(), MSG_SUBMIT_STATIC, 0, 3);
+    cr_assert_eq(expect_done(NULL, 3000), 3);
+    stop_runtime();
+    cr_assert_eq(job_frees, 0);
+}
+
+Test(rt_work, blocking_work_does_not_stall_the_scheduler)
+{
+    rt_pid_t boss = spawn_boss();
+    submit(boss, MSG_SUBMIT, 400, 0);
+    nap_ms(20); /* let the job start */
+    uint64_t t0 = rt_now_ms(rt);
+    cr_assert_eq(rt_send(rt, boss, rt_msg_new(MSG_PING)), 0);
+    rt_msg_free(expect(REP_PONG, 2000));
+    uint64_t pong_ms = rt_now_ms(rt) - t0;
+    cr_assert_lt(pong_ms, 200, "pong took %llu ms while the job slept",
+                 (unsigned long long)pong_ms);
+    cr_assert_eq(expect_done(NULL, 3000), 0);
+    cr_assert_geq(rt_now_ms(rt) - t0, 300, "the job really blocked");
+}
+
+Test(rt_work, jobs_run_in_parallel_on_the_pool)
+{
+    rt_pid_t boss = spawn_boss();
+    uint64_t t0 = rt_now_ms(rt);
+    for (int i = 0; i < 4; i++)
+        submit(boss, MSG_SUBMIT, 250, i);
+    for (int i = 0; i < 4; i++)
+        expect_done(NULL, 3000);
+    uint64_t took = rt_now_ms(rt) - t0;
+    cr_assert_lt(took, 900, "4 x 250 ms jobs on 4 threads took %llu ms",
+                 (unsigned long long)took);
+}
+
+Test(rt_work, each_of_many_jobs_replies_once)
+{
+    enum { N = 200 };
+    bool seen[MAX_JOBS] = {false};
+    rt_pid_t boss = spawn_boss();
+    for (int i = 0; i < N; i++)
+        submit(boss, MSG_SUBMIT, 0, i);
+    for (int i = 0; i < N; i++) {
+        int idx = -1;
+        int status = expect_done(&idx, 5000);
+        cr_assert_eq(status, idx, "job %d got status %d", idx, status);
+        cr_assert_not(seen[idx], "job %d replied twice", idx);
+        seen[idx] = true;
+    }
+    expect_silence(50);
+    stop_runtime();
+    cr_assert_eq(job_frees, N);
+}
+
+Test(rt_work, job_running_at_shutdown_is_freed_once)
+{
+    submit(spawn_boss(), MSG_SUBMIT, 200, 0);
+    nap_ms(30); /* fn is now sleeping on a pool thread */
+    stop_runtime();
+    cr_assert_eq(job_frees, 1, "arg freed exactly once, reply or not");
+}
