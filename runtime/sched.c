@@ -114,15 +114,26 @@ static rt_actor_t *pop_local(rt_sched_t *s)
     return a;
 }
 
-/* Take one stealable actor from a scheduler with at least two queued: a
- * lone queued actor is left where its cache is warm (ping-pong stays on
- * one core). */
+/* May s steal from v? Yes with two or more queued. A lone queued actor
+ * is left where its cache is warm (ping-pong stays on one core) unless v
+ * has not finished a turn since s last looked: v is stuck in a long
+ * handler and the actor would wait for it. */
+static bool worth_stealing(rt_sched_t *s, rt_sched_t *v)
+{
+    uint32_t q = atomic_load_explicit(&v->qlen, memory_order_relaxed);
+    if (q >= 2)
+        return true;
+    return q == 1 && s->seen[v->idx] ==
+                         atomic_load_explicit(&v->runs, memory_order_relaxed) +
+                             1;
+}
+
 static rt_actor_t *steal(rt_sched_t *s)
 {
     rt_t *rt = s->rt;
     for (uint32_t k = 1; k < rt->opts.schedulers; k++) {
         rt_sched_t *v = &rt->scheds[(s->idx + k) % rt->opts.schedulers];
-        if (atomic_load_explicit(&v->qlen, memory_order_relaxed) < 2)
+        if (!worth_stealing(s, v))
             continue;
         if (pthread_mutex_trylock(&v->lock) != 0)
             continue;
@@ -154,17 +165,41 @@ static void run(rt_sched_t *s, rt_actor_t *a)
 static void on_wake(uv_async_t *h) { (void)h; }
 static void on_timer(uv_timer_t *h) { (void)h; }
 
+/* Note the turn counts of busy schedulers with a queued actor. Returns
+ * true if any other scheduler is awake: then the sleeper looks again in
+ * 1 ms, to steal from one stuck in a long turn (see worth_stealing). */
+static bool watch_others(rt_sched_t *s)
+{
+    rt_t *rt = s->rt;
+    bool any = false;
+    for (uint32_t i = 0; i < rt->opts.schedulers; i++) {
+        rt_sched_t *v = &rt->scheds[i];
+        s->seen[i] = 0;
+        if (v == s || atomic_load_explicit(&v->sleeping, memory_order_relaxed))
+            continue;
+        any = true;
+        if (atomic_load_explicit(&v->qlen, memory_order_relaxed) > 0)
+            s->seen[i] =
+                atomic_load_explicit(&v->runs, memory_order_relaxed) + 1;
+    }
+    return any;
+}
+
 /* Arm the loop's timer for the next runtime timer before sleeping. */
 static void arm(rt_sched_t *s)
 {
     uint64_t next = rt__timers_next(&s->rt->timers);
     atomic_store_explicit(&s->armed, next, memory_order_seq_cst);
-    if (next == UINT64_MAX) {
-        uv_timer_stop(&s->timer);
-        return;
-    }
     uint64_t now = rt_now_ms(s->rt);
-    uv_timer_start(&s->timer, on_timer, next > now ? next - now : 0, 0);
+    uint64_t delay = next == UINT64_MAX ? UINT64_MAX
+                     : next > now       ? next - now
+                                        : 0;
+    if (watch_others(s) && delay > 1)
+        delay = 1;
+    if (delay == UINT64_MAX)
+        uv_timer_stop(&s->timer);
+    else
+        uv_timer_start(&s->timer, on_timer, delay, 0);
 }
 
 /* Nothing to run: sleep in the loop until woken, a timer or I/O. */
@@ -187,6 +222,9 @@ static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
     uv_run(&s->loop, UV_RUN_ONCE);
     atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
     *busy_start = uv_hrtime();
+    /* Going busy: a sleeping peer starts watching us (watch_others). */
+    if (atomic_load_explicit(&s->qlen, memory_order_relaxed) > 0)
+        wake_helper(rt, s);
 }
 
 static void sched_main(void *arg)

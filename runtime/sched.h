@@ -31,6 +31,8 @@ typedef struct rt_sched_s {
     _Atomic int sleeping;          /* 1 while (about to be) in uv_run */
     _Atomic uint64_t armed;        /* deadline its uv timer is set to */
     uint32_t flip;                 /* owner: alternates the two queues */
+    uint64_t seen[RT_MAX_SCHED];   /* owner: others' runs + 1 when it went
+                                      to sleep seeing their queue, 0 = no */
     _Atomic uint64_t runs, msgs, steals, sleeps, busy_ns; /* owner writes */
 } rt_sched_t;
 

@@ -1,0 +1,131 @@
+/*
+ * test_sched.c - scheduling: an actor queued behind a long-running handler
+ * is stolen by an idle scheduler; a lone ping-pong pair is not split.
+ */
+#include <criterion/criterion.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/rt.h"
+
+#define MSG_GO 1
+#define MSG_PING 2
+#define MSG_PONG 3
+
+static rt_t *rt;
+static rt_inbox_t *ib;
+
+static void setup(void)
+{
+    rt_opts_t o = {.schedulers = 2};
+    cr_assert_eq(rt_new(&o, &rt), 0);
+    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
+}
+
+static void teardown(void)
+{
+    rt_inbox_free(ib);
+    rt_free(rt);
+}
+
+TestSuite(rt_sched, .init = setup, .fini = teardown);
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Answers a ping to the pid in arg. */
+static int ponger(rt_actor_t *self, rt_msg_t *m)
+{
+    rt_msg_t *r = rt_msg_new(MSG_PONG);
+    (void)rt_send(rt_actor_rt(self), (rt_pid_t)m->arg, r);
+    return 0;
+}
+static const rt_behaviour_t ponger_beh = {.name = "ponger",
+                                          .handle = ponger};
+
+/* On GO: queue a ping for the ponger (on this scheduler), then hog the
+ * thread for 300 ms, as a badly written handler would. */
+static int hog(rt_actor_t *self, rt_msg_t *m)
+{
+    rt_msg_t *p = rt_msg_new(MSG_PING);
+    p->arg = m->arg;
+    (void)rt_send(rt_actor_rt(self), (rt_pid_t)m->ref, p);
+    usleep(300 * 1000);
+    return 0;
+}
+static const rt_behaviour_t hog_beh = {.name = "hog", .handle = hog};
+
+Test(rt_sched, actor_behind_a_long_handler_is_stolen_by_an_idle_scheduler)
+{
+    rt_pid_t hogp, pong;
+    cr_assert_eq(rt_spawn(rt, NULL, &hog_beh, NULL, NULL, &hogp), 0);
+    cr_assert_eq(rt_spawn(rt, NULL, &ponger_beh, NULL, NULL, &pong), 0);
+    usleep(20000); /* both schedulers asleep */
+    rt_msg_t *go = rt_msg_new(MSG_GO);
+    go->ref = pong;
+    go->arg = rt_inbox_pid(ib);
+    uint64_t t0 = now_ms();
+    cr_assert_eq(rt_send(rt, hogp, go), 0);
+    rt_msg_t *r;
+    cr_assert_eq(rt_inbox_recv(ib, 2000, &r), 0);
+    uint64_t dt = now_ms() - t0;
+    cr_assert_eq(r->type, MSG_PONG);
+    rt_msg_free(r);
+    cr_assert_lt(dt, 150, "pong took %lu ms behind a 300 ms handler",
+                 (unsigned long)dt);
+    rt_stats_t st;
+    rt_stats(rt, &st);
+    cr_assert_geq(st.sched[0].steals + st.sched[1].steals, 1);
+}
+
+/* Bounces a counter with a peer until it reaches n, then reports. */
+static int bouncer(rt_actor_t *self, rt_msg_t *m)
+{
+    rt_pid_t *peer = rt_state(self);
+    if (m->type == MSG_GO) {
+        *peer = (rt_pid_t)m->ref;
+        return 0;
+    }
+    rt_msg_t *r = rt_msg_new(MSG_PING);
+    r->arg = m->arg + 1;
+    r->ref = m->ref;
+    rt_pid_t to = m->arg + 1 >= 100000 ? (rt_pid_t)m->ref : *peer;
+    (void)rt_send(rt_actor_rt(self), to, r);
+    return 0;
+}
+
+static int bouncer_init(rt_actor_t *self, void *arg)
+{
+    static rt_pid_t peers[2];
+    rt_set_state(self, &peers[(uintptr_t)arg]);
+    return 0;
+}
+static const rt_behaviour_t bouncer_beh = {
+    .name = "bouncer", .init = bouncer_init, .handle = bouncer};
+
+Test(rt_sched, ping_pong_pair_finishes_and_counts_its_turns)
+{
+    rt_pid_t a, b;
+    cr_assert_eq(rt_spawn(rt, NULL, &bouncer_beh, (void *)0, NULL, &a), 0);
+    cr_assert_eq(rt_spawn(rt, NULL, &bouncer_beh, (void *)1, NULL, &b), 0);
+    rt_msg_t *g = rt_msg_new(MSG_GO);
+    g->ref = b;
+    cr_assert_eq(rt_send(rt, a, g), 0);
+    g = rt_msg_new(MSG_GO);
+    g->ref = a;
+    cr_assert_eq(rt_send(rt, b, g), 0);
+    rt_msg_t *p = rt_msg_new(MSG_PING);
+    p->ref = rt_inbox_pid(ib);
+    cr_assert_eq(rt_send(rt, a, p), 0);
+    rt_msg_t *r;
+    cr_assert_eq(rt_inbox_recv(ib, 10000, &r), 0);
+    cr_assert_eq(r->arg, 100000);
+    rt_msg_free(r);
+    rt_stats_t st;
+    rt_stats(rt, &st);
+    cr_assert_geq(st.sched[0].msgs + st.sched[1].msgs, 100000);
+}
