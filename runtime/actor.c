@@ -91,12 +91,31 @@ rt_actor_ext_t *rt__actor_ext(rt_actor_t *a)
     return a->ext;
 }
 
+void rt__actor_ext_free(rt_actor_t *a)
+{
+    rt_actor_ext_t *x = a->ext;
+    if (x == NULL)
+        return;
+    rt__map_destroy(&x->links);
+    rt__map_destroy(&x->mons_out);
+    rt__map_destroy(&x->mons_in);
+    free(x->calls);
+    free(x);
+    a->ext = NULL;
+}
+
+static uint16_t clamp16(uint32_t n)
+{
+    return n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+}
+
 void rt__actor_publish(rt_actor_t *a)
 {
     rt_actor_ext_t *x = a->ext;
-    atomic_store_explicit(&a->pub_links, x ? (uint16_t)x->nlinks : 0,
+    atomic_store_explicit(&a->pub_links, x ? clamp16(x->links.n) : 0,
                           memory_order_relaxed);
-    atomic_store_explicit(&a->pub_mons, x ? (uint16_t)(x->nout + x->nin) : 0,
+    atomic_store_explicit(&a->pub_mons,
+                          x ? clamp16(x->mons_out.n + x->mons_in.n) : 0,
                           memory_order_relaxed);
 }
 
@@ -287,14 +306,7 @@ void rt__actor_die(rt_actor_t *a, int reason)
     if (atomic_load_explicit(&a->has_name, memory_order_seq_cst))
         rt__registry_drop_pid(&rt->reg, a);
     rt__signal_on_death(a, reason);
-    if (a->ext != NULL) {
-        free(a->ext->links);
-        free(a->ext->mons_out);
-        free(a->ext->mons_in);
-        free(a->ext->calls);
-        free(a->ext);
-        a->ext = NULL;
-    }
+    rt__actor_ext_free(a);
     atomic_fetch_add_explicit(&rt->exited, 1, memory_order_relaxed);
     if (reason != RT_REASON_NORMAL && reason != RT_REASON_SHUTDOWN)
         atomic_fetch_add_explicit(&rt->crashed, 1, memory_order_relaxed);

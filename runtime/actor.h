@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "runtime/map.h"
 #include "runtime/mbox.h"
 #include "runtime/rt.h"
 
@@ -30,11 +31,6 @@
 #define RT__A_DEAD 0x4u
 #define RT__A_RAW_REPLY 0x8u /* replies go to handle() (inboxes) */
 
-typedef struct rt_monent_s {
-    rt_ref_t ref;
-    rt_pid_t pid;
-} rt_monent_t;
-
 typedef struct rt_callent_s {
     rt_ref_t ref;
     rt_ref_t timer; /* 0 = none */
@@ -50,12 +46,9 @@ struct rt_res_s {
 
 /* Bookkeeping most actors never need: allocated on first use. */
 typedef struct rt_actor_ext_s {
-    rt_pid_t *links;
-    uint32_t nlinks, caplinks;
-    rt_monent_t *mons_out; /* monitors this actor holds */
-    uint32_t nout, capout;
-    rt_monent_t *mons_in; /* monitors held on this actor */
-    uint32_t nin, capin;
+    rt_map_t links;      /* linked pid -> 0 */
+    rt_map_t mons_out;   /* ref -> target pid: monitors this actor holds */
+    rt_map_t mons_in;    /* ref -> watcher pid: monitors held on it */
     rt_callent_t *calls; /* outstanding rt_call()s */
     uint32_t ncalls, capcalls;
     struct rt_res_s *res; /* registered resources, newest first */
@@ -117,6 +110,8 @@ void rt__actor_reap(rt_actor_t *a);
 
 /* The actor's ext, allocated on first use. */
 rt_actor_ext_t *rt__actor_ext(rt_actor_t *a);
+/* Free the ext (links, monitors, calls); resources must be gone. */
+void rt__actor_ext_free(rt_actor_t *a);
 
 /* Handle one runtime message (signal/call machinery). Returns 1 if it was
  * consumed (with *rc a handler-like result: 0, RT_STOP or <0), 0 if it

@@ -84,45 +84,33 @@ bool rt_is_alive(rt_t *rt, rt_pid_t pid)
 
 static bool link_del(rt_actor_t *a, rt_pid_t pid)
 {
-    rt_actor_ext_t *x = a->ext;
-    for (uint32_t i = 0; x != NULL && i < x->nlinks; i++) {
-        if (x->links[i] == pid) {
-            rt__vec_del(x->links, &x->nlinks, sizeof(rt_pid_t), i);
-            rt__actor_publish(a);
-            return true;
-        }
-    }
-    return false;
+    if (a->ext == NULL || !rt__map_del(&a->ext->links, pid, NULL))
+        return false;
+    rt__actor_publish(a);
+    return true;
 }
 
 static bool link_has(rt_actor_t *a, rt_pid_t pid)
 {
-    rt_actor_ext_t *x = a->ext;
-    for (uint32_t i = 0; x != NULL && i < x->nlinks; i++)
-        if (x->links[i] == pid)
-            return true;
-    return false;
+    return a->ext != NULL && rt__map_get(&a->ext->links, pid, NULL);
 }
 
 static void link_add(rt_actor_t *a, rt_pid_t pid)
 {
-    rt_actor_ext_t *x = rt__actor_ext(a);
-    rt__vec_push((void **)&x->links, &x->nlinks, &x->caplinks,
-                 sizeof(rt_pid_t), &pid);
+    rt__map_put(&rt__actor_ext(a)->links, pid, 0);
     rt__actor_publish(a);
 }
 
-/* Remove the entry with ref from a monitor list; false if absent. */
-static bool mon_del(rt_actor_t *a, rt_monent_t *v, uint32_t *n, rt_ref_t ref)
+/* Remove ref from a monitor map; false if absent. */
+static bool mon_del(rt_actor_t *a, rt_map_t *m, rt_ref_t ref, rt_pid_t *pid)
 {
-    for (uint32_t i = 0; i < *n; i++) {
-        if (v[i].ref == ref) {
-            rt__vec_del(v, n, sizeof(rt_monent_t), i);
-            rt__actor_publish(a);
-            return true;
-        }
-    }
-    return false;
+    uint64_t v;
+    if (!rt__map_del(m, ref, &v))
+        return false;
+    if (pid != NULL)
+        *pid = v;
+    rt__actor_publish(a);
+    return true;
 }
 
 static bool local_pid(rt_t *rt, rt_pid_t pid)
@@ -162,34 +150,26 @@ int rt_monitor(rt_actor_t *self, rt_pid_t pid, rt_ref_t *out)
     rt_t *rt = self->rt;
     if (!local_pid(rt, pid))
         return CLEO_EBADPID;
-    rt_actor_ext_t *x = rt__actor_ext(self);
-    rt_monent_t e = {rt__ref_new(rt), pid};
-    rt__vec_push((void **)&x->mons_out, &x->nout, &x->capout, sizeof e, &e);
+    rt_ref_t ref = rt__ref_new(rt);
+    rt__map_put(&rt__actor_ext(self)->mons_out, ref, pid);
     rt__actor_publish(self);
-    int rc =
-        rt__send(rt, pid, sys_msg(RT__SYS_MONITOR, self->pid, 0, e.ref, 0));
+    int rc = rt__send(rt, pid, sys_msg(RT__SYS_MONITOR, self->pid, 0, ref, 0));
     if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID)
         (void)rt__send(rt, self->pid,
-                       sys_msg(RT_MSG_DOWN, pid, RT_REASON_NOPROC, e.ref, 0));
+                       sys_msg(RT_MSG_DOWN, pid, RT_REASON_NOPROC, ref, 0));
     if (out != NULL)
-        *out = e.ref;
+        *out = ref;
     return 0;
 }
 
 int rt_demonitor(rt_actor_t *self, rt_ref_t ref)
 {
-    rt_actor_ext_t *x = self->ext;
-    for (uint32_t i = 0; x != NULL && i < x->nout; i++) {
-        if (x->mons_out[i].ref != ref)
-            continue;
-        rt_pid_t target = x->mons_out[i].pid;
-        rt__vec_del(x->mons_out, &x->nout, sizeof(rt_monent_t), i);
-        rt__actor_publish(self);
-        (void)rt__send(self->rt, target,
-                       sys_msg(RT__SYS_DEMONITOR, self->pid, 0, ref, 0));
-        return 0;
-    }
-    return CLEO_ENOTFOUND;
+    rt_pid_t target;
+    if (self->ext == NULL || !mon_del(self, &self->ext->mons_out, ref, &target))
+        return CLEO_ENOTFOUND;
+    (void)rt__send(self->rt, target,
+                   sys_msg(RT__SYS_DEMONITOR, self->pid, 0, ref, 0));
+    return 0;
 }
 
 int rt_exit(rt_t *rt, rt_pid_t pid, int reason)
@@ -240,16 +220,14 @@ static int on_exit_signal(rt_actor_t *a, rt_msg_t *m)
 
 static int on_down(rt_actor_t *a, rt_msg_t *m)
 {
-    rt_actor_ext_t *x = a->ext;
     /* A DOWN for a monitor removed by demonitor is discarded. */
-    if (x == NULL || !mon_del(a, x->mons_out, &x->nout, m->ref))
+    if (a->ext == NULL || !mon_del(a, &a->ext->mons_out, m->ref, NULL))
         return 1;
     return 0;
 }
 
 int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
 {
-    rt_actor_ext_t *x;
     *rc = 0;
     switch (m->type) { /* size: dispatch */
     case RT_MSG_EXIT:
@@ -264,14 +242,12 @@ int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
         (void)link_del(a, m->from);
         return 1;
     case RT__SYS_MONITOR:
-        x = rt__actor_ext(a);
-        rt__vec_push((void **)&x->mons_in, &x->nin, &x->capin,
-                     sizeof(rt_monent_t), &(rt_monent_t){m->ref, m->from});
+        rt__map_put(&rt__actor_ext(a)->mons_in, m->ref, m->from);
         rt__actor_publish(a);
         return 1;
     case RT__SYS_DEMONITOR:
         if (a->ext != NULL)
-            (void)mon_del(a, a->ext->mons_in, &a->ext->nin, m->ref);
+            (void)mon_del(a, &a->ext->mons_in, m->ref, NULL);
         return 1;
     case RT__SYS_CALL_FAIL:
         return rt__call_complete(a, m, m->reason, rc);
@@ -289,13 +265,16 @@ void rt__signal_on_death(rt_actor_t *a, int reason)
     rt_actor_ext_t *x = a->ext;
     if (x == NULL)
         return;
-    for (uint32_t i = 0; i < x->nlinks; i++)
-        (void)rt__send(a->rt, x->links[i],
-                       sys_msg(RT_MSG_EXIT, a->pid, reason, 0, RT__F_LINK));
-    for (uint32_t i = 0; i < x->nin; i++)
-        (void)rt__send(a->rt, x->mons_in[i].pid,
-                       sys_msg(RT_MSG_DOWN, a->pid, reason, x->mons_in[i].ref,
-                               0));
+    for (uint32_t i = 0; i < x->links.cap; i++)
+        if (x->links.e[i].key != 0)
+            (void)rt__send(a->rt, x->links.e[i].key,
+                           sys_msg(RT_MSG_EXIT, a->pid, reason, 0,
+                                   RT__F_LINK));
+    for (uint32_t i = 0; i < x->mons_in.cap; i++)
+        if (x->mons_in.e[i].key != 0)
+            (void)rt__send(a->rt, x->mons_in.e[i].val,
+                           sys_msg(RT_MSG_DOWN, a->pid, reason,
+                                   x->mons_in.e[i].key, 0));
 }
 
 void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, rt_msg_t *m)

@@ -43,42 +43,30 @@ static int check_opts(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
 /* Link/monitor both sides before anyone can see the child (spawn_link
  * is atomic in Erlang too). */
 static void bind_spawner(rt_actor_t *self, rt_actor_t *a,
-                         const rt_spawn_opts_t *o)
+                         const rt_spawn_opts_t *o, rt_ref_t *ref)
 {
     if (o->flags & RT_SPAWN_LINK) {
-        rt_actor_ext_t *px = rt__actor_ext(self), *cx = rt__actor_ext(a);
-        rt__vec_push((void **)&px->links, &px->nlinks, &px->caplinks,
-                     sizeof(rt_pid_t), &a->pid);
-        rt__vec_push((void **)&cx->links, &cx->nlinks, &cx->caplinks,
-                     sizeof(rt_pid_t), &self->pid);
+        rt__map_put(&rt__actor_ext(self)->links, a->pid, 0);
+        rt__map_put(&rt__actor_ext(a)->links, self->pid, 0);
     }
     if (o->flags & RT_SPAWN_MONITOR) {
-        rt_actor_ext_t *px = rt__actor_ext(self), *cx = rt__actor_ext(a);
-        rt_monent_t out = {rt__ref_new(a->rt), a->pid};
-        rt_monent_t in = {out.ref, self->pid};
-        rt__vec_push((void **)&px->mons_out, &px->nout, &px->capout,
-                     sizeof out, &out);
-        rt__vec_push((void **)&cx->mons_in, &cx->nin, &cx->capin, sizeof in,
-                     &in);
-        if (o->mon_ref != NULL)
-            *o->mon_ref = out.ref;
+        *ref = rt__ref_new(a->rt);
+        rt__map_put(&rt__actor_ext(self)->mons_out, *ref, a->pid);
+        rt__map_put(&rt__actor_ext(a)->mons_in, *ref, self->pid);
     }
     rt__actor_publish(self);
     rt__actor_publish(a);
 }
 
 /* Undo bind_spawner() on the spawner's side after a failed init. */
-static void unbind_spawner(rt_actor_t *self, rt_pid_t child)
+static void unbind_spawner(rt_actor_t *self, rt_pid_t child, rt_ref_t ref)
 {
     rt_actor_ext_t *x = self->ext;
     if (x == NULL)
         return;
-    for (uint32_t i = 0; i < x->nlinks; i++)
-        if (x->links[i] == child)
-            rt__vec_del(x->links, &x->nlinks, sizeof(rt_pid_t), i--);
-    for (uint32_t i = 0; i < x->nout; i++)
-        if (x->mons_out[i].pid == child)
-            rt__vec_del(x->mons_out, &x->nout, sizeof(rt_monent_t), i--);
+    (void)rt__map_del(&x->links, child, NULL);
+    if (ref != 0)
+        (void)rt__map_del(&x->mons_out, ref, NULL);
     rt__actor_publish(self);
 }
 
@@ -88,14 +76,7 @@ static void abort_child(rt_actor_t *a)
     rt_t *rt = a->rt;
     if (atomic_load_explicit(&a->has_name, memory_order_acquire))
         rt__registry_drop_pid(&rt->reg, a);
-    if (a->ext != NULL) {
-        free(a->ext->links);
-        free(a->ext->mons_out);
-        free(a->ext->mons_in);
-        free(a->ext->calls);
-        free(a->ext);
-        a->ext = NULL;
-    }
+    rt__actor_ext_free(a);
     rt__table_mark_dead(&rt->table, a);
     rt__table_unpin(&rt->table, a);
 }
@@ -118,6 +99,7 @@ int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
     static const rt_spawn_opts_t defaults = {.sched = RT_SCHED_ANY};
     const rt_spawn_opts_t *o = opts != NULL ? opts : &defaults;
     rt_pid_t pid;
+    rt_ref_t ref = 0;
     int rc = check_opts(rt, self, beh, o);
     if (rc < 0)
         return rc;
@@ -140,10 +122,10 @@ int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
         (rc = rt__registry_add(&rt->reg, o->name, a)) < 0)
         goto fail;
     if (self != NULL)
-        bind_spawner(self, a, o);
+        bind_spawner(self, a, o, &ref);
     if ((rc = run_child_init(a, arg)) < 0) {
         if (self != NULL)
-            unbind_spawner(self, pid);
+            unbind_spawner(self, pid, ref);
         goto fail;
     }
     atomic_fetch_add_explicit(&rt->spawned, 1, memory_order_relaxed);
@@ -151,6 +133,8 @@ int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
         rt__schedule(rt, a);
     if (out != NULL)
         *out = pid;
+    if (o->mon_ref != NULL && ref != 0)
+        *o->mon_ref = ref;
     return 0;
 fail:
     abort_child(a);
