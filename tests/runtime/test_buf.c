@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "rtt.h"
 #include "runtime/rt.h"
 
 /* A huge rt_buf_new() must come back as CLEO_ENOMEM, not abort the test
@@ -37,18 +37,6 @@ enum {
 };
 
 static const char hello[] = "hello, buffers";
-
-static rt_t *rt;
-static rt_inbox_t *ib;
-static rt_pid_t me;
-
-static void report(uint32_t type, uint64_t arg, int32_t reason)
-{
-    rt_msg_t *m = rt_msg_new(type);
-    m->arg = arg;
-    m->reason = reason;
-    (void)rt_send(rt, me, m);
-}
 
 static bool bytes_ok(rt_buf_t *b)
 {
@@ -79,15 +67,15 @@ static void node_destroy(rt_actor_t *self, int reason)
 static int on_buf(rt_msg_t *m)
 {
     rt_buf_t *b = m->payload;
-    report(REP_BUF, (uintptr_t)b, bytes_ok(b));
-    report(REP_DATA, (uintptr_t)rt_buf_data(b), 0);
+    rtt_notify(REP_BUF, (uintptr_t)b, bytes_ok(b));
+    rtt_notify(REP_DATA, (uintptr_t)rt_buf_data(b), 0);
     return 0;
 }
 
 static int on_hop(rt_actor_t *self, node_t *n, rt_msg_t *m)
 {
     rt_buf_t *b = m->payload;
-    report(REP_DATA, (uintptr_t)rt_buf_data(b), bytes_ok(b));
+    rtt_notify(REP_DATA, (uintptr_t)rt_buf_data(b), bytes_ok(b));
     if (n->next == RT_PID_NONE)
         return 0;      /* the runtime drops this reference with m */
     m->payload = NULL; /* our reference moves on */
@@ -105,7 +93,7 @@ static int on_keep(node_t *n, rt_msg_t *m)
 
 static int on_read(node_t *n)
 {
-    report(REP_READ, rt_buf_refs(n->kept), bytes_ok(n->kept));
+    rtt_notify(REP_READ, rt_buf_refs(n->kept), bytes_ok(n->kept));
     rt_buf_unref(n->kept);
     n->kept = NULL;
     return 0;
@@ -138,38 +126,14 @@ static const rt_behaviour_t node_beh = {
 static void setup(void)
 {
     rt_opts_t o = {.schedulers = 2};
-    cr_assert_eq(rt_new(&o, &rt), 0);
-    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
-    me = rt_inbox_pid(ib);
-}
-
-static void teardown(void)
-{
-    rt_inbox_free(ib);
-    cr_assert_eq(rt_shutdown(rt), 0);
-    rt_free(rt);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static rt_msg_t *expect(uint32_t type, uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
-    cr_assert_eq(m->type, type, "got type %u, wanted %u", m->type, type);
-    return m;
+    rtt_start(&o);
 }
 
 static rt_pid_t spawn_node(rt_pid_t next)
 {
     rt_pid_t pid = RT_PID_NONE;
     void *arg = (void *)(uintptr_t)next;
-    cr_assert_eq(rt_spawn(rt, NULL, &node_beh, arg, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &node_beh, arg, NULL, &pid), 0);
     return pid;
 }
 
@@ -187,17 +151,17 @@ static void send_buf(rt_pid_t to, uint32_t type, rt_buf_t *ref)
 {
     rt_msg_t *m = rt_msg_new(type);
     rt_msg_set_buf(m, ref);
-    cr_assert_eq(rt_send(rt, to, m), 0);
+    cr_assert_eq(rt_send(rtt_rt, to, m), 0);
 }
 
 static void wait_refs(rt_buf_t *b, uint32_t refs)
 {
     for (int i = 0; i < 5000 && rt_buf_refs(b) != refs; i++)
-        nap_ms(1);
+        rtt_sleep_ms(1);
     cr_assert_eq(rt_buf_refs(b), refs);
 }
 
-TestSuite(rt_buf, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(rt_buf, .init = setup, .fini = rtt_fini, .timeout = 30);
 
 Test(rt_buf, new_buffer_has_capacity_no_length_and_one_reference)
 {
@@ -274,7 +238,7 @@ Test(rt_buf, buffer_shared_by_two_receivers_is_not_copied)
     int bufs = 0, datas = 0;
     for (int i = 0; i < 4; i++) {
         rt_msg_t *m = NULL;
-        cr_assert_eq(rt_inbox_recv(ib, 2000, &m), 0);
+        cr_assert_eq(rt_inbox_recv(rtt_ib, 2000, &m), 0);
         if (m->type == REP_BUF) {
             bufs++;
             cr_assert_eq(m->arg, (uintptr_t)b, "the payload is the buffer");
@@ -303,7 +267,7 @@ Test(rt_buf, five_mib_buffer_travels_a_relay_chain_without_copy)
         next = spawn_node(next);
     send_buf(next, MSG_HOP, rt_buf_ref(b));
     for (int i = 0; i < HOPS; i++) {
-        rt_msg_t *m = expect(REP_DATA, 3000);
+        rt_msg_t *m = rtt_expect_msg(REP_DATA, 3000);
         cr_assert_eq(m->arg, (uintptr_t)rt_buf_data(b), "hop %d copied", i);
         cr_assert_eq(m->reason, 1);
         rt_msg_free(m);
@@ -317,8 +281,8 @@ Test(rt_buf, receiver_that_keeps_a_buffer_keeps_it_alive)
     rt_buf_t *b = hello_buf(64);
     rt_pid_t keeper = spawn_node(0);
     send_buf(keeper, MSG_KEEP, b); /* our only reference moves */
-    cr_assert_eq(rt_send(rt, keeper, rt_msg_new(MSG_READ)), 0);
-    rt_msg_t *m = expect(REP_READ, 2000);
+    cr_assert_eq(rt_send(rtt_rt, keeper, rt_msg_new(MSG_READ)), 0);
+    rt_msg_t *m = rtt_expect_msg(REP_READ, 2000);
     cr_assert_eq(m->reason, 1, "the kept bytes are intact");
     cr_assert_eq(m->arg, 1, "the keeper holds the only reference");
     rt_msg_free(m);
@@ -331,7 +295,7 @@ Test(rt_buf, failed_send_drops_the_messages_reference)
     rt_msg_set_buf(m, rt_buf_ref(b));
     cr_assert_eq(m->payload, b);
     cr_assert_eq(rt_buf_refs(b), 2);
-    cr_assert_eq(rt_send(rt, RT_PID_NONE, m), CLEO_EBADPID);
+    cr_assert_eq(rt_send(rtt_rt, RT_PID_NONE, m), CLEO_EBADPID);
     cr_assert_eq(rt_buf_refs(b), 1);
     rt_buf_unref(b);
 }

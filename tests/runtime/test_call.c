@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "rtt.h"
 #include "runtime/rt.h"
 
 enum {
@@ -38,9 +39,6 @@ enum {
 
 #define NO_REPLY UINT64_MAX
 
-static rt_t *rt;
-static rt_inbox_t *ib;
-static rt_pid_t me;
 static int reply_frees; /* payload frees of replies; read after shutdown */
 static int req_frees;
 
@@ -51,14 +49,6 @@ static void count_reply_free(void *p)
 static void count_req_free(void *p)
 {
     req_frees++;
-}
-
-static void report(uint32_t type, uint64_t arg, int32_t reason)
-{
-    rt_msg_t *m = rt_msg_new(type);
-    m->arg = arg;
-    m->reason = reason;
-    (void)rt_send(rt, me, m);
 }
 
 /* ---- server ---------------------------------------------------------- */
@@ -85,7 +75,7 @@ static int answer(rt_from_t from, uint64_t arg)
     rep->arg = arg + 1;
     rep->payload = &reply_frees;
     rep->payload_free = count_reply_free;
-    return rt_reply(rt, from, rep);
+    return rt_reply(rtt_rt, from, rep);
 }
 
 static int server_handle(rt_actor_t *self, rt_msg_t *m)
@@ -98,13 +88,14 @@ static int server_handle(rt_actor_t *self, rt_msg_t *m)
     case MSG_REQ_DEFER:
         s->held = rt_msg_caller(m);
         s->held_arg = m->arg;
-        report(REP_HELD, s->held.pid, 0);
+        rtt_notify(REP_HELD, s->held.pid, 0);
         return 0;
     case MSG_RELEASE:
-        report(REP_RELEASED, 0, answer(s->held, s->held_arg));
+        rtt_notify(REP_RELEASED, 0, answer(s->held, s->held_arg));
         return 0;
     case MSG_PLAIN:
-        report(REP_PLAIN, rt_msg_caller(m).ref, answer(rt_msg_caller(m), 0));
+        rtt_notify(REP_PLAIN, rt_msg_caller(m).ref,
+                   answer(rt_msg_caller(m), 0));
         return 0;
     case MSG_STOP:
         return RT_STOP;
@@ -141,7 +132,7 @@ static int client_init(rt_actor_t *self, void *arg)
 
 static void client_destroy(rt_actor_t *self, int reason)
 {
-    report(REP_DESTROYED, 0, reason);
+    rtt_notify(REP_DESTROYED, 0, reason);
     free(rt_state(self));
 }
 
@@ -152,8 +143,8 @@ static int on_reply(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
     bool bad = rt_current() != self || (status == 0) != (reply != NULL) ||
                (reply && (reply->type != MSG_REP || reply->arg != want));
     if (bad)
-        report(REP_MISMATCH, (uintptr_t)data, status);
-    report(REP_REPLY, reply ? reply->arg : NO_REPLY, status);
+        rtt_notify(REP_MISMATCH, (uintptr_t)data, status);
+    rtt_notify(REP_REPLY, reply ? reply->arg : NO_REPLY, status);
     return c->cb_ret;
 }
 
@@ -167,7 +158,7 @@ static int on_go(rt_actor_t *self, client_cfg_t *c)
         int rc = rt_call(self, c->target, req, c->timeout_ms,
                          c->null_cb ? NULL : on_reply, (void *)(uintptr_t)i);
         if (rc != 0)
-            report(REP_CALL_RC, (uint64_t)i, rc);
+            rtt_notify(REP_CALL_RC, (uint64_t)i, rc);
     }
     return 0;
 }
@@ -176,9 +167,9 @@ static int on_sync(rt_actor_t *self, client_cfg_t *c)
 {
     rt_msg_t *rep = NULL;
     rt_msg_t *req = rt_msg_new(MSG_REQ);
-    uint64_t t0 = rt_now_ms(rt);
+    uint64_t t0 = rt_now_ms(rtt_rt);
     int rc = rt_call_sync(rt_actor_rt(self), c->target, req, 5000, &rep);
-    report(REP_SYNC, rt_now_ms(rt) - t0, rc);
+    rtt_notify(REP_SYNC, rt_now_ms(rtt_rt) - t0, rc);
     rt_msg_free(rep);
     return 0;
 }
@@ -192,10 +183,10 @@ static int client_handle(rt_actor_t *self, rt_msg_t *m)
     case MSG_SYNC:
         return on_sync(self, c);
     case MSG_PING:
-        report(REP_PONG, 0, 0);
+        rtt_notify(REP_PONG, 0, 0);
         return 0;
     default:
-        report(REP_UNEXPECTED, m->type, 0);
+        rtt_notify(REP_UNEXPECTED, m->type, 0);
         return 0;
     }
 }
@@ -212,65 +203,25 @@ static const rt_behaviour_t client_beh = {
 static void setup(void)
 {
     rt_opts_t o = {.schedulers = 2};
-    cr_assert_eq(rt_new(&o, &rt), 0);
-    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
-    me = rt_inbox_pid(ib);
-}
-
-static void teardown(void)
-{
-    rt_inbox_free(ib);
-    cr_assert_eq(rt_shutdown(rt), 0);
-    rt_free(rt);
-}
-
-static void stop_runtime(void)
-{
-    rt_inbox_free(ib);
-    ib = NULL;
-    cr_assert_eq(rt_shutdown(rt), 0);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static rt_msg_t *expect(uint32_t type, uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
-    cr_assert_eq(m->type, type, "got type %u (arg %llu reason %d), wanted %u",
-                 m->type, (unsigned long long)m->arg, m->reason, type);
-    return m;
-}
-
-static void expect_silence(uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, CLEO_ETIMEDOUT, "unexpected message type %u",
-                 m ? m->type : 0);
+    rtt_start(&o);
 }
 
 static void send_msg(rt_pid_t to, uint32_t type)
 {
-    cr_assert_eq(rt_send(rt, to, rt_msg_new(type)), 0);
+    cr_assert_eq(rt_send(rtt_rt, to, rt_msg_new(type)), 0);
 }
 
 static rt_pid_t spawn_server(void)
 {
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &server_beh, NULL, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &server_beh, NULL, NULL, &pid), 0);
     return pid;
 }
 
 static rt_pid_t spawn_client(client_cfg_t cfg)
 {
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &client_beh, &cfg, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &client_beh, &cfg, NULL, &pid), 0);
     return pid;
 }
 
@@ -278,16 +229,16 @@ static rt_pid_t dead_pid(void)
 {
     rt_pid_t pid = spawn_server();
     send_msg(pid, MSG_STOP);
-    for (int i = 0; i < 5000 && rt_is_alive(rt, pid); i++)
-        nap_ms(1);
-    cr_assert_not(rt_is_alive(rt, pid));
+    for (int i = 0; i < 5000 && rt_is_alive(rtt_rt, pid); i++)
+        rtt_sleep_ms(1);
+    cr_assert_not(rt_is_alive(rtt_rt, pid));
     return pid;
 }
 
 /* Expect one continuation report with this status; return its value. */
 static uint64_t expect_reply(int status)
 {
-    rt_msg_t *m = expect(REP_REPLY, 3000);
+    rt_msg_t *m = rtt_expect_msg(REP_REPLY, 3000);
     cr_assert_eq(m->reason, status, "status %s, wanted %s",
                  cleo_err_name(m->reason), cleo_err_name(status));
     uint64_t v = m->arg;
@@ -295,7 +246,7 @@ static uint64_t expect_reply(int status)
     return v;
 }
 
-TestSuite(rt_call, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(rt_call, .init = setup, .fini = rtt_fini, .timeout = 30);
 
 /* ---- tests ----------------------------------------------------------- */
 
@@ -304,8 +255,8 @@ Test(rt_call, reply_reaches_the_continuation_with_status_zero)
     client_cfg_t c = {spawn_server(), MSG_REQ, 1000, 1, 0, false};
     send_msg(spawn_client(c), MSG_GO);
     cr_assert_eq(expect_reply(0), 43);
-    expect_silence(100); /* exactly one callback */
-    stop_runtime();
+    rtt_expect_silence(100); /* exactly one callback */
+    rtt_stop_runtime();
     cr_assert_eq(reply_frees, 1, "the reply is freed after the callback");
     cr_assert_eq(req_frees, 1);
 }
@@ -322,8 +273,8 @@ Test(rt_call, each_of_many_calls_gets_its_own_reply_once)
         cr_assert_not(seen[v - 43], "reply %llu twice", (unsigned long long)v);
         seen[v - 43] = true;
     }
-    expect_silence(100); /* also: no REP_MISMATCH */
-    stop_runtime();
+    rtt_expect_silence(100); /* also: no REP_MISMATCH */
+    rtt_stop_runtime();
     cr_assert_eq(reply_frees, N);
 }
 
@@ -333,15 +284,15 @@ Test(rt_call, deferred_reply_from_another_message_reaches_the_caller)
     client_cfg_t c = {srv, MSG_REQ_DEFER, 2000, 1, 0, false};
     rt_pid_t cli = spawn_client(c);
     send_msg(cli, MSG_GO);
-    rt_msg_t *m = expect(REP_HELD, 2000);
+    rt_msg_t *m = rtt_expect_msg(REP_HELD, 2000);
     cr_assert_eq(m->arg, cli, "rt_msg_caller().pid is the calling actor");
     rt_msg_free(m);
-    expect_silence(50); /* no reply before the server releases it */
+    rtt_expect_silence(50); /* no reply before the server releases it */
 
     send_msg(srv, MSG_RELEASE);
     int released = 0, replies = 0;
     for (int i = 0; i < 2; i++) {
-        cr_assert_eq(rt_inbox_recv(ib, 2000, &m), 0);
+        cr_assert_eq(rt_inbox_recv(rtt_ib, 2000, &m), 0);
         if (m->type == REP_RELEASED) {
             cr_assert_eq(m->reason, 0);
             released++;
@@ -355,7 +306,7 @@ Test(rt_call, deferred_reply_from_another_message_reaches_the_caller)
     }
     cr_assert_eq(released, 1);
     cr_assert_eq(replies, 1);
-    expect_silence(100);
+    rtt_expect_silence(100);
 }
 
 Test(rt_call, timeout_delivers_etimedout_and_a_late_reply_is_dropped)
@@ -364,16 +315,16 @@ Test(rt_call, timeout_delivers_etimedout_and_a_late_reply_is_dropped)
     client_cfg_t c = {srv, MSG_REQ_DEFER, 30, 1, 0, false};
     rt_pid_t cli = spawn_client(c);
     send_msg(cli, MSG_GO);
-    rt_msg_free(expect(REP_HELD, 2000));
+    rt_msg_free(rtt_expect_msg(REP_HELD, 2000));
     cr_assert_eq(expect_reply(CLEO_ETIMEDOUT), NO_REPLY);
 
     send_msg(srv, MSG_RELEASE); /* the late reply */
-    rt_msg_free(expect(REP_RELEASED, 2000));
-    expect_silence(150); /* no second callback, no stray message */
+    rt_msg_free(rtt_expect_msg(REP_RELEASED, 2000));
+    rtt_expect_silence(150); /* no second callback, no stray message */
 
     send_msg(cli, MSG_PING);
-    rt_msg_free(expect(REP_PONG, 2000));
-    stop_runtime();
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
+    rtt_stop_runtime();
     cr_assert_eq(reply_frees, 1, "the dropped reply is freed once");
 }
 
@@ -382,8 +333,8 @@ Test(rt_call, call_to_a_dead_pid_gives_enoproc_to_the_continuation)
     client_cfg_t c = {dead_pid(), MSG_REQ, 1000, 1, 0, false};
     send_msg(spawn_client(c), MSG_GO);
     cr_assert_eq(expect_reply(CLEO_ENOPROC), NO_REPLY);
-    expect_silence(100);
-    stop_runtime();
+    rtt_expect_silence(100);
+    rtt_stop_runtime();
     cr_assert_eq(req_frees, 1);
 }
 
@@ -392,18 +343,18 @@ Test(rt_call, call_to_another_nodes_pid_gives_ebadpid_to_the_continuation)
     client_cfg_t c = {RT_PID_MAKE(9, 1, 1), MSG_REQ, 1000, 1, 0, false};
     send_msg(spawn_client(c), MSG_GO);
     cr_assert_eq(expect_reply(CLEO_EBADPID), NO_REPLY);
-    expect_silence(100);
+    rtt_expect_silence(100);
 }
 
 Test(rt_call, call_without_a_continuation_is_einval_and_never_calls_back)
 {
     client_cfg_t c = {spawn_server(), MSG_REQ, 1000, 1, 0, true};
     send_msg(spawn_client(c), MSG_GO);
-    rt_msg_t *m = expect(REP_CALL_RC, 2000);
+    rt_msg_t *m = rtt_expect_msg(REP_CALL_RC, 2000);
     cr_assert_eq(m->reason, CLEO_EINVAL);
     rt_msg_free(m);
-    expect_silence(100);
-    stop_runtime();
+    rtt_expect_silence(100);
+    rtt_stop_runtime();
     cr_assert_eq(req_frees, 1, "the request is taken even on error");
     cr_assert_eq(reply_frees, 0, "the server never saw the request");
 }
@@ -414,7 +365,7 @@ Test(rt_call, continuation_returning_rt_stop_stops_the_caller)
     rt_pid_t cli = spawn_client(c);
     send_msg(cli, MSG_GO);
     expect_reply(0);
-    rt_msg_t *m = expect(REP_DESTROYED, 2000);
+    rt_msg_t *m = rtt_expect_msg(REP_DESTROYED, 2000);
     cr_assert_eq(m->reason, RT_REASON_NORMAL);
     rt_msg_free(m);
 }
@@ -423,7 +374,7 @@ Test(rt_call, reply_to_a_message_that_is_not_a_call_is_einval)
 {
     rt_pid_t srv = spawn_server();
     send_msg(srv, MSG_PLAIN);
-    rt_msg_t *m = expect(REP_PLAIN, 2000);
+    rt_msg_t *m = rtt_expect_msg(REP_PLAIN, 2000);
     cr_assert_eq(m->arg, 0, "rt_msg_caller().ref is 0 for a plain send");
     cr_assert_eq(m->reason, CLEO_EINVAL);
     rt_msg_free(m);
@@ -435,14 +386,14 @@ Test(rt_call, deferred_reply_to_a_caller_that_died_is_enoproc)
     client_cfg_t c = {srv, MSG_REQ_DEFER, RT_INFINITY, 1, 0, false};
     rt_pid_t cli = spawn_client(c);
     send_msg(cli, MSG_GO);
-    rt_msg_free(expect(REP_HELD, 2000));
-    cr_assert_eq(rt_exit(rt, cli, RT_REASON_KILL), 0);
-    rt_msg_free(expect(REP_DESTROYED, 2000));
-    for (int i = 0; i < 5000 && rt_is_alive(rt, cli); i++)
-        nap_ms(1);
+    rt_msg_free(rtt_expect_msg(REP_HELD, 2000));
+    cr_assert_eq(rt_exit(rtt_rt, cli, RT_REASON_KILL), 0);
+    rt_msg_free(rtt_expect_msg(REP_DESTROYED, 2000));
+    for (int i = 0; i < 5000 && rt_is_alive(rtt_rt, cli); i++)
+        rtt_sleep_ms(1);
     send_msg(srv, MSG_RELEASE);
     rt_msg_t *m;
-    m = expect(REP_RELEASED, 2000);
+    m = rtt_expect_msg(REP_RELEASED, 2000);
     cr_assert_eq(m->reason, CLEO_ENOPROC);
     rt_msg_free(m);
 }
@@ -451,12 +402,12 @@ Test(rt_call, call_sync_from_the_test_thread_returns_the_reply)
 {
     rt_msg_t *req = rt_msg_new(MSG_REQ), *rep = NULL;
     req->arg = 41;
-    cr_assert_eq(rt_call_sync(rt, spawn_server(), req, 2000, &rep), 0);
+    cr_assert_eq(rt_call_sync(rtt_rt, spawn_server(), req, 2000, &rep), 0);
     cr_assert_not_null(rep);
     cr_assert_eq(rep->type, MSG_REP);
     cr_assert_eq(rep->arg, 42);
     rt_msg_free(rep);
-    stop_runtime();
+    rtt_stop_runtime();
     cr_assert_eq(reply_frees, 1);
 }
 
@@ -464,26 +415,26 @@ Test(rt_call, call_sync_times_out_after_the_timeout)
 {
     rt_pid_t srv = spawn_server();
     rt_msg_t *rep = (rt_msg_t *)0x1;
-    uint64_t t0 = rt_now_ms(rt);
-    int rc = rt_call_sync(rt, srv, rt_msg_new(MSG_REQ_DEFER), 30, &rep);
-    uint64_t took = rt_now_ms(rt) - t0;
+    uint64_t t0 = rt_now_ms(rtt_rt);
+    int rc = rt_call_sync(rtt_rt, srv, rt_msg_new(MSG_REQ_DEFER), 30, &rep);
+    uint64_t took = rt_now_ms(rtt_rt) - t0;
     cr_assert_eq(rc, CLEO_ETIMEDOUT, "%s", cleo_err_name(rc));
     cr_assert_eq(rep, (rt_msg_t *)0x1, "reply_out written only on success");
     cr_assert_geq(took, 30);
     cr_assert_lt(took, 2000);
 
-    rt_msg_free(expect(REP_HELD, 2000));
+    rt_msg_free(rtt_expect_msg(REP_HELD, 2000));
     send_msg(srv, MSG_RELEASE); /* late: dropped, not delivered anywhere */
-    rt_msg_free(expect(REP_RELEASED, 2000));
-    expect_silence(100);
-    stop_runtime();
+    rt_msg_free(rtt_expect_msg(REP_RELEASED, 2000));
+    rtt_expect_silence(100);
+    rtt_stop_runtime();
     cr_assert_eq(reply_frees, 1);
 }
 
 Test(rt_call, call_sync_to_a_dead_pid_returns_enoproc)
 {
     rt_msg_t *rep = NULL;
-    int rc = rt_call_sync(rt, dead_pid(), rt_msg_new(MSG_REQ), 1000, &rep);
+    int rc = rt_call_sync(rtt_rt, dead_pid(), rt_msg_new(MSG_REQ), 1000, &rep);
     cr_assert_eq(rc, CLEO_ENOPROC, "%s", cleo_err_name(rc));
     cr_assert_null(rep);
 }
@@ -491,7 +442,7 @@ Test(rt_call, call_sync_to_a_dead_pid_returns_enoproc)
 Test(rt_call, call_sync_to_pid_zero_returns_ebadpid)
 {
     rt_msg_t *rep = NULL;
-    int rc = rt_call_sync(rt, RT_PID_NONE, rt_msg_new(MSG_REQ), 1000, &rep);
+    int rc = rt_call_sync(rtt_rt, RT_PID_NONE, rt_msg_new(MSG_REQ), 1000, &rep);
     cr_assert_eq(rc, CLEO_EBADPID, "%s", cleo_err_name(rc));
 }
 
@@ -500,13 +451,13 @@ Test(rt_call, call_sync_inside_a_handler_returns_edeadlk_without_blocking)
     client_cfg_t c = {spawn_server(), MSG_REQ, 1000, 1, 0, false};
     rt_pid_t cli = spawn_client(c);
     send_msg(cli, MSG_SYNC);
-    rt_msg_t *m = expect(REP_SYNC, 3000);
+    rt_msg_t *m = rtt_expect_msg(REP_SYNC, 3000);
     cr_assert_eq(m->reason, CLEO_EDEADLK, "%s", cleo_err_name(m->reason));
     cr_assert_lt(m->arg, 1000, "returned at once, took %llu ms",
                  (unsigned long long)m->arg);
     rt_msg_free(m);
     send_msg(cli, MSG_PING); /* the scheduler is not stuck */
-    rt_msg_free(expect(REP_PONG, 2000));
-    stop_runtime();
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
+    rtt_stop_runtime();
     cr_assert_eq(reply_frees, 0, "the refused request was never served");
 }

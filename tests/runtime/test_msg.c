@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "rt_test.pb-c.h"
+#include "rtt.h"
 #include "runtime/rt.h"
 
 enum {
@@ -29,20 +30,9 @@ enum {
     REP_KEPT,
 };
 
-static rt_t *rt;
-static rt_inbox_t *ib;
-static rt_pid_t me;
 static int ping_frees; /* read after rt_shutdown() */
 
 static const uint8_t blob[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-
-static void report(uint32_t type, uint64_t arg, int32_t reason)
-{
-    rt_msg_t *m = rt_msg_new(type);
-    m->arg = arg;
-    m->reason = reason;
-    (void)rt_send(rt, me, m);
-}
 
 /* A Ping whose every field is malloc'd, as __unpack() would make it. */
 static Cleo__Test__Ping *ping_new(uint64_t seq)
@@ -83,8 +73,8 @@ static int on_relay(rt_actor_t *self, rt_msg_t *m)
 
 static int on_check(rt_msg_t *m)
 {
-    report(REP_PB, (uintptr_t)m->payload, ping_ok(m->payload, 7));
-    report(REP_FROM, m->from, 0);
+    rtt_notify(REP_PB, (uintptr_t)m->payload, ping_ok(m->payload, 7));
+    rtt_notify(REP_FROM, m->from, 0);
     return 0;
 }
 
@@ -93,7 +83,7 @@ static int on_new(rt_actor_t *self)
     rt_msg_t *n = rt_msg_new(MSG_NEW);
     bool zero = n->type == MSG_NEW && n->reason == 0 && n->ref == 0 &&
                 n->arg == 0 && n->payload == NULL && n->payload_free == NULL;
-    report(REP_NEW, n->from, zero && n->from == rt_self(self));
+    rtt_notify(REP_NEW, n->from, zero && n->from == rt_self(self));
     rt_msg_free(n);
     return 0;
 }
@@ -101,7 +91,7 @@ static int on_new(rt_actor_t *self)
 static int on_burst(rt_msg_t *m)
 {
     for (uint64_t i = 0; i < m->arg; i++)
-        report(REP_BURST, i, 0);
+        rtt_notify(REP_BURST, i, 0);
     return 0;
 }
 
@@ -126,7 +116,7 @@ static int on_keep(counter_t *c, rt_msg_t *m)
     c->kept = m->payload;
     c->kept_free = m->payload_free;
     m->payload = NULL;
-    report(REP_KEPT, (uintptr_t)c->kept, 0);
+    rtt_notify(REP_KEPT, (uintptr_t)c->kept, 0);
     return 0;
 }
 
@@ -155,7 +145,7 @@ static int actor_handle(rt_actor_t *self, rt_msg_t *m)
     case MSG_SEQ:
         return on_seq(c, m);
     case MSG_SEQ_END:
-        report(REP_SEQ, c->seen, c->disorder);
+        rtt_notify(REP_SEQ, c->seen, c->disorder);
         return 0;
     case MSG_NEW:
         return on_new(self);
@@ -178,53 +168,14 @@ static const rt_behaviour_t actor_beh = {
 static void setup(void)
 {
     rt_opts_t o = {.schedulers = 2};
-    cr_assert_eq(rt_new(&o, &rt), 0);
-    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
-    me = rt_inbox_pid(ib);
-}
-
-static void teardown(void)
-{
-    rt_inbox_free(ib);
-    cr_assert_eq(rt_shutdown(rt), 0);
-    rt_free(rt);
-}
-
-static void stop_runtime(void)
-{
-    rt_inbox_free(ib);
-    ib = NULL;
-    cr_assert_eq(rt_shutdown(rt), 0);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static rt_msg_t *expect(uint32_t type, uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
-    cr_assert_eq(m->type, type, "got type %u, wanted %u", m->type, type);
-    return m;
-}
-
-static void expect_silence(uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, CLEO_ETIMEDOUT, "unexpected message type %u",
-                 m ? m->type : 0);
+    rtt_start(&o);
 }
 
 static rt_pid_t spawn_actor(const char *name)
 {
     rt_spawn_opts_t o = {.name = name, .sched = RT_SCHED_ANY};
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &actor_beh, NULL, &o, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &actor_beh, NULL, &o, &pid), 0);
     return pid;
 }
 
@@ -236,7 +187,7 @@ static rt_msg_t *ping_msg(uint32_t type, Cleo__Test__Ping *p)
     return m;
 }
 
-TestSuite(rt_msg, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(rt_msg, .init = setup, .fini = rtt_fini, .timeout = 30);
 
 Test(rt_msg, ping_moves_between_actors_as_the_same_pointer)
 {
@@ -244,17 +195,17 @@ Test(rt_msg, ping_moves_between_actors_as_the_same_pointer)
     Cleo__Test__Ping *p = ping_new(7);
     rt_msg_t *m = ping_msg(MSG_PB, p);
     m->arg = sink;
-    cr_assert_eq(rt_send(rt, relay, m), 0);
+    cr_assert_eq(rt_send(rtt_rt, relay, m), 0);
 
-    m = expect(REP_PB, 2000);
+    m = rtt_expect_msg(REP_PB, 2000);
     cr_assert_eq(m->arg, (uintptr_t)p, "the struct is moved, not copied");
     cr_assert_eq(m->reason, 1, "the struct arrives intact");
     rt_msg_free(m);
-    m = expect(REP_FROM, 2000);
+    m = rtt_expect_msg(REP_FROM, 2000);
     cr_assert_eq(m->arg, relay, "from names the sending actor");
     rt_msg_free(m);
-    expect_silence(50);
-    stop_runtime();
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
     cr_assert_eq(ping_frees, 1, "freed %d times", ping_frees);
 }
 
@@ -266,8 +217,8 @@ Test(rt_msg, set_pb_payload_arrives_as_the_same_pointer)
     rt_msg_set_pb(m, p);
     cr_assert_eq(m->payload, p);
     cr_assert_not_null(m->payload_free);
-    cr_assert_eq(rt_send(rt, sink, m), 0);
-    m = expect(REP_PB, 2000);
+    cr_assert_eq(rt_send(rtt_rt, sink, m), 0);
+    m = rtt_expect_msg(REP_PB, 2000);
     cr_assert_eq(m->arg, (uintptr_t)p);
     cr_assert_eq(m->reason, 1);
     rt_msg_free(m);
@@ -277,20 +228,20 @@ Test(rt_msg, set_pb_payload_arrives_as_the_same_pointer)
 Test(rt_msg, payload_of_a_send_to_a_dead_pid_is_freed_once)
 {
     rt_pid_t pid = spawn_actor(NULL);
-    cr_assert_eq(rt_exit(rt, pid, RT_REASON_KILL), 0);
-    for (int i = 0; i < 5000 && rt_is_alive(rt, pid); i++)
-        nap_ms(1);
-    cr_assert_eq(rt_send(rt, pid, ping_msg(MSG_CHECK, ping_new(7))),
+    cr_assert_eq(rt_exit(rtt_rt, pid, RT_REASON_KILL), 0);
+    for (int i = 0; i < 5000 && rt_is_alive(rtt_rt, pid); i++)
+        rtt_sleep_ms(1);
+    cr_assert_eq(rt_send(rtt_rt, pid, ping_msg(MSG_CHECK, ping_new(7))),
                  CLEO_ENOPROC);
-    stop_runtime();
+    rtt_stop_runtime();
     cr_assert_eq(ping_frees, 1);
 }
 
 Test(rt_msg, payload_of_a_send_to_a_malformed_pid_is_freed_once)
 {
-    cr_assert_eq(rt_send(rt, RT_PID_NONE, ping_msg(MSG_CHECK, ping_new(7))),
+    cr_assert_eq(rt_send(rtt_rt, RT_PID_NONE, ping_msg(MSG_CHECK, ping_new(7))),
                  CLEO_EBADPID);
-    stop_runtime();
+    rtt_stop_runtime();
     cr_assert_eq(ping_frees, 1);
 }
 
@@ -298,11 +249,11 @@ Test(rt_msg, handler_that_clears_the_payload_owns_it)
 {
     rt_pid_t keeper = spawn_actor(NULL);
     Cleo__Test__Ping *p = ping_new(7);
-    cr_assert_eq(rt_send(rt, keeper, ping_msg(MSG_KEEP, p)), 0);
-    rt_msg_t *m = expect(REP_KEPT, 2000);
+    cr_assert_eq(rt_send(rtt_rt, keeper, ping_msg(MSG_KEEP, p)), 0);
+    rt_msg_t *m = rtt_expect_msg(REP_KEPT, 2000);
     cr_assert_eq(m->arg, (uintptr_t)p);
     rt_msg_free(m);
-    stop_runtime(); /* the keeper frees it in destroy */
+    rtt_stop_runtime(); /* the keeper frees it in destroy */
     cr_assert_eq(ping_frees, 1);
 }
 
@@ -319,8 +270,8 @@ Test(rt_msg, msg_new_sets_type_and_sender_and_zeroes_the_rest)
     rt_msg_free(m);
 
     rt_pid_t pid = spawn_actor(NULL);
-    cr_assert_eq(rt_send(rt, pid, rt_msg_new(MSG_NEW)), 0);
-    m = expect(REP_NEW, 2000);
+    cr_assert_eq(rt_send(rtt_rt, pid, rt_msg_new(MSG_NEW)), 0);
+    m = rtt_expect_msg(REP_NEW, 2000);
     cr_assert_eq(m->arg, pid, "inside an actor, from is its pid");
     cr_assert_eq(m->reason, 1);
     rt_msg_free(m);
@@ -340,10 +291,10 @@ Test(rt_msg, messages_from_the_test_thread_arrive_in_send_order)
     for (uint64_t i = 0; i < N; i++) {
         rt_msg_t *m = rt_msg_new(MSG_SEQ);
         m->arg = i;
-        cr_assert_eq(rt_send(rt, pid, m), 0);
+        cr_assert_eq(rt_send(rtt_rt, pid, m), 0);
     }
-    cr_assert_eq(rt_send(rt, pid, rt_msg_new(MSG_SEQ_END)), 0);
-    rt_msg_t *m = expect(REP_SEQ, 10000);
+    cr_assert_eq(rt_send(rtt_rt, pid, rt_msg_new(MSG_SEQ_END)), 0);
+    rt_msg_t *m = rtt_expect_msg(REP_SEQ, 10000);
     cr_assert_eq(m->arg, N);
     cr_assert_eq(m->reason, 0, "%d messages out of order", m->reason);
     rt_msg_free(m);
@@ -355,9 +306,9 @@ Test(rt_msg, messages_from_an_actor_reach_an_inbox_in_send_order)
     rt_pid_t pid = spawn_actor(NULL);
     rt_msg_t *m = rt_msg_new(MSG_BURST);
     m->arg = N;
-    cr_assert_eq(rt_send(rt, pid, m), 0);
+    cr_assert_eq(rt_send(rtt_rt, pid, m), 0);
     for (uint64_t i = 0; i < N; i++) {
-        m = expect(REP_BURST, 5000);
+        m = rtt_expect_msg(REP_BURST, 5000);
         cr_assert_eq(m->arg, i);
         cr_assert_eq(m->from, pid);
         rt_msg_free(m);
@@ -368,23 +319,24 @@ Test(rt_msg, send_name_delivers_to_the_registered_actor)
 {
     spawn_actor("sink");
     Cleo__Test__Ping *p = ping_new(7);
-    cr_assert_eq(rt_send_name(rt, "sink", ping_msg(MSG_CHECK, p)), 0);
-    rt_msg_t *m = expect(REP_PB, 2000);
+    cr_assert_eq(rt_send_name(rtt_rt, "sink", ping_msg(MSG_CHECK, p)), 0);
+    rt_msg_t *m = rtt_expect_msg(REP_PB, 2000);
     cr_assert_eq(m->arg, (uintptr_t)p);
     rt_msg_free(m);
 }
 
 Test(rt_msg, send_name_to_an_unknown_name_is_enotfound_and_frees)
 {
-    cr_assert_eq(rt_send_name(rt, "nobody", ping_msg(MSG_CHECK, ping_new(7))),
-                 CLEO_ENOTFOUND);
-    stop_runtime();
+    cr_assert_eq(
+        rt_send_name(rtt_rt, "nobody", ping_msg(MSG_CHECK, ping_new(7))),
+        CLEO_ENOTFOUND);
+    rtt_stop_runtime();
     cr_assert_eq(ping_frees, 1);
 }
 
 Test(rt_msg, send_of_null_is_einval)
 {
     rt_pid_t pid = spawn_actor("anything");
-    cr_assert_eq(rt_send(rt, pid, NULL), CLEO_EINVAL);
-    cr_assert_eq(rt_send_name(rt, "anything", NULL), CLEO_EINVAL);
+    cr_assert_eq(rt_send(rtt_rt, pid, NULL), CLEO_EINVAL);
+    cr_assert_eq(rt_send_name(rtt_rt, "anything", NULL), CLEO_EINVAL);
 }

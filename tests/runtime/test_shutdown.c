@@ -8,12 +8,11 @@
  * reads them after rt_shutdown() has joined the scheduler threads.
  */
 #include <criterion/criterion.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "rtt.h"
 #include "runtime/rt.h"
 
 #define N_ACTORS 10
@@ -32,51 +31,6 @@ enum {
     REP_SLEEPING,
 };
 
-static rt_t *rt;
-static rt_inbox_t *ib;
-static rt_pid_t me;
-static int gate[2] = {-1, -1}, ack[2] = {-1, -1};
-
-/* The gate: a handler blocks on gate[0] after writing to ack[1]. The test
- * waits on the ack pipe, not the inbox: the inbox's proxy actor may be
- * queued behind the blocked handler. */
-static void gate_open_pipes(void)
-{
-    cr_assert_eq(pipe(gate), 0);
-    cr_assert_eq(pipe(ack), 0);
-}
-
-static int gate_block(void)
-{
-    char c = 'g';
-    if (write(ack[1], &c, 1) != 1)
-        return -1;
-    return read(gate[0], &c, 1) == 1 ? 0 : -1;
-}
-
-static void gate_wait_blocked(void)
-{
-    struct pollfd p = {.fd = ack[0], .events = POLLIN};
-    char c;
-    cr_assert_eq(poll(&p, 1, 5000), 1, "the handler never reached the gate");
-    cr_assert_eq(read(ack[0], &c, 1), 1);
-}
-
-static void gate_release(void)
-{
-    cr_assert_eq(write(gate[1], "x", 1), 1);
-}
-
-static void gate_close_pipes(void)
-{
-    for (int i = 0; i < 2; i++) {
-        if (gate[i] >= 0)
-            close(gate[i]);
-        if (ack[i] >= 0)
-            close(ack[i]);
-    }
-}
-
 static int destroyed[N_ACTORS];
 static int destroy_reason[N_ACTORS];
 static int res_freed[N_ACTORS];
@@ -87,19 +41,6 @@ typedef struct owned_s {
     int idx;
     rt_res_t *res;
 } owned_t;
-
-static void report(uint32_t type, int32_t reason)
-{
-    rt_msg_t *m = rt_msg_new(type);
-    m->reason = reason;
-    (void)rt_send(rt, me, m);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void count_int(void *p)
 {
@@ -139,21 +80,21 @@ static int owned_handle(rt_actor_t *self, rt_msg_t *m)
     owned_t *o = rt_state(self);
     switch (m->type) {
     case MSG_GATE:
-        return gate_block();
+        return rtt_gate_block();
     case MSG_CRASH:
         return -5;
     case MSG_REMOVE:
         rt_resource_remove(self, o->res);
         return 0;
     case MSG_SHUTDOWN:
-        report(REP_SHUTDOWN_RC, rt_shutdown(rt_actor_rt(self)));
+        rtt_notify(REP_SHUTDOWN_RC, 0, rt_shutdown(rt_actor_rt(self)));
         return 0;
     case MSG_SLEEP:
-        report(REP_SLEEPING, 0);
-        nap_ms(200);
+        rtt_notify(REP_SLEEPING, 0, 0);
+        rtt_sleep_ms(200);
         return 0;
     case MSG_PING:
-        report(REP_PONG, 0);
+        rtt_notify(REP_PONG, 0, 0);
         return 0;
     default:
         return 0;
@@ -170,49 +111,30 @@ static const rt_behaviour_t owned_beh = {
 static void setup(void)
 {
     rt_opts_t o = {.schedulers = 2};
-    cr_assert_eq(rt_new(&o, &rt), 0);
-    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
-    me = rt_inbox_pid(ib);
+    rtt_start(&o);
 }
 
 static void teardown(void)
 {
-    if (gate[1] >= 0)
-        (void)write(gate[1], "x", 1);
-    rt_inbox_free(ib);
-    if (rt != NULL)
-        cr_assert_eq(rt_shutdown(rt), 0);
-    rt_free(rt);
-    gate_close_pipes();
-}
-
-static void stop_runtime(void)
-{
-    rt_inbox_free(ib);
-    ib = NULL;
-    cr_assert_eq(rt_shutdown(rt), 0);
-}
-
-static rt_msg_t *expect(uint32_t type, uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
-    cr_assert_eq(m->type, type, "got type %u, wanted %u", m->type, type);
-    return m;
+    rtt_gate_unstick();
+    rt_inbox_free(rtt_ib);
+    if (rtt_rt != NULL)
+        cr_assert_eq(rt_shutdown(rtt_rt), 0);
+    rt_free(rtt_rt);
+    rtt_gate_close_pipes();
 }
 
 static rt_pid_t spawn_owned(int idx)
 {
     rt_pid_t pid = RT_PID_NONE;
     void *arg = (void *)(intptr_t)idx;
-    cr_assert_eq(rt_spawn(rt, NULL, &owned_beh, arg, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &owned_beh, arg, NULL, &pid), 0);
     return pid;
 }
 
 static void send_type(rt_pid_t to, uint32_t type)
 {
-    cr_assert_eq(rt_send(rt, to, rt_msg_new(type)), 0);
+    cr_assert_eq(rt_send(rtt_rt, to, rt_msg_new(type)), 0);
 }
 
 /* Every live actor died once with `reason` and its resource ran once. */
@@ -235,10 +157,10 @@ Test(rt_shutdown, shutdown_runs_destroy_and_resource_destructors_once)
     rt_stats_t before, after;
     for (int i = 0; i < N_ACTORS; i++)
         spawn_owned(i);
-    rt_stats(rt, &before);
-    cr_assert_eq(rt_shutdown(rt), 0); /* the inbox dies here too */
+    rt_stats(rtt_rt, &before);
+    cr_assert_eq(rt_shutdown(rtt_rt), 0); /* the inbox dies here too */
     assert_all_destroyed(N_ACTORS, RT_REASON_SHUTDOWN);
-    rt_stats(rt, &after);
+    rt_stats(rtt_rt, &after);
     cr_assert_eq(after.actors, 0);
     cr_assert_eq(after.exited, before.exited + N_ACTORS + 1);
     cr_assert_eq(after.crashed, before.crashed, "shutdown is not a crash");
@@ -248,8 +170,8 @@ Test(rt_shutdown, second_shutdown_is_harmless)
 {
     for (int i = 0; i < N_ACTORS; i++)
         spawn_owned(i);
-    stop_runtime();
-    cr_assert_eq(rt_shutdown(rt), 0);
+    rtt_stop_runtime();
+    cr_assert_eq(rt_shutdown(rtt_rt), 0);
     assert_all_destroyed(N_ACTORS, RT_REASON_SHUTDOWN);
 }
 
@@ -262,19 +184,19 @@ Test(rt_shutdown, free_without_shutdown_shuts_down_first)
 {
     for (int i = 0; i < N_ACTORS; i++)
         spawn_owned(i);
-    rt_inbox_free(ib);
-    ib = NULL;
-    rt_free(rt);
-    rt = NULL;
+    rt_inbox_free(rtt_ib);
+    rtt_ib = NULL;
+    rt_free(rtt_rt);
+    rtt_rt = NULL;
     assert_all_destroyed(N_ACTORS, RT_REASON_SHUTDOWN);
 }
 
 Test(rt_shutdown, inbox_free_after_shutdown_is_safe)
 {
     spawn_owned(0);
-    cr_assert_eq(rt_shutdown(rt), 0);
-    rt_inbox_free(ib);
-    ib = NULL;
+    cr_assert_eq(rt_shutdown(rtt_rt), 0);
+    rt_inbox_free(rtt_ib);
+    rtt_ib = NULL;
     assert_all_destroyed(1, RT_REASON_SHUTDOWN);
 }
 
@@ -282,12 +204,12 @@ Test(rt_shutdown, destroy_cannot_spawn_during_shutdown)
 {
     for (int i = 0; i < N_ACTORS; i++)
         spawn_owned(i);
-    stop_runtime();
+    rtt_stop_runtime();
     for (int i = 0; i < N_ACTORS; i++)
         cr_assert_eq(spawn_in_destroy[i], CLEO_ESHUTDOWN, "actor %d: %s", i,
                      cleo_err_name(spawn_in_destroy[i]));
     rt_stats_t s;
-    rt_stats(rt, &s);
+    rt_stats(rtt_rt, &s);
     cr_assert_eq(s.actors, 0, "nothing outlives shutdown");
 }
 
@@ -296,29 +218,29 @@ Test(rt_shutdown, destroy_cannot_spawn_during_shutdown)
  * latest ("free everything"). */
 Test(rt_shutdown, queued_messages_and_pending_timers_are_freed_once)
 {
-    gate_open_pipes();
+    rtt_gate_open_pipes();
     rt_pid_t pid = spawn_owned(0);
     send_type(pid, MSG_GATE);
-    gate_wait_blocked();
+    rtt_gate_wait_blocked();
     for (int i = 0; i < N_MSGS; i++) {
         rt_msg_t *m = rt_msg_new(MSG_ANY);
         m->payload = &msg_freed[i];
         m->payload_free = count_int;
         if (i % 2 == 0)
-            cr_assert_eq(rt_send(rt, pid, m), 0);
+            cr_assert_eq(rt_send(rtt_rt, pid, m), 0);
         else
-            cr_assert_eq(rt_send_after(rt, 10000, pid, m, NULL), 0);
+            cr_assert_eq(rt_send_after(rtt_rt, 10000, pid, m, NULL), 0);
     }
-    gate_release();
-    uint64_t t0 = rt_now_ms(rt);
-    stop_runtime();
-    cr_assert_lt(rt_now_ms(rt) - t0, 5000, "shutdown waited for timers");
+    rtt_gate_release();
+    uint64_t t0 = rt_now_ms(rtt_rt);
+    rtt_stop_runtime();
+    cr_assert_lt(rt_now_ms(rtt_rt) - t0, 5000, "shutdown waited for timers");
     for (int i = 0; i < N_MSGS; i += 2)
         cr_assert_eq(msg_freed[i], 1, "message %d freed %d times", i,
                      msg_freed[i]);
     assert_all_destroyed(1, RT_REASON_SHUTDOWN);
-    rt_free(rt);
-    rt = NULL;
+    rt_free(rtt_rt);
+    rtt_rt = NULL;
     for (int i = 1; i < N_MSGS; i += 2)
         cr_assert_eq(msg_freed[i], 1, "timer %d freed %d times", i,
                      msg_freed[i]);
@@ -328,8 +250,8 @@ Test(rt_shutdown, shutdown_waits_for_a_running_handler)
 {
     rt_pid_t pid = spawn_owned(0);
     send_type(pid, MSG_SLEEP);
-    rt_msg_free(expect(REP_SLEEPING, 2000));
-    stop_runtime(); /* returns only after the handler and destroy ran */
+    rt_msg_free(rtt_expect_msg(REP_SLEEPING, 2000));
+    rtt_stop_runtime(); /* returns only after the handler and destroy ran */
     assert_all_destroyed(1, RT_REASON_SHUTDOWN);
 }
 
@@ -337,22 +259,22 @@ Test(rt_shutdown, shutdown_from_a_handler_is_edeadlk)
 {
     rt_pid_t pid = spawn_owned(0);
     send_type(pid, MSG_SHUTDOWN);
-    rt_msg_t *m = expect(REP_SHUTDOWN_RC, 2000);
+    rt_msg_t *m = rtt_expect_msg(REP_SHUTDOWN_RC, 2000);
     cr_assert_eq(m->reason, CLEO_EDEADLK, "%s", cleo_err_name(m->reason));
     rt_msg_free(m);
     send_type(pid, MSG_PING); /* the runtime is still up */
-    rt_msg_free(expect(REP_PONG, 2000));
-    cr_assert(rt_is_alive(rt, pid));
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
+    cr_assert(rt_is_alive(rtt_rt, pid));
 }
 
 Test(rt_shutdown, crashed_actor_runs_its_resource_destructor_once)
 {
     rt_pid_t pid = spawn_owned(0);
     send_type(pid, MSG_CRASH);
-    for (int i = 0; i < 5000 && rt_is_alive(rt, pid); i++)
-        nap_ms(1);
-    cr_assert_not(rt_is_alive(rt, pid));
-    stop_runtime();
+    for (int i = 0; i < 5000 && rt_is_alive(rtt_rt, pid); i++)
+        rtt_sleep_ms(1);
+    cr_assert_not(rt_is_alive(rtt_rt, pid));
+    rtt_stop_runtime();
     assert_all_destroyed(1, -5);
 }
 
@@ -361,8 +283,8 @@ Test(rt_shutdown, removed_resource_is_not_run)
     rt_pid_t pid = spawn_owned(0);
     send_type(pid, MSG_REMOVE);
     send_type(pid, MSG_PING);
-    rt_msg_free(expect(REP_PONG, 2000));
-    stop_runtime();
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
+    rtt_stop_runtime();
     cr_assert_eq(destroyed[0], 1);
     cr_assert_eq(res_freed[0], 0, "a removed resource must not run");
 }

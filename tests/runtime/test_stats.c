@@ -4,13 +4,11 @@
  * rt_actor_foreach() over the live actors, and rt_stats() counters.
  */
 #include <criterion/criterion.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "rtt.h"
 #include "runtime/rt.h"
 
 #define MAX_ACTORS 4096
@@ -26,61 +24,11 @@ enum {
     REP_PONG = 100,
 };
 
-static rt_t *rt;
-static rt_inbox_t *ib;
-static rt_pid_t me;
-static int gate[2] = {-1, -1}, ack[2] = {-1, -1};
-
-/* The gate: a handler blocks on gate[0] after writing to ack[1]. The test
- * waits on the ack pipe, not the inbox: the inbox's proxy actor may be
- * queued behind the blocked handler. */
-static void gate_open_pipes(void)
-{
-    cr_assert_eq(pipe(gate), 0);
-    cr_assert_eq(pipe(ack), 0);
-}
-
-static int gate_block(void)
-{
-    char c = 'g';
-    if (write(ack[1], &c, 1) != 1)
-        return -1;
-    return read(gate[0], &c, 1) == 1 ? 0 : -1;
-}
-
-static void gate_wait_blocked(void)
-{
-    struct pollfd p = {.fd = ack[0], .events = POLLIN};
-    char c;
-    cr_assert_eq(poll(&p, 1, 5000), 1, "the handler never reached the gate");
-    cr_assert_eq(read(ack[0], &c, 1), 1);
-}
-
-static void gate_release(void)
-{
-    cr_assert_eq(write(gate[1], "x", 1), 1);
-}
-
-static void gate_close_pipes(void)
-{
-    for (int i = 0; i < 2; i++) {
-        if (gate[i] >= 0)
-            close(gate[i]);
-        if (ack[i] >= 0)
-            close(ack[i]);
-    }
-}
-
-static void report(uint32_t type)
-{
-    (void)rt_send(rt, me, rt_msg_new(type));
-}
-
 static int counter_handle(rt_actor_t *self, rt_msg_t *m)
 {
     switch (m->type) {
     case MSG_PING:
-        report(REP_PONG);
+        rtt_notify(REP_PONG, 0, 0);
         return 0;
     case MSG_STOP:
         return RT_STOP;
@@ -90,7 +38,7 @@ static int counter_handle(rt_actor_t *self, rt_msg_t *m)
         (void)rt_trap_exit(self, true);
         return 0;
     case MSG_GATE:
-        return gate_block();
+        return rtt_gate_block();
     default:
         return 0;
     }
@@ -110,53 +58,33 @@ static const rt_behaviour_t counter_beh = {
 static void setup(void)
 {
     rt_opts_t o = {.schedulers = 2, .max_actors = MAX_ACTORS};
-    cr_assert_eq(rt_new(&o, &rt), 0);
-    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
-    me = rt_inbox_pid(ib);
+    rtt_start(&o);
 }
 
 static void teardown(void)
 {
-    if (gate[1] >= 0)
-        (void)write(gate[1], "x", 1);
-    rt_inbox_free(ib);
-    cr_assert_eq(rt_shutdown(rt), 0);
-    rt_free(rt);
-    gate_close_pipes();
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void expect(uint32_t type, uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
-    cr_assert_eq(m->type, type, "got type %u, wanted %u", m->type, type);
-    rt_msg_free(m);
+    rtt_gate_unstick();
+    rtt_fini();
+    rtt_gate_close_pipes();
 }
 
 static rt_pid_t spawn_counter(const char *name)
 {
     rt_spawn_opts_t o = {.name = name, .sched = RT_SCHED_ANY};
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &counter_beh, NULL, &o, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &counter_beh, NULL, &o, &pid), 0);
     return pid;
 }
 
 static void send_type(rt_pid_t to, uint32_t type)
 {
-    cr_assert_eq(rt_send(rt, to, rt_msg_new(type)), 0);
+    cr_assert_eq(rt_send(rtt_rt, to, rt_msg_new(type)), 0);
 }
 
 static rt_actor_info_t info_of(rt_pid_t pid)
 {
     rt_actor_info_t info;
-    int rc = rt_actor_info(rt, pid, &info);
+    int rc = rt_actor_info(rtt_rt, pid, &info);
     cr_assert_eq(rc, 0, "%s", cleo_err_name(rc));
     return info;
 }
@@ -167,7 +95,7 @@ static rt_actor_info_t wait_msgs(rt_pid_t pid, uint64_t msgs)
 {
     rt_actor_info_t info = info_of(pid);
     for (int i = 0; i < 2000 && info.msgs < msgs; i++) {
-        nap_ms(1);
+        rtt_sleep_ms(1);
         info = info_of(pid);
     }
     cr_assert_eq(info.msgs, msgs, "handled %llu, wanted %llu",
@@ -177,15 +105,15 @@ static rt_actor_info_t wait_msgs(rt_pid_t pid, uint64_t msgs)
 
 static void wait_dead(rt_pid_t pid)
 {
-    for (int i = 0; i < 5000 && rt_is_alive(rt, pid); i++)
-        nap_ms(1);
-    cr_assert_not(rt_is_alive(rt, pid));
+    for (int i = 0; i < 5000 && rt_is_alive(rtt_rt, pid); i++)
+        rtt_sleep_ms(1);
+    cr_assert_not(rt_is_alive(rtt_rt, pid));
 }
 
 static rt_stats_t stats(void)
 {
     rt_stats_t s;
-    rt_stats(rt, &s);
+    rt_stats(rtt_rt, &s);
     return s;
 }
 
@@ -221,7 +149,7 @@ Test(rt_stats, actor_info_counts_handled_messages)
     for (int i = 0; i < 5; i++)
         send_type(pid, MSG_ANY);
     send_type(pid, MSG_PING);
-    expect(REP_PONG, 2000);
+    rtt_expect_msg(REP_PONG, 2000);
     rt_actor_info_t info = wait_msgs(pid, 6);
     cr_assert_eq(info.mailbox, 0);
     cr_assert_str_eq(info.name, "", "no registered name");
@@ -229,10 +157,10 @@ Test(rt_stats, actor_info_counts_handled_messages)
 
 Test(rt_stats, actor_info_counts_queued_messages)
 {
-    gate_open_pipes();
+    rtt_gate_open_pipes();
     rt_pid_t pid = spawn_counter(NULL);
     send_type(pid, MSG_GATE);
-    gate_wait_blocked();
+    rtt_gate_wait_blocked();
     for (int i = 0; i < 5; i++)
         send_type(pid, MSG_ANY);
     rt_actor_info_t info = info_of(pid);
@@ -241,11 +169,11 @@ Test(rt_stats, actor_info_counts_queued_messages)
     cr_assert_eq(info.msgs, 0, "the gate handler has not returned");
     cr_assert_eq(info.state, RT_ACTOR_RUNNING);
 
-    gate_release();
+    rtt_gate_release();
     info = wait_msgs(pid, 6);
     cr_assert_eq(info.mailbox, 0);
     for (int i = 0; i < 2000 && info.state != RT_ACTOR_WAITING; i++) {
-        nap_ms(1);
+        rtt_sleep_ms(1);
         info = info_of(pid);
     }
     cr_assert_eq(info.state, RT_ACTOR_WAITING);
@@ -256,7 +184,7 @@ Test(rt_stats, actor_info_shows_trap_exit_turned_on)
     rt_pid_t pid = spawn_counter(NULL);
     send_type(pid, MSG_TRAP);
     send_type(pid, MSG_PING);
-    expect(REP_PONG, 2000);
+    rtt_expect_msg(REP_PONG, 2000);
     cr_assert(info_of(pid).trap_exit);
 }
 
@@ -266,7 +194,7 @@ Test(rt_stats, actor_info_of_a_dead_actor_is_enoproc)
     send_type(pid, MSG_STOP);
     wait_dead(pid);
     rt_actor_info_t info;
-    cr_assert_eq(rt_actor_info(rt, pid, &info), CLEO_ENOPROC);
+    cr_assert_eq(rt_actor_info(rtt_rt, pid, &info), CLEO_ENOPROC);
 }
 
 typedef struct visit_s {
@@ -297,7 +225,7 @@ Test(rt_stats, actor_foreach_visits_each_live_actor_once)
     visit_t v = {0};
     for (int i = 0; i < N; i++)
         v.pids[i] = spawn_counter(i == 0 ? "visited_0" : NULL);
-    cr_assert_eq(rt_actor_foreach(rt, visit, &v), 0);
+    cr_assert_eq(rt_actor_foreach(rtt_rt, visit, &v), 0);
     cr_assert_eq(v.counters, N);
     cr_assert_eq((uint64_t)v.total, stats().actors, "every live actor");
     cr_assert_eq(v.named, 1);
@@ -310,7 +238,7 @@ Test(rt_stats, actor_foreach_visits_each_live_actor_once)
         wait_dead(v.pids[i]);
     memset(v.seen, 0, sizeof(v.seen));
     v.counters = v.total = 0;
-    cr_assert_eq(rt_actor_foreach(rt, visit, &v), 0);
+    cr_assert_eq(rt_actor_foreach(rtt_rt, visit, &v), 0);
     cr_assert_eq(v.counters, N - STOPPED);
     for (int i = 0; i < N; i++)
         cr_assert_eq(v.seen[i], i < N - STOPPED ? 1 : 0, "actor %d", i);
@@ -321,7 +249,7 @@ Test(rt_stats, actor_foreach_stops_when_the_callback_returns_nonzero)
     for (int i = 0; i < 10; i++)
         spawn_counter(NULL);
     visit_t v = {.stop_after = 3};
-    cr_assert_eq(rt_actor_foreach(rt, visit, &v), 7);
+    cr_assert_eq(rt_actor_foreach(rtt_rt, visit, &v), 7);
     cr_assert_eq(v.total, 3);
 }
 
@@ -334,11 +262,11 @@ Test(rt_stats, runtime_counters_move_with_spawns_exits_crashes_and_drops)
     send_type(b, MSG_CRASH);
     wait_dead(a);
     wait_dead(b);
-    cr_assert_eq(rt_send(rt, a, rt_msg_new(MSG_ANY)), CLEO_ENOPROC);
+    cr_assert_eq(rt_send(rtt_rt, a, rt_msg_new(MSG_ANY)), CLEO_ENOPROC);
 
     rt_stats_t after = stats();
     for (int i = 0; i < 2000 && after.exited < before.exited + 2; i++) {
-        nap_ms(1);
+        rtt_sleep_ms(1);
         after = stats();
     }
     cr_assert_eq(after.spawned, before.spawned + 3);
@@ -365,13 +293,13 @@ Test(rt_stats, scheduler_stats_count_handled_messages)
     for (int i = 0; i < N; i++)
         send_type(pid, MSG_ANY);
     send_type(pid, MSG_PING);
-    expect(REP_PONG, 2000);
+    rtt_expect_msg(REP_PONG, 2000);
     wait_msgs(pid, N + 1);
     rt_stats_t after = stats();
     for (int i = 0; i < 2000 && sched_sum(&after, false) <
                                     sched_sum(&before, false) + N + 1;
          i++) {
-        nap_ms(1);
+        rtt_sleep_ms(1);
         after = stats();
     }
     cr_assert_geq(sched_sum(&after, false), sched_sum(&before, false) + N + 1);
@@ -391,16 +319,17 @@ static const rt_behaviour_t echo_beh = {.name = "echo", .handle = echo_handle};
 Test(rt_stats, completed_call_sync_is_not_counted_as_a_crash)
 {
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &echo_beh, NULL, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &echo_beh, NULL, NULL, &pid), 0);
     rt_stats_t before = stats();
     for (int i = 0; i < 3; i++) {
         rt_msg_t *rep = NULL;
-        cr_assert_eq(rt_call_sync(rt, pid, rt_msg_new(MSG_ANY), 2000, &rep), 0);
+        cr_assert_eq(rt_call_sync(rtt_rt, pid, rt_msg_new(MSG_ANY), 2000, &rep),
+                     0);
         rt_msg_free(rep);
     }
     rt_stats_t after = stats();
     for (int i = 0; i < 1000 && after.actors != before.actors; i++) {
-        nap_ms(1);
+        rtt_sleep_ms(1);
         after = stats();
     }
     cr_assert_eq(after.actors, before.actors);

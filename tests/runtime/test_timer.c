@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "rtt.h"
 #include "runtime/rt.h"
 
 enum {
@@ -24,22 +25,11 @@ enum {
     REP_FWD,    /* anything else: arg = type */
 };
 
-static rt_t *rt;
-static rt_inbox_t *ib;
-static rt_pid_t me;
 static int payload_frees; /* read after rt_shutdown() */
 
 static void count_free(void *p)
 {
     payload_frees++;
-}
-
-static void report(uint32_t type, uint64_t arg, int32_t reason)
-{
-    rt_msg_t *m = rt_msg_new(type);
-    m->arg = arg;
-    m->reason = reason;
-    (void)rt_send(rt, me, m);
 }
 
 typedef struct ticker_s {
@@ -63,10 +53,11 @@ static int on_tick(rt_actor_t *self, ticker_t *t, rt_msg_t *m)
     if (t->ticks++ == 0)
         t->start_ms = m->arg;
     if (t->ticks == 5) {
-        report(REP_TICKS, rt_now_ms(rt) - t->start_ms, t->ticks);
+        rtt_notify(REP_TICKS, rt_now_ms(rtt_rt) - t->start_ms, t->ticks);
         return 0;
     }
-    int rc = rt_send_after(rt, 10, rt_self(self), rt_msg_new(MSG_TICK), NULL);
+    int rc =
+        rt_send_after(rtt_rt, 10, rt_self(self), rt_msg_new(MSG_TICK), NULL);
     return rc < 0 ? rc : 0;
 }
 
@@ -76,10 +67,10 @@ static int on_arm_cancel(rt_actor_t *self)
     rt_msg_t *m = rt_msg_new(MSG_FIRED);
     m->payload = &payload_frees;
     m->payload_free = count_free;
-    int rc = rt_send_after(rt, 30, rt_self(self), m, &ref);
+    int rc = rt_send_after(rtt_rt, 30, rt_self(self), m, &ref);
     if (rc == 0)
-        rc = rt_timer_cancel(rt, ref);
-    report(REP_CANCEL, 0, rc);
+        rc = rt_timer_cancel(rtt_rt, ref);
+    rtt_notify(REP_CANCEL, 0, rc);
     return 0;
 }
 
@@ -93,7 +84,7 @@ static int ticker_handle(rt_actor_t *self, rt_msg_t *m)
     case MSG_STOP:
         return RT_STOP;
     default:
-        report(REP_FWD, m->type, 0);
+        rtt_notify(REP_FWD, m->type, 0);
         return 0;
     }
 }
@@ -108,46 +99,7 @@ static const rt_behaviour_t ticker_beh = {
 static void setup(void)
 {
     rt_opts_t o = {.schedulers = 2};
-    cr_assert_eq(rt_new(&o, &rt), 0);
-    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
-    me = rt_inbox_pid(ib);
-}
-
-static void teardown(void)
-{
-    rt_inbox_free(ib);
-    cr_assert_eq(rt_shutdown(rt), 0);
-    rt_free(rt);
-}
-
-static void stop_runtime(void)
-{
-    rt_inbox_free(ib);
-    ib = NULL;
-    cr_assert_eq(rt_shutdown(rt), 0);
-}
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static rt_msg_t *expect(uint32_t type, uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
-    cr_assert_eq(m->type, type, "got type %u, wanted %u", m->type, type);
-    return m;
-}
-
-static void expect_silence(uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, CLEO_ETIMEDOUT, "unexpected message type %u",
-                 m ? m->type : 0);
+    rtt_start(&o);
 }
 
 /* A timer message whose payload counts its free. */
@@ -163,20 +115,21 @@ static rt_msg_t *counted_msg(uint64_t arg)
 static uint64_t pending_timers(void)
 {
     rt_stats_t s;
-    rt_stats(rt, &s);
+    rt_stats(rtt_rt, &s);
     return s.timers;
 }
 
-TestSuite(rt_timer, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(rt_timer, .init = setup, .fini = rtt_fini, .timeout = 30);
 
 Test(rt_timer, send_after_delivers_no_earlier_than_the_delay)
 {
     rt_ref_t ref = 0;
-    uint64_t t0 = rt_now_ms(rt);
-    cr_assert_eq(rt_send_after(rt, 30, me, rt_msg_new(MSG_FIRED), &ref), 0);
+    uint64_t t0 = rt_now_ms(rtt_rt);
+    cr_assert_eq(
+        rt_send_after(rtt_rt, 30, rtt_ibp, rt_msg_new(MSG_FIRED), &ref), 0);
     cr_assert_neq(ref, 0);
-    rt_msg_t *m = expect(MSG_FIRED, 2000);
-    uint64_t elapsed = rt_now_ms(rt) - t0;
+    rt_msg_t *m = rtt_expect_msg(MSG_FIRED, 2000);
+    uint64_t elapsed = rt_now_ms(rtt_rt) - t0;
     rt_msg_free(m);
     cr_assert_geq(elapsed, 30, "fired after %llu ms",
                   (unsigned long long)elapsed);
@@ -185,71 +138,72 @@ Test(rt_timer, send_after_delivers_no_earlier_than_the_delay)
 
 Test(rt_timer, zero_delay_timer_fires)
 {
-    cr_assert_eq(rt_send_after(rt, 0, me, rt_msg_new(MSG_FIRED), NULL), 0);
-    rt_msg_free(expect(MSG_FIRED, 1000));
+    cr_assert_eq(rt_send_after(rtt_rt, 0, rtt_ibp, rt_msg_new(MSG_FIRED), NULL),
+                 0);
+    rt_msg_free(rtt_expect_msg(MSG_FIRED, 1000));
 }
 
 Test(rt_timer, actor_can_rearm_a_timer_to_itself)
 {
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &ticker_beh, NULL, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &ticker_beh, NULL, NULL, &pid), 0);
     rt_msg_t *m = rt_msg_new(MSG_TICK);
-    m->arg = rt_now_ms(rt);
-    cr_assert_eq(rt_send(rt, pid, m), 0);
-    m = expect(REP_TICKS, 3000);
+    m->arg = rt_now_ms(rtt_rt);
+    cr_assert_eq(rt_send(rtt_rt, pid, m), 0);
+    m = rtt_expect_msg(REP_TICKS, 3000);
     cr_assert_eq(m->reason, 5);
     cr_assert_geq(m->arg, 40, "4 re-arms of 10 ms took %llu ms",
                   (unsigned long long)m->arg);
     rt_msg_free(m);
-    expect_silence(50);
+    rtt_expect_silence(50);
 }
 
 Test(rt_timer, cancel_before_firing_returns_zero_and_nothing_arrives)
 {
     rt_ref_t ref = 0;
-    cr_assert_eq(rt_send_after(rt, 50, me, counted_msg(0), &ref), 0);
-    cr_assert_eq(rt_timer_cancel(rt, ref), 0);
-    expect_silence(150);
-    stop_runtime();
+    cr_assert_eq(rt_send_after(rtt_rt, 50, rtt_ibp, counted_msg(0), &ref), 0);
+    cr_assert_eq(rt_timer_cancel(rtt_rt, ref), 0);
+    rtt_expect_silence(150);
+    rtt_stop_runtime();
     cr_assert_eq(payload_frees, 1, "the cancelled message is freed once");
 }
 
 Test(rt_timer, cancel_after_firing_returns_enotfound)
 {
     rt_ref_t ref = 0;
-    cr_assert_eq(rt_send_after(rt, 10, me, counted_msg(0), &ref), 0);
-    rt_msg_free(expect(MSG_FIRED, 2000));
-    cr_assert_eq(rt_timer_cancel(rt, ref), CLEO_ENOTFOUND);
-    stop_runtime();
+    cr_assert_eq(rt_send_after(rtt_rt, 10, rtt_ibp, counted_msg(0), &ref), 0);
+    rt_msg_free(rtt_expect_msg(MSG_FIRED, 2000));
+    cr_assert_eq(rt_timer_cancel(rtt_rt, ref), CLEO_ENOTFOUND);
+    rtt_stop_runtime();
     cr_assert_eq(payload_frees, 1);
 }
 
 Test(rt_timer, second_cancel_returns_enotfound)
 {
     rt_ref_t ref = 0;
-    cr_assert_eq(rt_send_after(rt, 1000, me, counted_msg(0), &ref), 0);
-    cr_assert_eq(rt_timer_cancel(rt, ref), 0);
-    cr_assert_eq(rt_timer_cancel(rt, ref), CLEO_ENOTFOUND);
-    stop_runtime();
+    cr_assert_eq(rt_send_after(rtt_rt, 1000, rtt_ibp, counted_msg(0), &ref), 0);
+    cr_assert_eq(rt_timer_cancel(rtt_rt, ref), 0);
+    cr_assert_eq(rt_timer_cancel(rtt_rt, ref), CLEO_ENOTFOUND);
+    rtt_stop_runtime();
     cr_assert_eq(payload_frees, 1);
 }
 
 Test(rt_timer, cancel_of_an_unknown_ref_returns_enotfound)
 {
-    cr_assert_eq(rt_timer_cancel(rt, 0), CLEO_ENOTFOUND);
-    cr_assert_eq(rt_timer_cancel(rt, 0xdeadbeefull), CLEO_ENOTFOUND);
+    cr_assert_eq(rt_timer_cancel(rtt_rt, 0), CLEO_ENOTFOUND);
+    cr_assert_eq(rt_timer_cancel(rtt_rt, 0xdeadbeefull), CLEO_ENOTFOUND);
 }
 
 Test(rt_timer, actor_can_cancel_its_own_timer_in_the_same_handler)
 {
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &ticker_beh, NULL, NULL, &pid), 0);
-    cr_assert_eq(rt_send(rt, pid, rt_msg_new(MSG_ARM_CANCEL)), 0);
-    rt_msg_t *m = expect(REP_CANCEL, 2000);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &ticker_beh, NULL, NULL, &pid), 0);
+    cr_assert_eq(rt_send(rtt_rt, pid, rt_msg_new(MSG_ARM_CANCEL)), 0);
+    rt_msg_t *m = rtt_expect_msg(REP_CANCEL, 2000);
     cr_assert_eq(m->reason, 0, "cancel: %s", cleo_err_name(m->reason));
     rt_msg_free(m);
-    expect_silence(100); /* no REP_FWD for MSG_FIRED */
-    stop_runtime();
+    rtt_expect_silence(100); /* no REP_FWD for MSG_FIRED */
+    rtt_stop_runtime();
     cr_assert_eq(payload_frees, 1);
 }
 
@@ -266,17 +220,17 @@ Test(rt_timer, timers_fire_in_deadline_order)
         order[i] = order[j];
         order[j] = t;
     }
-    uint64_t t0 = rt_now_ms(rt);
+    uint64_t t0 = rt_now_ms(rtt_rt);
     for (int i = 0; i < N; i++) {
         uint64_t ms = BASE + (uint64_t)order[i] * GAP;
         rt_msg_t *m = rt_msg_new(MSG_FIRED);
         m->arg = ms;
-        cr_assert_eq(rt_send_after(rt, ms, me, m, NULL), 0);
+        cr_assert_eq(rt_send_after(rtt_rt, ms, rtt_ibp, m, NULL), 0);
     }
     uint64_t last = 0;
     for (int i = 0; i < N; i++) {
-        rt_msg_t *m = expect(MSG_FIRED, 3000);
-        uint64_t now = rt_now_ms(rt) - t0;
+        rt_msg_t *m = rtt_expect_msg(MSG_FIRED, 3000);
+        uint64_t now = rt_now_ms(rtt_rt) - t0;
         cr_assert_geq(m->arg, last, "timer %llu fired after %llu",
                       (unsigned long long)m->arg, (unsigned long long)last);
         cr_assert_geq(now, m->arg, "timer %llu fired early at %llu",
@@ -284,26 +238,27 @@ Test(rt_timer, timers_fire_in_deadline_order)
         last = m->arg;
         rt_msg_free(m);
     }
-    expect_silence(50);
+    rtt_expect_silence(50);
 }
 
 Test(rt_timer, a_thousand_timers_with_one_delay_all_fire_once)
 {
     enum { N = 1000 };
-    uint64_t t0 = rt_now_ms(rt);
+    uint64_t t0 = rt_now_ms(rtt_rt);
     for (int i = 0; i < N; i++)
-        cr_assert_eq(rt_send_after(rt, 20, me, counted_msg(i), NULL), 0);
+        cr_assert_eq(rt_send_after(rtt_rt, 20, rtt_ibp, counted_msg(i), NULL),
+                     0);
     int got = 0;
     rt_msg_t *m = NULL;
-    while (got < N && rt_inbox_recv(ib, 3000, &m) == 0) {
+    while (got < N && rt_inbox_recv(rtt_ib, 3000, &m) == 0) {
         cr_assert_eq(m->type, MSG_FIRED);
-        cr_assert_geq(rt_now_ms(rt) - t0, 20);
+        cr_assert_geq(rt_now_ms(rtt_rt) - t0, 20);
         rt_msg_free(m);
         got++;
     }
     cr_assert_eq(got, N);
-    expect_silence(50);
-    stop_runtime();
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
     cr_assert_eq(payload_frees, N);
 }
 
@@ -312,40 +267,41 @@ Test(rt_timer, pending_timers_are_counted_in_stats)
     rt_ref_t refs[3];
     uint64_t base = pending_timers();
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(rt_send_after(rt, 10000, me, counted_msg(i), &refs[i]), 0);
+        cr_assert_eq(
+            rt_send_after(rtt_rt, 10000, rtt_ibp, counted_msg(i), &refs[i]), 0);
     for (int i = 0; i < 1000 && pending_timers() != base + 3; i++)
-        nap_ms(1);
+        rtt_sleep_ms(1);
     cr_assert_eq(pending_timers(), base + 3);
     for (int i = 0; i < 3; i++)
-        cr_assert_eq(rt_timer_cancel(rt, refs[i]), 0);
+        cr_assert_eq(rt_timer_cancel(rtt_rt, refs[i]), 0);
     for (int i = 0; i < 1000 && pending_timers() != base; i++)
-        nap_ms(1);
+        rtt_sleep_ms(1);
     cr_assert_eq(pending_timers(), base);
 }
 
 Test(rt_timer, timer_to_an_actor_that_died_is_dropped_and_counted)
 {
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &ticker_beh, NULL, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &ticker_beh, NULL, NULL, &pid), 0);
     rt_stats_t before, after;
-    rt_stats(rt, &before);
-    cr_assert_eq(rt_send_after(rt, 40, pid, counted_msg(0), NULL), 0);
-    cr_assert_eq(rt_send(rt, pid, rt_msg_new(MSG_STOP)), 0);
-    for (int i = 0; i < 2000 && rt_is_alive(rt, pid); i++)
-        nap_ms(1);
-    cr_assert_not(rt_is_alive(rt, pid));
-    nap_ms(150);
-    rt_stats(rt, &after);
+    rt_stats(rtt_rt, &before);
+    cr_assert_eq(rt_send_after(rtt_rt, 40, pid, counted_msg(0), NULL), 0);
+    cr_assert_eq(rt_send(rtt_rt, pid, rt_msg_new(MSG_STOP)), 0);
+    for (int i = 0; i < 2000 && rt_is_alive(rtt_rt, pid); i++)
+        rtt_sleep_ms(1);
+    cr_assert_not(rt_is_alive(rtt_rt, pid));
+    rtt_sleep_ms(150);
+    rt_stats(rtt_rt, &after);
     cr_assert_eq(after.dropped, before.dropped + 1);
-    expect_silence(10); /* the ticker never got to forward it */
-    stop_runtime();
+    rtt_expect_silence(10); /* the ticker never got to forward it */
+    rtt_stop_runtime();
     cr_assert_eq(payload_frees, 1);
 }
 
 Test(rt_timer, timer_to_a_malformed_pid_is_ebadpid_and_freed)
 {
-    cr_assert_eq(rt_send_after(rt, 10, RT_PID_NONE, counted_msg(0), NULL),
+    cr_assert_eq(rt_send_after(rtt_rt, 10, RT_PID_NONE, counted_msg(0), NULL),
                  CLEO_EBADPID);
-    stop_runtime();
+    rtt_stop_runtime();
     cr_assert_eq(payload_frees, 1);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "rtt.h"
 #include "runtime/rt.h"
 
 enum {
@@ -33,9 +34,6 @@ enum {
 #define DONE_ALL 15
 #define MAX_JOBS 256
 
-static rt_t *rt;
-static rt_inbox_t *ib;
-static rt_pid_t me;
 static int job_frees; /* read after rt_shutdown() */
 
 typedef struct job_s {
@@ -54,20 +52,6 @@ typedef struct boss_s {
 
 static job_t static_job = {.idx = MAX_JOBS - 1};
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void report(uint32_t type, uint64_t arg, int32_t reason)
-{
-    rt_msg_t *m = rt_msg_new(type);
-    m->arg = arg;
-    m->reason = reason;
-    (void)rt_send(rt, me, m);
-}
-
 static void job_free(void *p)
 {
     job_frees++;
@@ -80,7 +64,7 @@ static int work_fn(void *arg)
     j->on_sched = rt_on_scheduler();
     j->had_actor = rt_current() != NULL;
     if (j->sleep_ms > 0)
-        nap_ms(j->sleep_ms);
+        rtt_sleep_ms(j->sleep_ms);
     return j->ret;
 }
 
@@ -105,7 +89,7 @@ static int on_submit(rt_actor_t *self, boss_t *b, rt_msg_t *m, bool keep)
     b->sent[j->idx] = j;
     int rc = rt_work_submit(self, work_fn, j, job_free, MSG_DONE);
     if (rc != 0)
-        report(REP_SUBMIT_RC, (uint64_t)j->idx, rc);
+        rtt_notify(REP_SUBMIT_RC, (uint64_t)j->idx, rc);
     return 0;
 }
 
@@ -115,7 +99,7 @@ static int on_submit_static(rt_actor_t *self, boss_t *b, rt_msg_t *m)
     b->sent[static_job.idx] = &static_job;
     int rc = rt_work_submit(self, work_fn, &static_job, NULL, MSG_DONE);
     if (rc != 0)
-        report(REP_SUBMIT_RC, (uint64_t)static_job.idx, rc);
+        rtt_notify(REP_SUBMIT_RC, (uint64_t)static_job.idx, rc);
     return 0;
 }
 
@@ -129,8 +113,8 @@ static int on_done(boss_t *b, rt_msg_t *m)
     bool is_static = j == &static_job;
     flags |=
         m->payload_free == (is_static ? NULL : job_free) ? DONE_FREE_FN : 0;
-    report(REP_FLAGS, (uint64_t)j->idx, flags);
-    report(REP_DONE, (uint64_t)j->idx, m->reason);
+    rtt_notify(REP_FLAGS, (uint64_t)j->idx, flags);
+    rtt_notify(REP_DONE, (uint64_t)j->idx, m->reason);
     b->sent[j->idx] = NULL;
     if (j->keep) {
         m->payload = NULL; /* ours now: the runtime must not free it */
@@ -152,7 +136,7 @@ static int boss_handle(rt_actor_t *self, rt_msg_t *m)
     case MSG_DONE:
         return on_done(b, m);
     case MSG_PING:
-        report(REP_PONG, 0, 0);
+        rtt_notify(REP_PONG, 0, 0);
         return 0;
     default:
         return 0;
@@ -169,47 +153,13 @@ static const rt_behaviour_t boss_beh = {
 static void setup(void)
 {
     rt_opts_t o = {.schedulers = 1, .dirty_threads = 4};
-    cr_assert_eq(rt_new(&o, &rt), 0);
-    cr_assert_eq(rt_inbox_new(rt, &ib), 0);
-    me = rt_inbox_pid(ib);
-}
-
-static void teardown(void)
-{
-    rt_inbox_free(ib);
-    cr_assert_eq(rt_shutdown(rt), 0);
-    rt_free(rt);
-}
-
-static void stop_runtime(void)
-{
-    rt_inbox_free(ib);
-    ib = NULL;
-    cr_assert_eq(rt_shutdown(rt), 0);
-}
-
-static rt_msg_t *expect(uint32_t type, uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, 0, "waiting for type %u: %s", type, cleo_err_name(rc));
-    cr_assert_eq(m->type, type, "got type %u (reason %d), wanted %u", m->type,
-                 m->reason, type);
-    return m;
-}
-
-static void expect_silence(uint32_t ms)
-{
-    rt_msg_t *m = NULL;
-    int rc = rt_inbox_recv(ib, ms, &m);
-    cr_assert_eq(rc, CLEO_ETIMEDOUT, "unexpected message type %u",
-                 m ? m->type : 0);
+    rtt_start(&o);
 }
 
 static rt_pid_t spawn_boss(void)
 {
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(rt_spawn(rt, NULL, &boss_beh, NULL, NULL, &pid), 0);
+    cr_assert_eq(rt_spawn(rtt_rt, NULL, &boss_beh, NULL, NULL, &pid), 0);
     return pid;
 }
 
@@ -218,17 +168,17 @@ static void submit(rt_pid_t boss, uint32_t type, int sleep_ms, int ret)
     rt_msg_t *m = rt_msg_new(type);
     m->arg = (uint64_t)sleep_ms;
     m->reason = ret;
-    cr_assert_eq(rt_send(rt, boss, m), 0);
+    cr_assert_eq(rt_send(rtt_rt, boss, m), 0);
 }
 
 /* Expect REP_FLAGS then REP_DONE for one job; return its status. */
 static int expect_done(int *idx_out, uint32_t ms)
 {
-    rt_msg_t *m = expect(REP_FLAGS, ms);
+    rt_msg_t *m = rtt_expect_msg(REP_FLAGS, ms);
     cr_assert_eq(m->reason, DONE_ALL, "job %llu flags %d",
                  (unsigned long long)m->arg, m->reason);
     rt_msg_free(m);
-    m = expect(REP_DONE, ms);
+    m = rtt_expect_msg(REP_DONE, ms);
     int status = m->reason;
     if (idx_out)
         *idx_out = (int)m->arg;
@@ -236,14 +186,14 @@ static int expect_done(int *idx_out, uint32_t ms)
     return status;
 }
 
-TestSuite(rt_work, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(rt_work, .init = setup, .fini = rtt_fini, .timeout = 30);
 
 Test(rt_work, fn_runs_off_the_schedulers_and_replies_with_arg_and_status)
 {
     cr_assert_not(rt_on_scheduler(), "the test thread is no scheduler");
     submit(spawn_boss(), MSG_SUBMIT, 0, 7);
     cr_assert_eq(expect_done(NULL, 3000), 7);
-    expect_silence(50);
+    rtt_expect_silence(50);
 }
 
 Test(rt_work, negative_status_arrives_in_reason)
@@ -256,8 +206,8 @@ Test(rt_work, reply_payload_is_freed_once_with_arg_free)
 {
     submit(spawn_boss(), MSG_SUBMIT, 0, 0);
     cr_assert_eq(expect_done(NULL, 3000), 0);
-    expect_silence(50);
-    stop_runtime();
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
     cr_assert_eq(job_frees, 1);
 }
 
@@ -265,8 +215,8 @@ Test(rt_work, handler_that_clears_the_payload_owns_it)
 {
     submit(spawn_boss(), MSG_SUBMIT_KEEP, 0, 0);
     cr_assert_eq(expect_done(NULL, 3000), 0);
-    expect_silence(50);
-    stop_runtime();
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
     cr_assert_eq(job_frees, 1, "freed by the handler only");
 }
 
@@ -274,7 +224,7 @@ Test(rt_work, null_arg_free_is_allowed)
 {
     submit(spawn_boss(), MSG_SUBMIT_STATIC, 0, 3);
     cr_assert_eq(expect_done(NULL, 3000), 3);
-    stop_runtime();
+    rtt_stop_runtime();
     cr_assert_eq(job_frees, 0);
 }
 
@@ -282,26 +232,26 @@ Test(rt_work, blocking_work_does_not_stall_the_scheduler)
 {
     rt_pid_t boss = spawn_boss();
     submit(boss, MSG_SUBMIT, 400, 0);
-    nap_ms(20); /* let the job start */
-    uint64_t t0 = rt_now_ms(rt);
-    cr_assert_eq(rt_send(rt, boss, rt_msg_new(MSG_PING)), 0);
-    rt_msg_free(expect(REP_PONG, 2000));
-    uint64_t pong_ms = rt_now_ms(rt) - t0;
+    rtt_sleep_ms(20); /* let the job start */
+    uint64_t t0 = rt_now_ms(rtt_rt);
+    cr_assert_eq(rt_send(rtt_rt, boss, rt_msg_new(MSG_PING)), 0);
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
+    uint64_t pong_ms = rt_now_ms(rtt_rt) - t0;
     cr_assert_lt(pong_ms, 200, "pong took %llu ms while the job slept",
                  (unsigned long long)pong_ms);
     cr_assert_eq(expect_done(NULL, 3000), 0);
-    cr_assert_geq(rt_now_ms(rt) - t0, 300, "the job really blocked");
+    cr_assert_geq(rt_now_ms(rtt_rt) - t0, 300, "the job really blocked");
 }
 
 Test(rt_work, jobs_run_in_parallel_on_the_pool)
 {
     rt_pid_t boss = spawn_boss();
-    uint64_t t0 = rt_now_ms(rt);
+    uint64_t t0 = rt_now_ms(rtt_rt);
     for (int i = 0; i < 4; i++)
         submit(boss, MSG_SUBMIT, 250, i);
     for (int i = 0; i < 4; i++)
         expect_done(NULL, 3000);
-    uint64_t took = rt_now_ms(rt) - t0;
+    uint64_t took = rt_now_ms(rtt_rt) - t0;
     cr_assert_lt(took, 900, "4 x 250 ms jobs on 4 threads took %llu ms",
                  (unsigned long long)took);
 }
@@ -320,15 +270,15 @@ Test(rt_work, each_of_many_jobs_replies_once)
         cr_assert_not(seen[idx], "job %d replied twice", idx);
         seen[idx] = true;
     }
-    expect_silence(50);
-    stop_runtime();
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
     cr_assert_eq(job_frees, N);
 }
 
 Test(rt_work, job_running_at_shutdown_is_freed_once)
 {
     submit(spawn_boss(), MSG_SUBMIT, 200, 0);
-    nap_ms(30); /* fn is now sleeping on a pool thread */
-    stop_runtime();
+    rtt_sleep_ms(30); /* fn is now sleeping on a pool thread */
+    rtt_stop_runtime();
     cr_assert_eq(job_frees, 1, "arg freed exactly once, reply or not");
 }
