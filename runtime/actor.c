@@ -19,6 +19,11 @@ static __thread jmp_buf *tls_jmp;
 
 /* ---- crash unwinding ------------------------------------------------ */
 
+int rt_guard(int (*fn)(void *p), void *p)
+{
+    return rt__guarded(fn, p);
+}
+
 int rt__guarded(int (*fn)(void *p), void *p)
 {
     jmp_buf jb;
@@ -181,11 +186,25 @@ static void release_resources(rt_actor_ext_t *x)
 
 /* ---- a turn --------------------------------------------------------- */
 
+/* Tell the tracer what a is about to handle (not the contents). */
+static void trace(rt_actor_t *a, rt_pid_t tracer, const rt_msg_t *m)
+{
+    rt_msg_t *t = rt_msg_new(RT_MSG_TRACE);
+    t->from = a->pid;
+    t->arg = m->type;
+    t->ref = m->from;
+    t->reason = m->reason;
+    (void)rt__send(a->rt, tracer, t);
+}
+
 /* Hand m to the runtime or the behaviour; free it. Returns 0 to go on, or
  * 1 with *reason set if the actor must die. */
 static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
 {
     int rc = 0;
+    rt_pid_t tracer = atomic_load_explicit(&a->tracer, memory_order_relaxed);
+    if (tracer != RT_PID_NONE)
+        trace(a, tracer, m);
     rt__tls_msg = m;
     if ((m->type < RT_MSG_SYS_BASE && m->_sys == 0) ||
         !rt__signal_handle(a, m, &rc))

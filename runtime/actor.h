@@ -73,6 +73,7 @@ struct rt_actor_s {
     _Atomic uint16_t pub_mons;   /* mirrors ext->nout + ext->nin */
     _Atomic uint8_t urgent;      /* RT__URGENT_*: an untrappable signal
                                     that overtakes queued messages */
+    _Atomic rt_pid_t tracer;     /* gets RT_MSG_TRACE per message; 0 = off */
 };
 
 #define RT__URGENT_KILL 1

@@ -19,7 +19,7 @@ static rt_msg_t *fail_msg(rt_pid_t from, int status, rt_ref_t ref)
 int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req,
             uint32_t timeout_ms, rt_reply_cb cb, void *data)
 {
-    if (req == NULL || cb == NULL || req->type >= RT_MSG_SYS_BASE) {
+    if (req == NULL || cb == NULL || req->type >= RT_MSG_PROTO_END) {
         rt_msg_free(req);
         return CLEO_EINVAL;
     }
@@ -115,7 +115,7 @@ int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
                  rt_msg_t **reply_out)
 {
     rt_inbox_t *ib;
-    if (req == NULL || reply_out == NULL || req->type >= RT_MSG_SYS_BASE) {
+    if (req == NULL || reply_out == NULL || req->type >= RT_MSG_PROTO_END) {
         rt_msg_free(req);
         return CLEO_EINVAL;
     }

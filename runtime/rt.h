@@ -127,8 +127,8 @@ struct rt_msg_s {
     /* private */
     rt_mnode_t _node; /* mailbox link; must stay first */
     uint32_t _sys;    /* runtime flags (call, reply, signal kind) */
-    uint32_t _pad;
     /* public */
+    uint32_t tag;            /* free for behaviours (gen_server: cast) */
     uint32_t type;           /* < RT_MSG_SYS_BASE for applications */
     int32_t reason;          /* EXIT/DOWN: exit reason; call: status */
     rt_pid_t from;           /* sender (0 outside an actor) */
@@ -139,11 +139,26 @@ struct rt_msg_s {
 };
 
 /* System message types, reserved at the top of the id range. Applications
- * use ids below RT_MSG_SYS_BASE. Handlers see only EXIT (when trapping
- * exits) and DOWN; the others are consumed by the runtime. */
+ * use ids below RT_MSG_SYS_BASE. Handlers see EXIT (when trapping exits),
+ * DOWN, TRACE and the protocol messages; the rest are consumed by the
+ * runtime. */
 #define RT_MSG_SYS_BASE 0xFFFFFF00u
-#define RT_MSG_EXIT (UINT32_MAX - 1) /* from = dead pid, reason */
-#define RT_MSG_DOWN (UINT32_MAX - 2) /* ref = monitor, from, reason */
+#define RT_MSG_EXIT (UINT32_MAX - 1)  /* from = dead pid, reason */
+#define RT_MSG_DOWN (UINT32_MAX - 2)  /* ref = monitor, from, reason */
+#define RT_MSG_TRACE (UINT32_MAX - 3) /* from = traced pid, arg = type of
+                                         the message it handled, ref = that
+                                         message's sender */
+
+/* Protocol messages: well-known requests that several behaviours answer
+ * (like OTP's system messages). They pass through to handlers and may be
+ * sent with rt_call(). 0x00-0x3F belong to the runtime, 0x40-0x7F to the
+ * OTP layer (actors/, supervisors/). */
+#define RT_MSG_PROTO_BASE RT_MSG_SYS_BASE
+#define RT_MSG_PROTO_END (RT_MSG_SYS_BASE + 0x80u)
+/* Asked of supervisors: reply payload is a Cleo__Introspect__Children
+ * protobuf (proto/introspect.proto) listing the children. */
+#define RT_MSG_WHICH_CHILDREN (RT_MSG_PROTO_BASE + 1u)
+#define RT_MSG_OTP_BASE (RT_MSG_PROTO_BASE + 0x40u)
 
 /** Allocate a message header of `type` from the runtime's pool, with
  *  from = the calling actor's pid (0 outside actors) and all else zero.
@@ -305,6 +320,11 @@ RT_API void rt_exit_self(rt_actor_t *self, int reason);
 RT_API _Noreturn void rt_panic(const char *file, int line, const char *fmt,
                                ...) __attribute__((format(printf, 3, 4)));
 #define cl_panic(...) rt_panic(__FILE__, __LINE__, __VA_ARGS__)
+/** Run fn(p) so that a cl_panic() inside it abandons only fn: the caller
+ *  (e.g. an event manager calling a handler) survives.
+ *  @return fn's result, or CLEO_EPANIC if it panicked. */
+RT_API int rt_guard(int (*fn)(void *p), void *p);
+
 /** A runtime assertion: on failure, crashes the calling actor only. */
 #define rt_assert(c)                                                         \
     ((c) ? (void)0 : rt_panic(__FILE__, __LINE__, "assertion %s", #c))
@@ -509,7 +529,13 @@ typedef struct rt_actor_info_s {
     int sched;             /* pinned scheduler or -1 */
     rt_actor_state_t state;
     bool trap_exit;
+    rt_pid_t tracer;       /* RT_PID_NONE if not traced */
 } rt_actor_info_t;
+
+/** Trace pid: for each message it handles, tracer gets an RT_MSG_TRACE
+ *  (sender and type, not the contents). tracer = RT_PID_NONE stops.
+ *  @return 0, CLEO_ENOPROC, CLEO_EBADPID. */
+RT_API int rt_trace(rt_t *rt, rt_pid_t pid, rt_pid_t tracer);
 
 /** Snapshot one actor. @return 0, CLEO_ENOPROC, CLEO_EBADPID. */
 RT_API int rt_actor_info(rt_t *rt, rt_pid_t pid, rt_actor_info_t *out);

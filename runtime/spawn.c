@@ -159,6 +159,7 @@ static void fill_info(rt_actor_t *a, rt_actor_info_t *out)
     out->sched = a->sched;
     out->state = atomic_load_explicit(&a->run_state, memory_order_relaxed);
     out->trap_exit = atomic_load_explicit(&a->pub_trap, memory_order_relaxed);
+    out->tracer = atomic_load_explicit(&a->tracer, memory_order_relaxed);
     if (atomic_load_explicit(&a->has_name, memory_order_acquire))
         rt__registry_name_of(&a->rt->reg, a->pid, out->name,
                              sizeof out->name);
@@ -171,6 +172,17 @@ int rt_actor_info(rt_t *rt, rt_pid_t pid, rt_actor_info_t *out)
     if (rc < 0)
         return rc;
     fill_info(a, out);
+    rt__table_unpin(&rt->table, a);
+    return 0;
+}
+
+int rt_trace(rt_t *rt, rt_pid_t pid, rt_pid_t tracer)
+{
+    rt_actor_t *a;
+    int rc = rt__table_pin(&rt->table, pid, &a);
+    if (rc < 0)
+        return rc;
+    atomic_store_explicit(&a->tracer, tracer, memory_order_relaxed);
     rt__table_unpin(&rt->table, a);
     return 0;
 }
