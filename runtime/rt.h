@@ -572,6 +572,29 @@ typedef struct rt_stats_s {
 RT_API void rt_stats(rt_t *rt, rt_stats_t *out);
 
 /* ---------------------------------------------------------------------
+ * Introspection server: the node's Unix socket (and optional loopback TCP
+ * listener) speaking proto/introspect.proto, for cleo-adm.
+ * ------------------------------------------------------------------- */
+
+typedef struct rt_introspect_opts_s {
+    const char *path;     /* Unix socket path (created 0600); required */
+    uint16_t tcp_port;    /* 0 = no TCP listener; else 127.0.0.1 only */
+    const char *token;    /* required with tcp_port: clients must send it */
+    const char *top;      /* registered name of the top supervisor, for
+                             TREE (e.g. "cleo_sup") */
+    const char *node;     /* node name for STATUS */
+    const char *const *roles; /* NULL-terminated, for STATUS; may be NULL */
+} rt_introspect_opts_t;
+
+/** Start the introspection server: an actor pinned to a scheduler, linked
+ *  to self (its supervisor) when self is given, registered as
+ *  "introspect". Strings in opts are copied.
+ *  @return 0, CLEO_EINVAL, -errno (socket), or as rt_spawn(). */
+RT_API RT_WUR int rt_introspect_start(rt_t *rt, rt_actor_t *self,
+                                      const rt_introspect_opts_t *opts,
+                                      rt_pid_t *out);
+
+/* ---------------------------------------------------------------------
  * Deterministic mode (opts.deterministic): the caller's thread is the one
  * scheduler; the next actor to run is chosen by a seeded PRNG, one message
  * per step, and timers fire on a virtual clock that only the test moves.
