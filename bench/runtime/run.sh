@@ -10,7 +10,8 @@
 #
 # Environment: RUNS (default 3); BUILD_DIR (default <repo>/build-bench,
 # configured Release without tests); SCHEDULERS (default 2, both sides);
-# WORKLOADS (default all six); TIMEOUT per run in seconds (default 120).
+# WORKLOADS (default all six); TIMEOUT per run in seconds (default 120);
+# SETTLE seconds of pause before each run (default 1).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +19,7 @@ root=$(cd "$here/../.." && pwd)
 RUNS=${RUNS:-3}
 SCHEDULERS=${SCHEDULERS:-2}
 TIMEOUT=${TIMEOUT:-120}
+SETTLE=${SETTLE:-1}
 WORKLOADS=${WORKLOADS:-"spawn ring pingpong skynet idle_mem call"}
 
 log() { echo "run.sh: $*" >&2; }
@@ -59,6 +61,10 @@ run_once() {
 median_of() {
     local side=$1 w=$2 i vals=() unit="" r
     for ((i = 0; i < RUNS; i++)); do
+        # Let the kernel finish reclaiming the previous run's memory (after
+        # Erlang's 1+ GB skynet heap, cleo's next runs were seen at half
+        # speed while it did).
+        sleep "$SETTLE"
         r=$(run_once "$side" "$w") || return 1
         log "$side.$w run $((i + 1)): $r"
         vals+=("${r%% *}")
