@@ -28,6 +28,7 @@ extern "C" {
 /* Protocol message ids of the OTP layer (see RT_MSG_OTP_BASE). */
 #define GEN_MSG_STOP (RT_MSG_OTP_BASE + 0u)   /* ask a gen_* to stop */
 #define GEN_MSG_STATUS (RT_MSG_OTP_BASE + 1u) /* reserved: sys:get_status */
+#define GEN_MSG_TIMEOUT (RT_MSG_OTP_BASE + 2u) /* private: gen_statem timers */
 #define GEN_EVENT_MSG_ADD (RT_MSG_OTP_BASE + 8u)
 #define GEN_EVENT_MSG_DEL (RT_MSG_OTP_BASE + 9u)
 #define GEN_EVENT_MSG_WHICH (RT_MSG_OTP_BASE + 10u)

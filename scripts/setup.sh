@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libprotobuf-c-dev protobuf-c-compiler node-llhttp
       librocksdb-dev libjemalloc-dev libcriterion-dev erlang-nox
-      libjansson-dev libncurses-dev libssl-dev libexpat1-dev libxxhash-dev)
+      libjansson-dev libncurses-dev libssl-dev libexpat1-dev libxxhash-dev
+      python3 tmux)
 
 missing=()
 for p in "${PKGS[@]}"; do

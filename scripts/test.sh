@@ -41,6 +41,14 @@ run_suite asan
 if setarch "$(uname -m)" -R true 2>/dev/null; then
     WRAP="setarch $(uname -m) -R"
 fi
-run_suite tsan -R 'runtime/'
+run_suite tsan -R '^(runtime|actors|supervisors)/'
+# The introspection frame decoder under libFuzzer (ASan+UBSan), 60 s.
+echo "== fuzz: frame decoder" >&2
+if tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" >&2; then
+    total_pass=$((total_pass + 1))
+else
+    echo "== fuzz: FAILED" >&2
+    total_fail=$((total_fail + 1))
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -44,7 +44,9 @@ typedef enum {
 
 typedef enum { SUP_WORKER = 0, SUP_SUPERVISOR } sup_child_type_t;
 
-#define SUP_BRUTAL_KILL 0u         /* shutdown_ms: kill at once */
+#define SUP_BRUTAL_KILL 0u         /* shutdown_ms: kill at once (for a
+                                      SUP_SUPERVISOR child, 0 means the
+                                      default, SUP_INFINITY) */
 #define SUP_INFINITY UINT32_MAX    /* shutdown_ms: wait forever */
 #define SUP_DEFAULT_SHUTDOWN 5000u /* OTP's default for workers */
 
@@ -53,7 +55,10 @@ typedef struct sup_child_spec_s sup_child_spec_t;
 /* Start one child: spawn it linked to the supervisor (`sup` as the
  * spawning actor with RT_SPAWN_LINK, or gen_opts_t.link = true) and write
  * its pid. `extra` is NULL except for simple_one_for_one children, where
- * it is sup_start_child()'s argument. Return 0 or <0 (the start failed). */
+ * it is sup_start_child()'s argument (passed again on every restart).
+ * Return 0 or <0 (the start failed). Returning 0 with *out = RT_PID_NONE
+ * is OTP's `ignore`: the spec is kept, not running (a temporary or simple
+ * child is dropped). */
 typedef int (*sup_start_fn)(rt_actor_t *sup, const sup_child_spec_t *spec,
                             void *extra, rt_pid_t *out);
 
@@ -69,7 +74,7 @@ struct sup_child_spec_s {
 typedef struct sup_flags_s {
     sup_strategy_t strategy;
     uint32_t intensity; /* max restarts within period_ms (OTP default 1) */
-    uint32_t period_ms; /* (OTP default 5000) */
+    uint32_t period_ms; /* (OTP default 5000; 0 here means 5000) */
 } sup_flags_t;
 
 typedef struct sup_spec_s {
@@ -102,7 +107,14 @@ typedef struct sup_child_sup_s {
 SUP_API int sup_start_child_sup(rt_actor_t *sup, const sup_child_spec_t *spec,
                                 void *extra, rt_pid_t *out);
 
-/* ---- management (blocking; from non-scheduler threads) ------------- */
+/* ---- management (blocking; from non-scheduler threads) -------------
+ * The supervisor answers these through private messages in the range
+ * RT_MSG_OTP_BASE + 0x30 .. 0x3F. While it waits for children to stop
+ * (a one_for_all / rest_for_one restart, a terminate_child) requests are
+ * answered afterwards; once it is shutting down, with CLEO_ESTATE.
+ * terminate (by id), restart and delete on a simple_one_for_one
+ * supervisor are CLEO_EINVAL (OTP: {error, simple_one_for_one}); an id
+ * that is empty or longer than 63 bytes is CLEO_EINVAL. */
 
 /** Add and start a child (one_for_one & co: spec, extra NULL; simple:
  *  spec NULL, extra passed to the template's start).
@@ -130,7 +142,8 @@ typedef struct sup_child_info_s {
     rt_pid_t pid; /* RT_PID_NONE if not running */
     sup_child_type_t type;
     sup_restart_t restart;
-    uint32_t restarts; /* times restarted by the supervisor */
+    uint32_t restarts; /* times restarted by the supervisor (automatic
+                          restarts, not restart_child) */
 } sup_child_info_t;
 
 /** The children, in start order. @param out gives: free(). @param n count.

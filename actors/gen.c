@@ -1,0 +1,127 @@
+/*
+ * gen.c - what the OTP behaviours share: allocation, the per-callback-table
+ * runtime behaviours, stop reasons and the blocking stop.
+ */
+#include "actors/gen.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void *gen__xcalloc(size_t n)
+{
+    void *p = calloc(1, n);
+    if (p == NULL) {
+        fprintf(stderr, "cleo: out of memory (%zu bytes)\n", n);
+        abort();
+    }
+    return p;
+}
+
+char *gen__xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = gen__xcalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+/* A behaviour made for one callback table. The runtime needs an
+ * rt_behaviour_t that outlives every actor using it, and introspection may
+ * read its name while an actor dies, so entries are never freed: there is
+ * one per static callback table in the program. */
+typedef struct beh_ent_s {
+    struct beh_ent_s *next;
+    const void *key;    /* the user's callback table */
+    rt_behaviour_t beh; /* tmpl with the user's name */
+} beh_ent_t;
+
+/* This is a type table, like Erlang's module table, not actor state: the
+ * one lock in actors/ guards a list that only grows. */
+static pthread_mutex_t beh_lock = PTHREAD_MUTEX_INITIALIZER;
+static beh_ent_t *beh_head;
+
+const rt_behaviour_t *gen__beh(const void *key, const char *name,
+                               const rt_behaviour_t *tmpl)
+{
+    pthread_mutex_lock(&beh_lock);
+    beh_ent_t *e = beh_head;
+    while (e != NULL && !(e->key == key && e->beh.handle == tmpl->handle))
+        e = e->next;
+    if (e == NULL) {
+        e = gen__xcalloc(sizeof *e);
+        e->key = key;
+        e->beh = *tmpl;
+        e->beh.name = name;
+        e->next = beh_head;
+        beh_head = e;
+    }
+    pthread_mutex_unlock(&beh_lock);
+    return &e->beh;
+}
+
+int gen__stop_rc(int reason)
+{
+    return reason < 0 ? reason : RT_STOP;
+}
+
+rt_spawn_opts_t gen__spawn_opts(const gen_opts_t *o)
+{
+    rt_spawn_opts_t so = {.sched = RT_SCHED_ANY};
+    if (o == NULL)
+        return so;
+    so.name = o->name;
+    so.sched = o->sched;
+    so.trap_exit = o->trap_exit;
+    so.flags = o->link ? RT_SPAWN_LINK : 0;
+    return so;
+}
+
+int gen__await_down(rt_t *rt, rt_inbox_t *ib, rt_pid_t pid,
+                    uint32_t timeout_ms, int *reason)
+{
+    uint64_t end = timeout_ms == RT_INFINITY
+                       ? UINT64_MAX
+                       : rt_now_ms(rt) + (uint64_t)timeout_ms;
+    for (;;) {
+        uint64_t now = rt_now_ms(rt);
+        uint32_t left = RT_INFINITY;
+        if (end != UINT64_MAX)
+            left = now >= end ? 0 : (uint32_t)(end - now);
+        rt_msg_t *m;
+        int rc = rt_inbox_recv(ib, left, &m);
+        if (rc < 0)
+            return rc;
+        bool down = m->type == RT_MSG_DOWN && m->from == pid;
+        if (down && reason != NULL)
+            *reason = m->reason;
+        rt_msg_free(m);
+        if (down)
+            return 0;
+    }
+}
+
+int gen__stop_sync(rt_t *rt, rt_pid_t pid, int reason, uint32_t timeout_ms)
+{
+    rt_inbox_t *ib;
+    if (rt_on_scheduler())
+        return CLEO_EDEADLK;
+    if (!rt_is_alive(rt, pid))
+        return CLEO_ENOPROC;
+    int rc = rt_inbox_new(rt, &ib);
+    if (rc < 0)
+        return rc;
+    /* The monitor travels through the inbox's actor; if the server is gone
+     * before it lands, the DOWN still comes, with reason noproc. */
+    if ((rc = rt_inbox_monitor(ib, pid)) < 0)
+        goto out;
+    rt_msg_t *m = rt_msg_new(GEN_MSG_STOP);
+    m->reason = reason;
+    if ((rc = rt_send(rt, pid, m)) < 0)
+        goto out;
+    rc = gen__await_down(rt, ib, pid, timeout_ms, NULL);
+out:
+    rt_inbox_free(ib);
+    return rc;
+}

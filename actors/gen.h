@@ -1,0 +1,43 @@
+/*
+ * gen.h - helpers shared by the OTP behaviours (private to actors/).
+ */
+#ifndef CLEO_ACTORS_GEN_H
+#define CLEO_ACTORS_GEN_H
+
+#include <stddef.h>
+
+#include "actors/actors.h"
+
+/* Allocate n zeroed bytes for a fixed-size control struct; aborts on
+ * out-of-memory (STYLE B3 26). */
+void *gen__xcalloc(size_t n);
+
+/* Duplicate a NUL-terminated string; aborts on out-of-memory. */
+char *gen__xstrdup(const char *s);
+
+/* The runtime behaviour for a gen_* instance: tmpl with its name replaced
+ * by `name`, made once per key (the user's static callback table) and
+ * kept for the life of the process, so introspection shows the user's
+ * name. @param key borrows: static. @param tmpl borrows: static. */
+const rt_behaviour_t *gen__beh(const void *key, const char *name,
+                               const rt_behaviour_t *tmpl);
+
+/* What a handler returns to stop with an exit reason: RT_STOP for normal
+ * (or a positive, meaningless reason), the reason itself otherwise. */
+int gen__stop_rc(int reason);
+
+/* Turn gen_opts_t (NULL = defaults) into spawn options. */
+rt_spawn_opts_t gen__spawn_opts(const gen_opts_t *o);
+
+/* Ask pid to stop with reason (GEN_MSG_STOP) and wait until its DOWN
+ * arrives. Non-scheduler threads. @return 0, CLEO_ENOPROC, CLEO_ETIMEDOUT,
+ * CLEO_EDEADLK. */
+int gen__stop_sync(rt_t *rt, rt_pid_t pid, int reason, uint32_t timeout_ms);
+
+/* Wait in ib for the DOWN of pid, up to timeout_ms on the runtime's
+ * clock. @param reason out: its exit reason (may be NULL).
+ * @return 0 or CLEO_ETIMEDOUT / CLEO_EDEADLK. */
+int gen__await_down(rt_t *rt, rt_inbox_t *ib, rt_pid_t pid,
+                    uint32_t timeout_ms, int *reason);
+
+#endif

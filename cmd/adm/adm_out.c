@@ -1,0 +1,318 @@
+/*
+ * adm_out.c - how cleo-adm shows responses: tables and trees for people,
+ * JSON (any protobuf message, through its descriptor) for scripts.
+ */
+#include "adm.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- JSON -------------------------------------------------------------- */
+
+static json_t *msg_json(const ProtobufCMessage *m, bool sparse);
+
+static json_t *enum_json(const ProtobufCFieldDescriptor *f, int v)
+{
+    const ProtobufCEnumValue *e =
+        protobuf_c_enum_descriptor_get_value(f->descriptor, v);
+    if (e == NULL)
+        return json_integer(v);
+    char low[64];
+    size_t i = 0;
+    for (; e->name[i] != '\0' && i + 1 < sizeof low; i++)
+        low[i] = (char)tolower((unsigned char)e->name[i]);
+    low[i] = '\0';
+    return json_string(low);
+}
+
+/* One value of field f stored at p. */
+static json_t *value_json(const ProtobufCFieldDescriptor *f, const void *p)
+{
+    switch (f->type) { /* size: dispatch */
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return json_integer(*(const int32_t *)p);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_integer(*(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return json_integer(*(const int64_t *)p);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return json_integer((json_int_t) * (const uint64_t *)p);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return json_real(*(const float *)p);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return json_real(*(const double *)p);
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_boolean(*(const protobuf_c_boolean *)p);
+    case PROTOBUF_C_TYPE_ENUM:
+        return enum_json(f, *(const int *)p);
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = *(char *const *)p;
+        json_t *j = json_string(s != NULL ? s : "");
+        return j != NULL ? j : json_string("?"); /* not UTF-8 */
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
+        return sub != NULL ? msg_json(sub, false) : NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
+static size_t elem_size(const ProtobufCFieldDescriptor *f)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    default:
+        return 4;
+    }
+}
+
+/* A value the protobuf would not send: 0, "", false, []. */
+static bool is_default(const json_t *v)
+{
+    return (json_is_integer(v) && json_integer_value(v) == 0) ||
+           (json_is_string(v) && json_string_length(v) == 0) ||
+           json_is_false(v) || (json_is_array(v) && json_array_size(v) == 0);
+}
+
+/* The message as an object; sparse leaves out default values (for the
+ * Response envelope, whose fields each belong to one kind). */
+static json_t *msg_json(const ProtobufCMessage *m, bool sparse)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    json_t *o = json_object();
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *base = (const char *)m + f->offset;
+        json_t *v;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)((const char *)m +
+                                         f->quantifier_offset);
+            const char *arr = *(char *const *)base;
+            v = json_array();
+            for (size_t k = 0; k < n; k++) {
+                json_t *e = value_json(f, arr + k * elem_size(f));
+                if (e != NULL)
+                    json_array_append_new(v, e);
+            }
+        } else {
+            v = value_json(f, base);
+        }
+        if (v != NULL && sparse && is_default(v) && strcmp(f->name, "kind"))
+            json_decref(v);
+        else if (v != NULL)
+            json_object_set_new(o, f->name, v);
+    }
+    return o;
+}
+
+void adm_print_json(const ProtobufCMessage *m, bool pretty)
+{
+    json_t *o = msg_json(m, m->descriptor ==
+                                &cleo__introspect__response__descriptor);
+    char *s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
+                                JSON_PRESERVE_ORDER);
+    if (s != NULL)
+        printf("%s\n", s);
+    free(s);
+    json_decref(o);
+}
+
+/* ---- formats ------------------------------------------------------------ */
+
+const char *adm_fmt_bytes(uint64_t n, char *buf, size_t len)
+{
+    static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%llu B", (unsigned long long)n);
+    else
+        snprintf(buf, len, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+const char *adm_fmt_uptime(uint64_t ms, char *buf, size_t len)
+{
+    uint64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24,
+             m = s / 60 % 60;
+    if (d > 0)
+        snprintf(buf, len, "%llud %lluh %llum", (unsigned long long)d,
+                 (unsigned long long)h, (unsigned long long)m);
+    else if (h > 0)
+        snprintf(buf, len, "%lluh %llum %llus", (unsigned long long)h,
+                 (unsigned long long)m, (unsigned long long)(s % 60));
+    else
+        snprintf(buf, len, "%llum %llus", (unsigned long long)m,
+                 (unsigned long long)(s % 60));
+    return buf;
+}
+
+/* ---- text ---------------------------------------------------------------- */
+
+void adm_print_status(const adm_resp_t *r)
+{
+    char b[32];
+    printf("node       %s\n", r->node);
+    printf("version    %s\n", r->version);
+    printf("roles      ");
+    for (size_t i = 0; i < r->n_roles; i++)
+        printf("%s%s", i ? ", " : "", r->roles[i]);
+    printf("%s\n", r->n_roles ? "" : "-");
+    if (r->stats == NULL)
+        return;
+    const Cleo__Introspect__Stats *s = r->stats;
+    printf("uptime     %s\n", adm_fmt_uptime(s->uptime_ms, b, sizeof b));
+    printf("actors     %llu (spawned %llu, exited %llu, crashed %llu)\n",
+           (unsigned long long)s->actors, (unsigned long long)s->spawned,
+           (unsigned long long)s->exited, (unsigned long long)s->crashed);
+    printf("memory     %s rss\n", adm_fmt_bytes(s->rss_bytes, b, sizeof b));
+    printf("schedulers %zu\n", s->n_sched);
+}
+
+static void actor_row(const Cleo__Introspect__Actor *a)
+{
+    char b[32];
+    printf("%-14s %-18s %-20s %-9s %8llu %10llu %10s\n", a->pid,
+           a->name[0] ? a->name : "-", a->behaviour, a->state,
+           (unsigned long long)a->mailbox, (unsigned long long)a->msgs,
+           adm_fmt_bytes(a->memory, b, sizeof b));
+}
+
+void adm_print_actors(const adm_resp_t *r)
+{
+    printf("%-14s %-18s %-20s %-9s %8s %10s %10s\n", "PID", "NAME",
+           "BEHAVIOUR", "STATE", "MAILBOX", "MSGS", "MEMORY");
+    for (size_t i = 0; i < r->n_actor; i++)
+        actor_row(r->actor[i]);
+    if (r->total > r->n_actor)
+        printf("(%zu of %llu actors shown)\n", r->n_actor,
+               (unsigned long long)r->total);
+}
+
+void adm_print_info(const adm_resp_t *r)
+{
+    char b[32];
+    if (r->n_actor == 0)
+        return;
+    const Cleo__Introspect__Actor *a = r->actor[0];
+    printf("pid        %s\n", a->pid);
+    printf("name       %s\n", a->name[0] ? a->name : "-");
+    printf("behaviour  %s\n", a->behaviour);
+    printf("state      %s\n", a->state);
+    printf("mailbox    %llu\n", (unsigned long long)a->mailbox);
+    printf("msgs       %llu\n", (unsigned long long)a->msgs);
+    printf("memory     %s\n", adm_fmt_bytes(a->memory, b, sizeof b));
+    printf("links      %u\n", a->links);
+    printf("monitors   %u\n", a->monitors);
+    if (a->sched >= 0)
+        printf("scheduler  %d (pinned)\n", a->sched);
+    else
+        printf("scheduler  any\n");
+    printf("trap_exit  %s\n", a->trap_exit ? "true" : "false");
+}
+
+/* One line of the tree: id, pid, behaviour, then what a supervisor
+ * tells about the child. */
+static void tree_line(const Cleo__Introspect__Child *c, bool root)
+{
+    printf("%s %s", c->id, c->pid[0] ? c->pid : "(not running)");
+    if (c->behaviour[0])
+        printf(" [%s]", c->behaviour);
+    if (c->children != NULL)
+        printf(" %s", c->children->strategy);
+    if (!root)
+        printf(" %s %s, restarts %u", c->type, c->restart, c->restarts);
+    printf("\n");
+}
+
+static void tree_walk(const Cleo__Introspect__Child *c, char *prefix,
+                      size_t plen, int depth)
+{
+    if (c->children == NULL || depth > 32)
+        return;
+    size_t n = c->children->n_child, len = strlen(prefix);
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n;
+        printf("%s%s", prefix, last ? "└── " : "├── ");
+        tree_line(c->children->child[i], false);
+        snprintf(prefix + len, plen - len, "%s", last ? "    " : "│   ");
+        tree_walk(c->children->child[i], prefix, plen, depth + 1);
+        prefix[len] = '\0';
+    }
+}
+
+void adm_print_tree(const adm_resp_t *r)
+{
+    char prefix[512] = "";
+    if (r->root == NULL)
+        return;
+    tree_line(r->root, true);
+    tree_walk(r->root, prefix, sizeof prefix, 0);
+}
+
+void adm_print_stats(const adm_resp_t *r)
+{
+    char b[32];
+    const Cleo__Introspect__Stats *s = r->stats;
+    if (s == NULL)
+        return;
+    printf("actors     %llu alive (max %u), spawned %llu, exited %llu, "
+           "crashed %llu\n",
+           (unsigned long long)s->actors, s->max_actors,
+           (unsigned long long)s->spawned, (unsigned long long)s->exited,
+           (unsigned long long)s->crashed);
+    printf("messages   %llu dropped (sent to dead pids)\n",
+           (unsigned long long)s->dropped);
+    printf("timers     %llu pending\n", (unsigned long long)s->timers);
+    printf("memory     %s rss\n", adm_fmt_bytes(s->rss_bytes, b, sizeof b));
+    printf("uptime     %s\n\n", adm_fmt_uptime(s->uptime_ms, b, sizeof b));
+    printf("%-5s %6s %6s %12s %12s %8s %10s\n", "SCHED", "UTIL", "QUEUE",
+           "RUNS", "MSGS", "STEALS", "SLEEPS");
+    for (size_t i = 0; i < s->n_sched; i++) {
+        const Cleo__Introspect__Sched *x = s->sched[i];
+        printf("%-5u %5.1f%% %6u %12llu %12llu %8llu %10llu\n", x->id,
+               x->utilisation * 100.0, x->queue,
+               (unsigned long long)x->runs, (unsigned long long)x->msgs,
+               (unsigned long long)x->steals, (unsigned long long)x->sleeps);
+    }
+}
+
+void adm_print_trace_event(const adm_resp_t *r)
+{
+    static uint64_t first_ms; /* one trace per process: times from it */
+    const Cleo__Introspect__TraceEvent *e = r->event;
+    if (e == NULL)
+        return;
+    if (first_ms == 0)
+        first_ms = e->at_ms != 0 ? e->at_ms : 1;
+    printf("+%9.3fs %s <- %s type=%u\n",
+           (double)(e->at_ms - first_ms) / 1000.0, e->pid,
+           e->from[0] ? e->from : "(outside)", e->type);
+    fflush(stdout);
+}

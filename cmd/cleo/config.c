@@ -1,0 +1,355 @@
+/*
+ * config.c - the configuration table and its parsers.
+ *
+ * Every key is one row of `keys[]`: name, default, parser, bounds, field
+ * and help text. Defaults are text parsed by the same function as a file
+ * value, so a default can never be a value the parser would refuse.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actors/actors.h"
+#include "runtime/rt.h"
+
+typedef struct cfg_key_s cfg_key_t;
+typedef int (*cfg_parse_fn)(const cfg_key_t *k, cfg_t *c, const char *v,
+                            char *err, size_t errlen);
+
+struct cfg_key_s {
+    const char *key;
+    const char *def;   /* default, as text */
+    const char *shown; /* default as shown in help, when def is computed */
+    cfg_parse_fn parse;
+    size_t off;        /* offset of the field in cfg_t */
+    uint32_t min, max; /* integers: bounds; strings: max = field size */
+    const char *doc;
+};
+
+static int parse_u32(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                     size_t errlen);
+static int parse_bool(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                      size_t errlen);
+static int parse_level(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                       size_t errlen);
+static int parse_node(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                      size_t errlen);
+static int parse_path(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                      size_t errlen);
+
+#define F(field) offsetof(cfg_t, field)
+#define SZ(field) ((uint32_t)sizeof(((cfg_t *)0)->field))
+
+static const cfg_key_t keys[] = {
+    {"node.name", "", "cleo@<hostname>", parse_node, F(node_name), 0,
+     SZ(node_name), "the node's name, name@host"},
+    {"runtime.schedulers", "0", NULL, parse_u32, F(schedulers), 0, RT_MAX_SCHED,
+     "scheduler threads; 0 = one per core"},
+    {"runtime.max_actors", "0", NULL, parse_u32, F(max_actors), 0,
+     RT_MAX_ACTORS_LIMIT, "most actors alive at once; 0 = 4194304"},
+    {"runtime.dirty_threads", "0", NULL, parse_u32, F(dirty_threads), 0, 1024,
+     "threads of the blocking-work pool; 0 = 4"},
+    {"log.file", "", "<data>/cleo.log", parse_path, F(log_file), 0,
+     SZ(log_file), "log file; \"-\" = stderr"},
+    {"log.level", "info", NULL, parse_level, F(log_level), 0, 0,
+     "least severe level logged: debug|info|notice|warning|error"},
+    {"heart.enabled", "true", NULL, parse_bool, F(heart_enabled), 0, 0,
+     "run the node under heart, which restarts it when it dies or hangs"},
+    {"heart.timeout", "30", NULL, parse_u32, F(heart_timeout_s), 1, 86400,
+     "seconds without a heartbeat before heart kills and restarts the node"},
+    {"heart.max_restarts", "5", NULL, parse_u32, F(heart_max_restarts), 0,
+     1000000, "restarts allowed within heart.restart_period, then give up"},
+    {"heart.restart_period", "60", NULL, parse_u32, F(heart_restart_period_s),
+     1, 86400, "seconds over which heart.max_restarts is counted"},
+    {"admin.tcp_port", "0", NULL, parse_u32, F(admin_tcp_port), 0, 65535,
+     "127.0.0.1 admin port, token in <data>/admin.token; 0 = off"},
+    {"debug.hang_after_ms", "0", NULL, parse_u32, F(debug_hang_after_ms), 0,
+     UINT32_MAX,
+     "test-only: a scheduler thread of the node's first run "
+     "hangs after this many ms; 0 = off"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= 64, "cfg_load_file tracks keys in a 64-bit mask");
+
+static const char *const levels[] = {"debug", "info", "notice", "warning",
+                                     "error"};
+_Static_assert(sizeof(levels) / sizeof(levels[0]) == LOG_ERROR + 1,
+               "one name per log_level_t");
+
+static void *field(const cfg_key_t *k, cfg_t *c)
+{
+    return (char *)c + k->off;
+}
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* A decimal integer within the key's bounds: digits only, no sign, no
+ * spaces, no hex, so "08" is 8 and "1e3" is refused. */
+static int parse_u32(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                     size_t errlen)
+{
+    uint64_t n = 0;
+    bool ok = *v != '\0' && strlen(v) <= 10;
+    for (const char *p = v; ok && *p; p++) {
+        ok = isdigit((unsigned char)*p);
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (!ok || n < k->min || n > k->max) {
+        errf(err, errlen,
+             "bad value '%s' for %s: expected an integer in %u..%u", v, k->key,
+             k->min, k->max);
+        return CLEO_EINVAL;
+    }
+    *(uint32_t *)field(k, c) = (uint32_t)n;
+    return 0;
+}
+
+static int parse_bool(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                      size_t errlen)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *(bool *)field(k, c) = strcmp(v, yes[i]) == 0;
+            return 0;
+        }
+    }
+    errf(err, errlen, "bad value '%s' for %s: expected true or false", v,
+         k->key);
+    return CLEO_EINVAL;
+}
+
+static int parse_level(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                       size_t errlen)
+{
+    for (int i = 0; i <= LOG_ERROR; i++) {
+        if (strcmp(v, levels[i]) == 0) {
+            *(int *)field(k, c) = i;
+            return 0;
+        }
+    }
+    errf(err, errlen,
+         "bad value '%s' for %s: expected debug, info, notice, warning or "
+         "error",
+         v, k->key);
+    return CLEO_EINVAL;
+}
+
+static bool is_name_char(char ch, bool host)
+{
+    return isalnum((unsigned char)ch) || ch == '_' || ch == '-' ||
+           (host && ch == '.');
+}
+
+/* name@host, as Erlang's node names: letters, digits, '_' and '-' before
+ * the '@', and a host name (dots allowed) after it. "" keeps the computed
+ * default. */
+static int parse_node(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                      size_t errlen)
+{
+    const char *at = strchr(v, '@');
+    bool ok = *v == '\0' ||
+              (at != NULL && at != v && at[1] != '\0' && strlen(v) < k->max);
+    for (const char *p = v; ok && *p; p++)
+        ok = p == at || is_name_char(*p, p > at);
+    if (!ok) {
+        errf(err, errlen, "bad value '%s' for %s: expected name@host", v,
+             k->key);
+        return CLEO_EINVAL;
+    }
+    strcpy(field(k, c), v);
+    return 0;
+}
+
+static int parse_path(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                      size_t errlen)
+{
+    if (strlen(v) >= k->max) {
+        errf(err, errlen, "bad value for %s: path longer than %u bytes", k->key,
+             k->max - 1);
+        return CLEO_EINVAL;
+    }
+    strcpy(field(k, c), v);
+    return 0;
+}
+
+static const cfg_key_t *find_key(const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+void cfg_init(cfg_t *c)
+{
+    char err[CFG_ERR_MAX];
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < NKEYS; i++) {
+        int rc = keys[i].parse(&keys[i], c, keys[i].def, err, sizeof(err));
+        assert(rc == 0 && "a default must pass its own parser");
+        (void)rc;
+    }
+}
+
+int cfg_set(cfg_t *c, const char *key, const char *value, char *err,
+            size_t errlen)
+{
+    const cfg_key_t *k = find_key(key);
+    if (k == NULL) {
+        errf(err, errlen, "unknown key '%s'", key);
+        return CLEO_ENOTFOUND;
+    }
+    return k->parse(k, c, value, err, errlen);
+}
+
+/* Trim spaces at both ends in place; returns the new start. */
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Split "key = value" (spaces optional) in place. A value may be wrapped
+ * in double quotes to keep leading or trailing spaces. */
+static int split_kv(char *line, char **key, char **value)
+{
+    char *eq = strchr(line, '=');
+    if (eq == NULL)
+        return CLEO_EBADREQ;
+    *eq = '\0';
+    *key = trim(line);
+    *value = trim(eq + 1);
+    size_t n = strlen(*value);
+    if (n >= 2 && (*value)[0] == '"' && (*value)[n - 1] == '"') {
+        (*value)[n - 1] = '\0';
+        (*value)++;
+    }
+    for (const char *p = *key; *p; p++)
+        if (isspace((unsigned char)*p))
+            return CLEO_EBADREQ;
+    return **key == '\0' ? CLEO_EBADREQ : 0;
+}
+
+int cfg_set_arg(cfg_t *c, const char *kv, char *err, size_t errlen)
+{
+    char *copy = strdup(kv), *key, *value;
+    if (copy == NULL)
+        abort();
+    int rc = split_kv(copy, &key, &value);
+    if (rc < 0)
+        errf(err, errlen, "malformed '%s' (expected key=value)", kv);
+    else
+        rc = cfg_set(c, key, value, err, errlen);
+    free(copy);
+    return rc;
+}
+
+/* One line of a file; `seen` and `first` catch a key set twice. */
+static int load_line(cfg_t *c, char *line, unsigned lineno, uint64_t *seen,
+                     unsigned *first, char *err, size_t errlen)
+{
+    char *key, *value, *s = trim(line);
+    if (*s == '\0' || *s == '#')
+        return 0;
+    if (split_kv(s, &key, &value) < 0) {
+        errf(err, errlen, "malformed line (expected 'key = value')");
+        return CLEO_EBADREQ;
+    }
+    const cfg_key_t *k = find_key(key);
+    if (k != NULL) {
+        size_t i = (size_t)(k - keys);
+        if (*seen & (UINT64_C(1) << i)) {
+            errf(err, errlen, "duplicate key '%s' (first set on line %u)", key,
+                 first[i]);
+            return CLEO_EBADREQ;
+        }
+        *seen |= UINT64_C(1) << i;
+        first[i] = lineno;
+    }
+    return cfg_set(c, key, value, err, errlen);
+}
+
+int cfg_load_file(cfg_t *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        int rc = -errno;
+        errf(err, errlen, "config file %s: %s", path, strerror(errno));
+        return rc;
+    }
+    char *line = NULL, msg[CFG_ERR_MAX];
+    size_t cap = 0;
+    unsigned lineno = 0, first[NKEYS] = {0};
+    uint64_t seen = 0;
+    int rc = 0;
+    ssize_t n;
+    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if ((size_t)n != strlen(line)) {
+            rc = CLEO_EBADREQ;
+            snprintf(msg, sizeof(msg), "malformed line (NUL byte)");
+        } else {
+            rc = load_line(c, line, lineno, &seen, first, msg, sizeof(msg));
+        }
+        if (rc < 0)
+            errf(err, errlen, "%s:%u: %s", path, lineno, msg);
+    }
+    if (rc == 0 && ferror(f)) {
+        rc = -EIO;
+        errf(err, errlen, "config file %s: read error", path);
+    }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+void cfg_finish(cfg_t *c, const char *data)
+{
+    if (c->node_name[0] == '\0') {
+        char host[CFG_NAME_MAX - 8] = "";
+        if (gethostname(host, sizeof(host) - 1) < 0)
+            host[0] = '\0';
+        host[strcspn(host, ".")] = '\0';
+        for (const char *p = host; *p; p++)
+            if (!is_name_char(*p, false))
+                host[0] = '\0';
+        snprintf(c->node_name, sizeof(c->node_name), "cleo@%s",
+                 host[0] ? host : "localhost");
+    }
+    if (c->log_file[0] == '\0')
+        snprintf(c->log_file, sizeof(c->log_file), "%s/cleo.log", data);
+}
+
+void cfg_print_keys(FILE *f)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *def = keys[i].shown ? keys[i].shown : keys[i].def;
+        fprintf(f, "  %-22s %-16s %s\n", keys[i].key, def, keys[i].doc);
+    }
+}
+
+const char *cfg_level_name(int level)
+{
+    return level >= 0 && level <= LOG_ERROR ? levels[level] : "?";
+}

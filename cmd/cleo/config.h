@@ -1,0 +1,69 @@
+/*
+ * config.h - the node's configuration: a table of dotted keys, each with a
+ * default, read from one `key = value` file and overridden by --set.
+ *
+ * Private to cmd/cleo. The table in config.c is the one place a key is
+ * declared: its default, its parser, its bounds and its help line.
+ */
+#ifndef CLEO_CMD_CONFIG_H
+#define CLEO_CMD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CFG_NAME_MAX 256  /* node.name, NUL included */
+#define CFG_PATH_MAX 4096 /* log.file, NUL included */
+#define CFG_ERR_MAX 512   /* room for one error line */
+
+/* The effective configuration. Strings are NUL-terminated and inline. */
+typedef struct cfg_s {
+    char node_name[CFG_NAME_MAX]; /* "" = cleo@<hostname> (cfg_finish) */
+    uint32_t schedulers;          /* threads; 0 = one per core */
+    uint32_t max_actors;          /* 0 = the runtime's default */
+    uint32_t dirty_threads;       /* 0 = the runtime's default */
+    char log_file[CFG_PATH_MAX];  /* "" = <data>/cleo.log; "-" = stderr */
+    int log_level;                /* a log_level_t */
+    bool heart_enabled;
+    uint32_t heart_timeout_s;        /* seconds without a beat -> kill */
+    uint32_t heart_max_restarts;     /* within heart_restart_period_s */
+    uint32_t heart_restart_period_s; /* seconds */
+    uint32_t admin_tcp_port;         /* 0 = no TCP listener */
+    uint32_t debug_hang_after_ms;    /* test-only; 0 = off */
+} cfg_t;
+
+/** Fill c with every key's default. Cannot fail (the defaults are checked
+ *  by the same parsers as file values; a bad default is an assert). */
+void cfg_init(cfg_t *c);
+
+/** Set one key from its text value.
+ *  @param key, value borrow.
+ *  @param err out: a one-line message (no prefix) on failure.
+ *  @return 0, CLEO_ENOTFOUND (unknown key) or CLEO_EINVAL (bad value). */
+int cfg_set(cfg_t *c, const char *key, const char *value, char *err,
+            size_t errlen);
+
+/** Apply a `key=value` argument of --set.
+ *  @return 0, or as cfg_set(); CLEO_EBADREQ when there is no '='. */
+int cfg_set_arg(cfg_t *c, const char *kv, char *err, size_t errlen);
+
+/** Read a config file: `key = value` lines, `#` comment lines and blank
+ *  lines. A key may appear once per file.
+ *  @param err out: "<path>:<line>: <message>" or "<path>: <errno text>".
+ *  @return 0, -errno (cannot read), CLEO_EBADREQ (malformed line or
+ *  duplicate key) or as cfg_set(). */
+int cfg_load_file(cfg_t *c, const char *path, char *err, size_t errlen);
+
+/** Fill the defaults that depend on the host and the data directory:
+ *  node.name (cleo@<short hostname>) and log.file (<data>/cleo.log).
+ *  @param data borrows: the data directory. */
+void cfg_finish(cfg_t *c, const char *data);
+
+/** Print every key with its default and meaning (for --help). */
+void cfg_print_keys(FILE *f);
+
+/** The name of a log level ("info"). Static. */
+const char *cfg_level_name(int level);
+
+#endif /* CLEO_CMD_CONFIG_H */

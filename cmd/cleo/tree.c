@@ -1,0 +1,184 @@
+/*
+ * tree.c - the node's supervision tree and the heartbeat actor.
+ *
+ * The tree is static const child spec tables (STYLE rule 48). The role
+ * supervisors start empty; later work fills their tables.
+ */
+#include "tree.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "actors/actors.h"
+#include "runtime/rt.h"
+#include "supervisors/sup.h"
+
+static tree_env_t env;
+
+void tree_configure(const tree_env_t *e)
+{
+    env = *e;
+}
+
+/* ---- the heartbeat actor --------------------------------------------
+ * It writes one byte to heart's pipe every TREE_BEAT_MS from a runtime
+ * timer, so the beats stop when a scheduler hangs or the runtime stalls,
+ * which is exactly what heart must notice. Without heart it idles. */
+
+static int beat_arm(rt_actor_t *self, uint32_t type, uint64_t ms)
+{
+    rt_msg_t *m = rt_msg_new(type);
+    return rt_send_after(rt_actor_rt(self), ms, rt_self(self), m, NULL);
+}
+
+static int hb_init(rt_actor_t *self, void *arg, void **state)
+{
+    const tree_env_t *e = arg;
+    int rc = 0;
+    *state = arg;
+    if (e->beat_fd >= 0)
+        rc = rt_send(rt_actor_rt(self), rt_self(self),
+                     rt_msg_new(TREE_MSG_BEAT));
+    if (rc == 0 && e->hang_after_ms > 0)
+        rc = beat_arm(self, TREE_MSG_HANG, e->hang_after_ms);
+    return rc;
+}
+
+static int hb_call(rt_actor_t *self, void *state, rt_msg_t *req, rt_from_t from,
+                   rt_msg_t **reply)
+{
+    return 0; /* an empty reply: "alive" */
+}
+
+static int on_beat(rt_actor_t *self, const tree_env_t *e)
+{
+    char b = 'b';
+    /* The pipe is non-blocking: a full pipe means heart is behind, and
+     * the beats already queued are proof enough of life. A closed pipe
+     * (heart gone) is not our failure either: the node keeps running
+     * until its own SIGTERM (PR_SET_PDEATHSIG) arrives. */
+    ssize_t n = write(e->beat_fd, &b, 1);
+    (void)n;
+    return beat_arm(self, TREE_MSG_BEAT, TREE_BEAT_MS);
+}
+
+static int on_hang(rt_actor_t *self)
+{
+    logger_log(rt_actor_rt(self), LOG_WARNING,
+               "debug.hang_after_ms: hanging a scheduler thread on purpose");
+    /* Deliberately blocks the scheduler thread for good (test-only). */
+    for (;;)
+        sleep(3600);
+    return 0;
+}
+
+static int hb_info(rt_actor_t *self, void *state, rt_msg_t *m)
+{
+    switch (m->type) {
+    case TREE_MSG_BEAT:
+        return on_beat(self, state);
+    case TREE_MSG_HANG:
+        return on_hang(self);
+    default:
+        return 0;
+    }
+}
+
+static const gen_server_cbs_t heartbeat_cbs = {
+    .name = "heartbeat",
+    .init = hb_init,
+    .handle_call = hb_call,
+    .handle_info = hb_info,
+};
+
+/* ---- kernel_sup's children ------------------------------------------ */
+
+static int start_logger(rt_actor_t *sup, const sup_child_spec_t *spec,
+                        void *extra, rt_pid_t *out)
+{
+    const tree_env_t *e = spec->arg;
+    return logger_start(rt_actor_rt(sup), sup, e->log_path,
+                        (log_level_t)e->log_level, out);
+}
+
+static int start_metrics(rt_actor_t *sup, const sup_child_spec_t *spec,
+                         void *extra, rt_pid_t *out)
+{
+    return metrics_start(rt_actor_rt(sup), sup, out);
+}
+
+static const char *const roles[] = {"manager", "storage", "gateway", NULL};
+
+static int start_introspect(rt_actor_t *sup, const sup_child_spec_t *spec,
+                            void *extra, rt_pid_t *out)
+{
+    const tree_env_t *e = spec->arg;
+    rt_introspect_opts_t o = {
+        .path = e->sock_path,
+        .tcp_port = e->tcp_port,
+        .token = e->tcp_port ? e->token : NULL,
+        .top = "cleo_sup",
+        .node = e->node,
+        .roles = roles,
+    };
+    return rt_introspect_start(rt_actor_rt(sup), sup, &o, out);
+}
+
+static int start_heartbeat(rt_actor_t *sup, const sup_child_spec_t *spec,
+                           void *extra, rt_pid_t *out)
+{
+    gen_opts_t o = {.name = "heartbeat", .link = true, .sched = RT_SCHED_ANY};
+    return gen_server_start(rt_actor_rt(sup), sup, &heartbeat_cbs, spec->arg,
+                            &o, out);
+}
+
+static const sup_child_spec_t kernel_children[] = {
+    {"logger", start_logger, &env, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
+    {"metrics", start_metrics, &env, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
+    {"introspect", start_introspect, &env, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
+    {"heartbeat", start_heartbeat, &env, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
+};
+
+/* ---- the supervisors ------------------------------------------------ */
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const sup_spec_t kernel_spec = {
+    {SUP_ONE_FOR_ONE, 5, 10000}, kernel_children, NELEMS(kernel_children)};
+/* The role supervisors start empty; their issues add the children. */
+static const sup_spec_t manager_spec = {{SUP_REST_FOR_ONE, 5, 10000}, NULL, 0};
+static const sup_spec_t storage_spec = {{SUP_ONE_FOR_ONE, 5, 10000}, NULL, 0};
+static const sup_spec_t gateway_spec = {{SUP_ONE_FOR_ONE, 5, 10000}, NULL, 0};
+
+static const sup_child_sup_t kernel_sup = {"kernel_sup", &kernel_spec};
+static const sup_child_sup_t manager_sup = {"manager_sup", &manager_spec};
+static const sup_child_sup_t storage_sup = {"storage_sup", &storage_spec};
+static const sup_child_sup_t gateway_sup = {"gateway_sup", &gateway_spec};
+
+/* spec->arg is `void *`; sup_start_child_sup only reads through it. */
+#define SUP_CHILD(id, arg)                                                     \
+    {                                                                          \
+        id, sup_start_child_sup, (void *)&(arg), SUP_PERMANENT, SUP_INFINITY,  \
+            SUP_SUPERVISOR                                                     \
+    }
+
+static const sup_child_spec_t cleo_children[] = {
+    SUP_CHILD("kernel_sup", kernel_sup),
+    SUP_CHILD("manager_sup", manager_sup),
+    SUP_CHILD("storage_sup", storage_sup),
+    SUP_CHILD("gateway_sup", gateway_sup),
+};
+
+static const sup_spec_t cleo_spec = {
+    {SUP_ONE_FOR_ONE, 3, 10000}, cleo_children, NELEMS(cleo_children)};
+
+static int tree_start(rt_t *rt, void *arg, rt_pid_t *top)
+{
+    return sup_start(rt, NULL, "cleo_sup", &cleo_spec, top);
+}
+
+const app_spec_t tree_app = {"cleo", tree_start, NULL};

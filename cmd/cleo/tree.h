@@ -1,0 +1,49 @@
+/*
+ * tree.h - the node's supervision tree, started as the application "cleo":
+ *
+ *   cleo_sup (one_for_one)
+ *   ├── kernel_sup (one_for_one): logger, metrics, introspect, heart
+ *   ├── manager_sup (rest_for_one)
+ *   ├── storage_sup (one_for_one)
+ *   └── gateway_sup (one_for_one)
+ *
+ * Every supervisor and kernel service is registered under its name.
+ * Private to cmd/cleo.
+ */
+#ifndef CLEO_CMD_TREE_H
+#define CLEO_CMD_TREE_H
+
+#include <stdint.h>
+
+#include "actors/actors.h"
+
+/* What the kernel services need from the node's configuration. */
+typedef struct tree_env_s {
+    const char *node;       /* node name, name@host */
+    const char *sock_path;  /* introspection socket */
+    const char *log_path;   /* log file; NULL = stderr */
+    int log_level;          /* a log_level_t */
+    uint16_t tcp_port;      /* admin TCP port; 0 = none */
+    const char *token;      /* admin token, with tcp_port */
+    int beat_fd;            /* heartbeat pipe to heart; -1 = no heart */
+    uint32_t hang_after_ms; /* test-only: hang a scheduler; 0 = never */
+} tree_env_t;
+
+/** Set the environment the tree's children start with; call before
+ *  app_start(&tree_app). @param env borrows; its strings must stay valid
+ *  until the application has stopped. */
+void tree_configure(const tree_env_t *env);
+
+/** The application: its start function starts cleo_sup (unlinked). */
+extern const app_spec_t tree_app;
+
+/* Messages of the heartbeat actor ("heart"). */
+enum {
+    TREE_MSG_BEAT = 1, /* a timer tick: write a beat, re-arm */
+    TREE_MSG_HANG      /* test-only: block this scheduler thread forever */
+};
+
+/* Milliseconds between heartbeats. */
+#define TREE_BEAT_MS 1000u
+
+#endif /* CLEO_CMD_TREE_H */

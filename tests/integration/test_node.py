@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+# test_node.py - integration tests of the `cleo` node process: start-up,
+# the data directory, signals, configuration errors, and heart.
+#
+# Run one case (each is its own ctest):
+#   python3 tests/integration/test_node.py --cleo build/cmd/cleo basic
+#   python3 tests/integration/test_node.py --cleo build/cmd/cleo config
+#   python3 tests/integration/test_node.py --cleo build/cmd/cleo heart
+#   python3 tests/integration/test_node.py --cleo build/cmd/cleo hang
+# or all of them: ... --cleo build/cmd/cleo all
+#
+# Every case uses a fresh temporary data directory and free ports, and
+# kills every process it started (their whole process group) on the way
+# out, pass or fail. cleo-adm is used when it sits next to cleo.
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+CLEO = None
+PROCS = []  # every Popen we started; each leads its own process group
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise Fail("timed out after %.1f s waiting for %s" % (timeout, what))
+
+
+def start(args, out, err):
+    p = subprocess.Popen([CLEO] + args, stdout=out, stderr=err,
+                         start_new_session=True)
+    PROCS.append(p)
+    return p
+
+
+def kill_all():
+    for p in PROCS:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still "exists": read its state.
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            s = f.read()
+        return int(s) if s.endswith("\n") else None
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def sock_answers(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(2)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def adm_check(sock):
+    """Ask cleo-adm for the status when it was built next to cleo."""
+    adm = os.path.join(os.path.dirname(CLEO), "cleo-adm")
+    if not os.access(adm, os.X_OK):
+        return
+    r = subprocess.run([adm, "--socket", sock, "status"],
+                       capture_output=True, text=True, timeout=10)
+    print("cleo-adm status -> %d: %s" % (r.returncode, r.stdout.strip()))
+    check(r.returncode == 0, "cleo-adm status failed: " + r.stderr)
+    r = subprocess.run([adm, "--socket", sock, "tree"],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0, "cleo-adm tree failed: " + r.stderr)
+    for name in ("cleo_sup", "kernel_sup", "logger", "metrics", "introspect",
+                 "heartbeat", "manager_sup", "storage_sup", "gateway_sup"):
+        check(name in r.stdout, "cleo-adm tree lacks %s:\n%s" %
+              (name, r.stdout))
+
+
+def stop(p, sig, timeout, what):
+    p.send_signal(sig)
+    try:
+        return p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Fail("%s did not exit within %d s of %s" %
+                   (what, timeout, signal.Signals(sig).name))
+
+
+# ---------------------------------------------------------------------
+# basic: --no-heart start, socket, log, pid file, --set over the file,
+# SIGHUP reopens the log, one node per data dir, SIGTERM stops cleanly.
+# ---------------------------------------------------------------------
+def case_basic(tmp):
+    data = os.path.join(tmp, "data")
+    sockp = os.path.join(data, "cleo.sock")
+    logp = os.path.join(data, "cleo.log")
+    conf = os.path.join(tmp, "cleo.conf")
+    port = free_port()
+    with open(conf, "w") as f:
+        f.write("# a comment\n\nnode.name = fromfile@localhost\n"
+                "log.level = debug\nruntime.schedulers = 2\n")
+    out = open(os.path.join(tmp, "out"), "w+")
+    err = open(os.path.join(tmp, "err"), "w+")
+    p = start(["--no-heart", "--data", data, "--config", conf,
+               "--set", "node.name=fromset@localhost",
+               "--set", "admin.tcp_port=%d" % port], out, err)
+    wait_for(lambda: os.path.exists(sockp) or p.poll() is not None, 10,
+             "the socket")
+    check(p.poll() is None, "cleo exited: " + read(err.name))
+    st = os.stat(sockp)
+    check(stat.S_ISSOCK(st.st_mode), "cleo.sock is not a socket")
+    check(stat.S_IMODE(st.st_mode) == 0o600,
+          "cleo.sock mode %o, want 600" % stat.S_IMODE(st.st_mode))
+    check(sock_answers(sockp), "the socket does not accept connections")
+    line = ("cleo: node fromset@localhost up; data %s; admin socket %s" %
+            (os.path.realpath(data), os.path.realpath(sockp)))
+    wait_for(lambda: line in read(out.name), 5, "the start line on stdout")
+    wait_for(lambda: line in read(logp), 5, "the start line in the log")
+    wait_for(lambda: read_pid(os.path.join(data, "cleo.pid")) == p.pid, 5,
+             "cleo.pid to hold the node's pid")
+    tok = os.path.join(data, "admin.token")
+    check(stat.S_IMODE(os.stat(tok).st_mode) == 0o600, "admin.token mode")
+    check(re.fullmatch(r"[0-9a-f]{64}\n", read(tok)), "admin.token format")
+    c = socket.create_connection(("127.0.0.1", port), timeout=2)
+    c.close()
+    adm_check(sockp)
+
+    # A second node on the same data directory is refused.
+    r = subprocess.run([CLEO, "--no-heart", "--data", data],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1 and "in use" in r.stderr,
+          "second node: rc %d, %r" % (r.returncode, r.stderr))
+
+    # SIGHUP: the logger reopens its file (log rotation).
+    os.rename(logp, logp + ".1")
+    p.send_signal(signal.SIGHUP)
+    wait_for(lambda: "SIGHUP" in read(logp), 5, "a new cleo.log after SIGHUP")
+    check(p.poll() is None, "SIGHUP stopped the node")
+
+    t0 = time.monotonic()
+    rc = stop(p, signal.SIGTERM, 5, "cleo")
+    check(rc == 0, "SIGTERM: exit code %d, want 0" % rc)
+    print("stopped in %.2f s" % (time.monotonic() - t0))
+    check(not os.path.exists(sockp), "the socket is still there")
+    check(not os.path.exists(os.path.join(data, "cleo.pid")),
+          "cleo.pid is still there")
+
+    # SIGINT stops it too; the default log.file is <data>/cleo.log.
+    p = start(["--no-heart", "--data", data], out, err)
+    wait_for(lambda: read_pid(os.path.join(data, "cleo.pid")) == p.pid, 10,
+             "the second start")
+    rc = stop(p, signal.SIGINT, 5, "cleo")
+    check(rc == 0, "SIGINT: exit code %d, want 0" % rc)
+
+
+# ---------------------------------------------------------------------
+# config: every bad input exits 2 with one line naming the key or file,
+# and starts nothing (not even the data directory).
+# ---------------------------------------------------------------------
+CONFIG_CASES = [
+    # (file text or None, extra args, regex the one stderr line must match)
+    ("foo.bar = 1\n", [], r"cleo\.conf:1: unknown key 'foo\.bar'"),
+    ("# c\n\nruntime.schedulers = abc\n", [],
+     r"cleo\.conf:3: bad value 'abc' for runtime\.schedulers"),
+    ("log.level info\n", [], r"cleo\.conf:1: malformed line"),
+    ("= 3\n", [], r"cleo\.conf:1: malformed line"),
+    ("log.level = info\nlog.level = debug\n", [],
+     r"cleo\.conf:2: duplicate key 'log\.level'"),
+    ("heart.enabled = maybe\n", [], r"cleo\.conf:1: bad value 'maybe' for "
+     r"heart\.enabled"),
+    ("admin.tcp_port = 70000\n", [], r"bad value '70000' for admin\.tcp_port"),
+    ("runtime.schedulers = -1\n", [], r"bad value '-1' for runtime"),
+    ("runtime.schedulers = 4 # four\n", [], r"runtime\.schedulers"),
+    (None, ["--config", "/nonexistent/cleo.conf"],
+     r"config file /nonexistent/cleo\.conf: No such file"),
+    (None, ["--set", "runtime.schedulers=abc"],
+     r"--set: bad value 'abc' for runtime\.schedulers"),
+    (None, ["--set", "no.such=1"], r"--set: unknown key 'no\.such'"),
+    (None, ["--set", "oops"], r"--set: malformed 'oops'"),
+    (None, ["--set", "node.name=nohost"], r"bad value 'nohost' for node\.name"),
+    (None, ["--set", "log.level=loud"], r"bad value 'loud' for log\.level"),
+    (None, ["--set", "heart.timeout=0"], r"bad value '0' for heart\.timeout"),
+    (None, ["--bogus"], r"unknown option '--bogus'"),
+    (None, ["--config"], r"--config needs a value"),
+]
+
+
+def case_config(tmp):
+    conf = os.path.join(tmp, "cleo.conf")
+    data = os.path.join(tmp, "data")
+    for text, extra, want in CONFIG_CASES:
+        args = ["--no-heart", "--data", data]
+        if text is not None:
+            with open(conf, "w") as f:
+                f.write(text)
+            args += ["--config", conf]
+        r = subprocess.run([CLEO] + args + extra, capture_output=True,
+                           text=True, timeout=10)
+        lines = r.stderr.splitlines()
+        what = "%r %r -> rc %d, stderr %r" % (text, extra, r.returncode,
+                                              r.stderr)
+        check(r.returncode == 2, "want exit 2: " + what)
+        check(len(lines) == 1, "want one line: " + what)
+        check(re.search(want, lines[0]), "want /%s/: %s" % (want, what))
+        check(not os.path.exists(data), "data dir created: " + what)
+        print("ok: " + lines[0])
+    # A file that sets every key, quoted values and spaces, is accepted.
+    with open(conf, "w") as f:
+        f.write("node.name=a@b.c\n  runtime.schedulers =  1  \n"
+                "runtime.max_actors = 100000\nruntime.dirty_threads = 2\n"
+                "log.file = \"-\"\nlog.level = warning\nheart.enabled = off\n"
+                "heart.timeout = 10\nheart.max_restarts = 0\n"
+                "heart.restart_period = 5\nadmin.tcp_port = 0\n"
+                "debug.hang_after_ms = 0\n")
+    r = subprocess.run([CLEO, "--config", conf, "--help"],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0 and "node.name" in r.stdout, "--help")
+    r = subprocess.run([CLEO, "--version"], capture_output=True, text=True,
+                       timeout=10)
+    check(r.returncode == 0 and r.stdout.startswith("cleo "), "--version")
+    out = open(os.path.join(tmp, "out"), "w+")
+    err = open(os.path.join(tmp, "err"), "w+")
+    p = start(["--data", data, "--config", conf], out, err)
+    wait_for(lambda: "node a@b.c up" in read(out.name) or
+             p.poll() is not None, 10, "a node from the full file")
+    check(p.poll() is None, "cleo exited: " + read(err.name))
+    check(read_pid(os.path.join(data, "heart.pid")) is None,
+          "heart.enabled = off still ran heart")
+    check(stop(p, signal.SIGTERM, 5, "cleo") == 0, "exit code")
+
+
+# ---------------------------------------------------------------------
+# heart: kill -9 the node -> heart restarts it; SIGTERM to heart -> both
+# exit 0; past heart.max_restarts heart gives up with 1.
+# ---------------------------------------------------------------------
+def start_heart(tmp, data, extra):
+    out = open(os.path.join(tmp, "out"), "a+")
+    err = open(os.path.join(tmp, "err"), "a+")
+    h = start(["--data", data] + extra, out, err)
+    pidp = os.path.join(data, "cleo.pid")
+    node = wait_for(lambda: read_pid(pidp) or h.poll() is not None, 10,
+                    "the node's pid")
+    check(h.poll() is None, "heart exited: " + read(err.name))
+    check(read_pid(os.path.join(data, "heart.pid")) == h.pid,
+          "heart.pid does not hold heart's pid")
+    check(node != h.pid, "the node runs in heart's process")
+    return h, node, err
+
+
+def new_node(data, old, timeout):
+    sockp = os.path.join(data, "cleo.sock")
+    pidp = os.path.join(data, "cleo.pid")
+    node = wait_for(lambda: (read_pid(pidp) not in (None, old) and
+                             read_pid(pidp)), timeout, "a new node pid")
+    check(alive(node), "the new node %d is not alive" % node)
+    wait_for(lambda: sock_answers(sockp), 5, "the new node's socket")
+    return node
+
+
+def case_heart(tmp):
+    data = os.path.join(tmp, "data")
+    h, node, err = start_heart(tmp, data, ["--set", "heart.timeout=5"])
+    wait_for(lambda: sock_answers(os.path.join(data, "cleo.sock")), 5,
+             "the socket")
+    # A second heart on the same data directory is refused, and leaves
+    # the first one's pid file alone.
+    r = subprocess.run([CLEO, "--data", data], capture_output=True,
+                       text=True, timeout=10)
+    check(r.returncode == 1 and "another heart" in r.stderr,
+          "second heart: rc %d, %r" % (r.returncode, r.stderr))
+    check(read_pid(os.path.join(data, "heart.pid")) == h.pid,
+          "the second heart touched heart.pid")
+    os.kill(node, signal.SIGKILL)
+    node2 = new_node(data, node, 10)
+    print("node %d killed, restarted as %d" % (node, node2))
+    check(h.poll() is None, "heart exited")
+    adm_check(os.path.join(data, "cleo.sock"))
+    rc = stop(h, signal.SIGTERM, 10, "heart")
+    check(rc == 0, "heart exit code %d, want 0" % rc)
+    wait_for(lambda: not alive(node2), 5, "the node to exit")
+    check(not os.path.exists(os.path.join(data, "heart.pid")),
+          "heart.pid is still there")
+
+    # The restart cap: one restart allowed, the second death gives up.
+    h, node, err = start_heart(tmp, data, ["--set", "heart.max_restarts=1"])
+    os.kill(node, signal.SIGKILL)
+    node2 = new_node(data, node, 10)
+    os.kill(node2, signal.SIGKILL)
+    try:
+        rc = h.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        raise Fail("heart did not give up after max_restarts")
+    check(rc == 1, "heart gave up with %d, want 1" % rc)
+    check("giving up" in read(err.name), "no 'giving up' message")
+
+
+# ---------------------------------------------------------------------
+# hang: a node whose scheduler hangs stops beating; heart kills it after
+# heart.timeout and starts a new one (debug.hang_after_ms is test-only
+# and hangs only the first run).
+# ---------------------------------------------------------------------
+def case_hang(tmp):
+    data = os.path.join(tmp, "data")
+    t0 = time.monotonic()
+    h, node, err = start_heart(tmp, data, [
+        "--set", "heart.timeout=2", "--set", "debug.hang_after_ms=300"])
+    node2 = new_node(data, node, 15)
+    took = time.monotonic() - t0
+    print("hung node %d replaced by %d after %.1f s" % (node, node2, took))
+    check(took >= 2, "replaced before heart.timeout")
+    check(not alive(node), "the hung node is still alive")
+    check("no heartbeat" in read(err.name), "no 'no heartbeat' message")
+    time.sleep(3)  # the new node keeps beating: not killed again
+    check(read_pid(os.path.join(data, "cleo.pid")) == node2,
+          "the healthy node was restarted")
+    rc = stop(h, signal.SIGTERM, 10, "heart")
+    check(rc == 0, "heart exit code %d, want 0" % rc)
+    wait_for(lambda: not alive(node2), 5, "the node to exit")
+
+
+CASES = {"basic": case_basic, "config": case_config, "heart": case_heart,
+         "hang": case_hang}
+
+
+def main():
+    global CLEO
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cleo", required=True, help="path to the cleo binary")
+    ap.add_argument("case", choices=sorted(CASES) + ["all"])
+    a = ap.parse_args()
+    CLEO = os.path.abspath(a.cleo)
+    # ctest's timeout and Ctrl-C must still clean up.
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, lambda n, f: sys.exit(128 + n))
+    names = sorted(CASES) if a.case == "all" else [a.case]
+    failed = 0
+    for name in names:
+        tmp = tempfile.mkdtemp(prefix="cleo-node-")
+        try:
+            CASES[name](tmp)
+            print("PASS %s" % name)
+        except Fail as e:
+            failed += 1
+            print("FAIL %s: %s" % (name, e))
+            for f in ("out", "err"):
+                print("--- %s ---\n%s" % (f, read(os.path.join(tmp, f))))
+        finally:
+            kill_all()
+            PROCS.clear()
+            shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
