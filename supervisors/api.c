@@ -130,7 +130,7 @@ int sup_start_child_sync(rt_t *rt, rt_pid_t sup, const sup_child_spec_t *spec,
         return CLEO_ENOMEM;
     req->spec = spec;
     req->extra = extra;
-    rt_msg_t *r;
+    rt_msg_t *r = NULL;
     int rc = call(rt, sup, SUP_MSG_START_CHILD, req, &r);
     if (rc < 0)
         return rc;
@@ -155,7 +155,7 @@ int sup_restart_child_sync(rt_t *rt, rt_pid_t sup, const char *id,
     sup_req_t *req = id != NULL ? req_new(id, RT_PID_NONE) : NULL;
     if (req == NULL)
         return CLEO_EINVAL;
-    rt_msg_t *r;
+    rt_msg_t *r = NULL;
     int rc = call(rt, sup, SUP_MSG_RESTART_CHILD, req, &r);
     if (rc < 0)
         return rc;
@@ -176,7 +176,7 @@ int sup_delete_child_sync(rt_t *rt, rt_pid_t sup, const char *id)
 int sup_which_children_sync(rt_t *rt, rt_pid_t sup, sup_child_info_t **out,
                             size_t *n)
 {
-    rt_msg_t *r;
+    rt_msg_t *r = NULL;
     int rc = call(rt, sup, SUP_MSG_WHICH, NULL, &r);
     if (rc < 0)
         return rc;
@@ -190,7 +190,7 @@ int sup_which_children_sync(rt_t *rt, rt_pid_t sup, sup_child_info_t **out,
 
 int sup_count_children_sync(rt_t *rt, rt_pid_t sup, sup_counts_t *out)
 {
-    rt_msg_t *r;
+    rt_msg_t *r = NULL;
     int rc = call(rt, sup, SUP_MSG_COUNT, NULL, &r);
     if (rc < 0)
         return rc;

@@ -33,6 +33,9 @@ typedef Cleo__Introspect__Response resp_t;
 static rt_t *rt;
 static char dir[64];
 static char sock[100];
+/* Where connect_unix() goes: sock, or another server's path. A pointer,
+ * so switching never rewrites sock, which the server side reads. */
+static const char *sock_target = sock;
 static uint16_t port;
 static rt_introspect_opts_t isp_opts;
 static const char *const roles[] = {"storage", "gateway", NULL};
@@ -66,7 +69,7 @@ static void set_timeout(int fd)
 static int connect_unix(void)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock_target);
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     cr_assert_geq(fd, 0);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
@@ -756,11 +759,9 @@ Test(rt_introspect, stale_socket_file_is_replaced)
     rt_introspect_opts_t o = {.path = other};
     rt_pid_t pid;
     cr_assert_eq(rt_introspect_start(rt2, NULL, &o, &pid), 0);
-    char saved[100];
-    snprintf(saved, sizeof saved, "%s", sock);
-    snprintf(sock, sizeof sock, "%s", other);
+    sock_target = other;
     expect_serving();
-    snprintf(sock, sizeof sock, "%s", saved);
+    sock_target = sock;
     rt_free(rt2);
     struct stat st;
     cr_assert_neq(stat(other, &st), 0, "removed at shutdown");
