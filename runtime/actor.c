@@ -16,6 +16,10 @@ __thread rt_actor_t *rt__tls_actor;
 __thread rt_msg_t *rt__tls_msg;
 /* The innermost guarded frame (turn, init, destroy) cl_panic unwinds to. */
 static __thread jmp_buf *tls_jmp;
+/* The call request being handled on this thread (ref 0 = none): if the
+ * actor dies handling it, the caller is told at once (rt__actor_die). */
+static __thread rt_pid_t tls_call_from;
+static __thread rt_ref_t tls_call_ref;
 
 /* ---- crash unwinding ------------------------------------------------ */
 
@@ -184,6 +188,12 @@ static void release_resources(rt_actor_ext_t *x)
     }
 }
 
+void rt__actor_release(rt_actor_t *a)
+{
+    if (a->ext != NULL)
+        release_resources(a->ext);
+}
+
 /* ---- a turn --------------------------------------------------------- */
 
 /* Tell the tracer what a is about to handle (not the contents). */
@@ -203,9 +213,13 @@ static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
 {
     int rc = 0;
     rt_pid_t tracer = atomic_load_explicit(&a->tracer, memory_order_relaxed);
-    if (tracer != RT_PID_NONE)
+    if (tracer != RT_PID_NONE && m->type != RT_MSG_TRACE)
         trace(a, tracer, m);
     rt__tls_msg = m;
+    if (m->_sys & RT__F_CALL) {
+        tls_call_from = m->from;
+        tls_call_ref = m->ref;
+    }
     if ((m->type < RT_MSG_SYS_BASE && m->_sys == 0) ||
         !rt__signal_handle(a, m, &rc))
         rc = a->beh->handle(a, m);
@@ -227,6 +241,7 @@ static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
         *reason = a->exit_reason;
         return 1;
     }
+    tls_call_ref = 0; /* survived it: answering is the handler's business */
     return 0;
 }
 
@@ -237,8 +252,9 @@ static rt_turn_t run_batch(rt_actor_t *a, uint32_t batch, uint32_t *handled)
         uint8_t u = atomic_load_explicit(&a->urgent, memory_order_relaxed);
         if (u != 0) {
             /* An untrappable kill or shutdown overtakes the backlog. */
-            rt__actor_die(a, u == RT__URGENT_KILL ? RT_REASON_KILLED
-                                                  : RT_REASON_SHUTDOWN);
+            /* Both may be set: KILL wins (its reason is the stronger). */
+            rt__actor_die(a, (u & RT__URGENT_KILL) ? RT_REASON_KILLED
+                                                   : RT_REASON_SHUTDOWN);
             return RT__TURN_DEAD;
         }
         rt_msg_t *m = rt_mbox_pop(&a->mbox);
@@ -267,7 +283,10 @@ rt_turn_t rt__actor_turn(rt_actor_t *a, uint32_t batch, uint32_t *handled)
     jmp_buf jb;
     jmp_buf *saved = tls_jmp;
     rt_actor_t *saved_a = rt__tls_actor;
+    rt_pid_t saved_from = tls_call_from;
+    rt_ref_t saved_ref = tls_call_ref;
     rt_turn_t r;
+    tls_call_ref = 0;
     atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNING,
                           memory_order_relaxed);
     rt__tls_actor = a;
@@ -285,6 +304,8 @@ rt_turn_t rt__actor_turn(rt_actor_t *a, uint32_t batch, uint32_t *handled)
                               memory_order_relaxed);
     tls_jmp = saved;
     rt__tls_actor = saved_a;
+    tls_call_from = saved_from;
+    tls_call_ref = saved_ref;
     return r;
 }
 
@@ -305,6 +326,8 @@ static int run_destroy(void *p)
 void rt__actor_die(rt_actor_t *a, int reason)
 {
     rt_t *rt = a->rt;
+    rt_ref_t call_ref = tls_call_ref;
+    tls_call_ref = 0;
     a->flags |= RT__A_DEAD | RT__A_EXITING;
     a->exit_reason = reason;
     atomic_store_explicit(&a->run_state, RT_ACTOR_EXITING,
@@ -316,9 +339,13 @@ void rt__actor_die(rt_actor_t *a, int reason)
         (void)rt__guarded(run_destroy, &d);
         rt__tls_actor = saved;
     }
-    if (a->ext != NULL)
-        release_resources(a->ext);
+    rt__actor_release(a);
     rt__call_on_death(a);
+    if (call_ref != 0)
+        /* Died handling a call: fail it now rather than let the caller
+         * wait for its timeout. Had the handler replied, the reply is
+         * ahead in the caller's mailbox and this is dropped there. */
+        rt__call_fail(rt, a->pid, tls_call_from, call_ref, reason);
     rt__table_mark_dead(&rt->table, a);
     /* seq_cst: after marking dead; pairs with rt__registry_add(), which
      * sets has_name and then checks ALIVE (Dekker): one sees the other. */

@@ -76,6 +76,7 @@ struct rt_actor_s {
     _Atomic rt_pid_t tracer;     /* gets RT_MSG_TRACE per message; 0 = off */
 };
 
+/* Bits of rt_actor_t.urgent, or-ed in by senders; KILL wins if both. */
 #define RT__URGENT_KILL 1
 #define RT__URGENT_SHUTDOWN 2
 
@@ -109,6 +110,13 @@ void rt__actor_die(rt_actor_t *a, int reason);
  * requests with noproc, frees queued messages and the slot. */
 void rt__actor_reap(rt_actor_t *a);
 
+/* Run a dying actor's resource destructors, newest first. */
+void rt__actor_release(rt_actor_t *a);
+
+/* A child whose init failed: silently undo the links and monitors it
+ * made (UNLINK / DEMONITOR to the partners), except with spawner. */
+void rt__signal_on_abort(rt_actor_t *a, rt_pid_t spawner);
+
 /* The actor's ext, allocated on first use. */
 rt_actor_ext_t *rt__actor_ext(rt_actor_t *a);
 /* Free the ext (links, monitors, calls); resources must be gone. */
@@ -130,6 +138,11 @@ void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, rt_msg_t *m);
  * *rc the continuation's result; 0 if no call matches (raw-reply actors
  * then see the message). */
 int rt__call_complete(rt_actor_t *a, rt_msg_t *m, int status, int *rc);
+
+/* Tell caller that dead failed its call ref: a CALL_FAIL carrying the
+ * exit reason (CLEO_ENOPROC for a normal exit, 0 being success). */
+void rt__call_fail(rt_t *rt, rt_pid_t dead, rt_pid_t caller, rt_ref_t ref,
+                   int reason);
 
 /* Cancel the timers of outstanding calls (dying actor). */
 void rt__call_on_death(rt_actor_t *a);

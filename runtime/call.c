@@ -59,6 +59,14 @@ int rt__call_complete(rt_actor_t *a, rt_msg_t *m, int status, int *rc)
     return (a->flags & RT__A_RAW_REPLY) ? 0 : 1;
 }
 
+void rt__call_fail(rt_t *rt, rt_pid_t dead, rt_pid_t caller, rt_ref_t ref,
+                   int reason)
+{
+    if (reason >= 0)
+        reason = CLEO_ENOPROC;
+    (void)rt__send(rt, caller, fail_msg(dead, reason, ref));
+}
+
 void rt__call_on_death(rt_actor_t *a)
 {
     rt_actor_ext_t *x = a->ext;
@@ -79,7 +87,7 @@ int rt_reply(rt_t *rt, rt_from_t from, rt_msg_t *reply)
 {
     if (reply == NULL)
         return CLEO_EINVAL;
-    if (from.ref == 0) {
+    if (from.ref == 0 || reply->type >= RT_MSG_PROTO_END) {
         rt_msg_free(reply);
         return CLEO_EINVAL;
     }

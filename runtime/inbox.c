@@ -22,6 +22,7 @@ struct rt_inbox_s {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     rt_msg_t *head, *tail; /* chained through _node.next, under lock */
+    bool closed;           /* under lock: the proxy actor is dead */
     _Atomic int refs;      /* the caller's and the proxy actor's */
 };
 
@@ -83,7 +84,14 @@ static int proxy_handle(rt_actor_t *self, rt_msg_t *m)
 static void proxy_destroy(rt_actor_t *self, int reason)
 {
     (void)reason;
-    inbox_unref(rt_state(self));
+    rt_inbox_t *ib = rt_state(self);
+    /* Dead (closed, killed, shut down): nothing more will come; wake
+     * waiters so they drain the queue and then see CLEO_ESHUTDOWN. */
+    pthread_mutex_lock(&ib->lock);
+    ib->closed = true;
+    pthread_cond_broadcast(&ib->cond);
+    pthread_mutex_unlock(&ib->lock);
+    inbox_unref(ib);
 }
 
 static const rt_behaviour_t proxy = {
@@ -135,11 +143,14 @@ static int recv_det(rt_inbox_t *ib, uint32_t timeout_ms, rt_msg_t **out)
     for (;;) {
         pthread_mutex_lock(&ib->lock);
         rt_msg_t *m = take_locked(ib);
+        bool closed = ib->closed;
         pthread_mutex_unlock(&ib->lock);
         if (m != NULL) {
             *out = m;
             return 0;
         }
+        if (closed)
+            return CLEO_ESHUTDOWN;
         if (!rt__det_step(ib->rt, &budget))
             return CLEO_ETIMEDOUT;
     }
@@ -161,16 +172,17 @@ int rt_inbox_recv(rt_inbox_t *ib, uint32_t timeout_ms, rt_msg_t **out)
     }
     int rc = 0;
     pthread_mutex_lock(&ib->lock);
-    while (ib->head == NULL && rc == 0) {
+    while (ib->head == NULL && !ib->closed && rc == 0) {
         if (timeout_ms == RT_INFINITY)
             pthread_cond_wait(&ib->cond, &ib->lock);
         else if (pthread_cond_timedwait(&ib->cond, &ib->lock, &ts) != 0)
             rc = ib->head ? 0 : CLEO_ETIMEDOUT;
     }
     rt_msg_t *m = take_locked(ib);
+    bool closed = ib->closed;
     pthread_mutex_unlock(&ib->lock);
     if (m == NULL)
-        return CLEO_ETIMEDOUT;
+        return closed ? CLEO_ESHUTDOWN : CLEO_ETIMEDOUT;
     *out = m;
     return 0;
 }

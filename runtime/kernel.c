@@ -171,13 +171,27 @@ int rt_shutdown(rt_t *rt)
     if (rt_on_scheduler())
         return CLEO_EDEADLK;
     int st = RT_STATE_RUNNING;
-    if (!atomic_compare_exchange_strong(&rt->state, &st, RT_STATE_STOPPING))
-        return 0; /* already stopping or down */
+    if (!atomic_compare_exchange_strong(&rt->state, &st, RT_STATE_STOPPING)) {
+        /* Another caller is shutting down: wait until it is done, so
+         * every caller returns with the runtime down. */
+        pthread_mutex_lock(&rt->idle_lock);
+        rt->shutdown_waiters++;
+        while (atomic_load_explicit(&rt->state, memory_order_acquire) !=
+               RT_STATE_DOWN)
+            pthread_cond_wait(&rt->idle_cond, &rt->idle_lock);
+        if (--rt->shutdown_waiters == 0)
+            pthread_cond_broadcast(&rt->idle_cond);
+        pthread_mutex_unlock(&rt->idle_lock);
+        return 0;
+    }
     kill_all(rt);
     wait_all_dead(rt);
     rt__work_stop(&rt->work);
     rt__sched_stop(rt);
+    pthread_mutex_lock(&rt->idle_lock);
     atomic_store_explicit(&rt->state, RT_STATE_DOWN, memory_order_release);
+    pthread_cond_broadcast(&rt->idle_cond);
+    pthread_mutex_unlock(&rt->idle_lock);
     return 0;
 }
 
@@ -186,6 +200,12 @@ void rt_free(rt_t *rt)
     if (rt == NULL)
         return;
     (void)rt_shutdown(rt);
+    /* Let concurrent rt_shutdown callers leave before freeing the lock
+     * they wait on. */
+    pthread_mutex_lock(&rt->idle_lock);
+    while (rt->shutdown_waiters > 0)
+        pthread_cond_wait(&rt->idle_cond, &rt->idle_lock);
+    pthread_mutex_unlock(&rt->idle_lock);
     rt__work_stop(&rt->work);
     rt__sched_stop(rt);
     rt__timers_destroy(&rt->timers);

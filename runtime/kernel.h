@@ -36,7 +36,9 @@ struct rt_s {
     rt_det_t det;             /* deterministic mode */
     _Atomic uint64_t next_ref;
     pthread_mutex_t idle_lock; /* with idle_cond: waits for live == 0 */
-    pthread_cond_t idle_cond;
+    pthread_cond_t idle_cond;  /* also broadcast when state turns DOWN */
+    uint32_t shutdown_waiters; /* idle_lock: rt_shutdown callers waiting
+                                  for another's shutdown to finish */
     _Atomic uint64_t spawned, exited, crashed, dropped;
 };
 

@@ -112,7 +112,8 @@ static void unlink_entry(rt_registry_t *r, rt_regent_t *e)
     while (*pp != e)
         pp = &(*pp)->next_pid;
     *pp = e->next_pid;
-    atomic_store_explicit(&e->a->has_name, 0, memory_order_relaxed);
+    /* seq_cst (not relaxed): readers load it without the lock. */
+    atomic_store_explicit(&e->a->has_name, 0, memory_order_seq_cst);
     free(e->name);
     free(e);
     r->n--;
@@ -130,7 +131,7 @@ int rt__registry_add(rt_registry_t *r, const char *name, rt_actor_t *a)
     /* seq_cst store then load: pairs with rt__actor_die() (Dekker). */
     atomic_store_explicit(&a->has_name, 1, memory_order_seq_cst);
     if (!rt__table_alive(&a->rt->table, a->pid)) {
-        atomic_store_explicit(&a->has_name, 0, memory_order_relaxed);
+        atomic_store_explicit(&a->has_name, 0, memory_order_seq_cst);
         rc = CLEO_ENOPROC;
         goto out;
     }

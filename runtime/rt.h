@@ -212,8 +212,10 @@ typedef struct rt_behaviour_s {
     const char *name; /* shown by introspection; required */
     /* Runs inside rt_spawn() on the spawner's thread, before the pid is
      * returned; may set the state and send. Returns 0, or <0 and the
-     * spawn fails with that code (no signals are sent). Optional. Create
-     * uv handles from a message to self, not here. */
+     * spawn fails with that code (no exit signals are sent, destroy does
+     * not run; resources it added are released, its call timers
+     * cancelled and links/monitors it made silently undone). Optional.
+     * Create uv handles from a message to self, not here. */
     int (*init)(rt_actor_t *self, void *arg);
     /* One message. Return 0 to continue, RT_STOP to exit normally, <0 to
      * exit with that reason. The runtime frees `m` after it returns unless
@@ -223,7 +225,10 @@ typedef struct rt_behaviour_s {
     /* Runs once when the actor dies, for any reason, on its scheduler:
      * release the state here. Optional. */
     void (*destroy)(rt_actor_t *self, int reason);
-    /* Bytes of state owned by this actor, for introspection. Optional. */
+    /* Bytes of state owned by this actor, for introspection. Optional.
+     * Called from other threads (introspection, rt_actor_info) while the
+     * actor may be running: it must not read the state, only values the
+     * actor publishes through atomics. */
     size_t (*memory)(const rt_actor_t *self);
 } rt_behaviour_t;
 
@@ -249,12 +254,16 @@ RT_API RT_WUR int rt_new(const rt_opts_t *opts, rt_t **out);
 
 /** Stop accepting spawns and outside sends, kill every actor with reason
  *  `shutdown` (destroy callbacks and resource destructors run), wait until
- *  all are gone, join the scheduler and pool threads. Idempotent.
- *  Must not be called from a scheduler thread.
+ *  all are gone, join the scheduler and pool threads. Idempotent: a
+ *  concurrent caller waits until the shutdown in progress is complete.
+ *  Must not be called from a scheduler thread. Inboxes then return
+ *  CLEO_ESHUTDOWN once drained. An untrappable kill already pending on
+ *  an actor wins over shutdown (its links see RT_REASON_KILLED).
  *  @return 0, CLEO_EDEADLK from a scheduler thread. */
 RT_API int rt_shutdown(rt_t *rt);
 
-/** Shut down if needed and free everything. Accepts NULL. */
+/** Shut down if needed (waiting for a concurrent rt_shutdown to finish)
+ *  and free everything. Accepts NULL. No other call may follow. */
 RT_API void rt_free(rt_t *rt);
 
 /** True on a scheduler thread of any runtime (where blocking is banned). */
@@ -395,8 +404,8 @@ RT_API rt_pid_t rt_whereis(rt_t *rt, const char *name);
  * Timers (millisecond resolution, on the schedulers' loops).
  * ------------------------------------------------------------------- */
 
-/** Send m to `to` after ms milliseconds.
- *  @param m takes. @param out the timer reference (may be NULL).
+/** Send m to `to` after ms milliseconds (a deadline past UINT64_MAX
+ *  saturates: the timer never fires). @param m takes. @param out the timer reference (may be NULL).
  *  @return 0, CLEO_EBADPID, CLEO_ESHUTDOWN (m freed on error). */
 RT_API int rt_send_after(rt_t *rt, uint64_t ms, rt_pid_t to, rt_msg_t *m,
                          rt_ref_t *out);
@@ -412,7 +421,9 @@ RT_API int rt_timer_cancel(rt_t *rt, rt_ref_t ref);
 
 /* The continuation: reply is the reply (status 0; the runtime frees it
  * after this returns unless payload is cleared) or NULL with status
- * CLEO_ETIMEDOUT / CLEO_ENOPROC / CLEO_EBADPID. Runs in the caller actor's
+ * CLEO_ETIMEDOUT / CLEO_ENOPROC / CLEO_EBADPID, or the callee's exit
+ * reason if it died while handling the request (CLEO_ENOPROC for a
+ * normal stop, CLEO_EPANIC for a panic). Runs in the caller actor's
  * context; returns like a handler (0, RT_STOP or <0 to exit). */
 typedef int (*rt_reply_cb)(rt_actor_t *self, rt_msg_t *reply, int status,
                            void *data);
@@ -436,13 +447,16 @@ RT_API int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req,
 RT_API rt_from_t rt_msg_caller(const rt_msg_t *req);
 
 /** Reply to a call. @param reply takes.
- *  @return as rt_send(); CLEO_EINVAL if from.ref is 0. */
+ *  @return as rt_send(); CLEO_EINVAL if from.ref is 0 or reply->type is
+ *          a runtime type (>= RT_MSG_PROTO_END). */
 RT_API int rt_reply(rt_t *rt, rt_from_t from, rt_msg_t *reply);
 
 /** Blocking call for threads that are not schedulers (mains, tests).
  *  @param req takes. @param reply_out gives: free with rt_msg_free().
  *  @return 0; CLEO_EDEADLK on a scheduler thread (req freed);
- *          CLEO_ETIMEDOUT; CLEO_ENOPROC; CLEO_EBADPID; CLEO_ESHUTDOWN. */
+ *          CLEO_ETIMEDOUT; CLEO_ENOPROC; CLEO_EBADPID; CLEO_ESHUTDOWN;
+ *          or the callee's exit reason if it died handling the request
+ *          (as for rt_reply_cb). */
 RT_API int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req,
                         uint32_t timeout_ms, rt_msg_t **reply_out);
 
@@ -459,7 +473,9 @@ RT_API rt_pid_t rt_inbox_pid(const rt_inbox_t *ib);
 /** Wait up to timeout_ms for the next message (RT_INFINITY = forever).
  *  In deterministic mode it runs the runtime while waiting.
  *  @param out gives: free with rt_msg_free(). @return 0, CLEO_ETIMEDOUT,
- *  CLEO_EDEADLK on a scheduler thread. */
+ *  CLEO_ESHUTDOWN once the inbox's actor is dead (killed, shut down) and
+ *  the messages it queued are taken, CLEO_EDEADLK on a scheduler thread.
+ */
 RT_API int rt_inbox_recv(rt_inbox_t *ib, uint32_t timeout_ms,
                          rt_msg_t **out);
 /** Link / monitor from the inbox (asynchronous: done by its actor).
@@ -479,7 +495,8 @@ typedef int (*rt_work_fn)(void *arg);
 /** Run fn(arg) on the blocking pool, then send `self` a message of
  *  reply_type with payload = arg, payload_free = arg_free, reason = fn's
  *  return. In deterministic mode fn runs inline at once.
- *  @param arg takes (freed with arg_free with the reply; NULL fn allowed).
+ *  @param arg takes (freed with arg_free with the reply, or at once on an
+ *         error return; NULL fn allowed).
  *  @return 0, CLEO_ESHUTDOWN, CLEO_EINVAL. */
 RT_API int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
                           rt_free_fn arg_free, uint32_t reply_type);
@@ -533,8 +550,9 @@ typedef struct rt_actor_info_s {
 } rt_actor_info_t;
 
 /** Trace pid: for each message it handles, tracer gets an RT_MSG_TRACE
- *  (sender and type, not the contents). tracer = RT_PID_NONE stops.
- *  @return 0, CLEO_ENOPROC, CLEO_EBADPID. */
+ *  (sender and type, not the contents); RT_MSG_TRACE messages themselves
+ *  are not traced. tracer = RT_PID_NONE stops.
+ *  @return 0, CLEO_ENOPROC, CLEO_EBADPID, CLEO_EINVAL (tracer == pid). */
 RT_API int rt_trace(rt_t *rt, rt_pid_t pid, rt_pid_t tracer);
 
 /** Snapshot one actor. @return 0, CLEO_ENOPROC, CLEO_EBADPID. */

@@ -163,7 +163,10 @@ static void run(rt_sched_t *s, rt_actor_t *a)
 }
 
 static void on_wake(uv_async_t *h) { (void)h; }
-static void on_timer(uv_timer_t *h) { (void)h; }
+/* A due timer ends the sleep: uv_run(UV_RUN_ONCE) runs due uv timers
+ * before it polls, so without the stop it would poll on, with the
+ * runtime timer that armed it unserved. */
+static void on_timer(uv_timer_t *h) { uv_stop(h->loop); }
 
 /* Note the turn counts of busy schedulers with a queued actor. Returns
  * true if any other scheduler is awake: then the sleeper looks again in
@@ -188,6 +191,10 @@ static bool watch_others(rt_sched_t *s)
 /* Arm the loop's timer for the next runtime timer before sleeping. */
 static void arm(rt_sched_t *s)
 {
+    /* seq_cst: "armed for nothing" before reading the heap, so a timer
+     * added meanwhile either is seen here or sees UINT64_MAX and wakes
+     * us (rt__sched_timer_added). */
+    atomic_store_explicit(&s->armed, UINT64_MAX, memory_order_seq_cst);
     uint64_t next = rt__timers_next(&s->rt->timers);
     atomic_store_explicit(&s->armed, next, memory_order_seq_cst);
     uint64_t now = rt_now_ms(s->rt);
@@ -196,10 +203,13 @@ static void arm(rt_sched_t *s)
                                         : 0;
     if (watch_others(s) && delay > 1)
         delay = 1;
-    if (delay == UINT64_MAX)
+    if (delay == UINT64_MAX) {
         uv_timer_stop(&s->timer);
-    else
+    } else {
+        /* The loop's cached clock may be stale after a long turn. */
+        uv_update_time(&s->loop);
         uv_timer_start(&s->timer, on_timer, delay, 0);
+    }
 }
 
 /* Nothing to run: sleep in the loop until woken, a timer or I/O. */
@@ -255,28 +265,61 @@ static void sched_main(void *arg)
     rt__tls_sched = NULL;
 }
 
+/* Undo the first n fully initialised schedulers (no thread started). */
+static void sched_unwind(rt_t *rt, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        rt_sched_t *s = &rt->scheds[i];
+        uv_close((uv_handle_t *)&s->wake, NULL);
+        uv_close((uv_handle_t *)&s->timer, NULL);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        (void)uv_loop_close(&s->loop);
+        pthread_mutex_destroy(&s->lock);
+    }
+    free(rt->scheds);
+    rt->scheds = NULL;
+}
+
+/* Initialise one scheduler's loop and handles; on failure undo what
+ * this call did. @return 0 or -errno. */
+static int sched_init(rt_t *rt, rt_sched_t *s, uint32_t i)
+{
+    s->rt = rt;
+    s->idx = i;
+    atomic_init(&s->armed, UINT64_MAX);
+    int rc = uv_loop_init(&s->loop);
+    if (rc < 0)
+        return rc;
+    if ((rc = uv_async_init(&s->loop, &s->wake, on_wake)) < 0) {
+        (void)uv_loop_close(&s->loop);
+        return rc;
+    }
+    if ((rc = uv_timer_init(&s->loop, &s->timer)) < 0) {
+        uv_close((uv_handle_t *)&s->wake, NULL);
+        uv_run(&s->loop, UV_RUN_DEFAULT);
+        (void)uv_loop_close(&s->loop);
+        return rc;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    return 0;
+}
+
 int rt__sched_start(rt_t *rt, uint32_t n)
 {
     rt->scheds = cleo_xcalloc(n, sizeof(rt_sched_t));
+    rt->nstarted = 0;
     for (uint32_t i = 0; i < n; i++) {
-        rt_sched_t *s = &rt->scheds[i];
-        s->rt = rt;
-        s->idx = i;
-        pthread_mutex_init(&s->lock, NULL);
-        int rc = uv_loop_init(&s->loop);
-        if (rc == 0)
-            rc = uv_async_init(&s->loop, &s->wake, on_wake);
-        if (rc == 0)
-            rc = uv_timer_init(&s->loop, &s->timer);
-        if (rc < 0)
+        int rc = sched_init(rt, &rt->scheds[i], i);
+        if (rc < 0) {
+            sched_unwind(rt, i);
             return rc;
-        atomic_init(&s->armed, UINT64_MAX);
+        }
     }
     for (uint32_t i = 0; i < n; i++) {
         int rc = uv_thread_create(&rt->scheds[i].thread, sched_main,
                                   &rt->scheds[i]);
         if (rc < 0)
-            return rc;
+            return rc; /* rt__sched_stop joins the started ones */
         rt->nstarted = i + 1;
     }
     return 0;

@@ -35,8 +35,10 @@ int rt__send_urgent(rt_t *rt, rt_pid_t to, rt_msg_t *m, uint8_t urgent)
         return rc;
     }
     if (urgent != 0)
-        /* relaxed: the push below (release) publishes it to the owner. */
-        atomic_store_explicit(&a->urgent, urgent, memory_order_relaxed);
+        /* fetch_or: a later SHUTDOWN must not erase a KILL (the owner
+         * reads KILL first). relaxed: the push below (release) publishes
+         * it to the owner. */
+        atomic_fetch_or_explicit(&a->urgent, urgent, memory_order_relaxed);
     if (rt_mbox_push(&a->mbox, m)) {
         atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNABLE,
                               memory_order_relaxed);
@@ -229,6 +231,9 @@ static int on_down(rt_actor_t *a, rt_msg_t *m)
 int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
 {
     *rc = 0;
+    /* A reply first: its type is the replier's choice, never a signal. */
+    if (m->_sys & RT__F_REPLY)
+        return rt__call_complete(a, m, 0, rc);
     switch (m->type) { /* size: dispatch */
     case RT_MSG_EXIT:
         return on_exit_signal(a, m);
@@ -254,8 +259,6 @@ int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
     case RT__SYS_INBOX:
         return 0;
     default:
-        if (m->_sys & RT__F_REPLY)
-            return rt__call_complete(a, m, 0, rc);
         return 0;
     }
 }
@@ -275,6 +278,28 @@ void rt__signal_on_death(rt_actor_t *a, int reason)
             (void)rt__send(a->rt, x->mons_in.e[i].val,
                            sys_msg(RT_MSG_DOWN, a->pid, reason,
                                    x->mons_in.e[i].key, 0));
+    /* The targets of our monitors forget us (as Erlang's do). */
+    for (uint32_t i = 0; i < x->mons_out.cap; i++)
+        if (x->mons_out.e[i].key != 0)
+            (void)rt__send(a->rt, x->mons_out.e[i].val,
+                           sys_msg(RT__SYS_DEMONITOR, a->pid, 0,
+                                   x->mons_out.e[i].key, 0));
+}
+
+void rt__signal_on_abort(rt_actor_t *a, rt_pid_t spawner)
+{
+    rt_actor_ext_t *x = a->ext;
+    if (x == NULL)
+        return;
+    for (uint32_t i = 0; i < x->links.cap; i++)
+        if (x->links.e[i].key != 0 && x->links.e[i].key != spawner)
+            (void)rt__send(a->rt, x->links.e[i].key,
+                           sys_msg(RT__SYS_UNLINK, a->pid, 0, 0, 0));
+    for (uint32_t i = 0; i < x->mons_out.cap; i++)
+        if (x->mons_out.e[i].key != 0)
+            (void)rt__send(a->rt, x->mons_out.e[i].val,
+                           sys_msg(RT__SYS_DEMONITOR, a->pid, 0,
+                                   x->mons_out.e[i].key, 0));
 }
 
 void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, rt_msg_t *m)

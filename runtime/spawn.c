@@ -70,14 +70,21 @@ static void unbind_spawner(rt_actor_t *self, rt_pid_t child, rt_ref_t ref)
     rt__actor_publish(self);
 }
 
-/* Tear down a child whose start failed: no signals, no destroy. */
-static void abort_child(rt_actor_t *a)
+/* Tear down a child whose start failed: no exit signals, no destroy;
+ * but its resources are released, its call timers cancelled, and links
+ * and monitors its init made are silently undone. */
+static void abort_child(rt_actor_t *a, rt_pid_t spawner)
 {
     rt_t *rt = a->rt;
-    if (atomic_load_explicit(&a->has_name, memory_order_acquire))
-        rt__registry_drop_pid(&rt->reg, a);
-    rt__actor_ext_free(a);
+    a->flags |= RT__A_DEAD | RT__A_EXITING;
+    rt__actor_release(a);
+    rt__call_on_death(a);
     rt__table_mark_dead(&rt->table, a);
+    /* seq_cst: after marking dead, as in rt__actor_die(). */
+    if (atomic_load_explicit(&a->has_name, memory_order_seq_cst))
+        rt__registry_drop_pid(&rt->reg, a);
+    rt__signal_on_abort(a, spawner);
+    rt__actor_ext_free(a);
     rt__table_unpin(&rt->table, a);
 }
 
@@ -137,7 +144,7 @@ int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
         *o->mon_ref = ref;
     return 0;
 fail:
-    abort_child(a);
+    abort_child(a, self != NULL ? self->pid : RT_PID_NONE);
     return rc;
 }
 
@@ -179,6 +186,8 @@ int rt_actor_info(rt_t *rt, rt_pid_t pid, rt_actor_info_t *out)
 int rt_trace(rt_t *rt, rt_pid_t pid, rt_pid_t tracer)
 {
     rt_actor_t *a;
+    if (tracer == pid && pid != RT_PID_NONE)
+        return CLEO_EINVAL; /* each trace message would make another */
     int rc = rt__table_pin(&rt->table, pid, &a);
     if (rc < 0)
         return rc;

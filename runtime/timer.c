@@ -187,7 +187,9 @@ int rt_send_after(rt_t *rt, uint64_t ms, rt_pid_t to, rt_msg_t *m,
         rt_msg_free(m);
         return CLEO_EBADPID;
     }
-    uint64_t deadline = rt_now_ms(rt) + ms;
+    uint64_t now = rt_now_ms(rt);
+    /* Saturate: a huge ms means "never", not a wrapped, past deadline. */
+    uint64_t deadline = ms > UINT64_MAX - now ? UINT64_MAX : now + ms;
     rt_ref_t ref = rt__timers_add(&rt->timers, deadline, to, m);
     rt__sched_timer_added(rt, deadline);
     if (out != NULL)

@@ -92,11 +92,18 @@ int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
                    rt_free_fn arg_free, uint32_t reply_type)
 {
     rt_t *rt = self->rt;
+    int rc = 0;
     if (reply_type >= RT_MSG_SYS_BASE)
-        return CLEO_EINVAL;
-    if (atomic_load_explicit(&rt->state, memory_order_acquire) !=
-        RT_STATE_RUNNING)
-        return CLEO_ESHUTDOWN;
+        rc = CLEO_EINVAL;
+    else if (atomic_load_explicit(&rt->state, memory_order_acquire) !=
+             RT_STATE_RUNNING)
+        rc = CLEO_ESHUTDOWN;
+    if (rc < 0) {
+        /* arg is taken on every path. */
+        if (arg_free != NULL && arg != NULL)
+            arg_free(arg);
+        return rc;
+    }
     rt_job_t *j = cleo_xmalloc(sizeof *j);
     *j = (rt_job_t){NULL, fn, arg, arg_free, self->pid, reply_type};
     if (rt->opts.deterministic) {
