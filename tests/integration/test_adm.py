@@ -5,7 +5,8 @@ Starts a node in its own temp data dir (cmd/cleo when it takes --data and
 runs a supervision tree, else cleo-testnode), then: every subcommand
 answers; `cleo-adm kill` of a worker under a one_for_one supervisor makes
 `cleo-adm tree` show a new pid and restart count 1 while the node still
-answers; bad command lines give one line on stderr and a non-zero exit.
+answers; killing past kernel_sup's intensity makes cleo_sup restart it as
+a whole; bad command lines give one line on stderr and a non-zero exit.
 With --top-only: `cleo-adm top` under tmux (capture-pane, send-keys).
 Every process started here is stopped before exit.
 """
@@ -181,6 +182,57 @@ def test_kill_restart(sock):
     return old_pid
 
 
+def try_tree(sock):
+    """The tree, or None while the admin socket is being restarted."""
+    try:
+        return adm_json(["tree"], sock)["root"]
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired):
+        return None
+
+
+def wait_for(fn, seconds=10):
+    end = time.time() + seconds
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    return None
+
+
+def test_intensity(sock):
+    """Kill kernel_sup's metrics worker past kernel_sup's intensity (5 in
+    10 s): kernel_sup gives up with shutdown and cleo_sup restarts it as a
+    whole, with a new pid and restart count 1; the node answers again."""
+    tree = try_tree(sock)
+    kernel = tree and find_child(tree, "cleo_sup", "kernel_sup")
+    if kernel is None:
+        print("skip intensity: not the real node's tree", flush=True)
+        return
+    old_kernel = kernel["pid"]
+    for i in range(6):
+        m = wait_for(lambda: (lambda t: t and find_child(t, "kernel_sup",
+                                                         "metrics"))(
+            try_tree(sock)))
+        if not check(m is not None and m.get("pid"),
+                     "metrics running before kill %d" % (i + 1)):
+            return
+        rc, _, err = adm(["kill", m["pid"]], sock)
+        check(rc == 0, "kill %d of metrics (%s)" % (i + 1, err.strip()))
+        wait_for(lambda: (lambda t: t and (lambda c: c and c.get("pid") and
+                                           c["pid"] != m["pid"])(
+            find_child(t, "kernel_sup", "metrics")))(try_tree(sock)))
+    k = wait_for(lambda: (lambda t: t and (lambda c: c and c.get("pid") and
+                                           c["pid"] != old_kernel and c)(
+        find_child(t, "cleo_sup", "kernel_sup")))(try_tree(sock)))
+    check(k is not None, "kernel_sup restarted as a whole (new pid %s)" %
+          (k and k["pid"]))
+    check(k is not None and k.get("restarts", 0) == 1,
+          "kernel_sup restart count 1 under cleo_sup")
+    check(wait_for(lambda: adm(["status"], sock)[0] == 0),
+          "node answers after the escalation")
+
+
 def test_bad_cli(sock, dead_pid, tmp):
     cases = [
         (["frobnicate"], 2, "unknown subcommand"),
@@ -262,6 +314,7 @@ def main():
             test_subcommands(node.sock)
             dead = test_kill_restart(node.sock)
             test_bad_cli(node.sock, dead, tmp)
+            test_intensity(node.sock)
         rc = node.stop()
         check(rc == 0, "node exits 0 on SIGTERM (got %s)" % rc)
         check(not os.path.exists(node.sock), "socket removed at exit")
