@@ -82,6 +82,7 @@ def real_cleo_usable(cleo):
 
 def start_node(opts, tmp):
     data = os.path.join(tmp, "data")
+    os.makedirs(tmp, exist_ok=True)
     os.makedirs(data, exist_ok=True)
     if not opts.force_testnode and real_cleo_usable(opts.cleo):
         argv = [opts.cleo, "--data", data]
@@ -233,6 +234,37 @@ def test_intensity(sock):
           "node answers after the escalation")
 
 
+def test_give_up(opts, tmp):
+    """Kill cleo_sup's kernel_sup past cleo_sup's intensity (3 in 10 s):
+    the top supervisor gives up and the node (under heart) exits
+    non-zero, as an OTP node does when its top application dies."""
+    if opts.force_testnode or not real_cleo_usable(opts.cleo):
+        return
+    node = start_node(opts, os.path.join(tmp, "giveup"))
+    try:
+        for i in range(8):
+            if node.proc.poll() is not None:
+                break
+            t = wait_for(lambda: try_tree(node.sock), 5)
+            k = t and find_child(t, "cleo_sup", "kernel_sup")
+            if not k or not k.get("pid"):
+                break
+            adm(["kill", k["pid"]], node.sock)
+            wait_for(lambda: node.proc.poll() is not None or (
+                lambda t2: t2 and (lambda c: c and c.get("pid") and
+                                   c["pid"] != k["pid"])(
+                    find_child(t2, "cleo_sup", "kernel_sup")))(
+                try_tree(node.sock)), 5)
+        try:
+            rc = node.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            rc = None
+        check(rc is not None and rc != 0,
+              "node exits non-zero when cleo_sup gives up (rc %s)" % rc)
+    finally:
+        node.stop()
+
+
 def test_bad_cli(sock, dead_pid, tmp):
     cases = [
         (["frobnicate"], 2, "unknown subcommand"),
@@ -318,6 +350,8 @@ def main():
         rc = node.stop()
         check(rc == 0, "node exits 0 on SIGTERM (got %s)" % rc)
         check(not os.path.exists(node.sock), "socket removed at exit")
+        if not opts.top_only:
+            test_give_up(opts, tmp)
     finally:
         if node is not None:
             node.stop()
