@@ -346,7 +346,8 @@ def main():
             test_subcommands(node.sock)
             dead = test_kill_restart(node.sock)
             test_bad_cli(node.sock, dead, tmp)
-            test_intensity(node.sock)
+            if not opts.force_testnode and real_cleo_usable(opts.cleo):
+                test_intensity(node.sock)  # the real tree's intensities
         rc = node.stop()
         check(rc == 0, "node exits 0 on SIGTERM (got %s)" % rc)
         check(not os.path.exists(node.sock), "socket removed at exit")
