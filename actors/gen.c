@@ -125,3 +125,13 @@ out:
     rt_inbox_free(ib);
     return rc;
 }
+
+bool gen__from_parent(rt_actor_t *self, rt_pid_t parent, const rt_msg_t *m)
+{
+    if (parent == RT_PID_NONE)
+        return false;
+    if (m->from == parent)
+        return true;
+    return m->reason == RT_REASON_SHUTDOWN &&
+           !rt_is_alive(rt_actor_rt(self), parent);
+}

@@ -26,6 +26,12 @@ const rt_behaviour_t *gen__beh(const void *key, const char *name,
  * (or a positive, meaningless reason), the reason itself otherwise. */
 int gen__stop_rc(int reason);
 
+/* True if an EXIT message m must stop a behaviour whose parent is
+ * `parent`: it comes from the parent, or it is `shutdown` and the parent
+ * is already dead (a supervisor whose start failed hands its children to
+ * a reaper, which can only ask). */
+bool gen__from_parent(rt_actor_t *self, rt_pid_t parent, const rt_msg_t *m);
+
 /* Turn gen_opts_t (NULL = defaults) into spawn options. */
 rt_spawn_opts_t gen__spawn_opts(const gen_opts_t *o);
 

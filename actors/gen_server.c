@@ -60,8 +60,7 @@ static int gs_handle(rt_actor_t *self, rt_msg_t *m)
         return gen__stop_rc(m->reason);
     /* OTP: a trapping server stops when its parent exits, with its
      * reason; this is how a supervisor shuts it down. */
-    if (m->type == RT_MSG_EXIT && s->parent != RT_PID_NONE &&
-        m->from == s->parent)
+    if (m->type == RT_MSG_EXIT && gen__from_parent(self, s->parent, m))
         return gen__stop_rc(m->reason);
     rt_from_t from = rt_msg_caller(m);
     if (from.ref != 0)

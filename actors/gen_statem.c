@@ -284,8 +284,7 @@ static int gsm_handle(rt_actor_t *self, rt_msg_t *m)
     gsm_t *s = rt_state(self);
     if (m->type == GEN_MSG_STOP)
         return gen__stop_rc(m->reason);
-    if (m->type == RT_MSG_EXIT && s->parent != RT_PID_NONE &&
-        m->from == s->parent)
+    if (m->type == RT_MSG_EXIT && gen__from_parent(self, s->parent, m))
         return gen__stop_rc(m->reason);
     int rc = m->type == GEN_MSG_TIMEOUT ? on_timeout(self, s, m)
                                         : on_msg(self, s, m);
@@ -337,11 +336,12 @@ static void gsm_destroy(rt_actor_t *self, int reason)
     gsm_free(self, s);
 }
 
+/* Called from other threads, even while the statem is being destroyed
+ * (rt.h): the fixed part only, never the state. */
 static size_t gsm_memory(const rt_actor_t *self)
 {
-    const gsm_t *s = rt_state(self);
-    return sizeof *s + (s->postponed.cap + s->ready.cap) * sizeof(gsm_ev_t) +
-           s->captmo * sizeof(gsm_tmo_t);
+    (void)self;
+    return sizeof(gsm_t);
 }
 
 static const rt_behaviour_t gsm_tmpl = {

@@ -272,15 +272,24 @@ static int restart_child(rt_actor_t *self, sup_state_t *s, size_t i)
 /* ---- events --------------------------------------------------------- */
 
 /* An EXIT: from the parent (stop), from a child (restart or forget), or
- * from anyone else (ignored, unless we are a top supervisor being told to
- * stop, as an application stops its top supervisor). */
+ * from anyone else (ignored), with two exceptions: a top supervisor obeys
+ * an abnormal exit signal sent from outside any actor (how an application
+ * or a main stops it), and any supervisor obeys `shutdown` once its parent
+ * is dead (a supervisor whose start failed can no longer tell us). An EXIT
+ * from a child retired by a restart is ignored: its pid is gone from the
+ * table, and it must not stop the tree. */
 static int on_exit_msg(rt_actor_t *self, sup_state_t *s, sup_ev_t *ev)
 {
     if (s->parent != RT_PID_NONE && ev->from == s->parent)
         return shutdown_begin(self, s, ev->reason);
     size_t i = sup__children_find_pid(&s->kids, ev->from);
     if (i == SUP_NONE) {
-        if (s->parent == RT_PID_NONE && ev->reason != RT_REASON_NORMAL)
+        bool outside = ev->from == RT_PID_NONE &&
+                       ev->reason != RT_REASON_NORMAL;
+        bool orphan = s->parent != RT_PID_NONE &&
+                      ev->reason == RT_REASON_SHUTDOWN &&
+                      !rt_is_alive(rt_actor_rt(self), s->parent);
+        if ((s->parent == RT_PID_NONE && outside) || orphan)
             return shutdown_begin(self, s, ev->reason);
         return 0;
     }
@@ -457,14 +466,12 @@ static void sup_destroy(rt_actor_t *self, int reason)
     rt_set_state(self, NULL);
 }
 
+/* Called from other threads, even during destroy (rt.h): the fixed part
+ * only, never the state. */
 static size_t sup_memory(const rt_actor_t *self)
 {
-    const sup_state_t *s = rt_state(self);
-    if (s == NULL)
-        return 0;
-    return sizeof *s + s->kids.cap * sizeof(sup_child_t) +
-           s->term.cap * sizeof(sup_term_item_t) + s->hcap * sizeof(uint64_t) +
-           s->pcap * sizeof(sup_ev_t);
+    (void)self;
+    return sizeof(sup_state_t);
 }
 
 const rt_behaviour_t sup__behaviour = {
