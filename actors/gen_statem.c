@@ -248,6 +248,8 @@ static int on_timeout(rt_actor_t *self, gsm_t *s, rt_msg_t *c)
 {
     gen_statem_event_t kind = (gen_statem_event_t)c->reason;
     rt_msg_t *ev = c->payload;
+    if (ev == NULL || c->from != rt_self(self))
+        return 0; /* not one of our timers: a forged message, ignored */
     if (kind == GSM_STATE_TIMEOUT) {
         if (c->arg != s->st_gen)
             return 0;

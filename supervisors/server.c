@@ -316,8 +316,20 @@ static int on_unknown(rt_actor_t *self, sup_state_t *s, sup_ev_t *ev)
     return 0;
 }
 
+static bool is_request(uint32_t type)
+{
+    return type == SUP_MSG_START_CHILD || type == SUP_MSG_TERMINATE_CHILD ||
+           type == SUP_MSG_RESTART_CHILD || type == SUP_MSG_DELETE_CHILD;
+}
+
 static int dispatch(rt_actor_t *self, sup_state_t *s, sup_ev_t *ev)
 {
+    /* A management request without its payload (a malformed message from
+     * some actor) is refused, never dereferenced. */
+    if (is_request(ev->type) && ev->payload == NULL) {
+        sup__reply(self, ev->caller, CLEO_EINVAL, 0, NULL, NULL);
+        return 0;
+    }
     switch (ev->type) {
     case RT_MSG_EXIT:
         return on_exit_msg(self, s, ev);
