@@ -1,0 +1,268 @@
+/*
+ * get.c - streaming reads with ranges, head and delete.
+ *
+ * A get reads from a RocksDB snapshot taken at open, so the chunks it
+ * needs stay readable even if a concurrent commit deletes them. Only the
+ * chunks overlapping the range are fetched, one at a time (pinned, not
+ * copied), and each is checked against both its stored checksum and the
+ * one in the metadata before any byte of it is returned.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "storage/db.h"
+
+struct sto_get_s {
+    sto_db_t *db;
+    const rocksdb_snapshot_t *snap;
+    rocksdb_readoptions_t *ro;
+    sto_meta_t *meta;
+    Cleo__Storage__ObjectMeta *pb; /* owned by meta */
+    uint64_t first, len;           /* resolved span */
+    uint64_t pos;                  /* next object offset to return */
+    size_t ci;                     /* chunk holding pos */
+    uint64_t cstart;               /* object offset of chunk ci */
+    rocksdb_pinnableslice_t *cur;  /* chunk ci, verified; or NULL */
+};
+
+/* Resolve a range against size; STO_ERANGE when unsatisfiable. */
+static int range_resolve(const sto_range_t *r, uint64_t size, uint64_t *first,
+                         uint64_t *len)
+{
+    if (r == NULL || r->kind == STO_RANGE_ALL) {
+        *first = 0, *len = size;
+        return 0;
+    }
+    if (size == 0)
+        return STO_ERANGE;
+    switch (r->kind) {
+    case STO_RANGE_SPAN:
+        if (r->first >= size || r->last < r->first)
+            return STO_ERANGE;
+        *first = r->first;
+        *len = (r->last >= size ? size - 1 : r->last) - r->first + 1;
+        return 0;
+    case STO_RANGE_FROM:
+        if (r->first >= size)
+            return STO_ERANGE;
+        *first = r->first, *len = size - r->first;
+        return 0;
+    case STO_RANGE_SUFFIX:
+        if (r->suffix_len == 0)
+            return STO_ERANGE;
+        *len = r->suffix_len > size ? size : r->suffix_len;
+        *first = size - *len;
+        return 0;
+    default:
+        return CLEO_EINVAL;
+    }
+}
+
+/* Read the live metadata of bucket/key with ro (NULL = latest). */
+static int live_meta(sto_db_t *db, const rocksdb_readoptions_t *ro,
+                     const char *bucket, const char *key,
+                     Cleo__Storage__ObjectMeta **out)
+{
+    int rc;
+    if (sto__bucket_name_check(bucket) < 0)
+        return STO_ENOBUCKET;
+    if ((rc = sto__key_check(key)) < 0)
+        return rc;
+    char mk[STO__MKEY_MAX];
+    size_t mkl = sto__mkey(mk, bucket, key);
+    Cleo__Storage__ObjectMeta *m = NULL;
+    rc = sto__meta_read(db, ro, mk, mkl, &m);
+    if (rc == CLEO_ENOTFOUND && sto__bucket_check(db, bucket) < 0)
+        return STO_ENOBUCKET;
+    if (rc < 0)
+        return rc;
+    if (m->deleted) {
+        cleo__storage__object_meta__free_unpacked(m, NULL);
+        return CLEO_ENOTFOUND;
+    }
+    *out = m;
+    return 0;
+}
+
+int sto_head(sto_db_t *db, const char *bucket, const char *key,
+             sto_meta_t **out)
+{
+    Cleo__Storage__ObjectMeta *m = NULL;
+    int rc = live_meta(db, NULL, bucket, key, &m);
+    if (rc < 0)
+        return rc;
+    return sto__meta_wrap(m, out);
+}
+
+/* Position at the chunk holding g->pos, starting from ci/cstart. */
+static void seek_chunk(sto_get_t *g)
+{
+    while (g->ci < g->pb->n_chunks &&
+           g->cstart + g->pb->chunks[g->ci]->len <= g->pos) {
+        g->cstart += g->pb->chunks[g->ci]->len;
+        g->ci++;
+    }
+}
+
+int sto_get_open(sto_db_t *db, const char *bucket, const char *key,
+                 const sto_range_t *range, sto_get_t **out)
+{
+    sto_get_t *g = sto__xcalloc(1, sizeof(*g));
+    g->db = db;
+    g->snap = rocksdb_create_snapshot(db->rdb);
+    g->ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_snapshot(g->ro, g->snap);
+    Cleo__Storage__ObjectMeta *m = NULL;
+    int rc = live_meta(db, g->ro, bucket, key, &m);
+    if (rc < 0)
+        goto fail;
+    if ((rc = range_resolve(range, m->size, &g->first, &g->len)) < 0) {
+        cleo__storage__object_meta__free_unpacked(m, NULL);
+        goto fail;
+    }
+    g->pb = m;
+    if ((rc = sto__meta_wrap(m, &g->meta)) < 0)
+        goto fail;
+    g->pos = g->first;
+    seek_chunk(g);
+    *out = g;
+    return 0;
+fail:
+    g->pb = NULL;
+    sto_get_close(g);
+    return rc;
+}
+
+const sto_meta_t *sto_get_meta(const sto_get_t *g)
+{
+    return g->meta;
+}
+
+void sto_get_span(const sto_get_t *g, uint64_t *first, uint64_t *len)
+{
+    *first = g->first;
+    *len = g->len;
+}
+
+/* Fetch and verify chunk ci into g->cur. */
+static int chunk_load(sto_get_t *g)
+{
+    const Cleo__Storage__ChunkRef *r = g->pb->chunks[g->ci];
+    char k[STO__DKEY_LEN];
+    sto__dkey(k, r->id, r->index);
+    char *err = NULL;
+    rocksdb_pinnableslice_t *ps = rocksdb_get_pinned_cf(
+        g->db->rdb, g->ro, g->db->cf[STO__CF_DATA], k, sizeof(k), &err);
+    if (err != NULL)
+        return sto__rerr(err, "get chunk");
+    size_t vl = 0;
+    const char *v = ps != NULL ? rocksdb_pinnableslice_value(ps, &vl) : NULL;
+    if (v == NULL || vl != STO__CHUNK_HDR + (size_t)r->len ||
+        sto__be64(v) != r->xxh3 ||
+        XXH3_64bits(v + STO__CHUNK_HDR, r->len) != r->xxh3) {
+        sto__log("corrupt chunk %016llx/%u of %s/%s", (unsigned long long)r->id,
+                 r->index, g->pb->bucket, g->pb->key);
+        rocksdb_pinnableslice_destroy(ps);
+        return STO_ECORRUPT;
+    }
+    g->cur = ps;
+    return 0;
+}
+
+ssize_t sto_get_read(sto_get_t *g, void *buf, size_t cap)
+{
+    uint64_t end = g->first + g->len;
+    size_t done = 0;
+    char *dst = buf;
+    while (done < cap && g->pos < end) {
+        if (g->cur == NULL) {
+            /* An error is reported once the good bytes before it were
+             * returned: the next call retries the load and fails. */
+            int rc = g->ci < g->pb->n_chunks ? chunk_load(g) : STO_ECORRUPT;
+            if (rc < 0)
+                return done > 0 ? (ssize_t)done : rc;
+        }
+        size_t vl;
+        const char *v = rocksdb_pinnableslice_value(g->cur, &vl);
+        uint64_t clen = g->pb->chunks[g->ci]->len;
+        uint64_t off = g->pos - g->cstart;
+        uint64_t n = clen - off;
+        if (n > end - g->pos)
+            n = end - g->pos;
+        if (n > cap - done)
+            n = cap - done;
+        memcpy(dst + done, v + STO__CHUNK_HDR + off, n);
+        done += n;
+        g->pos += n;
+        if (g->pos == g->cstart + clen) {
+            rocksdb_pinnableslice_destroy(g->cur);
+            g->cur = NULL;
+            g->cstart += clen;
+            g->ci++;
+        }
+    }
+    return (ssize_t)done;
+}
+
+void sto_get_close(sto_get_t *g)
+{
+    if (g == NULL)
+        return;
+    rocksdb_pinnableslice_destroy(g->cur);
+    sto_meta_free(g->meta);
+    rocksdb_readoptions_destroy(g->ro);
+    rocksdb_release_snapshot(g->db->rdb, g->snap);
+    free(g);
+}
+
+static int delete_locked(sto_db_t *db, const char *bucket, const char *key,
+                         uint64_t now_ms)
+{
+    Cleo__Storage__ObjectMeta *m = NULL;
+    int rc = live_meta(db, NULL, bucket, key, &m);
+    if (rc < 0)
+        return rc;
+    Cleo__Storage__ObjectMeta t = CLEO__STORAGE__OBJECT_META__INIT;
+    t.bucket = m->bucket;
+    t.key = m->key;
+    t.deleted = true;
+    t.deleted_at_ms = now_ms;
+    t.last_modified_ms = now_ms;
+    t.clock = sto__clock_next(db);
+    char *enc = NULL, mk[STO__MKEY_MAX];
+    size_t enc_len, mkl = sto__mkey(mk, bucket, key);
+    if ((rc = sto__meta_encode(&t, &enc, &enc_len)) == 0) {
+        rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+        rocksdb_writebatch_put_cf(b, db->cf[STO__CF_META], mk, mkl, enc,
+                                  enc_len);
+        sto__chunks_delete(db, b, m);
+        sto__stats_add(db, b, bucket, -1, -(int64_t)m->size);
+        char *err = NULL;
+        rocksdb_write(db->rdb, db->wo_sync, b, &err);
+        rocksdb_writebatch_destroy(b);
+        rc = sto__rerr(err, "delete");
+    }
+    free(enc);
+    cleo__storage__object_meta__free_unpacked(m, NULL);
+    return rc;
+}
+
+int sto_delete(sto_db_t *db, const char *bucket, const char *key,
+               uint64_t now_ms)
+{
+    if (sto__bucket_name_check(bucket) < 0)
+        return STO_ENOBUCKET;
+    if (sto__key_check(key) < 0)
+        return CLEO_EINVAL;
+    char mk[STO__MKEY_MAX];
+    size_t mkl = sto__mkey(mk, bucket, key);
+    pthread_rwlock_rdlock(&db->bucket_lock);
+    pthread_mutex_t *l = sto__stripe(db, mk, mkl);
+    pthread_mutex_lock(l);
+    int rc = delete_locked(db, bucket, key, now_ms);
+    pthread_mutex_unlock(l);
+    pthread_rwlock_unlock(&db->bucket_lock);
+    return rc;
+}

@@ -1,0 +1,357 @@
+/*
+ * sto.h - the storage engine: S3 objects and buckets on one RocksDB.
+ *
+ * A synchronous, thread-safe library. Every function may block on disk, so
+ * the storage actors call it from the runtime's blocking-work pool, never
+ * from a scheduler thread (STYLE rule 41). Any number of threads may use
+ * one sto_db_t at once; a sto_put_t or sto_get_t belongs to one thread at
+ * a time.
+ *
+ * Layout: column families `meta` (bucket '\0' key -> ObjectMeta), `data`
+ * (object id, chunk index -> checksummed chunk), `queue` (the recovery
+ * queue, later) and `sys` (buckets, per-bucket stats, the clock). Objects
+ * are stored as chunks of opts.chunk_size bytes, streamed in and out, so
+ * memory per put or get is one chunk whatever the object size.
+ *
+ * Durability: sto_put_commit() and sto_delete() return only after their
+ * one WriteBatch is in a synced WAL; concurrent commits on different
+ * threads share syncs (RocksDB's group commit).
+ *
+ * Conventions (shared/STYLE.md): int functions return 0 or a negative
+ * CLEO_E* / STO_E* code; out-parameters are written only on success;
+ * pointers say who owns them with "borrows", "takes", "gives" or
+ * "valid until". The `db` parameter is always borrowed; strings passed in
+ * are borrowed (copied when kept).
+ */
+#ifndef CLEO_STORAGE_STO_H
+#define CLEO_STORAGE_STO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime/rt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STO_API __attribute__((visibility("default")))
+#define STO_WUR __attribute__((warn_unused_result))
+
+/* ---------------------------------------------------------------------
+ * Errors. Besides the project's CLEO_E* codes, storage has three of its
+ * own in the reserved range -20100..-20199 (not yet known to
+ * cleo_err_name(); use sto_err_name()):
+ *   CLEO_EINVAL    bad bucket name, key (empty, >1024 bytes, not UTF-8),
+ *                  option or owner
+ *   CLEO_EEXIST    bucket already exists
+ *   CLEO_ENOTFOUND no such bucket (bucket calls) or object (object calls;
+ *                  a tombstone reads as not found)
+ *   CLEO_ESTATE    bucket not empty (delete)
+ *   CLEO_EBADREQ   a commit whose size or MD5 disagrees with the data
+ *   CLEO_ENOMEM    a client-sized allocation failed
+ *   CLEO_ESTORAGE  RocksDB failed (its message is logged to stderr)
+ * ------------------------------------------------------------------- */
+
+#define STO_ENOBUCKET (-20101) /* object call on a bucket that is absent */
+#define STO_ECORRUPT (-20102)  /* a chunk failed its checksum or is gone */
+#define STO_ERANGE (-20103)    /* unsatisfiable range (S3 InvalidRange) */
+
+/** Name of an error code: the STO_E* ones, else cleo_err_name(). Static,
+ *  never NULL. */
+STO_API const char *sto_err_name(int err);
+/** Message for an error code: the STO_E* ones, else cleo_strerror().
+ *  Static, never NULL. */
+STO_API const char *sto_strerror(int err);
+
+/* ---------------------------------------------------------------------
+ * The database.
+ * ------------------------------------------------------------------- */
+
+#define STO_DEFAULT_CHUNK_SIZE ((size_t)5 << 20)               /* 5 MiB */
+#define STO_DEFAULT_TOMBSTONE_TTL_MS (7ULL * 24 * 3600 * 1000) /* 7 days */
+#define STO_DEFAULT_CACHE_BYTES ((size_t)64 << 20)             /* 64 MiB */
+#define STO_KEY_MAX 1024  /* bytes of an object key */
+#define STO_BUCKET_MAX 63 /* bytes of a bucket name */
+#define STO_OWNER_MAX 127 /* bytes of a bucket owner */
+
+typedef struct sto_db_s sto_db_t;
+
+typedef struct {
+    size_t chunk_size;         /* bytes per chunk, >= 4 KiB, <= 64 MiB */
+    uint64_t tombstone_ttl_ms; /* tombstones older than this are purged */
+    size_t cache_bytes;        /* RocksDB block cache */
+    bool no_sync;              /* tests and benches only: WAL not synced */
+} sto_opts_t;
+
+/** Fill o with the defaults above (no_sync false). */
+STO_API void sto_opts_init(sto_opts_t *o);
+
+/** Open (creating if missing) the database directory at path with the
+ *  column families meta, data, queue and sys.
+ *  @param path borrows. @param opts borrows; NULL = defaults.
+ *  @param[out] out gives: close with sto_db_close().
+ *  @return 0, CLEO_EINVAL (bad option), CLEO_ESTORAGE (RocksDB could not
+ *  open it, e.g. locked by another process). */
+STO_API STO_WUR int sto_db_open(const char *path, const sto_opts_t *opts,
+                                sto_db_t **out);
+
+/** Close the database. Every put, get and list result must be finished
+ *  first. Accepts NULL; cannot fail. */
+STO_API void sto_db_close(sto_db_t *db);
+
+/** Purge tombstones older than the TTL (relative to now_ms, wall clock ms)
+ *  then compact every column family.
+ *  @return 0, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_db_compact(sto_db_t *db, uint64_t now_ms);
+
+/** Purge tombstones whose deleted_at_ms + ttl < now_ms.
+ *  @param[out] purged number removed; may be NULL.
+ *  @return 0, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_purge(sto_db_t *db, uint64_t now_ms, uint64_t *purged);
+
+/* ---------------------------------------------------------------------
+ * Buckets. Names follow S3's rules: 3-63 bytes of [a-z0-9.-], starting
+ * and ending with a letter or digit, no "..", not an IPv4 address, not
+ * starting with "xn--" or ending with "-s3alias".
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    char name[STO_BUCKET_MAX + 1];
+    char owner[STO_OWNER_MAX + 1];
+    uint64_t created_ms; /* wall clock */
+    uint64_t objects;    /* live objects */
+    uint64_t bytes;      /* sum of live objects' sizes */
+} sto_bucket_info_t;
+
+/** Create a bucket. @param name, owner borrow (owner may be NULL = "").
+ *  @return 0, CLEO_EINVAL, CLEO_EEXIST, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_bucket_create(sto_db_t *db, const char *name,
+                                      const char *owner, uint64_t now_ms);
+
+/** Delete an empty bucket (tombstones do not count; they are dropped).
+ *  @return 0, CLEO_EINVAL, CLEO_ENOTFOUND, CLEO_ESTATE (not empty),
+ *  CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_bucket_delete(sto_db_t *db, const char *name);
+
+/** Does the bucket exist? False on a storage error too (logged). */
+STO_API bool sto_bucket_exists(sto_db_t *db, const char *name);
+
+/** A bucket's record with its live object count and bytes.
+ *  @param[out] out borrows caller memory, filled on success.
+ *  @return 0, CLEO_EINVAL, CLEO_ENOTFOUND, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_bucket_du(sto_db_t *db, const char *name,
+                                  sto_bucket_info_t *out);
+
+/** Every bucket, sorted by name.
+ *  @param[out] out gives: free() it (NULL when *n is 0).
+ *  @return 0, CLEO_ENOMEM, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_bucket_list(sto_db_t *db, sto_bucket_info_t **out,
+                                    size_t *n);
+
+/* ---------------------------------------------------------------------
+ * Object metadata.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    const char *key;
+    const char *value;
+} sto_kv_t;
+
+typedef struct {
+    const char *bucket;
+    const char *key;
+    uint64_t size;                /* bytes */
+    char etag[33];                /* MD5 hex */
+    const char *content_type;     /* "" when unset */
+    const char *content_encoding; /* "" when unset */
+    const char *cache_control;    /* "" when unset */
+    const sto_kv_t *user_meta;    /* n_user_meta pairs */
+    size_t n_user_meta;
+    uint64_t last_modified_ms; /* wall clock */
+    uint64_t clock;            /* logical version; grows with each write */
+    uint64_t chunk_size;       /* bytes per chunk when written */
+    size_t n_chunks;
+    /* private */
+    void *_pb;
+    sto_kv_t *_kv;
+} sto_meta_t;
+
+/** Free metadata from sto_head() or sto_put_commit(). Accepts NULL. */
+STO_API void sto_meta_free(sto_meta_t *m);
+
+/** An object's metadata. @param bucket, key borrow.
+ *  @param[out] out gives: free with sto_meta_free().
+ *  @return 0, CLEO_EINVAL, STO_ENOBUCKET, CLEO_ENOTFOUND, CLEO_ENOMEM,
+ *  CLEO_ESTORAGE, CLEO_EPROTO (undecodable record). */
+STO_API STO_WUR int sto_head(sto_db_t *db, const char *bucket, const char *key,
+                             sto_meta_t **out);
+
+/** Delete an object: write a tombstone (deleted_at_ms = now_ms), free its
+ *  chunks and update the bucket's stats, in one synced batch.
+ *  @return 0, CLEO_EINVAL, STO_ENOBUCKET, CLEO_ENOTFOUND (absent or
+ *  already a tombstone), CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_delete(sto_db_t *db, const char *bucket,
+                               const char *key, uint64_t now_ms);
+
+/* ---------------------------------------------------------------------
+ * Streaming put: begin, write any number of times, then commit or abort.
+ * Nothing is visible until commit; full chunks are stored under a private
+ * id as they fill, so memory is one chunk.
+ * ------------------------------------------------------------------- */
+
+typedef struct sto_put_s sto_put_t;
+
+typedef struct {
+    const char *content_type;     /* may be NULL */
+    const char *content_encoding; /* may be NULL */
+    const char *cache_control;    /* may be NULL */
+    const sto_kv_t *user_meta;    /* n_user_meta pairs */
+    size_t n_user_meta;
+    uint64_t now_ms; /* last-modified; 0 = the wall clock */
+} sto_put_opts_t;
+
+/** Start a put. @param bucket, key, o borrow (copied; o may be NULL).
+ *  @param[out] out gives: finish with sto_put_commit() or sto_put_abort().
+ *  @return 0, CLEO_EINVAL (key), STO_ENOBUCKET, CLEO_ENOMEM,
+ *  CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_put_begin(sto_db_t *db, const char *bucket,
+                                  const char *key, const sto_put_opts_t *o,
+                                  sto_put_t **out);
+
+/** Append len bytes. @param buf borrows.
+ *  @return 0, CLEO_ESTORAGE (the put is then failed: only abort remains,
+ *  and commit returns the same error). */
+STO_API STO_WUR int sto_put_write(sto_put_t *put, const void *buf, size_t len);
+
+/** Verify and publish. expected_size < 0 and expected_md5 NULL skip the
+ *  checks. On success, one synced batch writes the metadata with a new
+ *  clock, frees the previous version's chunks and updates the bucket's
+ *  stats. On any error nothing becomes visible and the written chunks are
+ *  freed.
+ *  @param put takes: freed whatever the result.
+ *  @param expected_md5 borrows 16 raw bytes, or NULL.
+ *  @param[out] out gives the new metadata (sto_meta_free()); may be NULL.
+ *  @return 0, CLEO_EBADREQ (size or MD5 mismatch), STO_ENOBUCKET (bucket
+ *  deleted meanwhile), CLEO_ENOMEM, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_put_commit(sto_put_t *put, int64_t expected_size,
+                                   const uint8_t *expected_md5,
+                                   sto_meta_t **out);
+
+/** Abandon a put and free its chunks. @param put takes. Accepts NULL. */
+STO_API void sto_put_abort(sto_put_t *put);
+
+/* ---------------------------------------------------------------------
+ * Streaming get with an optional byte range (HTTP Range semantics).
+ * ------------------------------------------------------------------- */
+
+typedef enum {
+    STO_RANGE_ALL = 0, /* the whole object */
+    STO_RANGE_SPAN,    /* bytes first..last inclusive (last clamped) */
+    STO_RANGE_FROM,    /* bytes first..end ("first-") */
+    STO_RANGE_SUFFIX,  /* the last suffix_len bytes ("-n") */
+} sto_range_kind_t;
+
+typedef struct {
+    sto_range_kind_t kind;
+    uint64_t first;
+    uint64_t last;
+    uint64_t suffix_len;
+} sto_range_t;
+
+typedef struct sto_get_s sto_get_t;
+
+/** Open an object for reading from a consistent snapshot: a concurrent
+ *  overwrite or delete does not disturb it.
+ *  @param bucket, key, range borrow (range may be NULL = all).
+ *  @param[out] out gives: close with sto_get_close().
+ *  @return 0, CLEO_EINVAL, STO_ENOBUCKET, CLEO_ENOTFOUND, STO_ERANGE
+ *  (first beyond the end, last < first, suffix 0, or any range on an
+ *  empty object), CLEO_ENOMEM, CLEO_EPROTO, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_get_open(sto_db_t *db, const char *bucket,
+                                 const char *key, const sto_range_t *range,
+                                 sto_get_t **out);
+
+/** The object's metadata. @return valid until sto_get_close(). */
+STO_API const sto_meta_t *sto_get_meta(const sto_get_t *get);
+
+/** The resolved span: first byte offset and byte count to be read. */
+STO_API void sto_get_span(const sto_get_t *get, uint64_t *first, uint64_t *len);
+
+/** Read up to cap bytes of the span into buf. Each chunk's checksum is
+ *  checked before any of its bytes are returned.
+ *  @param buf borrows. @return bytes read, 0 at the end, STO_ECORRUPT
+ *  (bad or missing chunk: no bytes of it are returned), CLEO_ESTORAGE. */
+STO_API ssize_t sto_get_read(sto_get_t *get, void *buf, size_t cap);
+
+/** Finish a get. @param get takes. Accepts NULL. */
+STO_API void sto_get_close(sto_get_t *get);
+
+/* ---------------------------------------------------------------------
+ * Listing (S3 ListObjects / ListObjectsV2), answered by seeking.
+ * ------------------------------------------------------------------- */
+
+typedef struct {
+    const char *prefix;      /* NULL or "" = all */
+    const char *delimiter;   /* NULL or "" = none */
+    const char *start_after; /* marker / continuation; NULL = start */
+    size_t max_keys;         /* entries + prefixes per page; 0 = 1000 */
+} sto_list_opts_t;
+
+typedef struct {
+    char *key;
+    uint64_t size;
+    char etag[33];
+    uint64_t last_modified_ms;
+} sto_list_entry_t;
+
+typedef struct {
+    sto_list_entry_t *entries; /* sorted by key */
+    size_t n_entries;
+    char **prefixes; /* common prefixes, sorted */
+    size_t n_prefixes;
+    bool is_truncated;
+    char *next_marker; /* last key or prefix returned; NULL if none; pass
+                          as start_after for the next page */
+} sto_list_t;
+
+/** List one page of a bucket's live objects. Keys and common prefixes
+ *  after start_after that start with prefix are returned in order, a key
+ *  containing the delimiter after the prefix rolling up into a common
+ *  prefix (counted once). A common prefix that start_after falls within
+ *  is not repeated.
+ *  @param o borrows. @param[out] out gives: free with sto_list_free().
+ *  @return 0, CLEO_EINVAL, STO_ENOBUCKET, CLEO_ENOMEM, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_list(sto_db_t *db, const char *bucket,
+                             const sto_list_opts_t *o, sto_list_t **out);
+
+/** Free a listing. Accepts NULL. */
+STO_API void sto_list_free(sto_list_t *l);
+
+/* ---------------------------------------------------------------------
+ * Integrity.
+ * ------------------------------------------------------------------- */
+
+/** Called once per corrupt chunk found by sto_scrub(), with the chunk's
+ *  id and index and STO_ECORRUPT. */
+typedef void (*sto_scrub_cb)(void *data, uint64_t id, uint32_t index, int err);
+
+typedef struct {
+    uint64_t chunks;  /* chunks checked */
+    uint64_t bytes;   /* payload bytes checked */
+    uint64_t corrupt; /* chunks that failed */
+} sto_scrub_stats_t;
+
+/** Walk every chunk and verify its checksum.
+ *  @param cb may be NULL. @param data borrows, passed to cb.
+ *  @param[out] out filled on success; may be NULL.
+ *  @return 0 (even if corruption was found), CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
+                              sto_scrub_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLEO_STORAGE_STO_H */
