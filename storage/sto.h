@@ -31,7 +31,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proto/storage.pb-c.h"
 #include "runtime/rt.h"
+#include "supervisors/sup.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -350,6 +352,127 @@ typedef struct {
  *  @return 0 (even if corruption was found), CLEO_ESTORAGE. */
 STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
                               sto_scrub_stats_t *out);
+
+/* ---------------------------------------------------------------------
+ * The engine actor: a gen_server registered as STO_ENGINE_NAME that owns
+ * the database (opened in its init, closed when it stops, reopened when
+ * its supervisor restarts it) and answers the requests below. Each
+ * request runs on the runtime's blocking-work pool, never on a scheduler
+ * thread; the reply follows when the work is done.
+ *
+ * Every request is a call (rt_call / gen_server_call*). Its payload is
+ * the proto/storage.proto record named beside its id, set with
+ * rt_msg_set_pb(), except PUT (sto_msg_set_body()). The reply has the
+ * request's type, the status in reply->reason (0 or a code of the
+ * matching sto_* call above; CLEO_EBADREQ for a missing or wrong payload
+ * or an unknown type) and, when the status is 0, the payload named.
+ * ------------------------------------------------------------------- */
+
+#define STO_ENGINE_NAME "sto_engine"
+#define STO_MSG_BASE 0x53540000u /* "ST": storage's application range */
+/* BucketReq -> no payload */
+#define STO_MSG_BUCKET_CREATE (STO_MSG_BASE + 0x01u)
+/* BucketReq -> no payload */
+#define STO_MSG_BUCKET_DELETE (STO_MSG_BASE + 0x02u)
+/* BucketReq -> BucketExists (status 0 whether or not it exists) */
+#define STO_MSG_BUCKET_EXISTS (STO_MSG_BASE + 0x03u)
+/* no payload -> BucketList */
+#define STO_MSG_BUCKET_LIST (STO_MSG_BASE + 0x04u)
+/* BucketReq -> BucketInfo */
+#define STO_MSG_BUCKET_DU (STO_MSG_BASE + 0x05u)
+/* ObjectReq -> ObjectInfo */
+#define STO_MSG_HEAD (STO_MSG_BASE + 0x10u)
+/* ObjectReq -> no payload */
+#define STO_MSG_DELETE (STO_MSG_BASE + 0x11u)
+/* ListReq -> ListReply */
+#define STO_MSG_LIST (STO_MSG_BASE + 0x12u)
+/* sto_body_t {PutReq, the bytes} -> ObjectInfo */
+#define STO_MSG_PUT (STO_MSG_BASE + 0x13u)
+/* ObjectReq -> sto_body_t {ObjectInfo, the bytes}; CLEO_ELIMIT for an
+ * object over STO_WHOLE_MAX (stream it instead) */
+#define STO_MSG_GET (STO_MSG_BASE + 0x14u)
+
+#define STO_WHOLE_MAX ((uint64_t)64 << 20) /* bytes of a whole-object GET */
+#define STO_CLIENT_TIMEOUT_MS 60000u       /* the client helpers' timeout */
+
+/** The payload of a whole-object PUT request or GET reply: a record and
+ *  the object's bytes, moved between actors by reference. */
+typedef struct sto_body_s {
+    void *pb;      /* a proto/storage.proto record (ProtobufCMessage *) */
+    rt_buf_t *buf; /* the object's bytes: one reference */
+} sto_body_t;
+
+/** Make {pb, buf} m's payload, freed with the message. Aborts on
+ *  out-of-memory (a fixed-size struct).
+ *  @param pb takes (freed as rt_msg_set_pb() does). @param buf takes one
+ *  reference. */
+STO_API void sto_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf);
+
+/** m's payload as a body, or NULL if it is not one (not set with
+ *  sto_msg_set_body()). @return valid until m is freed or its payload
+ *  taken. */
+STO_API sto_body_t *sto_msg_body(const rt_msg_t *m);
+
+/** A sup_start_fn for the engine. spec->arg is the database directory, a
+ *  `const char *` that must outlive the supervisor (restarts reuse it).
+ *  The engine is linked to `sup`, traps exits and registers as
+ *  STO_ENGINE_NAME.
+ *  @return 0, CLEO_EEXIST (the name is taken), sto_db_open()'s error, or
+ *  as gen_server_start(). */
+STO_API STO_WUR int sto_engine_start(rt_actor_t *sup,
+                                     const sup_child_spec_t *spec, void *extra,
+                                     rt_pid_t *out);
+
+/* ---------------------------------------------------------------------
+ * Blocking clients of the engine, for mains and tests: each sends one
+ * request to STO_ENGINE_NAME with gen_server_call_sync() and waits up to
+ * STO_CLIENT_TIMEOUT_MS. Not from a scheduler thread (CLEO_EDEADLK).
+ * Besides the codes of the matching sto_* call they return CLEO_ENOPROC
+ * (no engine registered, or it died), CLEO_ETIMEDOUT, CLEO_ESHUTDOWN.
+ * Records given out are freed with protobuf_c_message_free_unpacked(x,
+ * NULL).
+ * ------------------------------------------------------------------- */
+
+/** @param name, owner borrow (owner may be NULL). */
+STO_API STO_WUR int sto_client_bucket_create_sync(rt_t *rt, const char *name,
+                                                  const char *owner);
+/** @param name borrows. */
+STO_API STO_WUR int sto_client_bucket_delete_sync(rt_t *rt, const char *name);
+/** @param name borrows. @param[out] out whether it exists. */
+STO_API STO_WUR int sto_client_bucket_exists_sync(rt_t *rt, const char *name,
+                                                  bool *out);
+/** @param[out] out gives. */
+STO_API STO_WUR int
+sto_client_bucket_list_sync(rt_t *rt, Cleo__Storage__BucketList **out);
+/** @param name borrows. @param[out] out gives. */
+STO_API STO_WUR int sto_client_bucket_du_sync(rt_t *rt, const char *name,
+                                              Cleo__Storage__BucketInfo **out);
+/** Put a whole object. @param bucket, key, o borrow (o may be NULL;
+ *  now_ms is ignored: the engine stamps the wall clock).
+ *  @param body takes one reference: its len bytes are the object.
+ *  @param[out] out gives the new metadata; may be NULL. */
+STO_API STO_WUR int sto_client_put_sync(rt_t *rt, const char *bucket,
+                                        const char *key, rt_buf_t *body,
+                                        const sto_put_opts_t *o,
+                                        Cleo__Storage__ObjectInfo **out);
+/** Get a whole object. @param bucket, key borrow.
+ *  @param[out] body gives one reference (rt_buf_unref()).
+ *  @param[out] info gives the metadata; may be NULL. */
+STO_API STO_WUR int sto_client_get_sync(rt_t *rt, const char *bucket,
+                                        const char *key, rt_buf_t **body,
+                                        Cleo__Storage__ObjectInfo **info);
+/** @param bucket, key borrow. @param[out] out gives. */
+STO_API STO_WUR int sto_client_head_sync(rt_t *rt, const char *bucket,
+                                         const char *key,
+                                         Cleo__Storage__ObjectInfo **out);
+/** @param bucket, key borrow. */
+STO_API STO_WUR int sto_client_delete_sync(rt_t *rt, const char *bucket,
+                                           const char *key);
+/** @param bucket, o borrow (o may be NULL = defaults; max_keys over 1000
+ *  is 1000). @param[out] out gives. */
+STO_API STO_WUR int sto_client_list_sync(rt_t *rt, const char *bucket,
+                                         const sto_list_opts_t *o,
+                                         Cleo__Storage__ListReply **out);
 
 #ifdef __cplusplus
 }

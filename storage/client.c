@@ -1,0 +1,238 @@
+/*
+ * client.c - the engine's message payloads (sto_body_t) and the blocking
+ * client helpers: build a storage.proto request, call the registered
+ * engine, take the status and record out of the reply.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "actors/actors.h"
+#include "storage/sto.h"
+
+static void body_free(void *p)
+{
+    sto_body_t *b = p;
+    if (b->pb != NULL)
+        protobuf_c_message_free_unpacked(b->pb, NULL);
+    rt_buf_unref(b->buf);
+    free(b);
+}
+
+void sto_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf)
+{
+    sto_body_t *b = malloc(sizeof *b);
+    if (b == NULL)
+        abort(); /* fixed-size control struct (STYLE rule 26) */
+    b->pb = pb;
+    b->buf = buf;
+    if (m->payload_free != NULL && m->payload != NULL)
+        m->payload_free(m->payload);
+    m->payload = b;
+    m->payload_free = body_free;
+}
+
+sto_body_t *sto_msg_body(const rt_msg_t *m)
+{
+    return m->payload != NULL && m->payload_free == body_free ? m->payload
+                                                              : NULL;
+}
+
+/* ---- requests ------------------------------------------------------ */
+
+/* A copy for a request record; NULL and "" become the shared "". Bounded
+ * by the names' and keys' limits, so out-of-memory aborts. */
+static char *xstrdup(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return (char *)protobuf_c_empty_string;
+    char *d = strdup(s);
+    if (d == NULL)
+        abort();
+    return d;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n > 0 ? n : 1, size);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+/* Call the engine with req and return the reply's status; on 0, *out
+ * gives the reply's payload (NULL if none) unless out is NULL. */
+static int call(rt_t *rt, rt_msg_t *req, void **out)
+{
+    rt_pid_t pid = rt_whereis(rt, STO_ENGINE_NAME);
+    if (pid == RT_PID_NONE) {
+        rt_msg_free(req);
+        return CLEO_ENOPROC;
+    }
+    rt_msg_t *reply;
+    int rc = gen_server_call_sync(rt, pid, req, STO_CLIENT_TIMEOUT_MS, &reply);
+    if (rc < 0)
+        return rc;
+    rc = reply->reason;
+    if (rc == 0 && out != NULL) {
+        *out = reply->payload;
+        reply->payload = NULL; /* given to the caller */
+    }
+    rt_msg_free(reply);
+    return rc;
+}
+
+static rt_msg_t *bucket_req(uint32_t type, const char *name, const char *owner)
+{
+    Cleo__Storage__BucketReq *r = xcalloc(1, sizeof *r);
+    cleo__storage__bucket_req__init(r);
+    r->name = xstrdup(name);
+    r->owner = xstrdup(owner);
+    rt_msg_t *m = rt_msg_new(type);
+    rt_msg_set_pb(m, r);
+    return m;
+}
+
+static rt_msg_t *object_req(uint32_t type, const char *bucket, const char *key)
+{
+    Cleo__Storage__ObjectReq *r = xcalloc(1, sizeof *r);
+    cleo__storage__object_req__init(r);
+    r->bucket = xstrdup(bucket);
+    r->key = xstrdup(key);
+    rt_msg_t *m = rt_msg_new(type);
+    rt_msg_set_pb(m, r);
+    return m;
+}
+
+int sto_client_bucket_create_sync(rt_t *rt, const char *name, const char *owner)
+{
+    return call(rt, bucket_req(STO_MSG_BUCKET_CREATE, name, owner), NULL);
+}
+
+int sto_client_bucket_delete_sync(rt_t *rt, const char *name)
+{
+    return call(rt, bucket_req(STO_MSG_BUCKET_DELETE, name, NULL), NULL);
+}
+
+int sto_client_bucket_exists_sync(rt_t *rt, const char *name, bool *out)
+{
+    void *p = NULL;
+    int rc = call(rt, bucket_req(STO_MSG_BUCKET_EXISTS, name, NULL), &p);
+    if (rc < 0)
+        return rc;
+    Cleo__Storage__BucketExists *e = p;
+    *out = e->exists;
+    protobuf_c_message_free_unpacked(p, NULL);
+    return 0;
+}
+
+int sto_client_bucket_list_sync(rt_t *rt, Cleo__Storage__BucketList **out)
+{
+    void *p = NULL;
+    int rc = call(rt, rt_msg_new(STO_MSG_BUCKET_LIST), &p);
+    if (rc == 0)
+        *out = p;
+    return rc;
+}
+
+int sto_client_bucket_du_sync(rt_t *rt, const char *name,
+                              Cleo__Storage__BucketInfo **out)
+{
+    void *p = NULL;
+    int rc = call(rt, bucket_req(STO_MSG_BUCKET_DU, name, NULL), &p);
+    if (rc == 0)
+        *out = p;
+    return rc;
+}
+
+static Cleo__Storage__PutReq *put_req(const char *bucket, const char *key,
+                                      const sto_put_opts_t *o)
+{
+    Cleo__Storage__PutReq *r = xcalloc(1, sizeof *r);
+    cleo__storage__put_req__init(r);
+    r->bucket = xstrdup(bucket);
+    r->key = xstrdup(key);
+    if (o == NULL)
+        return r;
+    r->content_type = xstrdup(o->content_type);
+    r->content_encoding = xstrdup(o->content_encoding);
+    r->cache_control = xstrdup(o->cache_control);
+    r->n_user_meta = o->n_user_meta;
+    r->user_meta = xcalloc(o->n_user_meta, sizeof *r->user_meta);
+    for (size_t i = 0; i < o->n_user_meta; i++) {
+        Cleo__Storage__MetaKV *kv = xcalloc(1, sizeof *kv);
+        cleo__storage__meta_kv__init(kv);
+        kv->key = xstrdup(o->user_meta[i].key);
+        kv->value = xstrdup(o->user_meta[i].value);
+        r->user_meta[i] = kv;
+    }
+    return r;
+}
+
+int sto_client_put_sync(rt_t *rt, const char *bucket, const char *key,
+                        rt_buf_t *body, const sto_put_opts_t *o,
+                        Cleo__Storage__ObjectInfo **out)
+{
+    rt_msg_t *m = rt_msg_new(STO_MSG_PUT);
+    sto_msg_set_body(m, put_req(bucket, key, o), body);
+    void *p = NULL;
+    int rc = call(rt, m, &p);
+    if (rc == 0 && out != NULL)
+        *out = p;
+    else if (rc == 0)
+        protobuf_c_message_free_unpacked(p, NULL);
+    return rc;
+}
+
+int sto_client_get_sync(rt_t *rt, const char *bucket, const char *key,
+                        rt_buf_t **body, Cleo__Storage__ObjectInfo **info)
+{
+    void *p = NULL;
+    int rc = call(rt, object_req(STO_MSG_GET, bucket, key), &p);
+    if (rc < 0)
+        return rc;
+    sto_body_t *b = p; /* the engine's reply: always a body on success */
+    *body = b->buf;
+    b->buf = NULL;
+    if (info != NULL)
+        *info = b->pb, b->pb = NULL;
+    body_free(b);
+    return 0;
+}
+
+int sto_client_head_sync(rt_t *rt, const char *bucket, const char *key,
+                         Cleo__Storage__ObjectInfo **out)
+{
+    void *p = NULL;
+    int rc = call(rt, object_req(STO_MSG_HEAD, bucket, key), &p);
+    if (rc == 0)
+        *out = p;
+    return rc;
+}
+
+int sto_client_delete_sync(rt_t *rt, const char *bucket, const char *key)
+{
+    return call(rt, object_req(STO_MSG_DELETE, bucket, key), NULL);
+}
+
+int sto_client_list_sync(rt_t *rt, const char *bucket, const sto_list_opts_t *o,
+                         Cleo__Storage__ListReply **out)
+{
+    Cleo__Storage__ListReq *r = xcalloc(1, sizeof *r);
+    cleo__storage__list_req__init(r);
+    r->bucket = xstrdup(bucket);
+    if (o != NULL) {
+        r->prefix = xstrdup(o->prefix);
+        r->delimiter = xstrdup(o->delimiter);
+        r->start_after = xstrdup(o->start_after);
+        r->max_keys = o->max_keys > 1000 ? 1000 : (uint32_t)o->max_keys;
+    }
+    rt_msg_t *m = rt_msg_new(STO_MSG_LIST);
+    rt_msg_set_pb(m, r);
+    void *p = NULL;
+    int rc = call(rt, m, &p);
+    if (rc == 0)
+        *out = p;
+    return rc;
+}

@@ -1,0 +1,356 @@
+/*
+ * job.c - an engine request as blocking work: the sto_* call it makes on
+ * the pool and the storage.proto record it answers with. Records are
+ * built from malloc so that rt_msg_set_pb()'s free_unpacked releases
+ * them. Their sizes are bounded (keys 1 KiB, listings 1000 entries), so
+ * out-of-memory aborts as for control structs.
+ */
+#include "storage/job.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "storage/db.h"
+
+#define LIST_MAX 1000 /* entries + prefixes in one LIST reply */
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n > 0 ? n : 1, size);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+/* A copy for a record; "" stays protobuf-c's shared empty string. */
+static char *xstrdup(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return (char *)protobuf_c_empty_string;
+    char *d = strdup(s);
+    if (d == NULL)
+        abort();
+    return d;
+}
+
+/* The record each request type carries; NULL for none. */
+static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
+{
+    switch (type) { /* size: dispatch */
+    case STO_MSG_BUCKET_CREATE:
+    case STO_MSG_BUCKET_DELETE:
+    case STO_MSG_BUCKET_EXISTS:
+    case STO_MSG_BUCKET_DU:
+        return &cleo__storage__bucket_req__descriptor;
+    case STO_MSG_HEAD:
+    case STO_MSG_DELETE:
+    case STO_MSG_GET:
+        return &cleo__storage__object_req__descriptor;
+    case STO_MSG_LIST:
+        return &cleo__storage__list_req__descriptor;
+    case STO_MSG_PUT:
+        return &cleo__storage__put_req__descriptor;
+    default:
+        return NULL;
+    }
+}
+
+static bool is_record(const void *pb, const ProtobufCMessageDescriptor *d)
+{
+    return pb != NULL && ((const ProtobufCMessage *)pb)->descriptor == d;
+}
+
+bool sto__job_is_valid(const rt_msg_t *req)
+{
+    const ProtobufCMessageDescriptor *d = req_desc(req->type);
+    if (d == NULL)
+        return true; /* BUCKET_LIST: no payload */
+    sto_body_t *b = sto_msg_body(req);
+    if (req->type == STO_MSG_PUT)
+        return b != NULL && b->buf != NULL && is_record(b->pb, d);
+    return b == NULL && is_record(req->payload, d);
+}
+
+sto__job_t *sto__job_new(sto__dbref_t *ref, rt_msg_t *req, rt_from_t from)
+{
+    sto__job_t *j = xcalloc(1, sizeof *j);
+    j->ref = sto__dbref_take(ref);
+    j->type = req->type;
+    j->from = from;
+    sto_body_t *b = sto_msg_body(req);
+    if (b != NULL) { /* the emptied body is freed with req */
+        j->req = b->pb, j->body = b->buf;
+        b->pb = NULL, b->buf = NULL;
+    } else if (req_desc(req->type) != NULL) {
+        j->req = req->payload;
+        req->payload = NULL; /* ours now: the runtime will not free it */
+    }
+    return j;
+}
+
+void sto__job_free(void *arg)
+{
+    sto__job_t *j = arg;
+    if (j->req != NULL)
+        protobuf_c_message_free_unpacked(j->req, NULL);
+    if (j->res != NULL)
+        protobuf_c_message_free_unpacked(j->res, NULL);
+    rt_buf_unref(j->body);
+    rt_buf_unref(j->out);
+    sto__dbref_drop(j->ref);
+    free(j);
+}
+
+/* ---- records from the engine's structs ---------------------------- */
+
+static Cleo__Storage__BucketInfo *bucket_pb(const sto_bucket_info_t *b)
+{
+    Cleo__Storage__BucketInfo *p = xcalloc(1, sizeof *p);
+    cleo__storage__bucket_info__init(p);
+    p->name = xstrdup(b->name);
+    p->owner = xstrdup(b->owner);
+    p->created_ms = b->created_ms;
+    p->objects = b->objects;
+    p->bytes = b->bytes;
+    return p;
+}
+
+static Cleo__Storage__ObjectInfo *info_pb(const sto_meta_t *m)
+{
+    Cleo__Storage__ObjectInfo *p = xcalloc(1, sizeof *p);
+    cleo__storage__object_info__init(p);
+    p->bucket = xstrdup(m->bucket);
+    p->key = xstrdup(m->key);
+    p->size = m->size;
+    p->etag = xstrdup(m->etag);
+    p->content_type = xstrdup(m->content_type);
+    p->content_encoding = xstrdup(m->content_encoding);
+    p->cache_control = xstrdup(m->cache_control);
+    p->last_modified_ms = m->last_modified_ms;
+    p->clock = m->clock;
+    p->n_user_meta = m->n_user_meta;
+    p->user_meta = xcalloc(m->n_user_meta, sizeof *p->user_meta);
+    for (size_t i = 0; i < m->n_user_meta; i++) {
+        Cleo__Storage__MetaKV *kv = xcalloc(1, sizeof *kv);
+        cleo__storage__meta_kv__init(kv);
+        kv->key = xstrdup(m->user_meta[i].key);
+        kv->value = xstrdup(m->user_meta[i].value);
+        p->user_meta[i] = kv;
+    }
+    return p;
+}
+
+static Cleo__Storage__ListReply *list_pb(const sto_list_t *l)
+{
+    Cleo__Storage__ListReply *p = xcalloc(1, sizeof *p);
+    cleo__storage__list_reply__init(p);
+    p->n_entries = l->n_entries;
+    p->entries = xcalloc(l->n_entries, sizeof *p->entries);
+    for (size_t i = 0; i < l->n_entries; i++) {
+        Cleo__Storage__ListEntry *e = xcalloc(1, sizeof *e);
+        cleo__storage__list_entry__init(e);
+        e->key = xstrdup(l->entries[i].key);
+        e->size = l->entries[i].size;
+        e->etag = xstrdup(l->entries[i].etag);
+        e->last_modified_ms = l->entries[i].last_modified_ms;
+        p->entries[i] = e;
+    }
+    p->n_prefixes = l->n_prefixes;
+    p->prefixes = xcalloc(l->n_prefixes, sizeof *p->prefixes);
+    for (size_t i = 0; i < l->n_prefixes; i++)
+        p->prefixes[i] = xstrdup(l->prefixes[i]);
+    p->is_truncated = l->is_truncated;
+    p->next_marker = xstrdup(l->next_marker);
+    return p;
+}
+
+/* ---- the runs: one sto_* call each --------------------------------- */
+
+static int run_bucket_create(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__BucketReq *r = j->req;
+    return sto_bucket_create(db, r->name, r->owner, sto__now_ms());
+}
+
+static int run_bucket_delete(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__BucketReq *r = j->req;
+    return sto_bucket_delete(db, r->name);
+}
+
+static int run_bucket_exists(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__BucketReq *r = j->req;
+    Cleo__Storage__BucketExists *p = xcalloc(1, sizeof *p);
+    cleo__storage__bucket_exists__init(p);
+    p->exists = sto_bucket_exists(db, r->name);
+    j->res = p;
+    return 0;
+}
+
+static int run_bucket_list(sto_db_t *db, sto__job_t *j)
+{
+    sto_bucket_info_t *v;
+    size_t n;
+    int rc = sto_bucket_list(db, &v, &n);
+    if (rc < 0)
+        return rc;
+    Cleo__Storage__BucketList *p = xcalloc(1, sizeof *p);
+    cleo__storage__bucket_list__init(p);
+    p->n_buckets = n;
+    p->buckets = xcalloc(n, sizeof *p->buckets);
+    for (size_t i = 0; i < n; i++)
+        p->buckets[i] = bucket_pb(&v[i]);
+    free(v);
+    j->res = p;
+    return 0;
+}
+
+static int run_bucket_du(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__BucketReq *r = j->req;
+    sto_bucket_info_t b;
+    int rc = sto_bucket_du(db, r->name, &b);
+    if (rc == 0)
+        j->res = bucket_pb(&b);
+    return rc;
+}
+
+static int run_head(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__ObjectReq *r = j->req;
+    sto_meta_t *m;
+    int rc = sto_head(db, r->bucket, r->key, &m);
+    if (rc < 0)
+        return rc;
+    j->res = info_pb(m);
+    sto_meta_free(m);
+    return 0;
+}
+
+static int run_delete(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__ObjectReq *r = j->req;
+    return sto_delete(db, r->bucket, r->key, sto__now_ms());
+}
+
+static int run_list(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__ListReq *r = j->req;
+    sto_list_opts_t o = {
+        .prefix = r->prefix,
+        .delimiter = r->delimiter,
+        .start_after = *r->start_after != '\0' ? r->start_after : NULL,
+        .max_keys =
+            r->max_keys == 0 || r->max_keys > LIST_MAX ? LIST_MAX : r->max_keys,
+    };
+    sto_list_t *l;
+    int rc = sto_list(db, r->bucket, &o, &l);
+    if (rc < 0)
+        return rc;
+    j->res = list_pb(l);
+    sto_list_free(l);
+    return 0;
+}
+
+static int run_put(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__PutReq *r = j->req;
+    sto_kv_t *kv = xcalloc(r->n_user_meta, sizeof *kv);
+    for (size_t i = 0; i < r->n_user_meta; i++)
+        kv[i] = (sto_kv_t){r->user_meta[i]->key, r->user_meta[i]->value};
+    sto_put_opts_t o = {.content_type = r->content_type,
+                        .content_encoding = r->content_encoding,
+                        .cache_control = r->cache_control,
+                        .user_meta = kv,
+                        .n_user_meta = r->n_user_meta};
+    sto_put_t *put;
+    sto_meta_t *m;
+    size_t len = rt_buf_len(j->body);
+    int rc = sto_put_begin(db, r->bucket, r->key, &o, &put);
+    free(kv); /* copied by sto_put_begin */
+    if (rc < 0)
+        return rc;
+    if ((rc = sto_put_write(put, rt_buf_data(j->body), len)) < 0) {
+        sto_put_abort(put);
+        return rc;
+    }
+    if ((rc = sto_put_commit(put, (int64_t)len, NULL, &m)) < 0)
+        return rc;
+    j->res = info_pb(m);
+    sto_meta_free(m);
+    return 0;
+}
+
+/* Read the whole span of g into a new buffer. */
+static int read_all(sto_get_t *g, rt_buf_t **out)
+{
+    uint64_t first, len;
+    sto_get_span(g, &first, &len);
+    if (len > STO_WHOLE_MAX)
+        return CLEO_ELIMIT;
+    rt_buf_t *b;
+    int rc = rt_buf_new((size_t)len, &b);
+    if (rc < 0)
+        return rc;
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = sto_get_read(g, rt_buf_data(b) + got, (size_t)len - got);
+        if (n <= 0) {
+            rt_buf_unref(b);
+            return n < 0 ? (int)n : STO_ECORRUPT; /* short: chunks gone */
+        }
+        got += (size_t)n;
+    }
+    if ((rc = rt_buf_set_len(b, got)) < 0) { /* got == len <= cap */
+        rt_buf_unref(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+static int run_get(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__ObjectReq *r = j->req;
+    sto_get_t *g;
+    int rc = sto_get_open(db, r->bucket, r->key, NULL, &g);
+    if (rc < 0)
+        return rc;
+    if ((rc = read_all(g, &j->out)) == 0)
+        j->res = info_pb(sto_get_meta(g));
+    sto_get_close(g);
+    return rc;
+}
+
+int sto__job_run(void *arg)
+{
+    sto__job_t *j = arg;
+    sto_db_t *db = j->ref->db;
+    switch (j->type) { /* size: dispatch */
+    case STO_MSG_BUCKET_CREATE:
+        return run_bucket_create(db, j);
+    case STO_MSG_BUCKET_DELETE:
+        return run_bucket_delete(db, j);
+    case STO_MSG_BUCKET_EXISTS:
+        return run_bucket_exists(db, j);
+    case STO_MSG_BUCKET_LIST:
+        return run_bucket_list(db, j);
+    case STO_MSG_BUCKET_DU:
+        return run_bucket_du(db, j);
+    case STO_MSG_HEAD:
+        return run_head(db, j);
+    case STO_MSG_DELETE:
+        return run_delete(db, j);
+    case STO_MSG_LIST:
+        return run_list(db, j);
+    case STO_MSG_PUT:
+        return run_put(db, j);
+    case STO_MSG_GET:
+        return run_get(db, j);
+    default:
+        return CLEO_EBADREQ;
+    }
+}

@@ -1,0 +1,39 @@
+/*
+ * job.h - one engine request as a unit of blocking work (private to
+ * storage/). The engine actor fills a job from a call, the blocking pool
+ * runs it with sto__job_run(), and the engine turns it into the reply.
+ */
+#ifndef CLEO_STORAGE_JOB_H
+#define CLEO_STORAGE_JOB_H
+
+#include "storage/engine.h"
+#include "storage/sto.h"
+
+typedef struct sto__job_s {
+    sto__dbref_t *ref; /* one reference on the engine's database */
+    uint32_t type;     /* the request's STO_MSG_* */
+    rt_from_t from;    /* who to answer */
+    uint64_t id;       /* the engine's number for it, to find it pending */
+    void *req;         /* the request record (ProtobufCMessage *) or NULL */
+    rt_buf_t *body;    /* PUT: the object's bytes (one reference) */
+    void *res;         /* the reply record, set by the run on success */
+    rt_buf_t *out;     /* GET: the object's bytes (one reference) */
+} sto__job_t;
+
+/* Take the payload of req (a validated call) into a new job holding one
+ * reference on ref. Aborts on out-of-memory. @return gives: free with
+ * sto__job_free(). */
+sto__job_t *sto__job_new(sto__dbref_t *ref, rt_msg_t *req, rt_from_t from);
+
+/* Is req's payload the record its type needs? */
+bool sto__job_is_valid(const rt_msg_t *req);
+
+/* Run the job's sto_* call (blocking: on the pool only). An rt_work_fn.
+ * @return 0 or the call's error; on 0 job->res (and job->out) are set. */
+int sto__job_run(void *job);
+
+/* Free the job, its records and buffers, and drop its database
+ * reference (the last one closes the database). An rt_free_fn. */
+void sto__job_free(void *job);
+
+#endif /* CLEO_STORAGE_JOB_H */
