@@ -9,6 +9,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "actors/actors.h"
+#include "storage/pb.h"
 #include "storage/sto.h"
 
 static void body_free(void *p)
@@ -41,26 +42,6 @@ sto_body_t *sto_msg_body(const rt_msg_t *m)
 
 /* ---- requests ------------------------------------------------------ */
 
-/* A copy for a request record; NULL and "" become the shared "". Bounded
- * by the names' and keys' limits, so out-of-memory aborts. */
-static char *xstrdup(const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return (char *)protobuf_c_empty_string;
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n > 0 ? n : 1, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
 /* Call the engine with req and return the reply's status; on 0, *out
  * gives the reply's payload (NULL if none) unless out is NULL. */
 static int call(rt_t *rt, rt_msg_t *req, void **out)
@@ -85,10 +66,10 @@ static int call(rt_t *rt, rt_msg_t *req, void **out)
 
 static rt_msg_t *bucket_req(uint32_t type, const char *name, const char *owner)
 {
-    Cleo__Storage__BucketReq *r = xcalloc(1, sizeof *r);
+    Cleo__Storage__BucketReq *r = sto__pb_calloc(1, sizeof *r);
     cleo__storage__bucket_req__init(r);
-    r->name = xstrdup(name);
-    r->owner = xstrdup(owner);
+    r->name = sto__pb_strdup(name);
+    r->owner = sto__pb_strdup(owner);
     rt_msg_t *m = rt_msg_new(type);
     rt_msg_set_pb(m, r);
     return m;
@@ -96,10 +77,10 @@ static rt_msg_t *bucket_req(uint32_t type, const char *name, const char *owner)
 
 static rt_msg_t *object_req(uint32_t type, const char *bucket, const char *key)
 {
-    Cleo__Storage__ObjectReq *r = xcalloc(1, sizeof *r);
+    Cleo__Storage__ObjectReq *r = sto__pb_calloc(1, sizeof *r);
     cleo__storage__object_req__init(r);
-    r->bucket = xstrdup(bucket);
-    r->key = xstrdup(key);
+    r->bucket = sto__pb_strdup(bucket);
+    r->key = sto__pb_strdup(key);
     rt_msg_t *m = rt_msg_new(type);
     rt_msg_set_pb(m, r);
     return m;
@@ -149,24 +130,17 @@ int sto_client_bucket_du_sync(rt_t *rt, const char *name,
 static Cleo__Storage__PutReq *put_req(const char *bucket, const char *key,
                                       const sto_put_opts_t *o)
 {
-    Cleo__Storage__PutReq *r = xcalloc(1, sizeof *r);
+    Cleo__Storage__PutReq *r = sto__pb_calloc(1, sizeof *r);
     cleo__storage__put_req__init(r);
-    r->bucket = xstrdup(bucket);
-    r->key = xstrdup(key);
+    r->bucket = sto__pb_strdup(bucket);
+    r->key = sto__pb_strdup(key);
     if (o == NULL)
         return r;
-    r->content_type = xstrdup(o->content_type);
-    r->content_encoding = xstrdup(o->content_encoding);
-    r->cache_control = xstrdup(o->cache_control);
+    r->content_type = sto__pb_strdup(o->content_type);
+    r->content_encoding = sto__pb_strdup(o->content_encoding);
+    r->cache_control = sto__pb_strdup(o->cache_control);
     r->n_user_meta = o->n_user_meta;
-    r->user_meta = xcalloc(o->n_user_meta, sizeof *r->user_meta);
-    for (size_t i = 0; i < o->n_user_meta; i++) {
-        Cleo__Storage__MetaKV *kv = xcalloc(1, sizeof *kv);
-        cleo__storage__meta_kv__init(kv);
-        kv->key = xstrdup(o->user_meta[i].key);
-        kv->value = xstrdup(o->user_meta[i].value);
-        r->user_meta[i] = kv;
-    }
+    r->user_meta = sto__pb_user_meta(o->user_meta, o->n_user_meta);
     return r;
 }
 
@@ -219,13 +193,13 @@ int sto_client_delete_sync(rt_t *rt, const char *bucket, const char *key)
 int sto_client_list_sync(rt_t *rt, const char *bucket, const sto_list_opts_t *o,
                          Cleo__Storage__ListReply **out)
 {
-    Cleo__Storage__ListReq *r = xcalloc(1, sizeof *r);
+    Cleo__Storage__ListReq *r = sto__pb_calloc(1, sizeof *r);
     cleo__storage__list_req__init(r);
-    r->bucket = xstrdup(bucket);
+    r->bucket = sto__pb_strdup(bucket);
     if (o != NULL) {
-        r->prefix = xstrdup(o->prefix);
-        r->delimiter = xstrdup(o->delimiter);
-        r->start_after = xstrdup(o->start_after);
+        r->prefix = sto__pb_strdup(o->prefix);
+        r->delimiter = sto__pb_strdup(o->delimiter);
+        r->start_after = sto__pb_strdup(o->start_after);
         r->max_keys = o->max_keys > 1000 ? 1000 : (uint32_t)o->max_keys;
     }
     rt_msg_t *m = rt_msg_new(STO_MSG_LIST);

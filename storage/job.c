@@ -13,27 +13,9 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "storage/db.h"
+#include "storage/pb.h"
 
 #define LIST_MAX 1000 /* entries + prefixes in one LIST reply */
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n > 0 ? n : 1, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-/* A copy for a record; "" stays protobuf-c's shared empty string. */
-static char *xstrdup(const char *s)
-{
-    if (s == NULL || *s == '\0')
-        return (char *)protobuf_c_empty_string;
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
-}
 
 /* The record each request type carries; NULL for none. */
 static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
@@ -75,7 +57,7 @@ bool sto__job_is_valid(const rt_msg_t *req)
 
 sto__job_t *sto__job_new(sto__dbref_t *ref, rt_msg_t *req, rt_from_t from)
 {
-    sto__job_t *j = xcalloc(1, sizeof *j);
+    sto__job_t *j = sto__pb_calloc(1, sizeof *j);
     j->ref = sto__dbref_take(ref);
     j->type = req->type;
     j->from = from;
@@ -107,10 +89,10 @@ void sto__job_free(void *arg)
 
 static Cleo__Storage__BucketInfo *bucket_pb(const sto_bucket_info_t *b)
 {
-    Cleo__Storage__BucketInfo *p = xcalloc(1, sizeof *p);
+    Cleo__Storage__BucketInfo *p = sto__pb_calloc(1, sizeof *p);
     cleo__storage__bucket_info__init(p);
-    p->name = xstrdup(b->name);
-    p->owner = xstrdup(b->owner);
+    p->name = sto__pb_strdup(b->name);
+    p->owner = sto__pb_strdup(b->owner);
     p->created_ms = b->created_ms;
     p->objects = b->objects;
     p->bytes = b->bytes;
@@ -119,50 +101,43 @@ static Cleo__Storage__BucketInfo *bucket_pb(const sto_bucket_info_t *b)
 
 static Cleo__Storage__ObjectInfo *info_pb(const sto_meta_t *m)
 {
-    Cleo__Storage__ObjectInfo *p = xcalloc(1, sizeof *p);
+    Cleo__Storage__ObjectInfo *p = sto__pb_calloc(1, sizeof *p);
     cleo__storage__object_info__init(p);
-    p->bucket = xstrdup(m->bucket);
-    p->key = xstrdup(m->key);
+    p->bucket = sto__pb_strdup(m->bucket);
+    p->key = sto__pb_strdup(m->key);
     p->size = m->size;
-    p->etag = xstrdup(m->etag);
-    p->content_type = xstrdup(m->content_type);
-    p->content_encoding = xstrdup(m->content_encoding);
-    p->cache_control = xstrdup(m->cache_control);
+    p->etag = sto__pb_strdup(m->etag);
+    p->content_type = sto__pb_strdup(m->content_type);
+    p->content_encoding = sto__pb_strdup(m->content_encoding);
+    p->cache_control = sto__pb_strdup(m->cache_control);
     p->last_modified_ms = m->last_modified_ms;
     p->clock = m->clock;
     p->n_user_meta = m->n_user_meta;
-    p->user_meta = xcalloc(m->n_user_meta, sizeof *p->user_meta);
-    for (size_t i = 0; i < m->n_user_meta; i++) {
-        Cleo__Storage__MetaKV *kv = xcalloc(1, sizeof *kv);
-        cleo__storage__meta_kv__init(kv);
-        kv->key = xstrdup(m->user_meta[i].key);
-        kv->value = xstrdup(m->user_meta[i].value);
-        p->user_meta[i] = kv;
-    }
+    p->user_meta = sto__pb_user_meta(m->user_meta, m->n_user_meta);
     return p;
 }
 
 static Cleo__Storage__ListReply *list_pb(const sto_list_t *l)
 {
-    Cleo__Storage__ListReply *p = xcalloc(1, sizeof *p);
+    Cleo__Storage__ListReply *p = sto__pb_calloc(1, sizeof *p);
     cleo__storage__list_reply__init(p);
     p->n_entries = l->n_entries;
-    p->entries = xcalloc(l->n_entries, sizeof *p->entries);
+    p->entries = sto__pb_calloc(l->n_entries, sizeof *p->entries);
     for (size_t i = 0; i < l->n_entries; i++) {
-        Cleo__Storage__ListEntry *e = xcalloc(1, sizeof *e);
+        Cleo__Storage__ListEntry *e = sto__pb_calloc(1, sizeof *e);
         cleo__storage__list_entry__init(e);
-        e->key = xstrdup(l->entries[i].key);
+        e->key = sto__pb_strdup(l->entries[i].key);
         e->size = l->entries[i].size;
-        e->etag = xstrdup(l->entries[i].etag);
+        e->etag = sto__pb_strdup(l->entries[i].etag);
         e->last_modified_ms = l->entries[i].last_modified_ms;
         p->entries[i] = e;
     }
     p->n_prefixes = l->n_prefixes;
-    p->prefixes = xcalloc(l->n_prefixes, sizeof *p->prefixes);
+    p->prefixes = sto__pb_calloc(l->n_prefixes, sizeof *p->prefixes);
     for (size_t i = 0; i < l->n_prefixes; i++)
-        p->prefixes[i] = xstrdup(l->prefixes[i]);
+        p->prefixes[i] = sto__pb_strdup(l->prefixes[i]);
     p->is_truncated = l->is_truncated;
-    p->next_marker = xstrdup(l->next_marker);
+    p->next_marker = sto__pb_strdup(l->next_marker);
     return p;
 }
 
@@ -183,7 +158,7 @@ static int run_bucket_delete(sto_db_t *db, sto__job_t *j)
 static int run_bucket_exists(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__BucketReq *r = j->req;
-    Cleo__Storage__BucketExists *p = xcalloc(1, sizeof *p);
+    Cleo__Storage__BucketExists *p = sto__pb_calloc(1, sizeof *p);
     cleo__storage__bucket_exists__init(p);
     p->exists = sto_bucket_exists(db, r->name);
     j->res = p;
@@ -197,10 +172,10 @@ static int run_bucket_list(sto_db_t *db, sto__job_t *j)
     int rc = sto_bucket_list(db, &v, &n);
     if (rc < 0)
         return rc;
-    Cleo__Storage__BucketList *p = xcalloc(1, sizeof *p);
+    Cleo__Storage__BucketList *p = sto__pb_calloc(1, sizeof *p);
     cleo__storage__bucket_list__init(p);
     p->n_buckets = n;
-    p->buckets = xcalloc(n, sizeof *p->buckets);
+    p->buckets = sto__pb_calloc(n, sizeof *p->buckets);
     for (size_t i = 0; i < n; i++)
         p->buckets[i] = bucket_pb(&v[i]);
     free(v);
@@ -258,7 +233,7 @@ static int run_list(sto_db_t *db, sto__job_t *j)
 static int run_put(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__PutReq *r = j->req;
-    sto_kv_t *kv = xcalloc(r->n_user_meta, sizeof *kv);
+    sto_kv_t *kv = sto__pb_calloc(r->n_user_meta, sizeof *kv);
     for (size_t i = 0; i < r->n_user_meta; i++)
         kv[i] = (sto_kv_t){r->user_meta[i]->key, r->user_meta[i]->value};
     sto_put_opts_t o = {.content_type = r->content_type,

@@ -1,0 +1,26 @@
+/*
+ * pb.h - building storage.proto records (private to storage/): the
+ * allocation helpers and the user-metadata list that both the client
+ * (requests) and the engine's jobs (replies) fill.
+ */
+#ifndef CLEO_STORAGE_PB_H
+#define CLEO_STORAGE_PB_H
+
+#include <stddef.h>
+
+#include "proto/storage.pb-c.h"
+#include "storage/sto.h"
+
+/* calloc for record parts (at least one element); aborts on out-of-memory
+ * (sizes are bounded by key and metadata limits). */
+void *sto__pb_calloc(size_t n, size_t size);
+
+/* A copy for a record; NULL and "" become protobuf-c's shared "".
+ * @return gives: freed with the record. */
+char *sto__pb_strdup(const char *s);
+
+/* The n user-metadata pairs of v as MetaKV records.
+ * @return gives: an array of n records, freed with the record. */
+Cleo__Storage__MetaKV **sto__pb_user_meta(const sto_kv_t *v, size_t n);
+
+#endif /* CLEO_STORAGE_PB_H */
