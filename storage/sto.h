@@ -60,6 +60,11 @@ extern "C" {
 #define STO_ENOBUCKET (-20101) /* object call on a bucket that is absent */
 #define STO_ECORRUPT (-20102)  /* a chunk failed its checksum or is gone */
 #define STO_ERANGE (-20103)    /* unsatisfiable range (S3 InvalidRange) */
+#define STO_ENOUPLOAD (-20104) /* no such multipart upload (NoSuchUpload) */
+#define STO_EBADPART (-20105)  /* a part missing or its ETag differs */
+#define STO_EPARTORDER (-20106) /* parts not in ascending order */
+#define STO_ETOOSMALL (-20107) /* a part but the last under 5 MiB */
+#define STO_ENOSPACE (-20108)  /* the disk is full: nothing was written */
 
 /** Name of an error code: the STO_E* ones, else cleo_err_name(). Static,
  *  never NULL. */
@@ -391,6 +396,62 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
 /* ObjectReq -> sto_body_t {ObjectInfo, the bytes}; CLEO_ELIMIT for an
  * object over STO_WHOLE_MAX (stream it instead) */
 #define STO_MSG_GET (STO_MSG_BASE + 0x14u)
+
+/* ---- streams: any size, one block in memory -------------------------
+ * PUT_BEGIN and MPU_PART_BEGIN answer with a StreamRef: the pid of a
+ * stream actor (linked to the engine) that owns the open put. Send it
+ * WRITE calls (payload: an rt_buf_t set with rt_msg_set_buf(), one at a
+ * time: wait for each reply, which is the backpressure) and then one
+ * COMMIT (PutCommit -> ObjectInfo, or PartInfo for a part) or ABORT
+ * (no payload -> no payload). GET_OPEN answers with a body {GetOpen, the
+ * first block}; when GetOpen.stream is not 0, READ calls to it answer
+ * with the next block as an rt_buf_t payload (at most one chunk), an
+ * empty one at the end. A stream stops after COMMIT, ABORT, the end of a
+ * read, an error, when the caller that opened it dies (it monitors it)
+ * or after STO_STREAM_IDLE_MS without a request; an unfinished put is
+ * then aborted and nothing of it becomes visible. */
+#define STO_STREAM_IDLE_MS 60000u
+/* PutReq (no body) -> StreamRef */
+#define STO_MSG_PUT_BEGIN (STO_MSG_BASE + 0x20u)
+/* to a stream: rt_buf_t -> no payload */
+#define STO_MSG_STREAM_WRITE (STO_MSG_BASE + 0x21u)
+/* to a stream: PutCommit -> ObjectInfo (put) or PartInfo (part) */
+#define STO_MSG_STREAM_COMMIT (STO_MSG_BASE + 0x22u)
+/* to a stream: no payload -> no payload */
+#define STO_MSG_STREAM_ABORT (STO_MSG_BASE + 0x23u)
+/* GetReq -> sto_body_t {GetOpen, first block} */
+#define STO_MSG_GET_OPEN (STO_MSG_BASE + 0x24u)
+/* to a stream: no payload -> rt_buf_t (empty at the end) */
+#define STO_MSG_STREAM_READ (STO_MSG_BASE + 0x25u)
+/* CopyReq -> ObjectInfo */
+#define STO_MSG_COPY (STO_MSG_BASE + 0x26u)
+
+/* ---- multipart uploads ----------------------------------------------
+ * Parts are stored as they arrive under their own ids; COMPLETE writes
+ * the object's metadata with the parts' chunk references (no data is
+ * copied) in one synced batch; ABORT and expiry (storage.mpu_ttl) free
+ * them. Errors: STO_ENOUPLOAD, STO_EBADPART, STO_EPARTORDER,
+ * STO_ETOOSMALL, CLEO_EINVAL (part number outside 1..10000). */
+/* PutReq -> MpuUpload */
+#define STO_MSG_MPU_CREATE (STO_MSG_BASE + 0x30u)
+/* MpuPartReq -> StreamRef (its COMMIT answers PartInfo) */
+#define STO_MSG_MPU_PART_BEGIN (STO_MSG_BASE + 0x31u)
+/* MpuPartCopyReq -> PartInfo */
+#define STO_MSG_MPU_PART_COPY (STO_MSG_BASE + 0x32u)
+/* MpuCompleteReq -> ObjectInfo (etag "md5-of-md5s-N") */
+#define STO_MSG_MPU_COMPLETE (STO_MSG_BASE + 0x33u)
+/* MpuPartReq -> no payload */
+#define STO_MSG_MPU_ABORT (STO_MSG_BASE + 0x34u)
+/* MpuListPartsReq -> MpuPartList */
+#define STO_MSG_MPU_LIST_PARTS (STO_MSG_BASE + 0x35u)
+/* MpuListUploadsReq -> MpuUploadList */
+#define STO_MSG_MPU_LIST_UPLOADS (STO_MSG_BASE + 0x36u)
+
+/* ---- maintenance ----------------------------------------------------- */
+/* no payload -> ScrubReport (scrubber actor) */
+#define STO_MSG_SCRUB (STO_MSG_BASE + 0x40u)
+/* no payload -> no payload (compactor actor) */
+#define STO_MSG_COMPACT (STO_MSG_BASE + 0x41u)
 
 #define STO_WHOLE_MAX ((uint64_t)64 << 20) /* bytes of a whole-object GET */
 #define STO_CLIENT_TIMEOUT_MS 60000u       /* the client helpers' timeout */
