@@ -1,0 +1,194 @@
+/*
+ * mgr.h - the manager role (LeoManager): users and access keys, and the
+ * admin command set served over the node's introspection socket.
+ *
+ * Two actors live here:
+ *
+ *  - mgr_users (a gen_server registered as MGR_USERS_NAME) owns the users
+ *    and their access keys. They are persisted as proto/manager.proto
+ *    records in a RocksDB of their own (opts->dir, normally
+ *    <data>/manager); every open, read, write and close of it runs on the
+ *    runtime's blocking pool, never on a scheduler thread. The whole set
+ *    is also kept in the actor's memory, so KEY_LOOKUP (asked by the
+ *    gateway on every signed request) and the listings are answered at
+ *    once, without the pool.
+ *
+ *  - admin (a gen_server registered as MGR_ADMIN_NAME) answers the
+ *    introspection server's RT_MSG_ADMIN calls (`cleo-adm user ...`,
+ *    `cleo-adm bucket ...`) by calling mgr_users and the storage engine
+ *    with continuations.
+ *
+ * Conventions as runtime/rt.h: int functions return 0 or a negative
+ * CLEO_E* code; out-parameters are written only on success; pointers
+ * carry an ownership word. Strings passed in are borrowed (copied when
+ * kept).
+ */
+#ifndef CLEO_MANAGER_MGR_H
+#define CLEO_MANAGER_MGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/manager.pb-c.h"
+#include "runtime/rt.h"
+#include "supervisors/sup.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MGR_API __attribute__((visibility("default")))
+#define MGR_WUR __attribute__((warn_unused_result))
+
+#define MGR_USERS_NAME "mgr_users"
+#define MGR_ADMIN_NAME "admin"
+
+#define MGR_USER_MAX 64        /* bytes of a user name */
+#define MGR_ACCESS_KEY_LEN 20  /* generated access keys: [A-Z0-9] */
+#define MGR_SECRET_KEY_LEN 40  /* generated secrets: [A-Za-z0-9+/] */
+#define MGR_KEY_MAX 128        /* bytes of an access key or secret */
+#define MGR_ADMIN_USER "admin" /* the user made on first start */
+#define MGR_ENV_ACCESS_KEY "CLEO_ACCESS_KEY"
+#define MGR_ENV_SECRET_KEY "CLEO_SECRET_KEY"
+#define MGR_CLIENT_TIMEOUT_MS 10000u /* the blocking clients' timeout */
+
+/* ---------------------------------------------------------------------
+ * Messages of mgr_users. Every request is a call (rt_call /
+ * gen_server_call / gen_server_call_sync) to MGR_USERS_NAME whose payload
+ * is the proto/manager.proto record named beside its id, set with
+ * rt_msg_set_pb() (mgr_msg_new() builds one). The reply has the request's
+ * type, the status in reply->reason and, when it is 0, the payload named
+ * (a ProtobufCMessage, freed with the reply unless the continuation
+ * clears reply->payload and keeps it).
+ *
+ * Statuses: 0; CLEO_EINVAL (bad user name: empty, over MGR_USER_MAX
+ * bytes, or not [A-Za-z0-9][A-Za-z0-9._-]*); CLEO_EEXIST (the user
+ * exists); CLEO_ENOTFOUND (no such user or access key); CLEO_ESTATE
+ * (USER_DELETE of an admin user: the node would lose its admin key);
+ * CLEO_EBADREQ (missing or wrong payload, unknown type); CLEO_ESTORAGE
+ * (RocksDB failed: nothing changed).
+ *
+ * Requests that arrive while the database is still being opened wait
+ * for it; changes are applied one at a time, in arrival order.
+ * ------------------------------------------------------------------- */
+
+#define MGR_MSG_BASE 0x4D470000u /* "MG": the manager's application range */
+/* UserReq -> AccessKey (the new user's key pair, secret included) */
+#define MGR_MSG_USER_CREATE (MGR_MSG_BASE + 0x01u)
+/* UserReq -> no payload (the user and all its keys are gone) */
+#define MGR_MSG_USER_DELETE (MGR_MSG_BASE + 0x02u)
+/* no payload -> UserList (sorted by name; no secrets) */
+#define MGR_MSG_USER_LIST (MGR_MSG_BASE + 0x03u)
+/* UserReq -> UserInfo */
+#define MGR_MSG_USER_GET (MGR_MSG_BASE + 0x04u)
+/* KeyReq -> KeyInfo (answered from memory, never from disk) */
+#define MGR_MSG_KEY_LOOKUP (MGR_MSG_BASE + 0x10u)
+
+/** A request message of `type` with its record built from `arg`: the
+ *  user name for USER_CREATE/DELETE/GET, the access key for KEY_LOOKUP,
+ *  ignored (may be NULL) for USER_LIST. Aborts on out-of-memory (the
+ *  strings are bounded by the caller).
+ *  @param arg borrows (copied).
+ *  @return gives: pass it to gen_server_call*() (which takes it). */
+MGR_API rt_msg_t *mgr_msg_new(uint32_t type, const char *arg);
+
+/* ---------------------------------------------------------------------
+ * Starting the actors (sup_start_fn's for manager_sup).
+ * ------------------------------------------------------------------- */
+
+typedef struct mgr_users_opts_s {
+    const char *dir;         /* the RocksDB directory; required */
+    const char *credentials; /* file written on first start (0600); NULL
+                                = none */
+    const char *endpoint;    /* S3 endpoint written there; NULL =
+                                "http://127.0.0.1:8080" */
+    const char *admin_access_key; /* both or neither: the admin's key pair
+                                     (CLEO_ACCESS_KEY/CLEO_SECRET_KEY) */
+    const char *admin_secret_key;
+    bool print;   /* print the endpoint and keys to stdout on first start */
+    bool no_sync; /* tests only: writes not synced */
+} mgr_users_opts_t;
+
+/** Start mgr_users linked to `sup`, trapping exits, registered as
+ *  MGR_USERS_NAME. spec->arg is a `const mgr_users_opts_t *` that must
+ *  outlive the supervisor (restarts reuse it).
+ *
+ *  The database is opened on the blocking pool after this returns. On a
+ *  fresh database (no users) the actor creates the user MGR_ADMIN_USER
+ *  (is_admin) with a new key pair, or the pair given in the options, and
+ *  writes opts->credentials (mode 0600): `endpoint = ...`,
+ *  `access_key = ...`, `secret_key = ...` lines; with opts->print it also
+ *  prints them once to stdout. When a key pair is given and the database
+ *  is not fresh, that pair becomes the admin's only key (created or
+ *  updated; the admin's other keys are removed) and the credentials file
+ *  is rewritten. If the open fails, the actor exits with the error (its
+ *  supervisor restarts it).
+ *  @return 0, CLEO_EINVAL (no dir, or only one key given), CLEO_EEXIST
+ *  (the name is taken), or as gen_server_start(). */
+MGR_API MGR_WUR int mgr_users_start(rt_actor_t *sup,
+                                    const sup_child_spec_t *spec, void *extra,
+                                    rt_pid_t *out);
+
+/** Start the admin command actor linked to `sup`, registered as
+ *  MGR_ADMIN_NAME. spec->arg is unused.
+ *  @return 0 or as gen_server_start(). */
+MGR_API MGR_WUR int mgr_admin_start(rt_actor_t *sup,
+                                    const sup_child_spec_t *spec, void *extra,
+                                    rt_pid_t *out);
+
+/* ---------------------------------------------------------------------
+ * Checks.
+ * ------------------------------------------------------------------- */
+
+/** Is name a valid user name (see the statuses above)? @param name
+ *  borrows; NULL is not valid. */
+MGR_API bool mgr_user_name_is_valid(const char *name);
+
+/** Is s usable as an access key given by the operator: 3..MGR_KEY_MAX
+ *  bytes of [A-Za-z0-9]? */
+MGR_API bool mgr_access_key_is_valid(const char *s);
+
+/** Is s usable as a secret given by the operator: 8..MGR_KEY_MAX bytes
+ *  of printable ASCII without spaces? */
+MGR_API bool mgr_secret_key_is_valid(const char *s);
+
+/** Read CLEO_ACCESS_KEY / CLEO_SECRET_KEY from the environment.
+ *  @param[out] ak, sk valid until the environment changes; written only
+ *  when both are set.
+ *  @param err a one-line message (no prefix) on CLEO_EINVAL.
+ *  @return 1 both set and valid; 0 neither set; CLEO_EINVAL only one is
+ *  set, or one is malformed. */
+MGR_API int mgr_env_keys(const char **ak, const char **sk, char *err,
+                         size_t errlen);
+
+/* ---------------------------------------------------------------------
+ * Blocking clients of mgr_users for mains and tests: each sends one
+ * request to MGR_USERS_NAME with gen_server_call_sync() and waits up to
+ * MGR_CLIENT_TIMEOUT_MS. Not from a scheduler thread (CLEO_EDEADLK).
+ * Besides the statuses above they return CLEO_ENOPROC (not running),
+ * CLEO_ETIMEDOUT, CLEO_ESHUTDOWN. Records given out are freed with
+ * protobuf_c_message_free_unpacked(x, NULL).
+ * ------------------------------------------------------------------- */
+
+/** @param name borrows. @param[out] out gives the new key pair; may be
+ *  NULL. */
+MGR_API MGR_WUR int mgr_client_user_create_sync(rt_t *rt, const char *name,
+                                                Cleo__Manager__AccessKey **out);
+/** @param name borrows. */
+MGR_API MGR_WUR int mgr_client_user_delete_sync(rt_t *rt, const char *name);
+/** @param[out] out gives. */
+MGR_API MGR_WUR int mgr_client_user_list_sync(rt_t *rt,
+                                              Cleo__Manager__UserList **out);
+/** @param name borrows. @param[out] out gives. */
+MGR_API MGR_WUR int mgr_client_user_get_sync(rt_t *rt, const char *name,
+                                             Cleo__Manager__UserInfo **out);
+/** @param access_key borrows. @param[out] out gives. */
+MGR_API MGR_WUR int mgr_client_key_lookup_sync(rt_t *rt,
+                                               const char *access_key,
+                                               Cleo__Manager__KeyInfo **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLEO_MANAGER_MGR_H */
