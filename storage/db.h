@@ -105,6 +105,10 @@ void sto__chunks_delete_id(sto_db_t *db, rocksdb_writebatch_t *b, uint64_t id);
 
 /* sys CF key of an open upload: 'U' + id (9 bytes). */
 void sto__ukey(char *out, uint64_t id);
+/* Free a put's memory without touching the disk, as a crash would leave
+ * it: its chunks stay until the next open's sweep. For threads that must
+ * not block (a scheduler at shutdown). @param put takes; NULL ok. */
+void sto__put_forget(sto_put_t *put);
 /* Free the chunks of every put left open by a crash. */
 int sto__uploads_sweep(sto_db_t *db);
 

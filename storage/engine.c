@@ -16,6 +16,7 @@
 #include "actors/actors.h"
 #include "storage/job.h"
 #include "storage/sto.h"
+#include "storage/stream.h"
 
 /* The done message of a job, sent to the engine by the pool. */
 #define STO__MSG_DONE (STO_MSG_BASE + 0xFFu)
@@ -35,6 +36,7 @@ typedef struct {
 } pending_t;
 
 typedef struct {
+    const sto_engine_conf_t *conf; /* borrowed: outlives the engine */
     sto__dbref_t *ref; /* the engine's reference */
     pending_t *pend;   /* unanswered requests, in submission order */
     size_t npend, cappend;
@@ -65,15 +67,22 @@ void sto__dbref_drop(sto__dbref_t *ref)
 
 /* Open the database, waiting out a predecessor's jobs that still hold
  * it. Blocking, as OTP's init is: it runs once per (re)start. */
-static int open_db(const char *path, sto_db_t **out)
+static int open_db(const sto_engine_conf_t *c, sto_db_t **out)
 {
     int rc = CLEO_ESTORAGE;
     for (int i = 0; i < OPEN_RETRIES && rc == CLEO_ESTORAGE; i++) {
         if (i > 0)
             nanosleep(&(struct timespec){0, OPEN_RETRY_NS}, NULL);
-        rc = sto_db_open(path, NULL, out);
+        rc = sto_db_open(c->path, &c->opts, out);
     }
     return rc;
+}
+
+void sto_engine_conf_init(sto_engine_conf_t *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    c->path = path;
+    sto_opts_init(&c->opts);
 }
 
 static int eng_init(rt_actor_t *self, void *arg, void **state)
@@ -91,6 +100,7 @@ static int eng_init(rt_actor_t *self, void *arg, void **state)
     ref->refs = 1;
     pthread_mutex_init(&ref->lock, NULL);
     e->ref = ref;
+    e->conf = arg;
     *state = e;
     return 0;
 }
@@ -144,6 +154,16 @@ static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
     return GEN_NOREPLY;
 }
 
+/* A stream request: a stream actor takes it and answers the caller. */
+static int on_stream(rt_actor_t *self, engine_t *e, rt_msg_t *req,
+                     rt_from_t from, rt_msg_t **reply)
+{
+    if (!sto__stream_req_is_valid(req))
+        return answer_now(req, CLEO_EBADREQ, reply);
+    int rc = sto__stream_start(self, e->ref, req, from, e->conf->stream_idle_ms);
+    return rc < 0 ? answer_now(req, rc, reply) : GEN_NOREPLY;
+}
+
 /* A request type the engine does not know: a caller's bug, answered
  * rather than crashing the engine that everyone shares. */
 static int on_unknown(rt_msg_t *req, rt_msg_t **reply)
@@ -166,6 +186,10 @@ static int eng_call(rt_actor_t *self, void *state, rt_msg_t *req,
     case STO_MSG_PUT:
     case STO_MSG_GET:
         return on_request(self, state, req, from, reply);
+    case STO_MSG_PUT_BEGIN:
+    case STO_MSG_MPU_PART_BEGIN:
+    case STO_MSG_GET_OPEN:
+        return on_stream(self, state, req, from, reply);
     default:
         return on_unknown(req, reply);
     }

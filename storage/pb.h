@@ -23,4 +23,12 @@ char *sto__pb_strdup(const char *s);
  * @return gives: an array of n records, freed with the record. */
 Cleo__Storage__MetaKV **sto__pb_user_meta(const sto_kv_t *v, size_t n);
 
+/* The ObjectInfo record of m. @return gives: free_unpacked. */
+Cleo__Storage__ObjectInfo *sto__pb_object_info(const sto_meta_t *m);
+
+/* Put options from a PutReq: *o borrows r's strings and the returned
+ * array of user-metadata pairs. @return gives: free() it after use
+ * (sto_put_begin copies what it keeps). */
+sto_kv_t *sto__pb_put_opts(const Cleo__Storage__PutReq *r, sto_put_opts_t *o);
+
 #endif /* CLEO_STORAGE_PB_H */

@@ -329,3 +329,9 @@ void sto_put_abort(sto_put_t *p)
     }
     put_free(p);
 }
+
+void sto__put_forget(sto_put_t *p)
+{
+    if (p != NULL)
+        put_free(p); /* its 'U' record stays: the next open's sweep */
+}

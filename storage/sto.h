@@ -409,8 +409,24 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
  * empty one at the end. A stream stops after COMMIT, ABORT, the end of a
  * read, an error, when the caller that opened it dies (it monitors it)
  * or after STO_STREAM_IDLE_MS without a request; an unfinished put is
- * then aborted and nothing of it becomes visible. */
+ * then aborted and nothing of it becomes visible.
+ *
+ * Details (storage/stream.c):
+ * - The opener is the caller's pid; a caller whose pid does not live as
+ *   long as the stream (gen_server_call_sync() calls from a transient
+ *   pid) names the owner to monitor in the opening request's `arg`
+ *   (e.g. an rt_inbox_pid()); arg 0 = the caller.
+ * - A block is at most the database's chunk_size bytes. A READ answered
+ *   with the block that ends the span leaves the stream only briefly
+ *   (STO_STREAM_LINGER_MS) to answer one more READ with the empty
+ *   block: a client may stop after GetOpen.len bytes or read to empty.
+ * - ABORT also closes a get stream early. A call while another is in
+ *   flight is answered CLEO_ESTATE (ABORT is then answered after it); a
+ *   WRITE or COMMIT to a get stream, a READ to a put stream or a
+ *   missing or wrong payload is answered CLEO_EBADREQ. After an error
+ *   reply the stream has stopped (later calls: CLEO_ENOPROC). */
 #define STO_STREAM_IDLE_MS 60000u
+#define STO_STREAM_LINGER_MS 1000u
 /* PutReq (no body) -> StreamRef */
 #define STO_MSG_PUT_BEGIN (STO_MSG_BASE + 0x20u)
 /* to a stream: rt_buf_t -> no payload */
@@ -474,12 +490,28 @@ STO_API void sto_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf);
  *  taken. */
 STO_API sto_body_t *sto_msg_body(const rt_msg_t *m);
 
-/** A sup_start_fn for the engine. spec->arg is the database directory, a
- *  `const char *` that must outlive the supervisor (restarts reuse it).
- *  The engine is linked to `sup`, traps exits and registers as
- *  STO_ENGINE_NAME.
- *  @return 0, CLEO_EEXIST (the name is taken), sto_db_open()'s error, or
- *  as gen_server_start(). */
+/** What the storage actors start with: the engine, the scrubber and the
+ *  compactor all take a `const sto_engine_conf_t *` as spec->arg, which
+ *  must outlive the supervisor (restarts reuse it). */
+typedef struct sto_engine_conf_s {
+    const char *path;             /* the database directory; borrows */
+    sto_opts_t opts;              /* chunk size, TTL, cache (sto_opts_init) */
+    uint64_t scrub_interval_ms;   /* periodic scrub; 0 = only on demand */
+    uint64_t compact_interval_ms; /* periodic compaction; 0 = on demand */
+    uint32_t stream_idle_ms;      /* stream idle stop; 0 = STO_STREAM_IDLE_MS */
+} sto_engine_conf_t;
+
+/** Fill c with path, sto_opts_init()'s defaults and no periodic work.
+ *  @param path borrows: must outlive c's use. */
+STO_API void sto_engine_conf_init(sto_engine_conf_t *c, const char *path);
+
+/** A sup_start_fn for the engine. spec->arg is a `const
+ *  sto_engine_conf_t *` (above). The engine is linked to `sup`, traps
+ *  exits and registers as STO_ENGINE_NAME. It returns at once and opens
+ *  the database on the blocking pool (retrying while a predecessor still
+ *  holds it); requests that arrive meanwhile wait and are served after
+ *  the open. If the open fails, the engine stops with that error.
+ *  @return 0, CLEO_EEXIST (the name is taken), or as gen_server_start(). */
 STO_API STO_WUR int sto_engine_start(rt_actor_t *sup,
                                      const sup_child_spec_t *spec, void *extra,
                                      rt_pid_t *out);

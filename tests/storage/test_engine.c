@@ -26,9 +26,10 @@ static char T_dir[64];
 static char T_path[96];
 static rt_t *T_rt;
 static rt_pid_t T_sup;
+static sto_engine_conf_t T_conf;
 
 static const sup_child_spec_t kids[] = {
-    {"engine", sto_engine_start, T_path, SUP_PERMANENT, 5000, SUP_WORKER}};
+    {"engine", sto_engine_start, &T_conf, SUP_PERMANENT, 5000, SUP_WORKER}};
 static const sup_spec_t spec = {{SUP_ONE_FOR_ONE, 10, 5000}, kids, 1};
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
@@ -42,6 +43,7 @@ static void setup(void)
     snprintf(T_dir, sizeof T_dir, "/tmp/cleo-eng-XXXXXX");
     cr_assert_not_null(mkdtemp(T_dir));
     snprintf(T_path, sizeof T_path, "%s/storage", T_dir);
+    sto_engine_conf_init(&T_conf, T_path);
     rt_opts_t o = {.schedulers = 2};
     cr_assert_eq(rt_new(&o, &T_rt), 0);
     cr_assert_eq(sup_start(T_rt, NULL, "storage_sup", &spec, &T_sup), 0);
