@@ -1,11 +1,12 @@
 /*
  * engine.c - the storage engine actor: a gen_server that owns the
- * database and answers storage.proto requests. Outside init (open) and
- * terminate (close), as in OTP, it never touches RocksDB on a scheduler
- * thread: every request becomes a job on the blocking pool (job.c) and
- * is answered when the job's done message comes back, so the server keeps
- * taking requests while jobs run (group commit needs many puts in flight
- * at once).
+ * database and answers storage.proto requests. It never touches RocksDB
+ * on a scheduler thread: the open (with its retries) is a job on the
+ * blocking pool, calls that arrive meanwhile wait in a queue, every
+ * request becomes a job (job.c) or a stream actor (stream.c) answered
+ * when its work comes back, so the server keeps taking requests while
+ * jobs run (group commit needs many puts in flight at once), and the
+ * close is a job too (inline only at runtime shutdown).
  */
 #include "storage/engine.h"
 
@@ -21,9 +22,15 @@
 /* The done message of a job, sent to the engine by the pool. */
 #define STO__MSG_DONE (STO_MSG_BASE + 0xFFu)
 
-/* A restarted engine may find its predecessor's last jobs still holding
- * the database open (RocksDB's lock), so init retries for this long. */
-#define OPEN_RETRIES 200
+/* The open's done message, sent to the engine by the pool. */
+#define STO__MSG_OPENED (STO_MSG_BASE + 0xFEu)
+/* The close's done message (to a dead engine: dropped). */
+#define STO__MSG_CLOSED (STO_MSG_BASE + 0xFDu)
+
+/* A restarted engine may find its predecessor's last jobs (a compaction,
+ * a stream's abort) still holding the database open (RocksDB's lock), so
+ * the open retries for this long, on the pool. */
+#define OPEN_RETRIES 3000
 #define OPEN_RETRY_NS 10000000L /* 10 ms */
 
 /* A request handed to the pool and not yet answered. The engine keeps
@@ -35,9 +42,19 @@ typedef struct {
     uint32_t type;
 } pending_t;
 
+/* A call that came while the database was opening. */
+typedef struct {
+    rt_msg_t *req; /* a copy of the request's header and payload */
+    rt_from_t from;
+} queued_t;
+
 typedef struct {
     const sto_engine_conf_t *conf; /* borrowed: outlives the engine */
-    sto__dbref_t *ref; /* the engine's reference */
+    bool opening;      /* the open is on the pool: calls wait in queue */
+    queued_t *queue;   /* nqueue calls, in arrival order */
+    size_t nqueue, capqueue;
+    int open_rc;       /* the open's error, answered to the queue */
+    sto__dbref_t *ref; /* the engine's reference; NULL while opening */
     pending_t *pend;   /* unanswered requests, in submission order */
     size_t npend, cappend;
     uint64_t next_id;
@@ -65,17 +82,51 @@ void sto__dbref_drop(sto__dbref_t *ref)
     free(ref);
 }
 
+/* The open as blocking work: its result is a reference on the database,
+ * dropped (closing it) if the engine is gone when it comes back. */
+typedef struct {
+    const sto_engine_conf_t *conf;
+    sto__dbref_t *ref; /* set by run_open() */
+} open_job_t;
+
 /* Open the database, waiting out a predecessor's jobs that still hold
- * it. Blocking, as OTP's init is: it runs once per (re)start. */
-static int open_db(const sto_engine_conf_t *c, sto_db_t **out)
+ * it. On the pool: the sleeps block no scheduler. */
+static int run_open(void *arg)
 {
+    open_job_t *o = arg;
+    const sto_engine_conf_t *c = o->conf;
+    sto_db_t *db = NULL;
     int rc = CLEO_ESTORAGE;
     for (int i = 0; i < OPEN_RETRIES && rc == CLEO_ESTORAGE; i++) {
         if (i > 0)
             nanosleep(&(struct timespec){0, OPEN_RETRY_NS}, NULL);
-        rc = sto_db_open(c->path, &c->opts, out);
+        rc = sto_db_open(c->path, &c->opts, &db);
     }
-    return rc;
+    if (rc < 0)
+        return rc;
+    sto__dbref_t *ref = calloc(1, sizeof *ref);
+    if (ref == NULL)
+        abort(); /* fixed-size control struct (STYLE rule 26) */
+    ref->db = db;
+    ref->refs = 1;
+    pthread_mutex_init(&ref->lock, NULL);
+    o->ref = ref;
+    return 0;
+}
+
+static void open_free(void *arg)
+{
+    open_job_t *o = arg;
+    sto__dbref_drop(o->ref);
+    free(o);
+}
+
+/* Drop a reference as blocking work: the last one closes the database,
+ * which flushes and joins RocksDB's threads. */
+static int run_drop(void *arg)
+{
+    sto__dbref_drop(arg);
+    return 0;
 }
 
 void sto_engine_conf_init(sto_engine_conf_t *c, const char *path)
@@ -85,22 +136,22 @@ void sto_engine_conf_init(sto_engine_conf_t *c, const char *path)
     sto_opts_init(&c->opts);
 }
 
+/* Start opening on the pool and return at once: the supervisor's start
+ * never waits on the disk, and calls queue until the open is done. */
 static int eng_init(rt_actor_t *self, void *arg, void **state)
 {
-    (void)self;
-    sto_db_t *db;
-    int rc = open_db(arg, &db);
-    if (rc < 0)
-        return rc;
     engine_t *e = calloc(1, sizeof *e);
-    sto__dbref_t *ref = calloc(1, sizeof *ref);
-    if (e == NULL || ref == NULL)
+    open_job_t *o = calloc(1, sizeof *o);
+    if (e == NULL || o == NULL)
         abort(); /* fixed-size control structs (STYLE rule 26) */
-    ref->db = db;
-    ref->refs = 1;
-    pthread_mutex_init(&ref->lock, NULL);
-    e->ref = ref;
     e->conf = arg;
+    e->opening = true;
+    o->conf = arg;
+    int rc = rt_work_submit(self, run_open, o, open_free, STO__MSG_OPENED);
+    if (rc < 0) { /* o is freed */
+        free(e);
+        return rc;
+    }
     *state = e;
     return 0;
 }
@@ -171,7 +222,7 @@ static int on_unknown(rt_msg_t *req, rt_msg_t **reply)
     return answer_now(req, CLEO_EBADREQ, reply);
 }
 
-static int eng_call(rt_actor_t *self, void *state, rt_msg_t *req,
+static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
                     rt_from_t from, rt_msg_t **reply)
 {
     switch (req->type) { /* size: dispatch */
@@ -193,6 +244,67 @@ static int eng_call(rt_actor_t *self, void *state, rt_msg_t *req,
     default:
         return on_unknown(req, reply);
     }
+}
+
+/* A call while the database opens: keep it (its payload moved to a
+ * header of our own, as the runtime frees req) until on_opened(). */
+static int on_queue(engine_t *e, rt_msg_t *req, rt_from_t from)
+{
+    if (e->nqueue == e->capqueue) {
+        e->capqueue = e->capqueue ? 2 * e->capqueue : 16;
+        e->queue = realloc(e->queue, e->capqueue * sizeof *e->queue);
+        if (e->queue == NULL)
+            abort(); /* control struct: one entry per waiting call */
+    }
+    rt_msg_t *q = rt_msg_new(req->type);
+    q->arg = req->arg;
+    q->payload = req->payload;
+    q->payload_free = req->payload_free;
+    req->payload = NULL;
+    e->queue[e->nqueue++] = (queued_t){q, from};
+    return GEN_NOREPLY;
+}
+
+static int eng_call(rt_actor_t *self, void *state, rt_msg_t *req,
+                    rt_from_t from, rt_msg_t **reply)
+{
+    engine_t *e = state;
+    if (e->opening)
+        return on_queue(e, req, from);
+    return dispatch(self, e, req, from, reply);
+}
+
+/* Serve the calls that waited for the open, in order. */
+static void serve_queue(rt_actor_t *self, engine_t *e)
+{
+    for (size_t i = 0; i < e->nqueue; i++) {
+        queued_t *q = &e->queue[i];
+        rt_msg_t *reply = NULL;
+        if (dispatch(self, e, q->req, q->from, &reply) != GEN_NOREPLY)
+            (void)gen_server_reply(rt_actor_rt(self), q->from,
+                                   reply ? reply : rt_msg_new(q->req->type));
+        rt_msg_free(q->req);
+    }
+    e->nqueue = 0;
+}
+
+/* The open is back: serve, or stop with its error so that the
+ * supervisor restarts the engine (and the waiting calls learn it). */
+static int on_opened(rt_actor_t *self, engine_t *e, rt_msg_t *m)
+{
+    open_job_t *o = m->payload;
+    if (m->reason < 0) {
+        logger_log(rt_actor_rt(self), LOG_ERROR,
+                   "sto_engine: cannot open %s: %s", e->conf->path,
+                   sto_strerror(m->reason));
+        e->open_rc = m->reason;
+        return m->reason;
+    }
+    e->ref = o->ref;
+    o->ref = NULL;
+    e->opening = false;
+    serve_queue(self, e);
+    return 0;
 }
 
 /* A job is done: answer its caller with its status and result. The job
@@ -218,6 +330,8 @@ static int eng_info(rt_actor_t *self, void *state, rt_msg_t *m)
     switch (m->type) {
     case STO__MSG_DONE:
         return on_done(self, state, m);
+    case STO__MSG_OPENED:
+        return on_opened(self, state, m);
     default:
         return 0; /* stray EXITs and the like */
     }
@@ -237,8 +351,19 @@ static void eng_terminate(rt_actor_t *self, void *state, int reason)
         reply->reason = CLEO_ENOPROC;
         (void)gen_server_reply(rt_actor_rt(self), e->pend[i].from, reply);
     }
+    for (size_t i = 0; i < e->nqueue; i++) {
+        rt_msg_t *reply = rt_msg_new(e->queue[i].req->type);
+        reply->reason = e->open_rc < 0 ? e->open_rc : CLEO_ENOPROC;
+        (void)gen_server_reply(rt_actor_rt(self), e->queue[i].from, reply);
+        rt_msg_free(e->queue[i].req);
+    }
     free(e->pend);
-    sto__dbref_drop(e->ref); /* closes now unless jobs are in flight */
+    free(e->queue);
+    /* The close (unless jobs in flight hold the database) runs on the
+     * pool; at shutdown the pool refuses work and it runs here. */
+    if (e->ref != NULL &&
+        rt_work_submit(self, run_drop, e->ref, NULL, STO__MSG_CLOSED) < 0)
+        sto__dbref_drop(e->ref);
     free(e);
 }
 

@@ -268,8 +268,10 @@ static int job_run(void *arg)
         return run_commit(j);
     case OP_READ:
         return read_block(j);
-    case OP_BYE:
+    case OP_BYE: /* the last reference may close the database: here */
         job_dispose(j);
+        sto__dbref_drop(j->ref);
+        j->ref = NULL;
         return 0;
     default:
         return CLEO_EBADREQ;

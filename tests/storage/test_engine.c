@@ -370,3 +370,71 @@ Test(sto_engine, kill_with_jobs_in_flight_loses_no_acked_put)
         }
     cr_assert_gt(acked, 0);
 }
+
+/* ---- the open runs on the pool -------------------------------------- */
+
+typedef struct {
+    int rc;
+    volatile int done;
+} waiter_t;
+
+static void *create_bucket(void *arg)
+{
+    waiter_t *w = arg;
+    w->rc = sto_client_bucket_create_sync(T_rt, "late", NULL);
+    w->done = 1;
+    return NULL;
+}
+
+Test(sto_engine, calls_wait_while_the_database_is_held)
+{
+    cr_assert_eq(sto_client_bucket_create_sync(T_rt, "bkt", NULL), 0);
+    cr_assert_eq(sup_terminate_child_sync(T_rt, T_sup, "engine", RT_PID_NONE), 0);
+    /* Hold the database ourselves once the engine's close is done. */
+    sto_db_t *db = NULL;
+    for (int i = 0; i < 500 && sto_db_open(T_path, NULL, &db) < 0; i++)
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+    cr_assert_not_null(db);
+    /* The engine starts at once and retries its open on the pool. */
+    cr_assert_eq(sup_restart_child_sync(T_rt, T_sup, "engine", NULL), 0);
+    rt_pid_t eng = rt_whereis(T_rt, STO_ENGINE_NAME);
+    cr_assert_neq(eng, RT_PID_NONE);
+    static waiter_t w;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, create_bucket, &w), 0);
+    nanosleep(&(struct timespec){0, 300000000L}, NULL);
+    cr_assert_eq(w.done, 0, "a call was served before the open");
+    cr_assert(rt_is_alive(T_rt, eng));
+    sto_db_close(db);
+    pthread_join(th, NULL);
+    cr_assert_eq(w.rc, 0);
+    bool ex = false;
+    cr_assert_eq(sto_client_bucket_exists_sync(T_rt, "bkt", &ex), 0);
+    cr_assert(ex);
+    cr_assert_eq(rt_whereis(T_rt, STO_ENGINE_NAME), eng);
+}
+
+Test(sto_engine, a_failed_open_stops_the_engine)
+{
+    cr_assert_eq(rt_shutdown(T_rt), 0);
+    rt_free(T_rt);
+    /* A bad option fails the open at once (no retries). */
+    T_conf.opts.chunk_size = 1;
+    static const sup_spec_t weak = {{SUP_ONE_FOR_ONE, 2, 5000}, kids, 1};
+    rt_opts_t o = {.schedulers = 2};
+    cr_assert_eq(rt_new(&o, &T_rt), 0);
+    rt_inbox_t *ib;
+    cr_assert_eq(rt_inbox_new(T_rt, &ib), 0);
+    cr_assert_eq(sup_start(T_rt, NULL, "storage_sup", &weak, &T_sup), 0);
+    cr_assert_eq(rt_inbox_monitor(ib, T_sup), 0);
+    int rc = sto_client_bucket_create_sync(T_rt, "bkt", NULL);
+    cr_assert(rc == CLEO_EINVAL || rc == CLEO_ENOPROC, "rc %d", rc);
+    /* Restarted past its intensity: the supervisor gives up. */
+    rt_msg_t *m = NULL;
+    do {
+        rt_msg_free(m);
+        cr_assert_eq(rt_inbox_recv(ib, 10000, &m), 0);
+    } while (m->type != RT_MSG_DOWN);
+    rt_msg_free(m);
+    rt_inbox_free(ib);
+}
