@@ -50,6 +50,14 @@ const char *sto_err_name(int err)
         return "STO_ECORRUPT";
     case STO_ERANGE:
         return "STO_ERANGE";
+    case STO_ENOUPLOAD:
+        return "STO_ENOUPLOAD";
+    case STO_EBADPART:
+        return "STO_EBADPART";
+    case STO_EPARTORDER:
+        return "STO_EPARTORDER";
+    case STO_ETOOSMALL:
+        return "STO_ETOOSMALL";
     default:
         return cleo_err_name(err);
     }
@@ -64,6 +72,14 @@ const char *sto_strerror(int err)
         return "stored data failed its checksum";
     case STO_ERANGE:
         return "range not satisfiable";
+    case STO_ENOUPLOAD:
+        return "no such multipart upload";
+    case STO_EBADPART:
+        return "a listed part is missing or its ETag differs";
+    case STO_EPARTORDER:
+        return "parts not listed in ascending order";
+    case STO_ETOOSMALL:
+        return "a part other than the last is too small";
     default:
         return cleo_strerror(err);
     }
@@ -135,6 +151,8 @@ void sto_opts_init(sto_opts_t *o)
     o->chunk_size = STO_DEFAULT_CHUNK_SIZE;
     o->tombstone_ttl_ms = STO_DEFAULT_TOMBSTONE_TTL_MS;
     o->cache_bytes = STO_DEFAULT_CACHE_BYTES;
+    o->mpu_min_part = STO_DEFAULT_MPU_MIN_PART;
+    o->mpu_ttl_ms = STO_DEFAULT_MPU_TTL_MS;
 }
 
 /* Bucket stats are merge operands of two int64 LE deltas; the merged

@@ -10,6 +10,14 @@
  *   sys  CF  'B' name -> BucketRecord;  'S' name -> stats (merge: two
  *            int64 LE deltas, objects and bytes);  "clock" -> u64 BE;
  *            'U' id (u64 BE) -> "" while a put with that id is open
+ *            (object and part puts alike);
+ *            'M' bucket '\0' key '\0' upload_id -> UploadRecord, one per
+ *            multipart upload in progress (sorted by key, then upload
+ *            id, whose first 16 hex digits are the initiation clock);
+ *            'P' upload_id (32 hex) part_number (u32 BE) -> PartRecord,
+ *            one per stored part; its chunks are in the data CF under
+ *            the part put's id and move into an ObjectMeta at complete
+ *            (an object's chunks may thus have several ids and lengths)
  */
 #ifndef CLEO_STORAGE_DB_H
 #define CLEO_STORAGE_DB_H
@@ -113,5 +121,20 @@ void sto__put_forget(sto_put_t *put);
 int sto__uploads_sweep(sto_db_t *db);
 
 pthread_mutex_t *sto__stripe(sto_db_t *db, const char *mkey, size_t len);
+
+/* Multipart (mpu.c). Make p, fresh from sto_put_begin(), a put of part
+ * part_number of upload_id (copied): its commit calls
+ * sto__mpu_part_commit() instead of publishing an object. 0, CLEO_ENOMEM. */
+int sto__put_part_set(sto_put_t *p, const char *upload_id,
+                      uint32_t part_number);
+/* Record the part m (filled by put.c: bucket, key, size, etag, chunks,
+ * last-modified) in one synced batch that also removes the 'U' record of
+ * put_id and frees the replaced part's chunks. On 0, *enc gives m
+ * (clock set) encoded as sto__meta_encode() does. 0, STO_ENOBUCKET,
+ * STO_ENOUPLOAD, CLEO_ENOMEM, CLEO_EPROTO, CLEO_ESTORAGE. */
+int sto__mpu_part_commit(sto_db_t *db, const char *upload_id,
+                         uint32_t part_number, uint64_t put_id,
+                         Cleo__Storage__ObjectMeta *m, char **enc,
+                         size_t *enc_len);
 
 #endif /* CLEO_STORAGE_DB_H */

@@ -97,6 +97,8 @@ int sto_purge(sto_db_t *db, uint64_t now_ms, uint64_t *purged)
 int sto_db_compact(sto_db_t *db, uint64_t now_ms)
 {
     int rc = sto_purge(db, now_ms, NULL);
+    if (rc == 0 && db->o.mpu_ttl_ms > 0)
+        rc = sto_mpu_expire(db, now_ms, db->o.mpu_ttl_ms, NULL);
     if (rc < 0)
         return rc;
     for (int i = 0; i < STO__NCF; i++)

@@ -8,6 +8,9 @@
  * CF, written before the first chunk and removed by the commit's or the
  * abort's batch, lets sto_db_open() free the chunks of puts that a crash
  * interrupted (sto__uploads_sweep()).
+ *
+ * A part put (sto_mpu_part_begin(), mpu.c) is the same put whose commit
+ * records a part of a multipart upload instead of publishing an object.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +35,9 @@ struct sto_put_s {
     Cleo__Storage__ChunkRef *refs; /* n_refs chunks written */
     size_t n_refs, cap_refs;
     EVP_MD_CTX *md5;
-    int failed; /* first error, 0 = fine */
+    int failed;        /* first error, 0 = fine */
+    char *upload_id;   /* a part put (mpu.c): its upload; else NULL */
+    uint32_t part_number;
 };
 
 static char *dup_or_empty(const char *s, int *rc)
@@ -84,6 +89,7 @@ static void put_free(sto_put_t *p)
     free(p->buf);
     free(p->refs);
     EVP_MD_CTX_free(p->md5);
+    free(p->upload_id);
     free(p);
 }
 
@@ -121,6 +127,14 @@ int sto_put_begin(sto_db_t *db, const char *bucket, const char *key,
 fail:
     put_free(p);
     return rc;
+}
+
+int sto__put_part_set(sto_put_t *p, const char *upload_id,
+                      uint32_t part_number)
+{
+    p->upload_id = strdup(upload_id);
+    p->part_number = part_number;
+    return p->upload_id != NULL ? 0 : CLEO_ENOMEM;
 }
 
 /* Store the buffered chunk under (id, n_refs) and remember its ref. */
@@ -291,7 +305,12 @@ int sto_put_commit(sto_put_t *p, int64_t expected_size,
         goto fail;
     Cleo__Storage__ObjectMeta m = CLEO__STORAGE__OBJECT_META__INIT;
     meta_fill(p, &m, etag, refp, ump);
-    if ((rc = commit_locked(p, &m, &enc, &enc_len)) < 0)
+    if (p->upload_id != NULL)
+        rc = sto__mpu_part_commit(p->db, p->upload_id, p->part_number, p->id,
+                                  &m, &enc, &enc_len);
+    else
+        rc = commit_locked(p, &m, &enc, &enc_len);
+    if (rc < 0)
         goto fail;
     if (out != NULL) {
         Cleo__Storage__ObjectMeta *pb = cleo__storage__object_meta__unpack(

@@ -43,7 +43,7 @@ extern "C" {
 #define STO_WUR __attribute__((warn_unused_result))
 
 /* ---------------------------------------------------------------------
- * Errors. Besides the project's CLEO_E* codes, storage has three of its
+ * Errors. Besides the project's CLEO_E* codes, storage has its
  * own in the reserved range -20100..-20199 (not yet known to
  * cleo_err_name(); use sto_err_name()):
  *   CLEO_EINVAL    bad bucket name, key (empty, >1024 bytes, not UTF-8),
@@ -80,6 +80,9 @@ STO_API const char *sto_strerror(int err);
 #define STO_DEFAULT_CHUNK_SIZE ((size_t)5 << 20)               /* 5 MiB */
 #define STO_DEFAULT_TOMBSTONE_TTL_MS (7ULL * 24 * 3600 * 1000) /* 7 days */
 #define STO_DEFAULT_CACHE_BYTES ((size_t)64 << 20)             /* 64 MiB */
+#define STO_DEFAULT_MPU_MIN_PART ((uint64_t)5 << 20)           /* 5 MiB */
+#define STO_DEFAULT_MPU_TTL_MS (7ULL * 24 * 3600 * 1000)       /* 7 days */
+#define STO_ETAG_MAX 38 /* chars of an ETag: 32 hex, or 32 hex "-" N */
 #define STO_KEY_MAX 1024  /* bytes of an object key */
 #define STO_BUCKET_MAX 63 /* bytes of a bucket name */
 #define STO_OWNER_MAX 127 /* bytes of a bucket owner */
@@ -91,6 +94,10 @@ typedef struct {
     uint64_t tombstone_ttl_ms; /* tombstones older than this are purged */
     size_t cache_bytes;        /* RocksDB block cache */
     bool no_sync;              /* tests and benches only: WAL not synced */
+    uint64_t mpu_min_part;     /* bytes each part but the last needs at
+                                  sto_mpu_complete(); 0 = no minimum */
+    uint64_t mpu_ttl_ms;       /* sto_db_compact() frees multipart uploads
+                                  initiated longer ago; 0 = never */
 } sto_opts_t;
 
 /** Fill o with the defaults above (no_sync false). */
@@ -110,6 +117,7 @@ STO_API STO_WUR int sto_db_open(const char *path, const sto_opts_t *opts,
 STO_API void sto_db_close(sto_db_t *db);
 
 /** Purge tombstones older than the TTL (relative to now_ms, wall clock ms)
+ *  and multipart uploads older than opts.mpu_ttl_ms (sto_mpu_expire()),
  *  then compact every column family.
  *  @return 0, CLEO_ESTORAGE. */
 STO_API STO_WUR int sto_db_compact(sto_db_t *db, uint64_t now_ms);
@@ -171,7 +179,7 @@ typedef struct {
     const char *bucket;
     const char *key;
     uint64_t size;                /* bytes */
-    char etag[33];                /* MD5 hex */
+    char etag[STO_ETAG_MAX + 1];  /* MD5 hex; multipart: "<hex>-<parts>" */
     const char *content_type;     /* "" when unset */
     const char *content_encoding; /* "" when unset */
     const char *cache_control;    /* "" when unset */
@@ -310,7 +318,7 @@ typedef struct {
 typedef struct {
     char *key;
     uint64_t size;
-    char etag[33];
+    char etag[STO_ETAG_MAX + 1];
     uint64_t last_modified_ms;
 } sto_list_entry_t;
 
@@ -336,6 +344,169 @@ STO_API STO_WUR int sto_list(sto_db_t *db, const char *bucket,
 
 /** Free a listing. Accepts NULL. */
 STO_API void sto_list_free(sto_list_t *l);
+
+/* ---------------------------------------------------------------------
+ * Multipart uploads (S3 CreateMultipartUpload, UploadPart[Copy],
+ * CompleteMultipartUpload, AbortMultipartUpload, ListParts,
+ * ListMultipartUploads). Parts are stored as they arrive, as chunks under
+ * their own put ids; completing references those chunks from the
+ * object's metadata, so no data is copied. An upload is known by bucket,
+ * key and upload id together: an id given with another bucket or key is
+ * STO_ENOUPLOAD. Nothing of an upload is visible to head, get or list.
+ * ------------------------------------------------------------------- */
+
+#define STO_UPLOAD_ID_LEN 32 /* hex characters of an upload id */
+#define STO_PART_MAX 10000u  /* part numbers are 1..STO_PART_MAX */
+
+/** A part as CompleteMultipartUpload lists it. */
+typedef struct {
+    uint32_t part_number;
+    const char *etag; /* MD5 hex; surrounding quotes are tolerated */
+} sto_mpu_part_t;
+
+/** A stored part. */
+typedef struct {
+    uint32_t part_number;
+    char etag[STO_ETAG_MAX + 1]; /* MD5 hex of the part */
+    uint64_t size;               /* bytes */
+    uint64_t last_modified_ms;   /* wall clock */
+} sto_part_info_t;
+
+typedef struct {
+    sto_part_info_t *parts; /* by part number */
+    size_t n_parts;
+    bool is_truncated;
+    uint32_t next_part_marker; /* last part number returned; 0 if none */
+    uint64_t initiated_ms;     /* the upload's creation, wall clock */
+} sto_part_list_t;
+
+typedef struct {
+    const char *prefix;           /* NULL or "" = all keys */
+    const char *key_marker;       /* NULL or "" = from the start */
+    const char *upload_id_marker; /* with key_marker: uploads of that key
+                                     after this id; NULL = none */
+    size_t max_uploads;           /* 0 = 1000 */
+} sto_upload_list_opts_t;
+
+typedef struct {
+    char *key;
+    char upload_id[STO_UPLOAD_ID_LEN + 1];
+    uint64_t initiated_ms; /* wall clock */
+} sto_upload_info_t;
+
+typedef struct {
+    sto_upload_info_t *uploads; /* by key, then initiation */
+    size_t n_uploads;
+    bool is_truncated;
+    char *next_key_marker; /* last upload's key; NULL if none */
+    char next_upload_id_marker[STO_UPLOAD_ID_LEN + 1]; /* its id, or "" */
+} sto_upload_list_t;
+
+/** Start a multipart upload of bucket/key. The object's metadata is
+ *  taken from o now (o->now_ms is ignored) and applied at completion.
+ *  @param bucket, key, o borrow (copied; o may be NULL).
+ *  @param now_ms the initiation time (wall clock ms).
+ *  @param[out] upload_id borrows caller memory: STO_UPLOAD_ID_LEN hex
+ *  characters and a NUL, unguessable (a clock and 64 random bits).
+ *  @return 0, CLEO_EINVAL (key), STO_ENOBUCKET, CLEO_ENOMEM,
+ *  CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_mpu_create(sto_db_t *db, const char *bucket,
+                                   const char *key, const sto_put_opts_t *o,
+                                   uint64_t now_ms,
+                                   char upload_id[STO_UPLOAD_ID_LEN + 1]);
+
+/** Start storing part part_number of an upload: a streaming put whose
+ *  sto_put_commit() records the part (replacing and freeing a previous
+ *  part of that number) instead of publishing an object. The meta that
+ *  commit gives out carries the part's etag (MD5 hex), size and
+ *  last_modified_ms. Commit fails with STO_ENOUPLOAD, freeing the part,
+ *  if the upload was completed or aborted meanwhile.
+ *  @param bucket, key, upload_id borrow.
+ *  @param[out] out gives: finish with sto_put_commit() or sto_put_abort().
+ *  @return 0, CLEO_EINVAL (key, or part_number outside 1..STO_PART_MAX),
+ *  STO_ENOBUCKET, STO_ENOUPLOAD, CLEO_ENOMEM, CLEO_EPROTO,
+ *  CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_mpu_part_begin(sto_db_t *db, const char *bucket,
+                                       const char *key, const char *upload_id,
+                                       uint32_t part_number, sto_put_t **out);
+
+/** Store part part_number of an upload from (a range of) another
+ *  object (UploadPartCopy), streamed through one chunk of memory from a
+ *  snapshot of the source.
+ *  @param bucket, key, upload_id, src_bucket, src_key borrow.
+ *  @param range borrows; NULL = the whole source. A STO_RANGE_SPAN must
+ *  lie within the source (S3 refuses a last byte beyond it).
+ *  @param[out] out borrows caller memory, filled on success; may be NULL.
+ *  @return 0, as sto_mpu_part_begin(), as sto_get_open() for the source
+ *  (CLEO_ENOTFOUND, STO_ERANGE, ...), STO_ECORRUPT. */
+STO_API STO_WUR int
+sto_mpu_part_copy(sto_db_t *db, const char *bucket, const char *key,
+                  const char *upload_id, uint32_t part_number,
+                  const char *src_bucket, const char *src_key,
+                  const sto_range_t *range, sto_part_info_t *out);
+
+/** Complete an upload: publish bucket/key made of the listed parts. The
+ *  parts must be listed in strictly ascending order, each must exist with
+ *  the ETag given, and each but the last must hold at least
+ *  opts.mpu_min_part bytes. One synced batch writes the metadata (ETag =
+ *  hex(MD5(the parts' binary MD5s)) "-" n, chunks referencing the parts'
+ *  chunks: no data is copied), frees the unlisted parts and the previous
+ *  version's chunks, removes the upload and updates the bucket's stats.
+ *  On any error nothing changes: the upload stays as it was.
+ *  @param bucket, key, upload_id borrow. @param parts borrows n entries.
+ *  @param now_ms the object's last-modified (wall clock ms).
+ *  @param[out] out gives the new metadata (sto_meta_free()); may be NULL.
+ *  @return 0, CLEO_EINVAL (key, or n == 0), STO_ENOBUCKET, STO_ENOUPLOAD,
+ *  STO_EPARTORDER, STO_EBADPART, STO_ETOOSMALL, CLEO_ENOMEM, CLEO_EPROTO,
+ *  CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_mpu_complete(sto_db_t *db, const char *bucket,
+                                     const char *key, const char *upload_id,
+                                     const sto_mpu_part_t *parts, size_t n,
+                                     uint64_t now_ms, sto_meta_t **out);
+
+/** Abort an upload: free its parts and forget it, in one synced batch. A
+ *  part put still open then fails at commit.
+ *  @param bucket, key, upload_id borrow.
+ *  @return 0, CLEO_EINVAL (key), STO_ENOBUCKET (bad bucket name),
+ *  STO_ENOUPLOAD, CLEO_EPROTO, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_mpu_abort(sto_db_t *db, const char *bucket,
+                                  const char *key, const char *upload_id);
+
+/** One page of an upload's parts with numbers above part_marker.
+ *  @param bucket, key, upload_id borrow. @param max 0 = 1000.
+ *  @param[out] out gives: free with sto_part_list_free().
+ *  @return 0, CLEO_EINVAL (key), STO_ENOBUCKET (bad bucket name),
+ *  STO_ENOUPLOAD, CLEO_ENOMEM, CLEO_EPROTO, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_mpu_list_parts(sto_db_t *db, const char *bucket,
+                                       const char *key, const char *upload_id,
+                                       uint32_t part_marker, size_t max,
+                                       sto_part_list_t **out);
+
+/** Free a part list. Accepts NULL. */
+STO_API void sto_part_list_free(sto_part_list_t *l);
+
+/** One page of a bucket's uploads in progress whose keys start with
+ *  o->prefix, by key then initiation, after (key_marker,
+ *  upload_id_marker) as S3 defines: without an upload_id_marker, keys
+ *  after key_marker; with one, also the uploads of key_marker initiated
+ *  after that id's.
+ *  @param bucket, o borrow (o may be NULL = defaults).
+ *  @param[out] out gives: free with sto_upload_list_free().
+ *  @return 0, STO_ENOBUCKET, CLEO_EINVAL (prefix or marker over
+ *  STO_KEY_MAX bytes), CLEO_ENOMEM, CLEO_EPROTO, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_mpu_list_uploads(sto_db_t *db, const char *bucket,
+                                         const sto_upload_list_opts_t *o,
+                                         sto_upload_list_t **out);
+
+/** Free an upload list. Accepts NULL. */
+STO_API void sto_upload_list_free(sto_upload_list_t *l);
+
+/** Abort every upload initiated before now_ms - ttl_ms (wall clock ms).
+ *  sto_db_compact() calls it with opts.mpu_ttl_ms.
+ *  @param[out] expired number aborted; may be NULL.
+ *  @return 0, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_mpu_expire(sto_db_t *db, uint64_t now_ms,
+                                   uint64_t ttl_ms, uint64_t *expired);
 
 /* ---------------------------------------------------------------------
  * Integrity.
