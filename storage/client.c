@@ -175,6 +175,28 @@ int sto_client_get_sync(rt_t *rt, const char *bucket, const char *key,
     return 0;
 }
 
+int sto_client_copy_sync(rt_t *rt, const char *src_bucket, const char *src_key,
+                         const char *bucket, const char *key,
+                         const sto_put_opts_t *o,
+                         Cleo__Storage__ObjectInfo **out)
+{
+    Cleo__Storage__CopyReq *r = sto__pb_calloc(1, sizeof *r);
+    cleo__storage__copy_req__init(r);
+    r->src_bucket = sto__pb_strdup(src_bucket);
+    r->src_key = sto__pb_strdup(src_key);
+    r->dst = put_req(bucket, key, o);
+    r->replace_meta = o != NULL;
+    rt_msg_t *m = rt_msg_new(STO_MSG_COPY);
+    rt_msg_set_pb(m, r);
+    void *p = NULL;
+    int rc = call(rt, m, &p);
+    if (rc == 0 && out != NULL)
+        *out = p;
+    else if (rc == 0)
+        protobuf_c_message_free_unpacked(p, NULL);
+    return rc;
+}
+
 int sto_client_head_sync(rt_t *rt, const char *bucket, const char *key,
                          Cleo__Storage__ObjectInfo **out)
 {

@@ -236,6 +236,7 @@ static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
     case STO_MSG_LIST:
     case STO_MSG_PUT:
     case STO_MSG_GET:
+    case STO_MSG_COPY:
         return on_request(self, state, req, from, reply);
     case STO_MSG_PUT_BEGIN:
     case STO_MSG_MPU_PART_BEGIN:

@@ -34,6 +34,8 @@ static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
         return &cleo__storage__list_req__descriptor;
     case STO_MSG_PUT:
         return &cleo__storage__put_req__descriptor;
+    case STO_MSG_COPY:
+        return &cleo__storage__copy_req__descriptor;
     default:
         return NULL;
     }
@@ -300,6 +302,24 @@ static int run_get(sto_db_t *db, sto__job_t *j)
     return rc;
 }
 
+static int run_copy(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__CopyReq *r = j->req;
+    if (r->dst == NULL)
+        return CLEO_EBADREQ;
+    sto_put_opts_t o;
+    sto_kv_t *kv = sto__pb_put_opts(r->dst, &o);
+    sto_meta_t *m;
+    int rc = sto_copy(db, r->src_bucket, r->src_key, r->dst->bucket,
+                      r->dst->key, r->replace_meta ? &o : NULL, &m);
+    free(kv);
+    if (rc < 0)
+        return rc;
+    j->res = info_pb(m);
+    sto_meta_free(m);
+    return 0;
+}
+
 int sto__job_run(void *arg)
 {
     sto__job_t *j = arg;
@@ -325,6 +345,8 @@ int sto__job_run(void *arg)
         return run_put(db, j);
     case STO_MSG_GET:
         return run_get(db, j);
+    case STO_MSG_COPY:
+        return run_copy(db, j);
     default:
         return CLEO_EBADREQ;
     }

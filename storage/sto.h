@@ -304,6 +304,24 @@ STO_API ssize_t sto_get_read(sto_get_t *get, void *buf, size_t cap);
 /** Finish a get. @param get takes. Accepts NULL. */
 STO_API void sto_get_close(sto_get_t *get);
 
+/** Copy src_bucket/src_key to bucket/key on the server: the source is
+ *  read from a snapshot and streamed into a new put one chunk at a time
+ *  (memory: about two chunks), its bytes checked against its ETag when
+ *  that is a plain MD5. Copying an object onto itself is allowed.
+ *  @param src_bucket, src_key, bucket, key borrow.
+ *  @param o borrows: the destination's metadata (S3's REPLACE); NULL =
+ *  the source's content type, encoding, cache control and user metadata
+ *  (S3's COPY), last-modified now.
+ *  @param[out] out gives the new metadata (sto_meta_free()); may be NULL.
+ *  @return 0, as sto_get_open() for the source (CLEO_EINVAL,
+ *  STO_ENOBUCKET, CLEO_ENOTFOUND), as sto_put_begin() and
+ *  sto_put_commit() for the destination, STO_ECORRUPT (a source chunk
+ *  is bad or missing; nothing is written), CLEO_ENOMEM, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_copy(sto_db_t *db, const char *src_bucket,
+                             const char *src_key, const char *bucket,
+                             const char *key, const sto_put_opts_t *o,
+                             sto_meta_t **out);
+
 /* ---------------------------------------------------------------------
  * Listing (S3 ListObjects / ListObjectsV2), answered by seeking.
  * ------------------------------------------------------------------- */
@@ -725,6 +743,15 @@ STO_API STO_WUR int sto_client_put_sync(rt_t *rt, const char *bucket,
 STO_API STO_WUR int sto_client_get_sync(rt_t *rt, const char *bucket,
                                         const char *key, rt_buf_t **body,
                                         Cleo__Storage__ObjectInfo **info);
+/** Server-side copy (STO_MSG_COPY). @param src_bucket, src_key,
+ *  bucket, key, o borrow (o NULL = copy the source's metadata, else
+ *  replace it with o's; now_ms ignored). @param[out] out gives; may be
+ *  NULL. */
+STO_API STO_WUR int sto_client_copy_sync(rt_t *rt, const char *src_bucket,
+                                         const char *src_key,
+                                         const char *bucket, const char *key,
+                                         const sto_put_opts_t *o,
+                                         Cleo__Storage__ObjectInfo **out);
 /** @param bucket, key borrow. @param[out] out gives. */
 STO_API STO_WUR int sto_client_head_sync(rt_t *rt, const char *bucket,
                                          const char *key,

@@ -438,3 +438,52 @@ Test(sto_engine, a_failed_open_stops_the_engine)
     rt_msg_free(m);
     rt_inbox_free(ib);
 }
+
+/* ---- COPY ----------------------------------------------------------- */
+
+Test(sto_engine, copy_with_and_without_replace)
+{
+    cr_assert_eq(sto_client_bucket_create_sync(T_rt, "bkt", NULL), 0);
+    cr_assert_eq(sto_client_bucket_create_sync(T_rt, "dst", NULL), 0);
+    sto_kv_t kv[] = {{"color", "blue"}};
+    sto_put_opts_t o = {.content_type = "text/plain",
+                        .user_meta = kv,
+                        .n_user_meta = 1};
+    size_t n = 200000;
+    Cleo__Storage__ObjectInfo *pi = NULL, *ci = NULL;
+    cr_assert_eq(sto_client_put_sync(T_rt, "bkt", "src", body(n, 3), &o, &pi),
+                 0);
+    cr_assert_eq(sto_client_copy_sync(T_rt, "bkt", "src", "dst", "same", NULL,
+                                      &ci),
+                 0);
+    cr_assert_str_eq(ci->etag, pi->etag);
+    cr_assert_str_eq(ci->content_type, "text/plain");
+    cr_assert_eq(ci->n_user_meta, 1);
+    cr_assert_str_eq(ci->user_meta[0]->value, "blue");
+    cr_assert_gt(ci->clock, pi->clock);
+    pb_free(ci);
+    assert_object("dst", "same", n, 3);
+
+    sto_put_opts_t r = {.content_type = "image/gif"};
+    cr_assert_eq(
+        sto_client_copy_sync(T_rt, "bkt", "src", "dst", "new", &r, &ci), 0);
+    cr_assert_str_eq(ci->etag, pi->etag);
+    cr_assert_str_eq(ci->content_type, "image/gif");
+    cr_assert_eq(ci->n_user_meta, 0);
+    pb_free(ci);
+    pb_free(pi);
+    assert_object("dst", "new", n, 3);
+
+    cr_assert_eq(sto_client_copy_sync(T_rt, "bkt", "nope", "dst", "x", NULL,
+                                      NULL),
+                 CLEO_ENOTFOUND);
+    cr_assert_eq(sto_client_copy_sync(T_rt, "bkt", "src", "nobkt", "x", NULL,
+                                      NULL),
+                 STO_ENOBUCKET);
+    rt_msg_t *reply = NULL;
+    cr_assert_eq(gen_server_call_sync(T_rt, rt_whereis(T_rt, STO_ENGINE_NAME),
+                                      rt_msg_new(STO_MSG_COPY), 5000, &reply),
+                 0);
+    cr_assert_eq(reply->reason, CLEO_EBADREQ);
+    rt_msg_free(reply);
+}
