@@ -8,7 +8,8 @@
  * encoding-type=url. Parsers (s3xml_in.c) read the three request bodies
  * S3 defines (DeleteObjects, CompleteMultipartUpload,
  * CreateBucketConfiguration) with expat, bounded in size and depth, with
- * DOCTYPE and entity declarations refused.
+ * DOCTYPE and entity declarations refused. Dates (s3xml_time.c) are
+ * formatted and parsed without the C library's time zone machinery.
  *
  * Strings in the input structs are NUL-terminated and borrowed for the
  * call; NULL reads as "" unless a field says it is optional (omitted).

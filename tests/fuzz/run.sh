@@ -1,7 +1,7 @@
 #!/bin/sh
-# run.sh [SECONDS] - build the introspection frame fuzzer with libFuzzer
-# and ASan/UBSan, and run it for SECONDS (default 60). Build output and
-# the growing corpus go to $FUZZ_OUT (default <repo>/build-fuzz).
+# run.sh [SECONDS] - build each libFuzzer target (introspection frames,
+# S3 XML bodies) with ASan/UBSan, and run each for SECONDS (default 60).
+# Build output and the corpora go to $FUZZ_OUT (default <repo>/build-fuzz).
 set -eu
 SECS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,5 +15,18 @@ protoc-c --c_out="$OUT/proto" -I"$ROOT/proto" "$ROOT/proto/introspect.proto"
     "$ROOT/tests/fuzz/fuzz_frame.c" "$ROOT/runtime/introspect_frame.c" \
     "$OUT/proto/introspect.pb-c.c" \
     $(pkg-config --cflags --libs libprotobuf-c) -o "$OUT/fuzz_frame"
-exec "$OUT/fuzz_frame" -max_total_time="$SECS" -max_len=8192 \
+"$OUT/fuzz_frame" -max_total_time="$SECS" -max_len=8192 \
     -print_final_stats=1 "$OUT/corpus" "$ROOT/tests/fuzz/seeds"
+
+# The S3 XML request bodies and HTTP dates (gateway/s3xml_*.c, on expat).
+mkdir -p "$OUT/corpus_s3xml"
+protoc-c --c_out="$OUT/proto" -I"$ROOT/proto" "$ROOT/proto/storage.proto"
+# shellcheck disable=SC2046
+"$CC" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$ROOT" -I"$OUT" \
+    "$ROOT/tests/fuzz/fuzz_s3xml.c" "$ROOT/gateway/s3xml_in.c" \
+    "$ROOT/gateway/s3xml_out.c" "$ROOT/gateway/s3xml_time.c" \
+    "$ROOT/gateway/err.c" $(pkg-config --cflags libprotobuf-c) \
+    $(pkg-config --cflags --libs expat) -o "$OUT/fuzz_s3xml"
+"$OUT/fuzz_s3xml" -max_total_time="$SECS" -max_len=65536 \
+    -print_final_stats=1 "$OUT/corpus_s3xml" "$ROOT/tests/fuzz/seeds_s3xml"
