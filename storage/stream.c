@@ -173,9 +173,9 @@ static int run_open_put(sjob_t *j)
 
 static int run_open_part(sjob_t *j)
 {
-    (void)j;
-    /* TODO(#4): sto_mpu_part_begin() (storage/mpu.c) once it is in. */
-    return CLEO_EBADREQ;
+    Cleo__Storage__MpuPartReq *r = j->req;
+    return sto_mpu_part_begin(j->ref->db, r->bucket, r->key, r->upload_id,
+                              r->part_number, &j->put);
 }
 
 /* Read the next block (at most j->block bytes) of the span. */

@@ -587,3 +587,108 @@ Test(sto_streamactor, errors_and_bad_requests)
     pb_free(go);
     cr_assert_eq(rt_whereis(T_rt, STO_ENGINE_NAME), engine());
 }
+
+/* ---- multipart parts ----------------------------------------------------- */
+
+/* Run f(db, arg) on the database with the engine stopped. */
+static void with_db(void (*f)(sto_db_t *db, void *arg), void *arg)
+{
+    cr_assert_eq(sup_terminate_child_sync(T_rt, T_sup, "engine", RT_PID_NONE),
+                 0);
+    sto_db_t *db = NULL;
+    for (int i = 0; i < 500 && sto_db_open(T_path, &T_conf.opts, &db) < 0; i++)
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+    cr_assert_not_null(db);
+    f(db, arg);
+    sto_db_close(db);
+    cr_assert_eq(sup_restart_child_sync(T_rt, T_sup, "engine", NULL), 0);
+}
+
+static void mpu_create(sto_db_t *db, void *arg)
+{
+    cr_assert_eq(sto_mpu_create(db, "bkt", "big", NULL, 1, arg), 0);
+}
+
+typedef struct {
+    const char *upload_id;
+    char etag[2][33];
+} done_t;
+
+static void mpu_complete(sto_db_t *db, void *arg)
+{
+    done_t *d = arg;
+    sto_mpu_part_t parts[] = {{1, d->etag[0]}, {2, d->etag[1]}};
+    cr_assert_eq(sto_mpu_complete(db, "bkt", "big", d->upload_id, parts, 2, 1,
+                                  NULL),
+                 0);
+}
+
+/* MPU_PART_BEGIN, WRITE n bytes of pattern s from object offset off,
+ * COMMIT: the part's PartInfo. */
+static int put_part(const char *upload_id, uint32_t pn, size_t n, uint32_t s,
+                    uint64_t off, Cleo__Storage__PartInfo **out)
+{
+    Cleo__Storage__MpuPartReq *r = calloc(1, sizeof *r);
+    cleo__storage__mpu_part_req__init(r);
+    r->bucket = strdup("bkt");
+    r->key = strdup("big");
+    r->upload_id = strdup(upload_id);
+    r->part_number = pn;
+    rt_msg_t *m = rt_msg_new(STO_MSG_MPU_PART_BEGIN);
+    rt_msg_set_pb(m, r);
+    m->arg = rt_inbox_pid(T_owner);
+    rt_msg_t *reply = NULL;
+    int rc = call(engine(), m, &reply);
+    if (rc < 0) {
+        rt_msg_free(reply);
+        return rc;
+    }
+    rt_pid_t st = ((Cleo__Storage__StreamRef *)reply->payload)->stream;
+    rt_msg_free(reply);
+    uint8_t *b = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        b[i] = pat(s, off + i);
+    for (size_t o = 0; rc == 0 && o < n; o += 40000)
+        rc = put_write(st, b + o, n - o < 40000 ? n - o : 40000);
+    free(b);
+    Cleo__Storage__PutCommit *c = calloc(1, sizeof *c);
+    cleo__storage__put_commit__init(c);
+    c->size = (int64_t)n;
+    m = rt_msg_new(STO_MSG_STREAM_COMMIT);
+    rt_msg_set_pb(m, c);
+    if (rc == 0 && (rc = call(st, m, &reply)) == 0) {
+        *out = reply->payload;
+        reply->payload = NULL;
+        rt_msg_free(reply);
+    } else if (rc != 0) {
+        rt_msg_free(reply);
+    }
+    return rc;
+}
+
+Test(sto_streamactor, part_streams_commit_parts)
+{
+    static char id[STO_UPLOAD_ID_LEN + 1];
+    with_db(mpu_create, id);
+    size_t n1 = 5u << 20, n2 = CHUNK + 3; /* a part but the last >= 5 MiB */
+    Cleo__Storage__PartInfo *p1 = NULL, *p2 = NULL;
+    cr_assert_eq(put_part(id, 1, n1, 3, 0, &p1), 0);
+    cr_assert_eq(put_part(id, 2, n2, 3, n1, &p2), 0);
+    cr_assert_eq(p1->part_number, 1);
+    cr_assert_eq(p1->size, n1);
+    cr_assert_eq(p2->part_number, 2);
+    cr_assert_eq(p2->size, n2);
+    cr_assert_eq(strlen(p2->etag), 32);
+    cr_assert_eq(head("big"), CLEO_ENOTFOUND); /* parts are not objects */
+    static done_t d;
+    d.upload_id = id;
+    memcpy(d.etag[0], p1->etag, 33);
+    memcpy(d.etag[1], p2->etag, 33);
+    pb_free(p1);
+    pb_free(p2);
+    with_db(mpu_complete, &d);
+    get_check("big", NULL, 3, 0, n1 + n2);
+    Cleo__Storage__PartInfo *px = NULL;
+    cr_assert_eq(put_part("0123456789abcdef0123456789abcdef", 1, 10, 1, 0, &px),
+                 STO_ENOUPLOAD);
+}
