@@ -35,10 +35,12 @@ typedef struct row_s {
 #define M_SLOWDOWN "Please reduce your request rate."
 #define M_UNAVAIL "Service is unable to handle request."
 #define M_NOBUCKET "The specified bucket does not exist."
-#define M_OWNED                                                              \
-    "Your previous request to create the named bucket succeeded and you "   \
+#define M_OWNED                                                                \
+    "Your previous request to create the named bucket succeeded and you "      \
     "already own it."
 
+/* One row per code reads better than one field per line. */
+/* clang-format off */
 static const row_t rows[] = {
     /* gateway codes, in err.h's order */
     {GW_ESIGNATURE, ANY, {403, "SignatureDoesNotMatch",
@@ -142,6 +144,7 @@ static const row_t rows[] = {
         "Storage backend has reached its minimum free disk threshold. "
         "Please delete a few objects to proceed."}},
 };
+/* clang-format on */
 
 static const gw_s3_err_t internal = {500, "InternalError", M_INTERNAL};
 

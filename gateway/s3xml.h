@@ -32,10 +32,10 @@
 #define GW_ISO8601_LEN 25   /* "2026-11-25T16:48:58.000Z" + NUL */
 #define GW_HTTP_DATE_LEN 30 /* "Wed, 25 Nov 2026 16:48:58 GMT" + NUL */
 
-#define GW_DELETE_MAX_KEYS 1000  /* DeleteObjects: objects per request */
-#define GW_MPU_MAX_PARTS 10000   /* CompleteMultipartUpload: parts */
-#define GW_XML_MAX_DEPTH 16      /* element nesting the parsers accept */
-#define GW_LOCATION_MAX 64       /* LocationConstraint text, bytes */
+#define GW_DELETE_MAX_KEYS 1000 /* DeleteObjects: objects per request */
+#define GW_MPU_MAX_PARTS 10000  /* CompleteMultipartUpload: parts */
+#define GW_XML_MAX_DEPTH 16     /* element nesting the parsers accept */
+#define GW_LOCATION_MAX 64      /* LocationConstraint text, bytes */
 
 /* ---------------------------------------------------------------------
  * The output buffer.
@@ -108,8 +108,7 @@ char *gw__http_date_fmt(int64_t ms, char out[GW_HTTP_DATE_LEN]);
  *  @param[out] out_sec seconds since the epoch, written on success.
  *  @return 0 or CLEO_EINVAL (any other text, or an impossible date:
  *  callers ignore such an If-Modified-Since, as RFC 7232 says). */
-GW_S3XML_WUR int gw__http_date_parse(const char *s, size_t n,
-                                     int64_t *out_sec);
+GW_S3XML_WUR int gw__http_date_parse(const char *s, size_t n, int64_t *out_sec);
 
 /* ---------------------------------------------------------------------
  * Writers. Each appends one complete document (the XML declaration and
@@ -131,13 +130,13 @@ typedef struct gw_xml_owner_s {
 
 /* <Error>: S3's error body, without namespace, as S3 writes it. */
 typedef struct gw_xml_error_s {
-    const char *code;          /* S3 code, e.g. "NoSuchKey" */
-    const char *message;       /* <Message> */
-    const gw_xml_kv_t *extra;  /* after Message: BucketName, Key, ...; */
-    size_t n_extra;            /*   borrowed array of n_extra pairs */
-    const char *resource;      /* <Resource>, optional (NULL = omitted) */
-    const char *request_id;    /* <RequestId>, optional */
-    const char *host_id;       /* <HostId>, optional */
+    const char *code;         /* S3 code, e.g. "NoSuchKey" */
+    const char *message;      /* <Message> */
+    const gw_xml_kv_t *extra; /* after Message: BucketName, Key, ...; */
+    size_t n_extra;           /*   borrowed array of n_extra pairs */
+    const char *resource;     /* <Resource>, optional (NULL = omitted) */
+    const char *request_id;   /* <RequestId>, optional */
+    const char *host_id;      /* <HostId>, optional */
 } gw_xml_error_t;
 
 /** <Error><Code/><Message/>[extra...]<Resource/><RequestId/><HostId/>
@@ -159,20 +158,20 @@ GW_S3XML_WUR int gw__s3xml_buckets(gw_xbuf_t *b, const gw_xml_owner_t *owner,
 /* One object of a listing (filled from storage's ListEntry). */
 typedef struct gw_xml_object_s {
     const char *key;
-    uint64_t size;         /* bytes */
-    const char *etag;      /* without quotes, e.g. "d41d...27e" or "..-3" */
+    uint64_t size;    /* bytes */
+    const char *etag; /* without quotes, e.g. "d41d...27e" or "..-3" */
     int64_t last_modified_ms;
 } gw_xml_object_t;
 
 /* A listing, v1 (ListObjects) or v2 (ListObjectsV2). */
 typedef struct gw_xml_list_s {
-    const char *bucket;     /* <Name> */
-    const char *prefix;     /* <Prefix>, always written ("" for none) */
-    const char *delimiter;  /* <Delimiter>, omitted when NULL or "" */
-    uint32_t max_keys;      /* <MaxKeys>, as the request asked */
+    const char *bucket;    /* <Name> */
+    const char *prefix;    /* <Prefix>, always written ("" for none) */
+    const char *delimiter; /* <Delimiter>, omitted when NULL or "" */
+    uint32_t max_keys;     /* <MaxKeys>, as the request asked */
     bool is_truncated;
-    bool url_encode;        /* encoding-type=url: keys, prefixes, markers,
-                               delimiter and start-after are %-encoded */
+    bool url_encode; /* encoding-type=url: keys, prefixes, markers,
+                        delimiter and start-after are %-encoded */
     /* v1 */
     const char *marker;      /* <Marker>, always written in v1 */
     const char *next_marker; /* <NextMarker>, only when a delimiter was
@@ -183,8 +182,8 @@ typedef struct gw_xml_list_s {
     const char *start_after;             /* optional, as the client sent */
     bool fetch_owner;                    /* v2: write <Owner> per object */
     /* both */
-    const gw_xml_owner_t *owner; /* objects' owner; v1 always writes it
-                                    when non-NULL, v2 when fetch_owner */
+    const gw_xml_owner_t *owner;    /* objects' owner; v1 always writes it
+                                       when non-NULL, v2 when fetch_owner */
     const gw_xml_object_t *objects; /* borrowed array, sorted by key */
     size_t n_objects;
     const char *const *prefixes; /* CommonPrefixes, borrowed array */
@@ -206,8 +205,7 @@ GW_S3XML_WUR int gw__s3xml_location(gw_xbuf_t *b, const char *region);
 /** InitiateMultipartUploadResult{Bucket,Key,UploadId}. All borrowed.
  *  @return 0 or CLEO_ENOMEM. */
 GW_S3XML_WUR int gw__s3xml_mpu_initiate(gw_xbuf_t *b, const char *bucket,
-                                        const char *key,
-                                        const char *upload_id);
+                                        const char *key, const char *upload_id);
 /** CompleteMultipartUploadResult{Location,Bucket,Key,ETag}; `etag`
  *  without quotes (they are added). All borrowed.
  *  @return 0 or CLEO_ENOMEM. */
@@ -259,7 +257,7 @@ typedef struct gw_xml_uploads_s {
     uint32_t max_uploads;
     bool is_truncated;
     bool url_encode; /* encoding-type=url: keys, markers, prefixes */
-    const gw_xml_owner_t *owner; /* Initiator and Owner; NULL = omitted */
+    const gw_xml_owner_t *owner;    /* Initiator and Owner; NULL = omitted */
     const gw_xml_upload_t *uploads; /* borrowed array */
     size_t n_uploads;
     const char *const *prefixes; /* CommonPrefixes, borrowed array */
@@ -317,7 +315,7 @@ typedef struct gw_del_req_s {
     size_t n;           /* 1..GW_DELETE_MAX_KEYS */
     gw_del_obj_t *objs; /* n entries, in document order */
     /* private */
-    char *_pool;        /* the strings objs point into */
+    char *_pool; /* the strings objs point into */
 } gw_del_req_t;
 
 /** Parse <Delete>[<Quiet>true|false</Quiet>]<Object><Key/>[<VersionId/>]

@@ -25,8 +25,8 @@
 #include "gateway/err.h"
 
 #define NS_SEP '|'
-#define NONE SIZE_MAX        /* an absent string offset */
-#define FEED_MAX (1u << 20)  /* bytes per XML_Parse call (it takes int) */
+#define NONE SIZE_MAX       /* an absent string offset */
+#define FEED_MAX (1u << 20) /* bytes per XML_Parse call (it takes int) */
 
 typedef struct px_s px_t;
 typedef void (*px_fn)(px_t *px, const char *local);
@@ -46,15 +46,15 @@ struct px_s {
     const char *root; /* the local name the root must have */
     px_fn start;      /* per-body handlers, called with the local name */
     px_fn end;
-    gw_xbuf_t text;   /* character data since the last start tag */
-    gw_xbuf_t pool;   /* kept strings, NUL-separated */
-    item_t *items;    /* Object or Part entries */
+    gw_xbuf_t text; /* character data since the last start tag */
+    gw_xbuf_t pool; /* kept strings, NUL-separated */
+    item_t *items;  /* Object or Part entries */
     size_t n, cap;
     size_t max_items;
-    item_t cur;       /* the entry being read */
-    bool in_entry;    /* inside an Object or Part at depth 2 */
+    item_t cur;    /* the entry being read */
+    bool in_entry; /* inside an Object or Part at depth 2 */
     bool has_a, has_n;
-    bool quiet;       /* Delete's Quiet */
+    bool quiet;                /* Delete's Quiet */
     char loc[GW_LOCATION_MAX]; /* CreateBucketConfiguration's constraint */
 };
 
@@ -214,8 +214,8 @@ static int feed(px_t *px, const char *body, size_t len)
 static void px_init(px_t *px, const char *root, px_fn start, px_fn end,
                     size_t max_items)
 {
-    *px = (px_t){.root = root, .start = start, .end = end,
-                 .max_items = max_items};
+    *px = (px_t){
+        .root = root, .start = start, .end = end, .max_items = max_items};
     gw__xbuf_init(&px->text, 0);
     gw__xbuf_init(&px->pool, 0);
 }
@@ -308,8 +308,8 @@ int gw__s3xml_parse_delete(const char *body, size_t len, size_t max_len,
         if (px.items[i].b != NONE)
             objs[i].version_id = pool + px.items[i].b;
     }
-    *out = (gw_del_req_t){.quiet = px.quiet, .n = px.n, .objs = objs,
-                          ._pool = pool};
+    *out = (gw_del_req_t){
+        .quiet = px.quiet, .n = px.n, .objs = objs, ._pool = pool};
 done:
     px_destroy(&px);
     return rc;
@@ -430,9 +430,7 @@ void gw__mpu_req_destroy(gw_mpu_req_t *r)
  * CreateBucketConfiguration.
  * ------------------------------------------------------------------- */
 
-static void loc_start(px_t *px, const char *local)
-{
-}
+static void loc_start(px_t *px, const char *local) {}
 
 static void loc_end(px_t *px, const char *local)
 {
@@ -448,8 +446,8 @@ static void loc_end(px_t *px, const char *local)
     px->loc[n] = '\0';
 }
 
-int gw__s3xml_parse_create_bucket(const char *body, size_t len,
-                                  size_t max_len, char loc[GW_LOCATION_MAX])
+int gw__s3xml_parse_create_bucket(const char *body, size_t len, size_t max_len,
+                                  char loc[GW_LOCATION_MAX])
 {
     if (len > max_len)
         return GW_EMAXMSG;

@@ -153,11 +153,21 @@ static void esc(gw_xbuf_t *b, const char *s, size_t n)
         const char *ent = NULL;
         char num[8];
         switch (c) {
-        case '&': ent = "&amp;"; break;
-        case '<': ent = "&lt;"; break;
-        case '>': ent = "&gt;"; break;
-        case '"': ent = "&quot;"; break;
-        case '\'': ent = "&apos;"; break;
+        case '&':
+            ent = "&amp;";
+            break;
+        case '<':
+            ent = "&lt;";
+            break;
+        case '>':
+            ent = "&gt;";
+            break;
+        case '"':
+            ent = "&quot;";
+            break;
+        case '\'':
+            ent = "&apos;";
+            break;
         default:
             if (c >= 0x20 && c != 0x7F)
                 continue;
@@ -244,8 +254,7 @@ static void close_tag(gw_xbuf_t *b, const char *name)
 
 /* <name>text</name>, escaped (NULL text = empty element), or
  * percent-encoded when `url`. */
-static void el_enc(gw_xbuf_t *b, const char *name, const char *text,
-                   bool url)
+static void el_enc(gw_xbuf_t *b, const char *name, const char *text, bool url)
 {
     open_tag(b, name);
     if (text != NULL) {
@@ -263,8 +272,7 @@ static void el(gw_xbuf_t *b, const char *name, const char *text)
 }
 
 /* The element only when `text` is neither NULL nor "". */
-static void el_opt(gw_xbuf_t *b, const char *name, const char *text,
-                   bool url)
+static void el_opt(gw_xbuf_t *b, const char *name, const char *text, bool url)
 {
     if (text != NULL && text[0] != '\0')
         el_enc(b, name, text, url);
@@ -356,8 +364,7 @@ int gw__s3xml_buckets(gw_xbuf_t *b, const gw_xml_owner_t *owner,
 }
 
 /* The Contents and CommonPrefixes of a listing (v1 and v2). */
-static void list_entries(gw_xbuf_t *b, const gw_xml_list_t *l,
-                         bool with_owner)
+static void list_entries(gw_xbuf_t *b, const gw_xml_list_t *l, bool with_owner)
 {
     for (size_t i = 0; i < l->n_objects && b->_err == 0; i++) {
         const gw_xml_object_t *o = &l->objects[i];
@@ -407,8 +414,7 @@ int gw__s3xml_list_v2(gw_xbuf_t *b, const gw_xml_list_t *l)
     el_enc(b, "Prefix", l->prefix, url);
     el_opt(b, "ContinuationToken", l->continuation_token, false);
     if (l->is_truncated)
-        el_opt(b, "NextContinuationToken", l->next_continuation_token,
-               false);
+        el_opt(b, "NextContinuationToken", l->next_continuation_token, false);
     el_u64(b, "KeyCount", (uint64_t)(l->n_objects + l->n_prefixes));
     el_u64(b, "MaxKeys", l->max_keys);
     el_opt(b, "Delimiter", l->delimiter, url);
@@ -554,8 +560,8 @@ int gw__s3xml_copy_part(gw_xbuf_t *b, int64_t last_modified_ms,
     return copy_result(b, "CopyPartResult", last_modified_ms, etag);
 }
 
-int gw__s3xml_delete_result(gw_xbuf_t *b, const gw_xml_deleted_t *v,
-                            size_t n, bool quiet)
+int gw__s3xml_delete_result(gw_xbuf_t *b, const gw_xml_deleted_t *v, size_t n,
+                            bool quiet)
 {
     size_t start = b->len;
     root_open(b, "DeleteResult");

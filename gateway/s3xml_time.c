@@ -16,9 +16,9 @@
 
 static const char wdays[7][4] = {"Sun", "Mon", "Tue", "Wed",
                                  "Thu", "Fri", "Sat"};
-static const char *const wdays_long[7] = {
-    "Sunday", "Monday", "Tuesday", "Wednesday",
-    "Thursday", "Friday", "Saturday"};
+static const char *const wdays_long[7] = {"Sunday",    "Monday",   "Tuesday",
+                                          "Wednesday", "Thursday", "Friday",
+                                          "Saturday"};
 static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -203,8 +203,7 @@ static bool date_valid(const civil_t *t)
 {
     static const int mdays[12] = {31, 29, 31, 30, 31, 30,
                                   31, 31, 30, 31, 30, 31};
-    bool leap = (t->year % 4 == 0 && t->year % 100 != 0) ||
-                t->year % 400 == 0;
+    bool leap = (t->year % 4 == 0 && t->year % 100 != 0) || t->year % 400 == 0;
     if (t->mday < 1 || t->mday > mdays[t->mon - 1])
         return false;
     if (t->mon == 2 && t->mday == 29 && !leap)

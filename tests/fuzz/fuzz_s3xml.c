@@ -17,10 +17,10 @@
 
 #define LIMIT (1u << 20)
 
-#define check(cond)                                                          \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            __builtin_trap();                                                \
+#define check(cond)                                                            \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            __builtin_trap();                                                  \
     } while (0)
 
 /* Write the parsed keys back as a <Delete> body and parse it again. */
@@ -63,8 +63,7 @@ static void delete_body(const char *s, size_t n)
 {
     gw_del_req_t d;
     int rc = gw__s3xml_parse_delete(s, n, LIMIT, &d);
-    check(rc == 0 || rc == GW_EBADXML || rc == GW_EMAXMSG ||
-          rc == CLEO_ENOMEM);
+    check(rc == 0 || rc == GW_EBADXML || rc == GW_EMAXMSG || rc == CLEO_ENOMEM);
     if (rc != 0)
         return;
     check(d.n >= 1 && d.n <= GW_DELETE_MAX_KEYS);
@@ -79,8 +78,7 @@ static void complete_body(const char *s, size_t n)
 {
     gw_mpu_req_t m;
     int rc = gw__s3xml_parse_complete(s, n, LIMIT, &m);
-    check(rc == 0 || rc == GW_EBADXML || rc == GW_EMAXMSG ||
-          rc == CLEO_ENOMEM);
+    check(rc == 0 || rc == GW_EBADXML || rc == GW_EMAXMSG || rc == CLEO_ENOMEM);
     if (rc != 0)
         return;
     check(m.n >= 1 && m.n <= GW_MPU_MAX_PARTS);
@@ -96,8 +94,7 @@ static void create_bucket_body(const char *s, size_t n)
 {
     char loc[GW_LOCATION_MAX];
     int rc = gw__s3xml_parse_create_bucket(s, n, LIMIT, loc);
-    check(rc == 0 || rc == GW_EBADXML || rc == GW_EMAXMSG ||
-          rc == CLEO_ENOMEM);
+    check(rc == 0 || rc == GW_EBADXML || rc == GW_EMAXMSG || rc == CLEO_ENOMEM);
     if (rc == 0)
         check(strlen(loc) < GW_LOCATION_MAX);
 }

@@ -103,7 +103,8 @@ Test(gw_err, project_codes)
 Test(gw_err, unknown_codes_are_internal_errors)
 {
     int unknown[] = {CLEO_ESTORAGE, CLEO_EPROTO, CLEO_EPANIC, -EIO,
-                     -20299, -1, 0, 42, -30001};
+                     -20299,        -1,          0,           42,
+                     -30001};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_err(unknown[i], 0, 500, "InternalError");
         assert_err(unknown[i], 1, 500, "InternalError");

@@ -30,11 +30,11 @@ static void teardown(void)
 
 TestSuite(gw_s3xml, .init = setup, .fini = teardown);
 
-#define assert_doc(expected)                                                 \
-    do {                                                                     \
-        cr_assert_not_null(b.base);                                          \
-        cr_assert_str_eq(b.base, expected);                                  \
-        cr_assert_eq(b.len, strlen(expected));                               \
+#define assert_doc(expected)                                                   \
+    do {                                                                       \
+        cr_assert_not_null(b.base);                                            \
+        cr_assert_str_eq(b.base, expected);                                    \
+        cr_assert_eq(b.len, strlen(expected));                                 \
     } while (0)
 
 /* ---- the buffer ---------------------------------------------------- */
@@ -106,7 +106,8 @@ Test(gw_s3xml, esc_the_five_entities)
 
 Test(gw_s3xml, esc_control_bytes_as_char_refs)
 {
-    const char s[] = "\x01\t\n\r\x1f\x7f" "ok";
+    const char s[] = "\x01\t\n\r\x1f\x7f"
+                     "ok";
     cr_assert_eq(gw__xbuf_esc(&b, s, sizeof s - 1), 0);
     assert_doc("&#x1;&#x9;&#xA;&#xD;&#x1F;&#x7F;ok");
 }
@@ -139,8 +140,10 @@ Test(gw_s3xml, error_document)
     gw_xml_kv_t extra[] = {{"Key", "a<b"}, {"BucketName", "bk"}};
     gw_xml_error_t e = {.code = "NoSuchKey",
                         .message = "The specified key does not exist.",
-                        .extra = extra, .n_extra = 2,
-                        .resource = "/bk/a<b", .request_id = "4442587FB7D0A2F9"};
+                        .extra = extra,
+                        .n_extra = 2,
+                        .resource = "/bk/a<b",
+                        .request_id = "4442587FB7D0A2F9"};
     cr_assert_eq(gw__s3xml_error(&b, &e), 0);
     assert_doc(D "<Error><Code>NoSuchKey</Code>"
                  "<Message>The specified key does not exist.</Message>"
@@ -190,8 +193,12 @@ static const char *const pfx[] = {"photos/", "sp ace/"};
 
 Test(gw_s3xml, list_v1)
 {
-    gw_xml_list_t l = {.bucket = "bk", .prefix = "", .marker = "",
-                       .max_keys = 1000, .owner = &owner, .objects = objs,
+    gw_xml_list_t l = {.bucket = "bk",
+                       .prefix = "",
+                       .marker = "",
+                       .max_keys = 1000,
+                       .owner = &owner,
+                       .objects = objs,
                        .n_objects = 2};
     cr_assert_eq(gw__s3xml_list_v1(&b, &l), 0);
     assert_doc(D "<ListBucketResult" NS "><Name>bk</Name><Prefix></Prefix>"
@@ -214,11 +221,18 @@ Test(gw_s3xml, list_v1)
 
 Test(gw_s3xml, list_v1_delimiter_truncated_url)
 {
-    gw_xml_list_t l = {.bucket = "bk", .prefix = "p q", .delimiter = "/",
-                       .marker = "m+1", .next_marker = "sp ace/",
-                       .max_keys = 2, .is_truncated = true,
-                       .url_encode = true, .objects = objs + 1,
-                       .n_objects = 1, .prefixes = pfx, .n_prefixes = 2};
+    gw_xml_list_t l = {.bucket = "bk",
+                       .prefix = "p q",
+                       .delimiter = "/",
+                       .marker = "m+1",
+                       .next_marker = "sp ace/",
+                       .max_keys = 2,
+                       .is_truncated = true,
+                       .url_encode = true,
+                       .objects = objs + 1,
+                       .n_objects = 1,
+                       .prefixes = pfx,
+                       .n_prefixes = 2};
     cr_assert_eq(gw__s3xml_list_v1(&b, &l), 0);
     assert_doc(D "<ListBucketResult" NS "><Name>bk</Name>"
                  "<Prefix>p%20q</Prefix><Marker>m%2B1</Marker>"
@@ -237,7 +251,9 @@ Test(gw_s3xml, list_v1_delimiter_truncated_url)
 
 Test(gw_s3xml, list_v1_next_marker_needs_a_delimiter)
 {
-    gw_xml_list_t l = {.bucket = "bk", .next_marker = "zz", .max_keys = 1,
+    gw_xml_list_t l = {.bucket = "bk",
+                       .next_marker = "zz",
+                       .max_keys = 1,
                        .is_truncated = true};
     cr_assert_eq(gw__s3xml_list_v1(&b, &l), 0);
     cr_assert_null(strstr(b.base, "NextMarker"));
@@ -246,8 +262,12 @@ Test(gw_s3xml, list_v1_next_marker_needs_a_delimiter)
 
 Test(gw_s3xml, list_v2)
 {
-    gw_xml_list_t l = {.bucket = "bk", .prefix = "", .max_keys = 1000,
-                       .owner = &owner, .objects = objs, .n_objects = 1};
+    gw_xml_list_t l = {.bucket = "bk",
+                       .prefix = "",
+                       .max_keys = 1000,
+                       .owner = &owner,
+                       .objects = objs,
+                       .n_objects = 1};
     cr_assert_eq(gw__s3xml_list_v2(&b, &l), 0);
     assert_doc(D "<ListBucketResult" NS "><Name>bk</Name><Prefix></Prefix>"
                  "<KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys>"
@@ -261,13 +281,20 @@ Test(gw_s3xml, list_v2)
 
 Test(gw_s3xml, list_v2_tokens_owner_url)
 {
-    gw_xml_list_t l = {.bucket = "bk", .prefix = "d", .delimiter = "/",
+    gw_xml_list_t l = {.bucket = "bk",
+                       .prefix = "d",
+                       .delimiter = "/",
                        .continuation_token = "tok+/=",
                        .next_continuation_token = "nxt",
-                       .start_after = "a b", .fetch_owner = true,
-                       .max_keys = 3, .is_truncated = true,
-                       .url_encode = true, .owner = &owner,
-                       .objects = objs, .n_objects = 1, .prefixes = pfx,
+                       .start_after = "a b",
+                       .fetch_owner = true,
+                       .max_keys = 3,
+                       .is_truncated = true,
+                       .url_encode = true,
+                       .owner = &owner,
+                       .objects = objs,
+                       .n_objects = 1,
+                       .prefixes = pfx,
                        .n_prefixes = 1};
     cr_assert_eq(gw__s3xml_list_v2(&b, &l), 0);
     assert_doc(D "<ListBucketResult" NS "><Name>bk</Name><Prefix>d</Prefix>"
@@ -318,10 +345,16 @@ Test(gw_s3xml, mpu_complete)
 Test(gw_s3xml, list_parts)
 {
     gw_xml_part_t parts[] = {{1, "aa", 5242880, T0}, {2, "bb", 7, T0}};
-    gw_xml_parts_t p = {.bucket = "bk", .key = "k", .upload_id = "U",
-                        .owner = &owner, .part_number_marker = 0,
-                        .next_part_number_marker = 2, .max_parts = 2,
-                        .is_truncated = true, .parts = parts, .n_parts = 2};
+    gw_xml_parts_t p = {.bucket = "bk",
+                        .key = "k",
+                        .upload_id = "U",
+                        .owner = &owner,
+                        .part_number_marker = 0,
+                        .next_part_number_marker = 2,
+                        .max_parts = 2,
+                        .is_truncated = true,
+                        .parts = parts,
+                        .n_parts = 2};
     cr_assert_eq(gw__s3xml_list_parts(&b, &p), 0);
     assert_doc(D "<ListPartsResult" NS "><Bucket>bk</Bucket><Key>k</Key>"
                  "<UploadId>U</UploadId>"
@@ -345,11 +378,17 @@ Test(gw_s3xml, list_uploads)
 {
     gw_xml_upload_t up[] = {{"a b", "U1", T0}};
     const char *const cp[] = {"d/"};
-    gw_xml_uploads_t u = {.bucket = "bk", .key_marker = "",
-                          .upload_id_marker = "", .next_key_marker = "a b",
-                          .next_upload_id_marker = "U1", .delimiter = "/",
-                          .max_uploads = 1000, .url_encode = true,
-                          .uploads = up, .n_uploads = 1, .prefixes = cp,
+    gw_xml_uploads_t u = {.bucket = "bk",
+                          .key_marker = "",
+                          .upload_id_marker = "",
+                          .next_key_marker = "a b",
+                          .next_upload_id_marker = "U1",
+                          .delimiter = "/",
+                          .max_uploads = 1000,
+                          .url_encode = true,
+                          .uploads = up,
+                          .n_uploads = 1,
+                          .prefixes = cp,
                           .n_prefixes = 1};
     cr_assert_eq(gw__s3xml_list_uploads(&b, &u), 0);
     assert_doc(D "<ListMultipartUploadsResult" NS "><Bucket>bk</Bucket>"
@@ -381,9 +420,7 @@ Test(gw_s3xml, copy_results)
 
 Test(gw_s3xml, delete_result_verbose_and_quiet)
 {
-    gw_xml_deleted_t v[] = {{"a", 0},
-                            {"b&", STO_ECORRUPT},
-                            {"c", GW_EDENIED}};
+    gw_xml_deleted_t v[] = {{"a", 0}, {"b&", STO_ECORRUPT}, {"c", GW_EDENIED}};
     cr_assert_eq(gw__s3xml_delete_result(&b, v, 3, false), 0);
     const char *err_b =
         "<Error><Key>b&amp;</Key><Code>InternalError</Code>"
@@ -394,7 +431,8 @@ Test(gw_s3xml, delete_result_verbose_and_quiet)
     char want[1024];
     snprintf(want, sizeof want,
              D "<DeleteResult" NS "><Deleted><Key>a</Key></Deleted>%s%s"
-               "</DeleteResult>", err_b, err_c);
+               "</DeleteResult>",
+             err_b, err_c);
     assert_doc(want);
     gw__xbuf_reset(&b, 0);
     cr_assert_eq(gw__s3xml_delete_result(&b, v, 3, true), 0);
@@ -420,8 +458,8 @@ Test(gw_s3xml, big_listing_under_a_limit_fails_cleanly)
         keys[i][1024] = '\0';
         many[i] = (gw_xml_object_t){keys[i], 1, "e", T0};
     }
-    gw_xml_list_t l = {.bucket = "bk", .max_keys = N, .objects = many,
-                       .n_objects = N};
+    gw_xml_list_t l = {
+        .bucket = "bk", .max_keys = N, .objects = many, .n_objects = N};
     gw__xbuf_init(&b, 1 << 20);
     cr_assert_eq(gw__s3xml_list_v2(&b, &l), CLEO_ENOMEM);
     cr_assert_eq(b.len, 0);

@@ -81,15 +81,14 @@ static char *with_root(const char *tmpl, const char *root)
 
 Test(gw_s3xml_in, delete_valid_with_namespace)
 {
-    const char *body =
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<Delete" NSA ">\n  <Quiet>true</Quiet>\n"
-        "  <Object><Key>a&amp;b&lt;c</Key></Object>\n"
-        "  <Object>\n    <Key> spaced </Key>\n"
-        "    <VersionId> v1 </VersionId>\n  </Object>\n"
-        "  <Object><Key><![CDATA[x<y>]]></Key></Object>\n"
-        "  <Object><Key>caf\xc3\xa9&#x9;</Key></Object>\n"
-        "</Delete>";
+    const char *body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                       "<Delete" NSA ">\n  <Quiet>true</Quiet>\n"
+                       "  <Object><Key>a&amp;b&lt;c</Key></Object>\n"
+                       "  <Object>\n    <Key> spaced </Key>\n"
+                       "    <VersionId> v1 </VersionId>\n  </Object>\n"
+                       "  <Object><Key><![CDATA[x<y>]]></Key></Object>\n"
+                       "  <Object><Key>caf\xc3\xa9&#x9;</Key></Object>\n"
+                       "</Delete>";
     gw_del_req_t r;
     cr_assert_eq(del(body, &r), 0);
     cr_assert(r.quiet);
@@ -109,8 +108,7 @@ Test(gw_s3xml_in, delete_valid_with_namespace)
 Test(gw_s3xml_in, delete_without_namespace_or_quiet)
 {
     gw_del_req_t r;
-    cr_assert_eq(del("<Delete><Object><Key>k</Key></Object></Delete>", &r),
-                 0);
+    cr_assert_eq(del("<Delete><Object><Key>k</Key></Object></Delete>", &r), 0);
     cr_assert_not(r.quiet);
     cr_assert_eq(r.n, 1);
     cr_assert_str_eq(r.objs[0].key, "k");
@@ -127,7 +125,8 @@ Test(gw_s3xml_in, delete_prefixed_namespace)
     cr_assert_str_eq(r.objs[0].key, "k");
     gw__del_req_destroy(&r);
     cr_assert_eq(del("<s3:Delete><s3:Object><s3:Key>k</s3:Key></s3:Object>"
-                     "</s3:Delete>", &r),
+                     "</s3:Delete>",
+                     &r),
                  GW_EBADXML, "unbound prefix");
 }
 
@@ -138,21 +137,27 @@ Test(gw_s3xml_in, delete_quiet_values)
     char body[256];
     gw_del_req_t r;
     for (size_t i = 0; i < 4; i++) {
-        snprintf(body, sizeof body, "<Delete><Quiet>%s</Quiet><Object>"
-                 "<Key>k</Key></Object></Delete>", yes[i]);
+        snprintf(body, sizeof body,
+                 "<Delete><Quiet>%s</Quiet><Object>"
+                 "<Key>k</Key></Object></Delete>",
+                 yes[i]);
         cr_assert_eq(del(body, &r), 0, "%s", yes[i]);
         cr_assert(r.quiet);
         gw__del_req_destroy(&r);
     }
     for (size_t i = 0; i < 3; i++) {
-        snprintf(body, sizeof body, "<Delete><Quiet>%s</Quiet><Object>"
-                 "<Key>k</Key></Object></Delete>", no[i]);
+        snprintf(body, sizeof body,
+                 "<Delete><Quiet>%s</Quiet><Object>"
+                 "<Key>k</Key></Object></Delete>",
+                 no[i]);
         cr_assert_eq(del(body, &r), 0, "%s", no[i]);
         cr_assert_not(r.quiet);
         gw__del_req_destroy(&r);
     }
     cr_assert_eq(del("<Delete><Quiet>yes</Quiet><Object><Key>k</Key>"
-                     "</Object></Delete>", &r), GW_EBADXML);
+                     "</Object></Delete>",
+                     &r),
+                 GW_EBADXML);
 }
 
 Test(gw_s3xml_in, delete_1000_keys_ok_1001_refused)
@@ -203,7 +208,8 @@ Test(gw_s3xml_in, delete_ignores_unknown_elements)
 {
     gw_del_req_t r;
     cr_assert_eq(del("<Delete><Foo><Key>no</Key></Foo><Object><Key>k</Key>"
-                     "<ETag>x</ETag><Size>3</Size></Object></Delete>", &r),
+                     "<ETag>x</ETag><Size>3</Size></Object></Delete>",
+                     &r),
                  0);
     cr_assert_eq(r.n, 1);
     cr_assert_str_eq(r.objs[0].key, "k");
@@ -216,8 +222,8 @@ Test(gw_s3xml_in, delete_over_the_size_limit)
     gw_del_req_t r;
     cr_assert_eq(gw__s3xml_parse_delete(body, strlen(body), 10, &r),
                  GW_EMAXMSG);
-    cr_assert_eq(gw__s3xml_parse_delete(body, strlen(body), strlen(body),
-                                        &r), 0);
+    cr_assert_eq(gw__s3xml_parse_delete(body, strlen(body), strlen(body), &r),
+                 0);
     gw__del_req_destroy(&r);
 }
 
@@ -227,8 +233,8 @@ Test(gw_s3xml_in, delete_huge_key_within_the_limit)
     char *body = malloc((3u << 20) + 64);
     sprintf(body, "<Delete><Object><Key>%s</Key></Object></Delete>", key);
     gw_del_req_t r;
-    cr_assert_eq(gw__s3xml_parse_delete(body, strlen(body), 4u << 20, &r),
-                 0, "fed in several expat calls");
+    cr_assert_eq(gw__s3xml_parse_delete(body, strlen(body), 4u << 20, &r), 0,
+                 "fed in several expat calls");
     cr_assert_eq(strlen(r.objs[0].key), 3u << 20);
     gw__del_req_destroy(&r);
     free(key);
@@ -237,8 +243,8 @@ Test(gw_s3xml_in, delete_huge_key_within_the_limit)
 
 Test(gw_s3xml_in, deep_nesting_refused)
 {
-    char *body = repeat("<Delete><Object><Key>k</Key></Object>", "<a>", 100,
-                        "");
+    char *body =
+        repeat("<Delete><Object><Key>k</Key></Object>", "<a>", 100, "");
     char *tail = repeat(body, "</a>", 100, "</Delete>");
     gw_del_req_t r;
     cr_assert_eq(del(tail, &r), GW_EBADXML);
@@ -403,12 +409,11 @@ Test(gw_s3xml_in, create_bucket_bad_bodies)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char loc[GW_LOCATION_MAX] = "keep";
-        cr_assert_eq(gw__s3xml_parse_create_bucket(bad[i], strlen(bad[i]),
-                                                   MAX, loc),
-                     GW_EBADXML, "%s", bad[i]);
+        cr_assert_eq(
+            gw__s3xml_parse_create_bucket(bad[i], strlen(bad[i]), MAX, loc),
+            GW_EBADXML, "%s", bad[i]);
         cr_assert_str_eq(loc, "keep");
     }
     char loc[GW_LOCATION_MAX];
-    cr_assert_eq(gw__s3xml_parse_create_bucket("<a/>", 4, 3, loc),
-                 GW_EMAXMSG);
+    cr_assert_eq(gw__s3xml_parse_create_bucket("<a/>", 4, 3, loc), GW_EMAXMSG);
 }

@@ -30,8 +30,7 @@ Test(gw_s3xml_time, http_date_format)
                      "Wed, 25 Nov 2026 16:48:58 GMT");
     cr_assert_str_eq(gw__http_date_fmt(INT64_C(784111777000), t),
                      "Sun, 06 Nov 1994 08:49:37 GMT");
-    cr_assert_str_eq(gw__http_date_fmt(0, t),
-                     "Thu, 01 Jan 1970 00:00:00 GMT");
+    cr_assert_str_eq(gw__http_date_fmt(0, t), "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 Test(gw_s3xml_time, http_date_parse_three_forms)
