@@ -226,6 +226,12 @@ static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
                     rt_from_t from, rt_msg_t **reply)
 {
     switch (req->type) { /* size: dispatch */
+    case STO_MSG_MPU_CREATE:
+    case STO_MSG_MPU_PART_COPY:
+    case STO_MSG_MPU_COMPLETE:
+    case STO_MSG_MPU_ABORT:
+    case STO_MSG_MPU_LIST_PARTS:
+    case STO_MSG_MPU_LIST_UPLOADS:
     case STO_MSG_BUCKET_CREATE:
     case STO_MSG_BUCKET_DELETE:
     case STO_MSG_BUCKET_EXISTS:

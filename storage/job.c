@@ -37,7 +37,7 @@ static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
     case STO_MSG_COPY:
         return &cleo__storage__copy_req__descriptor;
     default:
-        return NULL;
+        return sto__job_mpu_desc(type); /* or NULL */
     }
 }
 
@@ -348,6 +348,6 @@ int sto__job_run(void *arg)
     case STO_MSG_COPY:
         return run_copy(db, j);
     default:
-        return CLEO_EBADREQ;
+        return sto__job_run_mpu(db, j); /* or CLEO_EBADREQ */
     }
 }

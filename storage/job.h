@@ -36,4 +36,10 @@ int sto__job_run(void *job);
  * reference (the last one closes the database). An rt_free_fn. */
 void sto__job_free(void *job);
 
+/* The multipart requests but MPU_PART_BEGIN (mpujob.c): the record that type
+ * carries, or NULL if type is none of them; and the run of one, or
+ * CLEO_EBADREQ for another type. */
+const ProtobufCMessageDescriptor *sto__job_mpu_desc(uint32_t type);
+int sto__job_run_mpu(sto_db_t *db, sto__job_t *j);
+
 #endif /* CLEO_STORAGE_JOB_H */
