@@ -135,6 +135,16 @@ void *rt_actor_loop(rt_actor_t *self)
     return &self->rt->scheds[self->sched].loop;
 }
 
+int rt_actor_sched(const rt_actor_t *self)
+{
+    return self->sched;
+}
+
+uint32_t rt_sched_count(rt_t *rt)
+{
+    return rt->scheds != NULL ? rt->opts.schedulers : 1;
+}
+
 /* ---- resources ------------------------------------------------------ */
 
 int rt_resource_add(rt_actor_t *self, rt_free_fn fn, void *ptr,

@@ -158,6 +158,10 @@ struct rt_msg_s {
 /* Asked of supervisors: reply payload is a Cleo__Introspect__Children
  * protobuf (proto/introspect.proto) listing the children. */
 #define RT_MSG_WHICH_CHILDREN (RT_MSG_PROTO_BASE + 1u)
+/* Asked by the introspection server of the actor registered as "admin"
+ * (the manager role's): payload a Cleo__Introspect__AdminReq, reply
+ * payload a Cleo__Introspect__AdminReply (proto/introspect.proto). */
+#define RT_MSG_ADMIN (RT_MSG_PROTO_BASE + 2u)
 #define RT_MSG_OTP_BASE (RT_MSG_PROTO_BASE + 0x40u)
 
 /** Allocate a message header of `type` from the runtime's pool, with
@@ -523,6 +527,13 @@ RT_API void rt_resource_remove(rt_actor_t *self, rt_res_t *res);
  *  messages (to the actor), never touch its state. Close handles from a
  *  resource destructor so a crash closes them too. */
 RT_API void *rt_actor_loop(rt_actor_t *self);
+
+/** The scheduler an actor is pinned to, or RT_SCHED_ANY. Spawn a helper
+ *  with this to share the actor's loop (e.g. an accepted socket). */
+RT_API int rt_actor_sched(const rt_actor_t *self);
+
+/** Number of scheduler threads (1 in deterministic mode). */
+RT_API uint32_t rt_sched_count(rt_t *rt);
 
 /* ---------------------------------------------------------------------
  * Introspection and statistics.

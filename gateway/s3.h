@@ -1,0 +1,130 @@
+/*
+ * s3.h - the S3 API over a connection's requests (private to gateway/).
+ *
+ * s3.c parses the target (path-style or virtual-host), the query and the
+ * credentials, checks them (auth.c, the manager's keys) and dispatches to
+ * the operation's handler: s3_bucket.c, s3_object.c, s3_mpu.c. Handlers
+ * talk to storage only by calls to storage actors (storage/sto.h) through
+ * s3_call(), whose continuation finds the request again by its seq.
+ */
+#ifndef CLEO_GATEWAY_S3_H
+#define CLEO_GATEWAY_S3_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "gateway/auth.h"
+#include "proto/storage.pb-c.h"
+#include "gateway/conn.h"
+#include "gateway/s3xml.h"
+
+typedef enum {
+    S3_LIST_BUCKETS = 1,
+    S3_CREATE_BUCKET,
+    S3_DELETE_BUCKET,
+    S3_HEAD_BUCKET,
+    S3_GET_LOCATION,
+    S3_GET_VERSIONING,
+    S3_GET_ACL,
+    S3_LIST_OBJECTS,
+    S3_LIST_OBJECTS_V2,
+    S3_LIST_UPLOADS,
+    S3_DELETE_OBJECTS,
+    S3_PUT_OBJECT,
+    S3_COPY_OBJECT,
+    S3_GET_OBJECT,
+    S3_HEAD_OBJECT,
+    S3_DELETE_OBJECT,
+    S3_MPU_CREATE,
+    S3_MPU_PART,
+    S3_MPU_PART_COPY,
+    S3_MPU_COMPLETE,
+    S3_MPU_ABORT,
+    S3_MPU_LIST_PARTS,
+} s3_op_t;
+
+typedef struct {
+    char *name; /* decoded */
+    char *value; /* decoded; "" when absent */
+} s3_qp_t;
+
+typedef struct s3_s s3_t;
+/* A storage reply for request r; status as rt_reply_cb's, else
+ * reply->reason. Return 0 or an error to answer with. */
+typedef int (*s3_reply_fn)(gw_req_t *r, s3_t *s, rt_msg_t *reply, int status);
+
+struct s3_s {
+    s3_op_t op;
+    char bucket[64]; /* "" for the service */
+    char *key;       /* decoded, NUL-terminated; NULL for bucket ops */
+    size_t key_len;
+    const char *path; /* raw path (into the head) */
+    size_t path_len;
+    const char *query; /* raw query without '?', or NULL */
+    size_t query_len;
+    s3_qp_t *q;
+    size_t nq;
+    gw_auth_t auth;
+    char user[128]; /* the authenticated user */
+    bool is_admin;
+    s3_reply_fn pending; /* the continuation awaiting storage */
+    /* body checks */
+    bool has_md5;
+    uint8_t md5[16];
+    bool check_sha;
+    gw_sha256_check_t sha;
+    bool chunked;
+    gw_chunked_t dec;
+    /* operation state */
+    rt_pid_t stream; /* storage stream actor */
+    bool commit_after; /* the block being written is the last */
+    uint32_t part;     /* UploadPart: the part number */
+    int64_t want_len; /* body length for a put, -1 unknown */
+    void *x;          /* op-specific, freed by x_free */
+    void (*x_free)(void *x);
+};
+
+/* Give r a fresh s3_t (r->op, freed with the request) with the target
+ * parsed: bucket, key, query. @return 0 or the error to answer. */
+int s3_setup(gw_req_t *r);
+
+/* The value of query parameter name, NULL if absent ("" if no value). */
+const char *s3_q(const s3_t *s, const char *name);
+/* A request header's value as a NUL-terminated copy into out (cap
+ * bytes), or NULL when absent or too long. */
+const char *s3_hdr(gw_req_t *r, const char *name, char *out, size_t cap);
+
+/* Call a storage actor (the ring's choice for the bucket when to = 0). */
+int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn);
+
+/* Answer with err as an S3 XML error. @return 0 or <0 if nothing could
+ * be sent. */
+int s3_error(gw_req_t *r, int err);
+/* Answer status with the XML in b (taken) as the body. */
+int s3_xml(gw_req_t *r, int status, gw_xbuf_t *b);
+/* Answer status with no body. */
+int s3_empty(gw_req_t *r, int status);
+
+/* DeleteObjects (s3_multi.c). */
+int s3_multi_delete(gw_req_t *r, s3_t *s);
+
+/* Handlers by family. */
+int s3_bucket_op(gw_req_t *r, s3_t *s);
+int s3_object_op(gw_req_t *r, s3_t *s);
+int s3_mpu_op(gw_req_t *r, s3_t *s);
+
+/* The body filter for checked bodies (MD5 / SHA-256 / aws-chunked). */
+int s3_body_filter(gw_req_t *r, const char *p, size_t n);
+/* At the end of the body: the final checks. 0 or the error. */
+int s3_body_final(gw_req_t *r, s3_t *s);
+/* Set up the body checks of s (from the auth and Content-MD5). */
+int s3_body_checks(gw_req_t *r, s3_t *s);
+
+/* A PutReq for s's bucket and key with the request's metadata headers
+ * (Content-Type, Content-Encoding, Cache-Control, x-amz-meta-*).
+ * @return gives (protobuf_c_message_free_unpacked), or NULL: ENOMEM. */
+Cleo__Storage__PutReq *s3_put_req(gw_req_t *r, s3_t *s);
+
+#endif /* CLEO_GATEWAY_S3_H */

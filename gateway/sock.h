@@ -1,0 +1,50 @@
+/*
+ * sock.h - a client socket as a libuv handle owned by a connection actor
+ * (private to gateway/). The handle's callbacks run on the actor's
+ * scheduler thread outside its turns, so they only turn events into
+ * messages to the owner (rt.h's rule for uv handles); the actor acts on
+ * them in its handlers.
+ */
+#ifndef CLEO_GATEWAY_SOCK_H
+#define CLEO_GATEWAY_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "runtime/rt.h"
+
+/* Messages the socket sends to its owner. */
+#define GW_MSG_BASE 0x47570000u /* "GW" */
+#define GW_MSG_READ (GW_MSG_BASE + 1u)    /* payload rt_buf; reason <0 err */
+#define GW_MSG_WRITTEN (GW_MSG_BASE + 2u) /* reason status; arg notify seq */
+#define GW_MSG_START (GW_MSG_BASE + 3u)
+#define GW_MSG_TICK (GW_MSG_BASE + 4u)
+#define GW_MSG_ACCEPT (GW_MSG_BASE + 5u)
+
+#define GW_READ_BYTES 65536 /* one read's buffer */
+
+typedef struct gw_sock_s {
+    uv_tcp_t tcp;   /* first: the handle's address is the socket's */
+    rt_t *rt;
+    rt_pid_t owner; /* the connection actor */
+    rt_buf_t *rbuf; /* the buffer lent to libuv for the current read */
+} gw_sock_t;
+
+/* Start reading: every read becomes a GW_MSG_READ to the owner. */
+int gw__sock_read_start(gw_sock_t *s);
+void gw__sock_read_stop(gw_sock_t *s);
+
+/* Write n buffers (each one reference, taken) plus an optional malloc'ed
+ * head (taken); a GW_MSG_WRITTEN with arg = notify follows. */
+int gw__sock_write(gw_sock_t *s, char *head, size_t head_len, rt_buf_t *body,
+                   uint64_t notify);
+
+/* Close and free (asynchronously). An rt_free_fn for resources. */
+void gw__sock_close(void *s);
+
+/* Fixed-size control structs: abort on out-of-memory (STYLE rule 26). */
+void *gw__xcalloc(size_t n, size_t size);
+
+#endif /* CLEO_GATEWAY_SOCK_H */
