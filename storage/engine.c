@@ -243,6 +243,9 @@ static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
     case STO_MSG_PUT:
     case STO_MSG_GET:
     case STO_MSG_COPY:
+    case STO_MSG_SCRUB:
+    case STO_MSG_COMPACT:
+    case STO_MSG_PURGE:
         return on_request(self, state, req, from, reply);
     case STO_MSG_PUT_BEGIN:
     case STO_MSG_MPU_PART_BEGIN:
@@ -308,6 +311,7 @@ static int on_opened(rt_actor_t *self, engine_t *e, rt_msg_t *m)
         return m->reason;
     }
     e->ref = o->ref;
+    e->ref->rt = rt_actor_rt(self);
     o->ref = NULL;
     e->opening = false;
     serve_queue(self, e);

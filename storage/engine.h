@@ -17,6 +17,7 @@
 
 typedef struct sto__dbref_s {
     sto_db_t *db;
+    rt_t *rt;      /* the engine's runtime, for jobs that log */
     uint32_t refs; /* guarded by lock; the database closes at 0 */
     pthread_mutex_t lock;
 } sto__dbref_t;

@@ -12,6 +12,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "actors/actors.h"
 #include "storage/db.h"
 #include "storage/pb.h"
 
@@ -320,6 +321,39 @@ static int run_copy(sto_db_t *db, sto__job_t *j)
     return 0;
 }
 
+/* Log one corrupt chunk (from the pool: logger_log takes any thread). */
+static void on_corrupt(void *data, uint64_t id, uint32_t index, int err)
+{
+    sto__job_t *j = data;
+    logger_log(j->ref->rt, LOG_ERROR, "scrub: chunk %016llx/%u: %s",
+               (unsigned long long)id, index, sto_strerror(err));
+}
+
+static int run_scrub(sto_db_t *db, sto__job_t *j)
+{
+    sto_scrub_stats_t st;
+    int rc = sto_scrub(db, on_corrupt, j, &st);
+    if (rc < 0)
+        return rc;
+    Cleo__Storage__ScrubReport *p = sto__pb_calloc(1, sizeof *p);
+    cleo__storage__scrub_report__init(p);
+    p->chunks = st.chunks;
+    p->bytes = st.bytes;
+    p->corrupt = st.corrupt;
+    j->res = p;
+    return 0;
+}
+
+static int run_purge(sto_db_t *db, sto__job_t *j)
+{
+    uint64_t n = 0;
+    int rc = sto_purge(db, sto__now_ms(), &n);
+    if (rc == 0 && n > 0)
+        logger_log(j->ref->rt, LOG_INFO, "purge: %llu tombstone(s)",
+                   (unsigned long long)n);
+    return rc;
+}
+
 int sto__job_run(void *arg)
 {
     sto__job_t *j = arg;
@@ -347,6 +381,12 @@ int sto__job_run(void *arg)
         return run_get(db, j);
     case STO_MSG_COPY:
         return run_copy(db, j);
+    case STO_MSG_SCRUB:
+        return run_scrub(db, j);
+    case STO_MSG_COMPACT:
+        return sto_db_compact(db, sto__now_ms());
+    case STO_MSG_PURGE:
+        return run_purge(db, j);
     default:
         return sto__job_run_mpu(db, j); /* or CLEO_EBADREQ */
     }

@@ -652,11 +652,22 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
 /* MpuListUploadsReq -> MpuUploadList */
 #define STO_MSG_MPU_LIST_UPLOADS (STO_MSG_BASE + 0x36u)
 
-/* ---- maintenance ----------------------------------------------------- */
+/* ---- maintenance -----------------------------------------------------
+ * SCRUB and COMPACT are calls to the scrubber (STO_SCRUBBER_NAME) and
+ * the compactor (STO_COMPACTOR_NAME), which also run them every
+ * sto_engine_conf_t interval. They pass them to the engine (which owns
+ * the database) as jobs; the engine answers them directly too. A call
+ * that comes while one runs shares its result. The scrubber logs each
+ * corrupt chunk (logger_log, LOG_ERROR) and a summary. */
 /* no payload -> ScrubReport (scrubber actor) */
 #define STO_MSG_SCRUB (STO_MSG_BASE + 0x40u)
-/* no payload -> no payload (compactor actor) */
+/* no payload -> no payload (compactor actor): purge expired tombstones,
+ * then compact every column family (sto_db_compact()) */
 #define STO_MSG_COMPACT (STO_MSG_BASE + 0x41u)
+/* no payload -> no payload (engine): purge expired tombstones only */
+#define STO_MSG_PURGE (STO_MSG_BASE + 0x42u)
+#define STO_SCRUBBER_NAME "sto_scrubber"
+#define STO_COMPACTOR_NAME "sto_compactor"
 
 #define STO_WHOLE_MAX ((uint64_t)64 << 20) /* bytes of a whole-object GET */
 #define STO_CLIENT_TIMEOUT_MS 60000u       /* the client helpers' timeout */
@@ -704,6 +715,19 @@ STO_API void sto_engine_conf_init(sto_engine_conf_t *c, const char *path);
 STO_API STO_WUR int sto_engine_start(rt_actor_t *sup,
                                      const sup_child_spec_t *spec, void *extra,
                                      rt_pid_t *out);
+
+/** sup_start_fns for the scrubber and the compactor: gen_servers linked
+ *  to `sup`, registered as STO_SCRUBBER_NAME / STO_COMPACTOR_NAME, whose
+ *  spec->arg is the engine's `const sto_engine_conf_t *` (their
+ *  intervals; 0 = on demand only). They find the engine by name at each
+ *  run (CLEO_ENOPROC when there is none), so start them after it.
+ *  @return 0, CLEO_EEXIST (the name is taken), or as gen_server_start(). */
+STO_API STO_WUR int sto_scrubber_start(rt_actor_t *sup,
+                                       const sup_child_spec_t *spec,
+                                       void *extra, rt_pid_t *out);
+STO_API STO_WUR int sto_compactor_start(rt_actor_t *sup,
+                                        const sup_child_spec_t *spec,
+                                        void *extra, rt_pid_t *out);
 
 /* ---------------------------------------------------------------------
  * Blocking clients of the engine, for mains and tests: each sends one
