@@ -239,6 +239,77 @@ static int start_trace(rt_actor_t *self, isp_t *s, conn_t *c,
     return 0;
 }
 
+static void resume(rt_actor_t *self, isp_t *s, uint64_t id);
+
+/* An ADMIN request's error: without an "admin" actor (a node without the
+ * manager role, or one restarting) the commands are not available. */
+static Cleo__Introspect__Response *admin_error(int code)
+{
+    if (code != CLEO_ENOTFOUND && code != CLEO_ENOPROC)
+        return rt__isp_resp_error(code, "admin command");
+    Cleo__Introspect__Response *r =
+        rt__isp_resp_new(CLEO__INTROSPECT__RESPONSE__KIND__ERROR);
+    r->code = CLEO_ENOTFOUND;
+    r->error = rt__isp_strdup("admin commands: not available on this node");
+    return r;
+}
+
+/* The admin actor's answer (or the call's failure) for connection id. */
+static int on_admin_reply(rt_actor_t *self, rt_msg_t *reply, int status,
+                          void *data)
+{
+    isp_t *s = rt_state(self);
+    uint64_t id = (uint64_t)(uintptr_t)data;
+    conn_t *c = conn_find(s, id);
+    if (c == NULL)
+        return 0; /* the client left meanwhile */
+    const ProtobufCMessage *pb = reply != NULL ? reply->payload : NULL;
+    Cleo__Introspect__Response *r;
+    if (status < 0) {
+        r = admin_error(status);
+    } else if (pb == NULL || reply->payload_free == NULL ||
+               pb->descriptor != &cleo__introspect__admin_reply__descriptor) {
+        r = rt__isp_resp_error(CLEO_EPROTO, "admin reply");
+    } else {
+        r = rt__isp_resp_new(CLEO__INTROSPECT__RESPONSE__KIND__ADMIN);
+        r->admin = reply->payload;
+        reply->payload = NULL; /* the response's now */
+    }
+    c->busy = false;
+    conn_reply(s, c, r);
+    resume(self, s, id);
+    return 0;
+}
+
+/* Relay an admin command to the registered "admin" actor: the runtime
+ * only carries it (the manager role owns the commands). */
+static int start_admin(rt_actor_t *self, isp_t *s, conn_t *c,
+                       const Cleo__Introspect__Request *q)
+{
+    rt_pid_t pid = rt_whereis(s->ctx.rt, RT__ISP_ADMIN_NAME);
+    if (pid == RT_PID_NONE)
+        return CLEO_ENOTFOUND;
+    if (q->admin == NULL || q->admin->n_argv == 0)
+        return CLEO_EBADREQ;
+    /* A deep copy through the wire format, so the message owns every
+     * part (the request is freed when dispatch returns). */
+    size_t n = cleo__introspect__admin_req__get_packed_size(q->admin);
+    uint8_t *b = cleo_xmalloc(n ? n : 1);
+    cleo__introspect__admin_req__pack(q->admin, b);
+    Cleo__Introspect__AdminReq *copy =
+        cleo__introspect__admin_req__unpack(NULL, n, b);
+    free(b);
+    if (copy == NULL)
+        return CLEO_ENOMEM;
+    rt_msg_t *m = rt_msg_new(RT_MSG_ADMIN);
+    rt_msg_set_pb(m, copy);
+    int rc = rt_call(self, pid, m, RT__ISP_ADMIN_MS, on_admin_reply,
+                     (void *)(uintptr_t)c->id);
+    if (rc == 0)
+        c->busy = true;
+    return rc;
+}
+
 /* One request. @return false if c was closed. */
 static bool dispatch(rt_actor_t *self, isp_t *s, conn_t *c,
                      const Cleo__Introspect__Request *q)
@@ -276,6 +347,10 @@ static bool dispatch(rt_actor_t *self, isp_t *s, conn_t *c,
     case CLEO__INTROSPECT__REQUEST__KIND__TRACE:
         if ((rc = start_trace(self, s, c, q)) < 0)
             r = rt__isp_resp_error(rc, q->target);
+        break;
+    case CLEO__INTROSPECT__REQUEST__KIND__ADMIN:
+        if ((rc = start_admin(self, s, c, q)) < 0)
+            r = admin_error(rc);
         break;
     default:
         r = rt__isp_resp_error(CLEO_EBADREQ, "request kind");

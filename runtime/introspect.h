@@ -26,6 +26,8 @@
 #define RT__ISP_TRACE_DEFAULT_S 5u
 #define RT__ISP_CALL_MS 2000u        /* per WHICH_CHILDREN call */
 #define RT__ISP_TREE_DEPTH 16        /* deepest supervisor nesting */
+#define RT__ISP_ADMIN_NAME "admin"   /* who answers ADMIN requests */
+#define RT__ISP_ADMIN_MS 30000u      /* an ADMIN request's call */
 
 /* The server's own message types (application range). */
 enum {

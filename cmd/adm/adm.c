@@ -20,6 +20,8 @@
 #define OPT_SORT 0x1u
 #define OPT_LIMIT 0x2u
 #define OPT_SECONDS 0x4u
+#define OPT_ADMIN 0x8u /* an admin command: VERB [NAME] [--owner USER] */
+#define ADMIN_WAIT_MS 40000 /* the node gives up on a command after 30 s */
 
 typedef struct adm_opts_s {
     const char *socket;
@@ -27,6 +29,8 @@ typedef struct adm_opts_s {
     const char *sort;
     uint32_t limit;
     uint32_t seconds;
+    const char *owner; /* admin commands: --owner USER */
+    const char *cmd;   /* the subcommand's name */
     const char *args[2];
     int nargs;
 } adm_opts_t;
@@ -48,6 +52,7 @@ static int run_kill(adm_conn_t *c, const adm_opts_t *o);
 static int run_trace(adm_conn_t *c, const adm_opts_t *o);
 static int run_stats(adm_conn_t *c, const adm_opts_t *o);
 static int run_top(adm_conn_t *c, const adm_opts_t *o);
+static int run_admin(adm_conn_t *c, const adm_opts_t *o);
 
 static const adm_cmd_t cmds[] = {
     {"status", "status", "node name, version, roles, uptime, actor count",
@@ -71,6 +76,15 @@ static const adm_cmd_t cmds[] = {
      "full-screen view refreshed each second; keys: m mailbox, b memory, "
      "r messages, p pid, q quit",
      0, 0, OPT_SORT, run_top},
+    {"user", "user create NAME | user list | user delete NAME",
+     "S3 users and their access keys; create prints the new key pair", 1, 2,
+     OPT_ADMIN, run_admin},
+    {"bucket",
+     "bucket create NAME [--owner USER] | bucket delete NAME | "
+     "bucket list [--owner USER] | bucket du NAME",
+     "buckets: create (owner admin unless --owner), delete an empty one, "
+     "list, show objects and bytes",
+     1, 2, OPT_ADMIN, run_admin},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
@@ -232,6 +246,49 @@ static int run_trace(adm_conn_t *c, const adm_opts_t *o)
     return node_error(c, rc);
 }
 
+/* An admin command, run by the node's "admin" actor: its text (or JSON)
+ * on stdout, or its one-line error on stderr and exit 1. */
+static int run_admin(adm_conn_t *c, const adm_opts_t *o)
+{
+    char *argv[5];
+    size_t n = 0;
+    argv[n++] = (char *)o->cmd;
+    for (int i = 0; i < o->nargs; i++)
+        argv[n++] = (char *)o->args[i];
+    if (o->owner != NULL) {
+        argv[n++] = "--owner";
+        argv[n++] = (char *)o->owner;
+    }
+    Cleo__Introspect__AdminReq a = CLEO__INTROSPECT__ADMIN_REQ__INIT;
+    a.n_argv = n;
+    a.argv = argv;
+    adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
+    q.kind = CLEO__INTROSPECT__REQUEST__KIND__ADMIN;
+    q.admin = &a;
+    adm_resp_t *r;
+    int rc = adm_conn_send(c, &q);
+    if (rc < 0 || (rc = adm_conn_recv(c, ADMIN_WAIT_MS, &r)) < 0)
+        return node_error(c, rc);
+    if ((rc = check(r)) != 0) {
+        adm_resp_free(r);
+        return rc;
+    }
+    const Cleo__Introspect__AdminReply *ar = r->admin;
+    if (ar == NULL) {
+        fprintf(stderr, "cleo-adm: the node sent no admin reply\n");
+        rc = ADM_EXIT_NODE;
+    } else if (ar->status != 0) {
+        fprintf(stderr, "cleo-adm: %s\n", ar->text);
+        rc = ADM_EXIT_NODE;
+    } else if (o->json) {
+        printf("%s\n", ar->json);
+    } else {
+        fputs(ar->text, stdout);
+    }
+    adm_resp_free(r);
+    return rc;
+}
+
 static int run_top(adm_conn_t *c, const adm_opts_t *o)
 {
     if (o->json)
@@ -315,6 +372,12 @@ static int parse_opt(const adm_cmd_t *cmd, int argc, char **argv, int *i,
             return usage_error("--limit takes a number");
         return 0;
     }
+    if ((cmd->opts & OPT_ADMIN) && is_opt(a, "--owner")) {
+        if ((o->owner = opt_value(argc, argv, i, "--owner")) == NULL ||
+            o->owner[0] == '\0')
+            return usage_error("--owner needs a user name");
+        return 0;
+    }
     if ((cmd->opts & OPT_SECONDS) && is_opt(a, "--seconds")) {
         v = opt_value(argc, argv, i, "--seconds");
         if (v == NULL || !parse_u32(v, 3600, &o->seconds) || o->seconds == 0)
@@ -322,6 +385,38 @@ static int parse_opt(const adm_cmd_t *cmd, int argc, char **argv, int *i,
         return 0;
     }
     return usage_error("%s: unknown option '%s'", cmd->name, a);
+}
+
+/* An admin command's shape: a known verb, NAME where it needs one,
+ * --owner where it takes one. The node checks again (names, owners). */
+static int admin_check(const adm_cmd_t *cmd, const adm_opts_t *o)
+{
+    static const struct {
+        const char *noun, *verb;
+        bool name, owner;
+    } verbs[] = {
+        {"user", "create", true, false},    {"user", "list", false, false},
+        {"user", "delete", true, false},    {"bucket", "create", true, true},
+        {"bucket", "delete", true, false},  {"bucket", "list", false, true},
+        {"bucket", "du", true, false},
+    };
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (strcmp(cmd->name, verbs[i].noun) != 0 ||
+            strcmp(o->args[0], verbs[i].verb) != 0)
+            continue;
+        if (verbs[i].name && o->nargs < 2)
+            return usage_error("%s %s: missing NAME (usage: cleo-adm %s)",
+                               cmd->name, o->args[0], cmd->usage);
+        if (!verbs[i].name && o->nargs > 1)
+            return usage_error("%s %s: unexpected argument '%s'", cmd->name,
+                               o->args[0], o->args[1]);
+        if (!verbs[i].owner && o->owner != NULL)
+            return usage_error("%s %s: no --owner here", cmd->name,
+                               o->args[0]);
+        return 0;
+    }
+    return usage_error("%s: unknown subcommand '%s' (usage: cleo-adm %s)",
+                       cmd->name, o->args[0], cmd->usage);
 }
 
 /* The subcommand's arguments. @return 0, 1 (help shown) or a status. */
@@ -344,6 +439,8 @@ static int parse_cmd(const adm_cmd_t *cmd, int argc, char **argv, int i,
     }
     if (o->nargs < cmd->min_args)
         return usage_error("usage: cleo-adm %s", cmd->usage);
+    if (cmd->opts & OPT_ADMIN)
+        return admin_check(cmd, o);
     if (o->nargs > 0 && cmd->min_args > 0 && !target_ok(o->args[0]))
         return usage_error("%s: bad pid or name '%s'", cmd->name,
                            o->args[0]);
@@ -396,6 +493,7 @@ int main(int argc, char **argv)
                 strerror(-rc));
         return ADM_EXIT_NODE;
     }
+    o.cmd = cmd->name;
     rc = cmd->run(&c, &o);
     adm_conn_close(&c);
     return rc;

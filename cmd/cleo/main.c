@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "heart.h"
+#include "manager/mgr.h"
 #include "node.h"
 #include "util.h"
 
@@ -135,6 +136,12 @@ int main(int argc, char **argv)
     cfg_t cfg;
     parse_args(argc, argv, &a);
     load_config(&a, &cfg);
+    const char *env_ak, *env_sk;
+    char env_err[256];
+    if (mgr_env_keys(&env_ak, &env_sk, env_err, sizeof env_err) < 0) {
+        fprintf(stderr, "cleo: %s\n", env_err);
+        return EXIT_USAGE;
+    }
 
     static char data[PATH_MAX], pid[PATH_MAX], hpid[PATH_MAX], lock[PATH_MAX],
         hlock[PATH_MAX], tokpath[PATH_MAX], token[128];

@@ -72,6 +72,7 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
         .beat_fd = beat_fd,
         /* Only the first run hangs, so a test sees heart recover. */
         .hang_after_ms = incarnation == 0 ? c->debug_hang_after_ms : 0,
+        .data_dir = o->data,
     };
     tree_configure(&env);
     /* A node killed with SIGKILL leaves its socket behind; the data lock

@@ -7,9 +7,12 @@
 #include "tree.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "actors/actors.h"
+#include "manager/mgr.h"
 #include "runtime/rt.h"
 #include "supervisors/sup.h"
 
@@ -143,6 +146,49 @@ static const sup_child_spec_t kernel_children[] = {
      SUP_WORKER},
 };
 
+/* ---- manager_sup's children -----------------------------------------
+ * mgr_users keeps the users and keys in <data>/manager and, on a fresh
+ * data directory, makes the admin's key pair, writes <data>/credentials
+ * and prints the endpoint and keys once to stdout (from its load job on
+ * the blocking pool; see mgr.h). CLEO_ACCESS_KEY/CLEO_SECRET_KEY, checked
+ * by main before start-up, make that pair the admin's key. */
+
+static char mgr_dir[PATH_MAX], mgr_cred[PATH_MAX];
+static mgr_users_opts_t mgr_opts; /* filled once: restarts reuse it while
+                                     a predecessor's jobs may read it */
+
+static int start_mgr_users(rt_actor_t *sup, const sup_child_spec_t *spec,
+                           void *extra, rt_pid_t *out)
+{
+    const tree_env_t *e = spec->arg;
+    if (mgr_opts.dir == NULL) {
+        const char *ak = NULL, *sk = NULL;
+        char err[256];
+        if (mgr_env_keys(&ak, &sk, err, sizeof err) < 0) {
+            logger_log(rt_actor_rt(sup), LOG_ERROR, "manager: %s", err);
+            return CLEO_EINVAL;
+        }
+        snprintf(mgr_dir, sizeof mgr_dir, "%s/manager", e->data_dir);
+        snprintf(mgr_cred, sizeof mgr_cred, "%s/credentials", e->data_dir);
+        mgr_opts = (mgr_users_opts_t){.dir = mgr_dir,
+                                      .credentials = mgr_cred,
+                                      .endpoint = e->s3_endpoint,
+                                      .admin_access_key = ak,
+                                      .admin_secret_key = sk,
+                                      .print = true};
+    }
+    sup_child_spec_t s = *spec;
+    s.arg = &mgr_opts;
+    return mgr_users_start(sup, &s, extra, out);
+}
+
+static const sup_child_spec_t manager_children[] = {
+    {"mgr_users", start_mgr_users, &env, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
+    {"admin", mgr_admin_start, NULL, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
+};
+
 /* ---- the supervisors ------------------------------------------------ */
 
 #define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -150,7 +196,8 @@ static const sup_child_spec_t kernel_children[] = {
 static const sup_spec_t kernel_spec = {
     {SUP_ONE_FOR_ONE, 5, 10000}, kernel_children, NELEMS(kernel_children)};
 /* The role supervisors start empty; their issues add the children. */
-static const sup_spec_t manager_spec = {{SUP_REST_FOR_ONE, 5, 10000}, NULL, 0};
+static const sup_spec_t manager_spec = {
+    {SUP_REST_FOR_ONE, 5, 10000}, manager_children, NELEMS(manager_children)};
 static const sup_spec_t storage_spec = {{SUP_ONE_FOR_ONE, 5, 10000}, NULL, 0};
 static const sup_spec_t gateway_spec = {{SUP_ONE_FOR_ONE, 5, 10000}, NULL, 0};
 

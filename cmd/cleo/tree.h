@@ -3,7 +3,7 @@
  *
  *   cleo_sup (one_for_one)
  *   ├── kernel_sup (one_for_one): logger, metrics, introspect, heart
- *   ├── manager_sup (rest_for_one)
+ *   ├── manager_sup (rest_for_one): mgr_users, admin
  *   ├── storage_sup (one_for_one)
  *   └── gateway_sup (one_for_one)
  *
@@ -27,6 +27,9 @@ typedef struct tree_env_s {
     const char *token;      /* admin token, with tcp_port */
     int beat_fd;            /* heartbeat pipe to heart; -1 = no heart */
     uint32_t hang_after_ms; /* test-only: hang a scheduler; 0 = never */
+    const char *data_dir;   /* absolute data directory */
+    const char *s3_endpoint; /* for <data>/credentials; NULL = the
+                                manager's default (127.0.0.1:8080) */
 } tree_env_t;
 
 /** Set the environment the tree's children start with; call before

@@ -1,0 +1,60 @@
+/*
+ * admin.h - the admin command actor's commands and their output
+ * (private to manager/): admin.c parses and runs them, admin_out.c turns
+ * results and errors into the AdminReply's text and JSON.
+ */
+#ifndef CLEO_MANAGER_ADMIN_H
+#define CLEO_MANAGER_ADMIN_H
+
+#include <stdbool.h>
+
+#include "manager/mgr.h"
+#include "proto/introspect.pb-c.h"
+#include "proto/storage.pb-c.h"
+
+typedef enum {
+    MGR__CMD_USER_CREATE = 1,
+    MGR__CMD_USER_LIST,
+    MGR__CMD_USER_DELETE,
+    MGR__CMD_BUCKET_CREATE,
+    MGR__CMD_BUCKET_DELETE,
+    MGR__CMD_BUCKET_LIST,
+    MGR__CMD_BUCKET_DU
+} mgr__cmd_kind_t;
+
+/* A parsed command line. Strings point into the request's argv. */
+typedef struct mgr__cmd_s {
+    mgr__cmd_kind_t kind;
+    const char *name;  /* NAME, or NULL for the lists */
+    const char *owner; /* --owner USER, or NULL */
+} mgr__cmd_t;
+
+/* Parse argv. @param err one line on failure.
+ * @return 0, CLEO_EBADREQ (unknown command, missing or extra argument,
+ * unknown option). */
+int mgr__cmd_parse(int argc, char *const *argv, mgr__cmd_t *out, char *err,
+                   size_t errlen);
+
+/* The usage text of every command. Static. */
+const char *mgr__cmd_usage(void);
+
+/* A reply for status rc, with text and json (either may be NULL = "").
+ * @param text, json take (malloc'd). Aborts on out-of-memory. */
+Cleo__Introspect__AdminReply *mgr__reply_new(int rc, char *text, char *json);
+
+/* The error reply of command c whose call or operation failed with rc
+ * (one line naming what went wrong). */
+Cleo__Introspect__AdminReply *mgr__reply_error(const mgr__cmd_t *c, int rc);
+
+/* The success replies. @param pb borrows the operation's result. */
+Cleo__Introspect__AdminReply *
+mgr__reply_user_created(const Cleo__Manager__AccessKey *k);
+Cleo__Introspect__AdminReply *
+mgr__reply_user_list(const Cleo__Manager__UserList *l);
+Cleo__Introspect__AdminReply *mgr__reply_done(const mgr__cmd_t *c);
+Cleo__Introspect__AdminReply *
+mgr__reply_bucket_list(const Cleo__Storage__BucketList *l, const char *owner);
+Cleo__Introspect__AdminReply *
+mgr__reply_bucket_du(const Cleo__Storage__BucketInfo *b);
+
+#endif /* CLEO_MANAGER_ADMIN_H */

@@ -1,0 +1,312 @@
+/*
+ * admin_out.c - the admin commands' grammar and output: parse a command
+ * line, and turn results and errors into an AdminReply's text (for
+ * people, columns and one-line errors) and JSON (for scripts, through
+ * jansson).
+ */
+#include "manager/admin.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    const char *noun, *verb;
+    mgr__cmd_kind_t kind;
+    bool name;  /* takes NAME */
+    bool owner; /* takes --owner USER */
+    const char *usage;
+} grammar_t;
+
+static const grammar_t grammar[] = {
+    {"user", "create", MGR__CMD_USER_CREATE, true, false, "user create NAME"},
+    {"user", "list", MGR__CMD_USER_LIST, false, false, "user list"},
+    {"user", "delete", MGR__CMD_USER_DELETE, true, false, "user delete NAME"},
+    {"bucket", "create", MGR__CMD_BUCKET_CREATE, true, true,
+     "bucket create NAME [--owner USER]"},
+    {"bucket", "delete", MGR__CMD_BUCKET_DELETE, true, false,
+     "bucket delete NAME"},
+    {"bucket", "list", MGR__CMD_BUCKET_LIST, false, true,
+     "bucket list [--owner USER]"},
+    {"bucket", "du", MGR__CMD_BUCKET_DU, true, false, "bucket du NAME"},
+};
+#define NGRAMMAR (sizeof grammar / sizeof grammar[0])
+
+const char *mgr__cmd_usage(void)
+{
+    return "user create NAME | user list | user delete NAME | "
+           "bucket create NAME [--owner USER] | bucket delete NAME | "
+           "bucket list [--owner USER] | bucket du NAME";
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return CLEO_EBADREQ;
+}
+
+/* The arguments after noun and verb. */
+static int parse_args(const grammar_t *g, int argc, char *const *argv,
+                      mgr__cmd_t *out, char *err, size_t errlen)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (g->owner && strncmp(a, "--owner=", 8) == 0) {
+            out->owner = a + 8;
+        } else if (g->owner && strcmp(a, "--owner") == 0) {
+            if (i + 1 >= argc)
+                return fail(err, errlen, "--owner needs a user (usage: %s)",
+                            g->usage);
+            out->owner = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return fail(err, errlen, "%s %s: unknown option '%s' (usage: %s)",
+                        g->noun, g->verb, a, g->usage);
+        } else if (g->name && out->name == NULL) {
+            out->name = a;
+        } else {
+            return fail(err, errlen,
+                        "%s %s: unexpected argument '%s' (usage: %s)",
+                        g->noun, g->verb, a, g->usage);
+        }
+    }
+    if (g->name && out->name == NULL)
+        return fail(err, errlen, "%s %s: missing NAME (usage: %s)", g->noun,
+                    g->verb, g->usage);
+    if (out->owner != NULL && !mgr_user_name_is_valid(out->owner))
+        return fail(err, errlen, "--owner: invalid user name '%s'",
+                    out->owner);
+    return 0;
+}
+
+int mgr__cmd_parse(int argc, char *const *argv, mgr__cmd_t *out, char *err,
+                   size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (argc < 1)
+        return fail(err, errlen, "no command (%s)", mgr__cmd_usage());
+    bool noun = false;
+    for (size_t i = 0; i < NGRAMMAR; i++) {
+        const grammar_t *g = &grammar[i];
+        if (strcmp(argv[0], g->noun) != 0)
+            continue;
+        noun = true;
+        if (argc < 2 || strcmp(argv[1], g->verb) != 0)
+            continue;
+        out->kind = g->kind;
+        return parse_args(g, argc, argv, out, err, errlen);
+    }
+    if (noun && argc < 2)
+        return fail(err, errlen, "%s: missing subcommand (%s)", argv[0],
+                    mgr__cmd_usage());
+    if (noun)
+        return fail(err, errlen, "%s: unknown subcommand '%s' (%s)", argv[0],
+                    argv[1], mgr__cmd_usage());
+    return fail(err, errlen, "unknown command '%s' (%s)", argv[0],
+                mgr__cmd_usage());
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s != NULL ? s : "");
+    if (p == NULL)
+        abort(); /* bounded replies (STYLE rule 26) */
+    return p;
+}
+
+Cleo__Introspect__AdminReply *mgr__reply_new(int rc, char *text, char *json)
+{
+    Cleo__Introspect__AdminReply *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        abort();
+    cleo__introspect__admin_reply__init(r);
+    r->status = rc;
+    r->text = text != NULL ? text : xstrdup("");
+    r->json = json != NULL ? json : xstrdup("");
+    return r;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    char *s = NULL;
+    if (vasprintf(&s, f, ap) < 0)
+        abort();
+    va_end(ap);
+    return s;
+}
+
+/* Serialise and release j. */
+static char *dump(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (s == NULL)
+        abort();
+    char *p = xstrdup(s); /* jansson's allocator need not be malloc */
+    free(s);
+    return p;
+}
+
+/* What a failed status means for the command. */
+static char *error_line(const mgr__cmd_t *c, int rc)
+{
+    const char *n = c->name != NULL ? c->name : "";
+    bool user = c->kind <= MGR__CMD_USER_DELETE;
+    if (rc == CLEO_EINVAL && user)
+        return fmt("invalid user name '%s' (1-%d of A-Z a-z 0-9 . _ -, "
+                   "starting with a letter or digit)",
+                   n, MGR_USER_MAX);
+    if (rc == CLEO_EINVAL)
+        return fmt("invalid bucket name '%s' (3-63 of a-z 0-9 . -, "
+                   "starting and ending with a letter or digit)",
+                   n);
+    if (rc == CLEO_EEXIST)
+        return fmt("%s '%s' already exists", user ? "user" : "bucket", n);
+    if (rc == CLEO_ENOTFOUND && user)
+        return fmt("no such user '%s'", n);
+    if (rc == CLEO_ENOTFOUND)
+        return fmt("no such bucket '%s'", n);
+    if (rc == CLEO_ESTATE && user)
+        return fmt("user '%s' is an admin and cannot be deleted", n);
+    if (rc == CLEO_ESTATE)
+        return fmt("bucket '%s' is not empty", n);
+    if (rc == CLEO_ENOPROC)
+        return fmt("%s service not running", user ? "user" : "storage");
+    return fmt("%s", cleo_strerror(rc));
+}
+
+Cleo__Introspect__AdminReply *mgr__reply_error(const mgr__cmd_t *c, int rc)
+{
+    char *line = error_line(c, rc);
+    json_t *j = json_pack("{s:s, s:s}", "error", line, "code",
+                          cleo_err_name(rc));
+    return mgr__reply_new(rc, line, dump(j));
+}
+
+/* "2026-11-25T16:50:44Z" into buf. */
+static const char *iso_time(uint64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+Cleo__Introspect__AdminReply *
+mgr__reply_user_created(const Cleo__Manager__AccessKey *k)
+{
+    char *text = fmt("user '%s' created\naccess_key = %s\nsecret_key = %s\n",
+                     k->user, k->access_key, k->secret_key);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "user", k->user,
+                          "access_key", k->access_key, "secret_key",
+                          k->secret_key, "created_ms",
+                          (json_int_t)k->created_ms);
+    return mgr__reply_new(0, text, dump(j));
+}
+
+/* The users as a table (built with open_memstream) and as JSON. */
+Cleo__Introspect__AdminReply *
+mgr__reply_user_list(const Cleo__Manager__UserList *l)
+{
+    char *text = NULL, when[32];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        abort();
+    fprintf(f, "%-24s %-5s %-20s %s\n", "NAME", "ADMIN", "CREATED",
+            "ACCESS KEYS");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->n_users; i++) {
+        const Cleo__Manager__UserInfo *u = l->users[i];
+        fprintf(f, "%-24s %-5s %-20s", u->user->name,
+                u->user->is_admin ? "yes" : "no",
+                iso_time(u->user->created_ms, when, sizeof when));
+        json_t *keys = json_array();
+        for (size_t k = 0; k < u->n_access_keys; k++) {
+            fprintf(f, "%s%s", k ? ", " : " ", u->access_keys[k]);
+            json_array_append_new(keys, json_string(u->access_keys[k]));
+        }
+        fputc('\n', f);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:b, s:I, s:o}", "name", u->user->name,
+                           "is_admin", (int)u->user->is_admin, "created_ms",
+                           (json_int_t)u->user->created_ms, "access_keys",
+                           keys));
+    }
+    fclose(f);
+    return mgr__reply_new(0, text, dump(json_pack("{s:o}", "users", arr)));
+}
+
+Cleo__Introspect__AdminReply *mgr__reply_done(const mgr__cmd_t *c)
+{
+    const char *n = c->name;
+    switch (c->kind) {
+    case MGR__CMD_USER_DELETE:
+        return mgr__reply_new(0, fmt("user '%s' deleted\n", n),
+                              dump(json_pack("{s:s, s:b}", "user", n,
+                                             "deleted", 1)));
+    case MGR__CMD_BUCKET_CREATE:
+        return mgr__reply_new(
+            0, fmt("bucket '%s' created (owner %s)\n", n, c->owner),
+            dump(json_pack("{s:s, s:s, s:b}", "bucket", n, "owner", c->owner,
+                           "created", 1)));
+    case MGR__CMD_BUCKET_DELETE:
+    default:
+        return mgr__reply_new(0, fmt("bucket '%s' deleted\n", n),
+                              dump(json_pack("{s:s, s:b}", "bucket", n,
+                                             "deleted", 1)));
+    }
+}
+
+static json_t *bucket_json(const Cleo__Storage__BucketInfo *b)
+{
+    return json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", b->name, "owner",
+                     b->owner, "created_ms", (json_int_t)b->created_ms,
+                     "objects", (json_int_t)b->objects, "bytes",
+                     (json_int_t)b->bytes);
+}
+
+Cleo__Introspect__AdminReply *
+mgr__reply_bucket_list(const Cleo__Storage__BucketList *l, const char *owner)
+{
+    char *text = NULL, when[32];
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        abort();
+    fprintf(f, "%-32s %-20s %-20s %10s %14s\n", "NAME", "OWNER", "CREATED",
+            "OBJECTS", "BYTES");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->n_buckets; i++) {
+        const Cleo__Storage__BucketInfo *b = l->buckets[i];
+        if (owner != NULL && strcmp(b->owner, owner) != 0)
+            continue;
+        fprintf(f, "%-32s %-20s %-20s %10llu %14llu\n", b->name, b->owner,
+                iso_time(b->created_ms, when, sizeof when),
+                (unsigned long long)b->objects,
+                (unsigned long long)b->bytes);
+        json_array_append_new(arr, bucket_json(b));
+    }
+    fclose(f);
+    return mgr__reply_new(0, text, dump(json_pack("{s:o}", "buckets", arr)));
+}
+
+Cleo__Introspect__AdminReply *
+mgr__reply_bucket_du(const Cleo__Storage__BucketInfo *b)
+{
+    char *text = fmt("%s: %llu objects, %llu bytes (owner %s)\n", b->name,
+                     (unsigned long long)b->objects,
+                     (unsigned long long)b->bytes, b->owner);
+    return mgr__reply_new(0, text, dump(bucket_json(b)));
+}
