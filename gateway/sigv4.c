@@ -641,10 +641,12 @@ int gw__sigv4_presign(const gw_auth_req_t *rq, const char *access_key,
     r.query_len = q.len;
     gw__sigv4_key(secret, strlen(secret), amz_date, region, key);
     rc = q.err < 0 ? q.err : signature(&r, &a, key, false, sig);
+    if (rc == 0 && q.len + 17 + 64 + 1 > cap)
+        rc = -ENOSPC;
     if (rc == 0) {
-        int n = snprintf(out, cap, "%.*s&X-Amz-Signature=%s", (int)q.len,
-                         q.p, sig);
-        rc = n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+        memcpy(out, q.p, q.len);
+        memcpy(out + q.len, "&X-Amz-Signature=", 17);
+        memcpy(out + q.len + 17, sig, 65);
     }
     gw__sb_destroy(&q);
     return rc;
