@@ -31,6 +31,12 @@ typedef struct cfg_s {
     uint32_t heart_restart_period_s; /* seconds */
     uint32_t admin_tcp_port;         /* 0 = no TCP listener */
     uint32_t debug_hang_after_ms;    /* test-only; 0 = off */
+    /* storage.* */
+    uint32_t sto_chunk_size;         /* bytes per chunk */
+    uint32_t sto_tombstone_ttl_s;    /* seconds a tombstone is kept */
+    uint32_t sto_scrub_interval_s;   /* seconds; 0 = on demand only */
+    uint32_t sto_compact_interval_s; /* seconds; 0 = on demand only */
+    uint32_t sto_cache_bytes;        /* RocksDB block cache, bytes */
 } cfg_t;
 
 /** Fill c with every key's default. Cannot fail (the defaults are checked

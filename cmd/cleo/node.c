@@ -50,6 +50,22 @@ static int lock_data(const node_opts_t *o)
     return fd;
 }
 
+/* The storage actors' view of the configuration (static: the tree copies
+ * it, but its path must outlive the application). */
+static const sto_engine_conf_t *node_sto_conf(const cfg_t *c, const char *data)
+{
+    static char path[4096 + 16];
+    static sto_engine_conf_t s;
+    snprintf(path, sizeof path, "%s/storage", data);
+    sto_engine_conf_init(&s, path);
+    s.opts.chunk_size = c->sto_chunk_size;
+    s.opts.tombstone_ttl_ms = (uint64_t)c->sto_tombstone_ttl_s * 1000;
+    s.opts.cache_bytes = c->sto_cache_bytes;
+    s.scrub_interval_ms = (uint64_t)c->sto_scrub_interval_s * 1000;
+    s.compact_interval_ms = (uint64_t)c->sto_compact_interval_s * 1000;
+    return &s;
+}
+
 static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
                  rt_t **rt, app_t **app)
 {
@@ -72,6 +88,7 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
         .beat_fd = beat_fd,
         /* Only the first run hangs, so a test sees heart recover. */
         .hang_after_ms = incarnation == 0 ? c->debug_hang_after_ms : 0,
+        .storage = node_sto_conf(c, o->data),
         .data_dir = o->data,
     };
     tree_configure(&env);

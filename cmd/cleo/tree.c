@@ -14,13 +14,18 @@
 #include "actors/actors.h"
 #include "manager/mgr.h"
 #include "runtime/rt.h"
+#include "storage/sto.h"
 #include "supervisors/sup.h"
 
 static tree_env_t env;
 
+/* The storage actors' conf: static, as their child specs point at it. */
+static sto_engine_conf_t sto_conf;
+
 void tree_configure(const tree_env_t *e)
 {
     env = *e;
+    sto_conf = *e->storage;
 }
 
 /* ---- the heartbeat actor --------------------------------------------
@@ -198,7 +203,18 @@ static const sup_spec_t kernel_spec = {
 /* The role supervisors start empty; their issues add the children. */
 static const sup_spec_t manager_spec = {
     {SUP_REST_FOR_ONE, 5, 10000}, manager_children, NELEMS(manager_children)};
-static const sup_spec_t storage_spec = {{SUP_ONE_FOR_ONE, 5, 10000}, NULL, 0};
+/* rest_for_one: the scrubber and compactor call the engine, so an engine
+ * restart restarts them too (their runs in flight were answered). */
+static const sup_child_spec_t storage_children[] = {
+    {"sto_engine", sto_engine_start, &sto_conf, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+    {"sto_scrubber", sto_scrubber_start, &sto_conf, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+    {"sto_compactor", sto_compactor_start, &sto_conf, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+};
+static const sup_spec_t storage_spec = {
+    {SUP_REST_FOR_ONE, 5, 10000}, storage_children, NELEMS(storage_children)};
 static const sup_spec_t gateway_spec = {{SUP_ONE_FOR_ONE, 5, 10000}, NULL, 0};
 
 static const sup_child_sup_t kernel_sup = {"kernel_sup", &kernel_spec};

@@ -4,7 +4,8 @@
  *   cleo_sup (one_for_one)
  *   ├── kernel_sup (one_for_one): logger, metrics, introspect, heart
  *   ├── manager_sup (rest_for_one): mgr_users, admin
- *   ├── storage_sup (one_for_one)
+ *   ├── storage_sup (rest_for_one): sto_engine, sto_scrubber,
+ *   │                               sto_compactor
  *   └── gateway_sup (one_for_one)
  *
  * Every supervisor and kernel service is registered under its name.
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "actors/actors.h"
+#include "storage/sto.h"
 
 /* What the kernel services need from the node's configuration. */
 typedef struct tree_env_s {
@@ -27,6 +29,9 @@ typedef struct tree_env_s {
     const char *token;      /* admin token, with tcp_port */
     int beat_fd;            /* heartbeat pipe to heart; -1 = no heart */
     uint32_t hang_after_ms; /* test-only: hang a scheduler; 0 = never */
+    /* storage_sup's children's conf (copied; its path must outlive the
+     * application) */
+    const sto_engine_conf_t *storage;
     const char *data_dir;   /* absolute data directory */
     const char *s3_endpoint; /* for <data>/credentials; NULL = the
                                 manager's default (127.0.0.1:8080) */
