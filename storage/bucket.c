@@ -171,6 +171,8 @@ int sto_bucket_delete(sto_db_t *db, const char *name)
         rc = CLEO_ENOTFOUND;
     if (rc == 0)
         rc = bucket_empty(db, name, b);
+    if (rc == 0) /* its multipart uploads in progress go with it */
+        rc = sto__mpu_bucket_drop(db, name, b);
     if (rc == 0) {
         rocksdb_writebatch_delete_cf(b, db->cf[STO__CF_SYS], kb, kl);
         rocksdb_writebatch_delete_cf(b, db->cf[STO__CF_SYS], ks, kl);

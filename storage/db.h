@@ -136,5 +136,10 @@ int sto__mpu_part_commit(sto_db_t *db, const char *upload_id,
                          uint32_t part_number, uint64_t put_id,
                          Cleo__Storage__ObjectMeta *m, char **enc,
                          size_t *enc_len);
+/* Add to b the abort of every upload in bucket (its delete, under the
+ * bucket lock held for writing). 0, CLEO_ENOMEM, CLEO_EPROTO,
+ * CLEO_ESTORAGE. */
+int sto__mpu_bucket_drop(sto_db_t *db, const char *bucket,
+                         rocksdb_writebatch_t *b);
 
 #endif /* CLEO_STORAGE_DB_H */

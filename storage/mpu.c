@@ -652,23 +652,68 @@ int sto_mpu_complete(sto_db_t *db, const char *bucket, const char *key,
 
 /* ---- abort and expiry ------------------------------------------------ */
 
+/* Add to b: free the upload's parts and forget it. */
+static int upload_drop(sto_db_t *db, rocksdb_writebatch_t *b, const char *uk,
+                       size_t ukl, const char *upload_id)
+{
+    sto__mpu_parts_t all = {0};
+    int rc = sto__mpu_parts_load(db, upload_id, 0, SIZE_MAX, &all, NULL);
+    if (rc < 0)
+        return rc;
+    parts_retire(db, b, upload_id, &all, NULL, 0);
+    rocksdb_writebatch_delete_cf(b, db->cf[STO__CF_SYS], uk, ukl);
+    sto__mpu_parts_free(&all);
+    return 0;
+}
+
 /* Under the upload's locks: free its parts and forget it. */
 static int abort_locked(sto_db_t *db, const char *uk, size_t ukl,
                         const char *upload_id)
 {
     Cleo__Storage__UploadRecord *u = NULL;
-    sto__mpu_parts_t all = {0};
     int rc = sto__mpu_upload_read(db, uk, ukl, &u);
     if (rc < 0)
         return rc;
     cleo__storage__upload_record__free_unpacked(u, NULL);
-    if ((rc = sto__mpu_parts_load(db, upload_id, 0, SIZE_MAX, &all, NULL)) < 0)
-        return rc;
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    parts_retire(db, b, upload_id, &all, NULL, 0);
-    rocksdb_writebatch_delete_cf(b, db->cf[STO__CF_SYS], uk, ukl);
-    sto__mpu_parts_free(&all);
+    if ((rc = upload_drop(db, b, uk, ukl, upload_id)) < 0) {
+        rocksdb_writebatch_destroy(b);
+        return rc;
+    }
     return write_sync(db, b, "abort upload");
+}
+
+int sto__mpu_bucket_drop(sto_db_t *db, const char *bucket,
+                         rocksdb_writebatch_t *b)
+{
+    char lo[1 + STO_BUCKET_MAX + 1];
+    size_t bl = strlen(bucket), n = 0;
+    lo[0] = STO__MPU_UPLOAD;
+    memcpy(lo + 1, bucket, bl + 1);
+    int rc = 0;
+    rocksdb_iterator_t *it =
+        rocksdb_create_iterator_cf(db->rdb, db->ro, db->cf[STO__CF_SYS]);
+    for (rocksdb_iter_seek(it, lo, bl + 2); rocksdb_iter_valid(it) && rc == 0;
+         rocksdb_iter_next(it), n++) {
+        size_t kl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (kl < bl + 2 + STO_UPLOAD_ID_LEN || memcmp(k, lo, bl + 2) != 0)
+            break;
+        char id[STO_UPLOAD_ID_LEN + 1];
+        memcpy(id, k + kl - STO_UPLOAD_ID_LEN, STO_UPLOAD_ID_LEN);
+        id[STO_UPLOAD_ID_LEN] = '\0';
+        rc = upload_drop(db, b, k, kl, id);
+    }
+    char *err = NULL;
+    rocksdb_iter_get_error(it, &err);
+    rocksdb_iter_destroy(it);
+    if (rc == 0)
+        rc = sto__rerr(err, "scan bucket uploads");
+    else
+        rocksdb_free(err);
+    if (rc == 0 && n > 0)
+        sto__log("bucket %s: aborting %zu multipart upload(s)", bucket, n);
+    return rc;
 }
 
 int sto_mpu_abort(sto_db_t *db, const char *bucket, const char *key,

@@ -146,7 +146,8 @@ typedef struct {
 STO_API STO_WUR int sto_bucket_create(sto_db_t *db, const char *name,
                                       const char *owner, uint64_t now_ms);
 
-/** Delete an empty bucket (tombstones do not count; they are dropped).
+/** Delete an empty bucket (tombstones do not count; they are dropped, and
+ *  multipart uploads in progress are aborted, in the same batch).
  *  @return 0, CLEO_EINVAL, CLEO_ENOTFOUND, CLEO_ESTATE (not empty),
  *  CLEO_ESTORAGE. */
 STO_API STO_WUR int sto_bucket_delete(sto_db_t *db, const char *name);
