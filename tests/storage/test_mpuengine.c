@@ -356,3 +356,79 @@ Test(sto_mpuengine, list_uploads_pages)
     cr_assert_eq(seen, 4);
     cr_assert_str_eq(km, "c");
 }
+
+/* MPU_PART_BEGIN then WRITE and COMMIT to the stream: the path the
+ * gateway's UploadPart takes. Returns the status; etag gets PartInfo's. */
+static int part_stream(rt_inbox_t *owner, const char *key, const char *id,
+                       uint32_t pn, const char *bytes, size_t n, char etag[40])
+{
+    rt_msg_t *m = rt_msg_new(STO_MSG_MPU_PART_BEGIN), *reply = NULL;
+    rt_msg_set_pb(m, part_req(key, id, pn));
+    m->arg = rt_inbox_pid(owner);
+    rt_pid_t eng = rt_whereis(T_rt, STO_ENGINE_NAME);
+    cr_assert_eq(gen_server_call_sync(T_rt, eng, m, 10000, &reply), 0);
+    int rc = reply->reason;
+    rt_pid_t st = rc == 0 ? ((Cleo__Storage__StreamRef *)reply->payload)->stream
+                          : RT_PID_NONE;
+    rt_msg_free(reply);
+    for (size_t o = 0; rc == 0 && o < n; o += 50000) {
+        size_t len = n - o < 50000 ? n - o : 50000;
+        rt_buf_t *b;
+        cr_assert_eq(rt_buf_new(len, &b), 0);
+        memcpy(rt_buf_data(b), bytes + o, len);
+        cr_assert_eq(rt_buf_set_len(b, len), 0);
+        m = rt_msg_new(STO_MSG_STREAM_WRITE);
+        rt_msg_set_buf(m, b);
+        cr_assert_eq(gen_server_call_sync(T_rt, st, m, 10000, &reply), 0);
+        rc = reply->reason;
+        rt_msg_free(reply);
+    }
+    if (rc < 0)
+        return rc;
+    Cleo__Storage__PutCommit *c = malloc(sizeof *c);
+    cleo__storage__put_commit__init(c);
+    c->size = (int64_t)n;
+    m = rt_msg_new(STO_MSG_STREAM_COMMIT);
+    rt_msg_set_pb(m, c);
+    cr_assert_eq(gen_server_call_sync(T_rt, st, m, 10000, &reply), 0);
+    if ((rc = reply->reason) == 0) {
+        Cleo__Storage__PartInfo *p = reply->payload;
+        cr_assert_eq(p->part_number, pn);
+        cr_assert_eq(p->size, n);
+        snprintf(etag, 40, "%s", p->etag);
+    }
+    rt_msg_free(reply);
+    return rc;
+}
+
+Test(sto_mpuengine, streamed_and_copied_parts_complete)
+{
+    rt_buf_t *src = src_put("src");
+    rt_inbox_t *owner = NULL;
+    cr_assert_eq(rt_inbox_new(T_rt, &owner), 0);
+    char id[64], et[3][40];
+    cr_assert_eq(create("obj", "", id), 0);
+    const char *s = rt_buf_data(src);
+    cr_assert_eq(part_stream(owner, "obj", id, 1, s, 150000, et[0]), 0);
+    cr_assert_eq(part_copy("obj", id, 2, 150000, 299999, et[1]), 0);
+    cr_assert_eq(part_stream(owner, "obj", id, 3, s + 300000, SRC_LEN - 300000,
+                             et[2]),
+                 0);
+    cr_assert_eq(part_stream(owner, "obj", "00000000000000000000000000000000",
+                             1, s, 10, et[2]),
+                 STO_ENOUPLOAD);
+    const uint32_t nums[3] = {1, 2, 3};
+    Cleo__Storage__ObjectInfo *oi = NULL;
+    cr_assert_eq(complete("obj", id, nums, et, 3, &oi), 0);
+    cr_assert_eq(oi->size, SRC_LEN);
+    cr_assert_eq(strlen(oi->etag), 34);
+    cr_assert_str_eq(oi->etag + 32, "-3");
+    pb_free(oi);
+    rt_buf_t *got = NULL;
+    cr_assert_eq(sto_client_get_sync(T_rt, "bkt", "obj", &got, NULL), 0);
+    cr_assert_eq(rt_buf_len(got), SRC_LEN);
+    cr_assert_eq(memcmp(rt_buf_data(got), s, SRC_LEN), 0);
+    rt_buf_unref(got);
+    rt_buf_unref(src);
+    rt_inbox_free(owner);
+}
