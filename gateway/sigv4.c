@@ -404,18 +404,19 @@ static int canon_query(const gw_auth_req_t *rq, bool presigned, bool raw,
 static void put_trimall(gw_sb_t *b, const char *s, size_t n)
 {
     size_t i = 0;
-    bool space = false;
-    while (i < n && (s[i] == ' ' || s[i] == '\t'))
-        i++;
-    for (; i < n; i++) {
-        if (s[i] == ' ' || s[i] == '\t') {
-            space = true;
-            continue;
+    bool first = true;
+    while (i < n) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        size_t st = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t')
+            i++;
+        if (i > st) {
+            if (!first)
+                gw__sb_put(b, " ", 1);
+            gw__sb_put(b, s + st, i - st);
+            first = false;
         }
-        if (space)
-            gw__sb_put(b, " ", 1);
-        space = false;
-        gw__sb_put(b, s + i, 1);
     }
 }
 
