@@ -59,8 +59,7 @@ static void send_reply(rt_actor_t *self, rt_from_t from,
 }
 
 /* Answer the command with r and forget it. */
-static int finish(rt_actor_t *self, cmd_t *cmd,
-                  Cleo__Introspect__AdminReply *r)
+static int finish(rt_actor_t *self, cmd_t *cmd, Cleo__Introspect__AdminReply *r)
 {
     send_reply(self, cmd->from, r);
     cmd_unlink(cmd);
@@ -71,8 +70,7 @@ static int finish(rt_actor_t *self, cmd_t *cmd,
 
 /* ---- requests to other actors ------------------------------------------- */
 
-static rt_msg_t *bucket_req(uint32_t type, const char *name,
-                            const char *owner)
+static rt_msg_t *bucket_req(uint32_t type, const char *name, const char *owner)
 {
     Cleo__Storage__BucketReq *r = calloc(1, sizeof *r);
     if (r == NULL)
@@ -98,8 +96,7 @@ static const void *record(const rt_msg_t *reply,
 }
 
 /* The command's result has come back: answer it, or take the next step. */
-static int on_result(rt_actor_t *self, rt_msg_t *reply, int status,
-                     void *data)
+static int on_result(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
 {
     cmd_t *cmd = data;
     const mgr__cmd_t *c = &cmd->c;
@@ -114,12 +111,14 @@ static int on_result(rt_actor_t *self, rt_msg_t *reply, int status,
     switch (c->kind) { /* size: dispatch */
     case MGR__CMD_USER_CREATE:
         pb = record(reply, &cleo__manager__access_key__descriptor);
-        return finish(self, cmd, pb ? mgr__reply_user_created(pb)
-                                    : mgr__reply_error(c, CLEO_EPROTO));
+        return finish(self, cmd,
+                      pb ? mgr__reply_user_created(pb)
+                         : mgr__reply_error(c, CLEO_EPROTO));
     case MGR__CMD_USER_LIST:
         pb = record(reply, &cleo__manager__user_list__descriptor);
-        return finish(self, cmd, pb ? mgr__reply_user_list(pb)
-                                    : mgr__reply_error(c, CLEO_EPROTO));
+        return finish(self, cmd,
+                      pb ? mgr__reply_user_list(pb)
+                         : mgr__reply_error(c, CLEO_EPROTO));
     case MGR__CMD_BUCKET_CREATE:
         if (!cmd->owner_checked) {
             cmd->owner_checked = true;
@@ -128,12 +127,14 @@ static int on_result(rt_actor_t *self, rt_msg_t *reply, int status,
         return finish(self, cmd, mgr__reply_done(c));
     case MGR__CMD_BUCKET_LIST:
         pb = record(reply, &cleo__storage__bucket_list__descriptor);
-        return finish(self, cmd, pb ? mgr__reply_bucket_list(pb, c->owner)
-                                    : mgr__reply_error(c, CLEO_EPROTO));
+        return finish(self, cmd,
+                      pb ? mgr__reply_bucket_list(pb, c->owner)
+                         : mgr__reply_error(c, CLEO_EPROTO));
     case MGR__CMD_BUCKET_DU:
         pb = record(reply, &cleo__storage__bucket_info__descriptor);
-        return finish(self, cmd, pb ? mgr__reply_bucket_du(pb)
-                                    : mgr__reply_error(c, CLEO_EPROTO));
+        return finish(self, cmd,
+                      pb ? mgr__reply_bucket_du(pb)
+                         : mgr__reply_error(c, CLEO_EPROTO));
     default:
         return finish(self, cmd, mgr__reply_done(c));
     }
@@ -194,21 +195,20 @@ static void on_admin(rt_actor_t *self, admin_t *a, rt_msg_t *req,
     Cleo__Introspect__AdminReq *q = req->payload;
     if (q == NULL || req->payload_free == NULL ||
         q->base.descriptor != &cleo__introspect__admin_req__descriptor) {
-        send_reply(self, from,
-                   mgr__reply_new(CLEO_EBADREQ, strdup("bad admin request"),
-                                  NULL));
+        send_reply(
+            self, from,
+            mgr__reply_new(CLEO_EBADREQ, strdup("bad admin request"), NULL));
         return;
     }
     char err[512];
     mgr__cmd_t c;
     if (mgr__cmd_parse((int)q->n_argv, q->argv, &c, err, sizeof err) < 0) {
-        send_reply(self, from, mgr__reply_new(CLEO_EBADREQ, strdup(err),
-                                              NULL));
+        send_reply(self, from, mgr__reply_new(CLEO_EBADREQ, strdup(err), NULL));
         return;
     }
     cmd_t *cmd = calloc(1, sizeof *cmd);
     if (cmd == NULL)
-        abort(); /* a control struct (STYLE rule 26) */
+        abort();         /* a control struct (STYLE rule 26) */
     req->payload = NULL; /* the command owns the strings c points into */
     cmd->req = q;
     cmd->c = c;

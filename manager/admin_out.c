@@ -71,16 +71,15 @@ static int parse_args(const grammar_t *g, int argc, char *const *argv,
             out->name = a;
         } else {
             return fail(err, errlen,
-                        "%s %s: unexpected argument '%s' (usage: %s)",
-                        g->noun, g->verb, a, g->usage);
+                        "%s %s: unexpected argument '%s' (usage: %s)", g->noun,
+                        g->verb, a, g->usage);
         }
     }
     if (g->name && out->name == NULL)
         return fail(err, errlen, "%s %s: missing NAME (usage: %s)", g->noun,
                     g->verb, g->usage);
     if (out->owner != NULL && !mgr_user_name_is_valid(out->owner))
-        return fail(err, errlen, "--owner: invalid user name '%s'",
-                    out->owner);
+        return fail(err, errlen, "--owner: invalid user name '%s'", out->owner);
     return 0;
 }
 
@@ -188,8 +187,8 @@ static char *error_line(const mgr__cmd_t *c, int rc)
 Cleo__Introspect__AdminReply *mgr__reply_error(const mgr__cmd_t *c, int rc)
 {
     char *line = error_line(c, rc);
-    json_t *j = json_pack("{s:s, s:s}", "error", line, "code",
-                          cleo_err_name(rc));
+    json_t *j =
+        json_pack("{s:s, s:s}", "error", line, "code", cleo_err_name(rc));
     return mgr__reply_new(rc, line, dump(j));
 }
 
@@ -208,10 +207,9 @@ mgr__reply_user_created(const Cleo__Manager__AccessKey *k)
 {
     char *text = fmt("user '%s' created\naccess_key = %s\nsecret_key = %s\n",
                      k->user, k->access_key, k->secret_key);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "user", k->user,
-                          "access_key", k->access_key, "secret_key",
-                          k->secret_key, "created_ms",
-                          (json_int_t)k->created_ms);
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "user", k->user, "access_key",
+                          k->access_key, "secret_key", k->secret_key,
+                          "created_ms", (json_int_t)k->created_ms);
     return mgr__reply_new(0, text, dump(j));
 }
 
@@ -239,10 +237,10 @@ mgr__reply_user_list(const Cleo__Manager__UserList *l)
         }
         fputc('\n', f);
         json_array_append_new(
-            arr, json_pack("{s:s, s:b, s:I, s:o}", "name", u->user->name,
-                           "is_admin", (int)u->user->is_admin, "created_ms",
-                           (json_int_t)u->user->created_ms, "access_keys",
-                           keys));
+            arr,
+            json_pack("{s:s, s:b, s:I, s:o}", "name", u->user->name, "is_admin",
+                      (int)u->user->is_admin, "created_ms",
+                      (json_int_t)u->user->created_ms, "access_keys", keys));
     }
     fclose(f);
     return mgr__reply_new(0, text, dump(json_pack("{s:o}", "users", arr)));
@@ -253,9 +251,9 @@ Cleo__Introspect__AdminReply *mgr__reply_done(const mgr__cmd_t *c)
     const char *n = c->name;
     switch (c->kind) {
     case MGR__CMD_USER_DELETE:
-        return mgr__reply_new(0, fmt("user '%s' deleted\n", n),
-                              dump(json_pack("{s:s, s:b}", "user", n,
-                                             "deleted", 1)));
+        return mgr__reply_new(
+            0, fmt("user '%s' deleted\n", n),
+            dump(json_pack("{s:s, s:b}", "user", n, "deleted", 1)));
     case MGR__CMD_BUCKET_CREATE:
         return mgr__reply_new(
             0, fmt("bucket '%s' created (owner %s)\n", n, c->owner),
@@ -263,9 +261,9 @@ Cleo__Introspect__AdminReply *mgr__reply_done(const mgr__cmd_t *c)
                            "created", 1)));
     case MGR__CMD_BUCKET_DELETE:
     default:
-        return mgr__reply_new(0, fmt("bucket '%s' deleted\n", n),
-                              dump(json_pack("{s:s, s:b}", "bucket", n,
-                                             "deleted", 1)));
+        return mgr__reply_new(
+            0, fmt("bucket '%s' deleted\n", n),
+            dump(json_pack("{s:s, s:b}", "bucket", n, "deleted", 1)));
     }
 }
 
@@ -294,8 +292,7 @@ mgr__reply_bucket_list(const Cleo__Storage__BucketList *l, const char *owner)
             continue;
         fprintf(f, "%-32s %-20s %-20s %10llu %14llu\n", b->name, b->owner,
                 iso_time(b->created_ms, when, sizeof when),
-                (unsigned long long)b->objects,
-                (unsigned long long)b->bytes);
+                (unsigned long long)b->objects, (unsigned long long)b->bytes);
         json_array_append_new(arr, bucket_json(b));
     }
     fclose(f);

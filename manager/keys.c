@@ -17,7 +17,7 @@
 #include <openssl/rand.h>
 
 #define ACCESS_ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-#define B64_ALPHABET                                                         \
+#define B64_ALPHABET                                                           \
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 _Static_assert(MGR_SECRET_KEY_LEN % 4 == 0, "secret is whole base64 quads");
@@ -42,8 +42,8 @@ bool mgr_user_name_is_valid(const char *name)
     size_t n = 0;
     for (; name[n] != '\0'; n++) {
         char c = name[n];
-        if (n >= MGR_USER_MAX || !(is_alnum(c) || c == '.' || c == '_' ||
-                                   c == '-'))
+        if (n >= MGR_USER_MAX ||
+            !(is_alnum(c) || c == '.' || c == '_' || c == '-'))
             return false;
     }
     return true;
@@ -152,9 +152,8 @@ int mgr__credentials_write(const char *path, const char *endpoint,
             endpoint, ak, sk);
     /* The mode is set again in case an older file of another mode was
      * truncated rather than created. */
-    int rc = fflush(f) == 0 && fchmod(fd, 0600) == 0 && fsync(fd) == 0
-                 ? 0
-                 : -errno;
+    int rc =
+        fflush(f) == 0 && fchmod(fd, 0600) == 0 && fsync(fd) == 0 ? 0 : -errno;
     if (fclose(f) != 0 && rc == 0)
         rc = -errno;
     if (rc == 0 && rename(tmp, path) < 0)

@@ -98,11 +98,11 @@ MGR_API rt_msg_t *mgr_msg_new(uint32_t type, const char *arg);
  * ------------------------------------------------------------------- */
 
 typedef struct mgr_users_opts_s {
-    const char *dir;         /* the RocksDB directory; required */
-    const char *credentials; /* file written on first start (0600); NULL
-                                = none */
-    const char *endpoint;    /* S3 endpoint written there; NULL =
-                                "http://127.0.0.1:8080" */
+    const char *dir;              /* the RocksDB directory; required */
+    const char *credentials;      /* file written on first start (0600); NULL
+                                     = none */
+    const char *endpoint;         /* S3 endpoint written there; NULL =
+                                     "http://127.0.0.1:8080" */
     const char *admin_access_key; /* both or neither: the admin's key pair
                                      (CLEO_ACCESS_KEY/CLEO_SECRET_KEY) */
     const char *admin_secret_key;
@@ -159,8 +159,8 @@ MGR_API bool mgr_secret_key_is_valid(const char *s);
  *  @param err a one-line message (no prefix) on CLEO_EINVAL.
  *  @return 1 both set and valid; 0 neither set; CLEO_EINVAL only one is
  *  set, or one is malformed. */
-MGR_API int mgr_env_keys(const char **ak, const char **sk, char *err,
-                         size_t errlen);
+MGR_API MGR_WUR int mgr_env_keys(const char **ak, const char **sk, char *err,
+                                 size_t errlen);
 
 /* ---------------------------------------------------------------------
  * Blocking clients of mgr_users for mains and tests: each sends one
@@ -184,8 +184,7 @@ MGR_API MGR_WUR int mgr_client_user_list_sync(rt_t *rt,
 MGR_API MGR_WUR int mgr_client_user_get_sync(rt_t *rt, const char *name,
                                              Cleo__Manager__UserInfo **out);
 /** @param access_key borrows. @param[out] out gives. */
-MGR_API MGR_WUR int mgr_client_key_lookup_sync(rt_t *rt,
-                                               const char *access_key,
+MGR_API MGR_WUR int mgr_client_key_lookup_sync(rt_t *rt, const char *access_key,
                                                Cleo__Manager__KeyInfo **out);
 
 #ifdef __cplusplus

@@ -43,7 +43,7 @@ typedef struct mgr__job_s {
     rt_t *rt;
     mgr__db_t *db; /* one reference while held; NULL once dropped */
     const mgr_users_opts_t *opts; /* load: borrows (outlives the actor) */
-    mgr__op_t *ops; /* write: the changes, applied in order */
+    mgr__op_t *ops;               /* write: the changes, applied in order */
     size_t nops, capops;
     mgr__tab_t tab; /* load: everything stored, once the run succeeded */
     bool fresh;     /* load: the admin user was created by this run */

@@ -80,8 +80,8 @@ void mgr__tab_put_user(mgr__tab_t *t, const mgr__user_t *u)
     bool found;
     size_t i = bisect(t->users, t->nusers, sizeof *t->users, u->name, &found);
     if (!found)
-        t->users = open_slot(t->users, &t->nusers, &t->capusers,
-                             sizeof *t->users, i);
+        t->users =
+            open_slot(t->users, &t->nusers, &t->capusers, sizeof *t->users, i);
     t->users[i] = *u;
 }
 

@@ -38,10 +38,10 @@ typedef struct {
     mgr__tab_t tab; /* everything stored, once loaded */
     queued_t *q;    /* waiting requests, q[qhead..qlen) in order */
     size_t qhead, qlen, qcap;
-    bool writing;     /* a change is on the pool */
-    rt_from_t wfrom;  /* whom that change answers */
-    uint32_t wtype;   /* its request type */
-    mgr__key_t wkey;  /* USER_CREATE: the new pair, for the reply */
+    bool writing;    /* a change is on the pool */
+    rt_from_t wfrom; /* whom that change answers */
+    uint32_t wtype;  /* its request type */
+    mgr__key_t wkey; /* USER_CREATE: the new pair, for the reply */
 } users_t;
 
 static void *xcalloc(size_t n, size_t size)
@@ -129,8 +129,8 @@ static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
 }
 
 /* Hand a change to the pool; the reply waits for on_written(). */
-static void submit(rt_actor_t *self, users_t *u, mgr__job_t *j,
-                   rt_from_t from, uint32_t type)
+static void submit(rt_actor_t *self, users_t *u, mgr__job_t *j, rt_from_t from,
+                   uint32_t type)
 {
     int rc = rt_work_submit(self, mgr__write_run, j, mgr__job_free,
                             MGR__MSG_WRITTEN);
@@ -286,8 +286,8 @@ static int users_call(rt_actor_t *self, void *state, rt_msg_t *req,
         (*reply)->reason = CLEO_EBADREQ;
         return 0;
     }
-    if (u->db == NULL || (is_change(req->type) &&
-                          (u->writing || u->qhead < u->qlen))) {
+    if (u->db == NULL ||
+        (is_change(req->type) && (u->writing || u->qhead < u->qlen))) {
         enqueue(u, from, req->type, d != NULL ? req->payload : NULL);
         if (d != NULL)
             req->payload = NULL; /* ours now: freed when served */
@@ -301,9 +301,8 @@ static int on_loaded(rt_actor_t *self, users_t *u, rt_msg_t *m)
 {
     mgr__job_t *j = m->payload;
     if (m->reason < 0) {
-        logger_log(rt_actor_rt(self), LOG_ERROR,
-                   "manager: cannot open %s: %s", u->opts->dir,
-                   cleo_strerror(m->reason));
+        logger_log(rt_actor_rt(self), LOG_ERROR, "manager: cannot open %s: %s",
+                   u->opts->dir, cleo_strerror(m->reason));
         return m->reason; /* exit: the supervisor retries */
     }
     u->db = j->db;
@@ -346,8 +345,8 @@ static int users_init(rt_actor_t *self, void *arg, void **state)
     u->opts = arg;
     mgr__job_t *j = mgr__job_new(rt_actor_rt(self), NULL);
     j->opts = u->opts;
-    int rc = rt_work_submit(self, mgr__load_run, j, mgr__job_free,
-                            MGR__MSG_LOADED);
+    int rc =
+        rt_work_submit(self, mgr__load_run, j, mgr__job_free, MGR__MSG_LOADED);
     if (rc < 0) {
         free(u);
         return rc;

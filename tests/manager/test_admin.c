@@ -106,8 +106,8 @@ static void done(Cleo__Introspect__AdminReply *r)
 static void expect_error(Cleo__Introspect__AdminReply *r, int want,
                          const char *has)
 {
-    cr_assert_eq(r->status, want, "status %d (%s), want %d", r->status,
-                 r->text, want);
+    cr_assert_eq(r->status, want, "status %d (%s), want %d", r->status, r->text,
+                 want);
     cr_assert(strchr(r->text, '\n') == NULL, "one line: %s", r->text);
     cr_assert(strstr(r->text, has) != NULL, "'%s' in '%s'", has, r->text);
     done(r);

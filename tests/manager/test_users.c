@@ -232,10 +232,8 @@ Test(mgr_users, duplicate_user_is_refused_and_keeps_its_key)
 {
     Cleo__Manager__AccessKey *p = NULL;
     cr_assert_eq(mgr_client_user_create_sync(T_rt, "alice", &p), 0);
-    cr_assert_eq(mgr_client_user_create_sync(T_rt, "alice", NULL),
-                 CLEO_EEXIST);
-    cr_assert_eq(mgr_client_user_create_sync(T_rt, "admin", NULL),
-                 CLEO_EEXIST);
+    cr_assert_eq(mgr_client_user_create_sync(T_rt, "alice", NULL), CLEO_EEXIST);
+    cr_assert_eq(mgr_client_user_create_sync(T_rt, "admin", NULL), CLEO_EEXIST);
     Cleo__Manager__UserInfo *u = NULL;
     cr_assert_eq(mgr_client_user_get_sync(T_rt, "alice", &u), 0);
     cr_assert_eq(u->n_access_keys, 1);
@@ -252,8 +250,8 @@ Test(mgr_users, bad_names_are_refused_and_change_nothing)
     longest[MGR_USER_MAX] = '\0';
     memset(too_long, 'a', MGR_USER_MAX + 1);
     too_long[MGR_USER_MAX + 1] = '\0';
-    const char *bad[] = {"",     too_long, "a b", "../x", "-x",  ".x",
-                         "a/b",  "\xc3\xa9", "x\n", "a:b", "_x", "a\tb"};
+    const char *bad[] = {"",    too_long,   "a b", "../x", "-x", ".x",
+                         "a/b", "\xc3\xa9", "x\n", "a:b",  "_x", "a\tb"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_eq(mgr_client_user_create_sync(T_rt, bad[i], NULL),
                      CLEO_EINVAL, "'%s'", bad[i]);
@@ -281,8 +279,8 @@ Test(mgr_users, bad_requests_are_answered_not_fatal)
     rt_pid_t pid = rt_whereis(T_rt, MGR_USERS_NAME);
     rt_msg_t *reply = NULL;
     /* no payload where a UserReq is needed */
-    cr_assert_eq(gen_server_call_sync(T_rt, pid, rt_msg_new(MGR_MSG_USER_CREATE),
-                                      5000, &reply),
+    cr_assert_eq(gen_server_call_sync(
+                     T_rt, pid, rt_msg_new(MGR_MSG_USER_CREATE), 5000, &reply),
                  0);
     cr_assert_eq(reply->reason, CLEO_EBADREQ);
     rt_msg_free(reply);
@@ -293,8 +291,8 @@ Test(mgr_users, bad_requests_are_answered_not_fatal)
     cr_assert_eq(reply->reason, CLEO_EBADREQ);
     rt_msg_free(reply);
     /* an unknown type */
-    cr_assert_eq(gen_server_call_sync(T_rt, pid, rt_msg_new(MGR_MSG_BASE + 0x77),
-                                      5000, &reply),
+    cr_assert_eq(gen_server_call_sync(
+                     T_rt, pid, rt_msg_new(MGR_MSG_BASE + 0x77), 5000, &reply),
                  0);
     cr_assert_eq(reply->reason, CLEO_EBADREQ);
     rt_msg_free(reply);
@@ -302,7 +300,8 @@ Test(mgr_users, bad_requests_are_answered_not_fatal)
     cr_assert_eq(nusers(), 1);
 }
 
-/* ---- persistence ---------------------------------------------------------- */
+/* ---- persistence ----------------------------------------------------------
+ */
 
 Test(mgr_users, users_survive_a_killed_actor)
 {
@@ -417,8 +416,9 @@ Test(mgr_users, a_half_pair_in_the_options_is_refused)
     static mgr_users_opts_t half;
     half = T_opts;
     half.admin_access_key = "ONLYHALF";
-    static const sup_child_spec_t k = {"half", mgr_users_start, &half,
-                                       SUP_TEMPORARY, 5000, SUP_WORKER};
+    static const sup_child_spec_t k = {
+        "half", mgr_users_start, &half, SUP_TEMPORARY, 5000, SUP_WORKER};
     rt_pid_t pid;
-    cr_assert_eq(sup_start_child_sync(T_rt, T_sup, &k, NULL, &pid), CLEO_EINVAL);
+    cr_assert_eq(sup_start_child_sync(T_rt, T_sup, &k, NULL, &pid),
+                 CLEO_EINVAL);
 }

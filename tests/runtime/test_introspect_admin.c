@@ -179,8 +179,7 @@ static void teardown(void)
     rmdir(dir);
 }
 
-TestSuite(rt_introspect_admin, .init = setup, .fini = teardown,
-          .timeout = 60);
+TestSuite(rt_introspect_admin, .init = setup, .fini = teardown, .timeout = 60);
 
 Test(rt_introspect_admin, without_an_admin_actor_not_available)
 {
