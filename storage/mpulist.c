@@ -88,13 +88,19 @@ static size_t seek_key(char *out, const char *bucket,
         return n;
     n = 1 + sto__mkey(out + 1, bucket, km);
     const char *um = o->upload_id_marker;
-    if (um != NULL && strlen(um) == STO_UPLOAD_ID_LEN) {
-        out[n++] = '\0';
-        memcpy(out + n, um, STO_UPLOAD_ID_LEN);
-        out[n + STO_UPLOAD_ID_LEN] = '\1'; /* after that id's own record */
-        return n + STO_UPLOAD_ID_LEN + 1;
+    if (um == NULL || *um == '\0') {
+        out[n] = '\1';
+        return n + 1;
     }
-    out[n++] = um != NULL && *um != '\0' ? '\0' : '\1';
+    /* Ids after um: from key '\0' um, past um itself. An id is never
+     * shorter than STO_UPLOAD_ID_LEN, so a longer um's first
+     * STO_UPLOAD_ID_LEN characters are below it too. */
+    size_t ul = strnlen(um, STO_UPLOAD_ID_LEN);
+    out[n++] = '\0';
+    memcpy(out + n, um, ul);
+    n += ul;
+    if (ul == STO_UPLOAD_ID_LEN)
+        out[n++] = '\1';
     return n;
 }
 

@@ -517,6 +517,22 @@ Test(sto_mpu, list_uploads_pages_by_key_then_initiation)
     cr_assert_eq(sto_mpu_list_uploads(T_db, "bkt", &o6, &l), 0);
     cr_assert_eq(l->n_uploads, 2); /* a (ids[3]), a/ */
     sto_upload_list_free(l);
+    /* Markers that are not ids compare as strings. */
+    sto_upload_list_opts_t o7 = {.key_marker = "a", .upload_id_marker = "0"};
+    cr_assert_eq(sto_mpu_list_uploads(T_db, "bkt", &o7, &l), 0);
+    cr_assert_eq(l->n_uploads, 7);
+    sto_upload_list_free(l);
+    char longer[40];
+    snprintf(longer, sizeof(longer), "%sx", ids[1]);
+    sto_upload_list_opts_t o8 = {.key_marker = "a", .upload_id_marker = longer};
+    cr_assert_eq(sto_mpu_list_uploads(T_db, "bkt", &o8, &l), 0);
+    cr_assert_eq(l->n_uploads, 6);
+    cr_assert_str_eq(l->uploads[0].upload_id, ids[3]);
+    sto_upload_list_free(l);
+    sto_upload_list_opts_t o9 = {.key_marker = "a", .upload_id_marker = "g"};
+    cr_assert_eq(sto_mpu_list_uploads(T_db, "bkt", &o9, &l), 0);
+    cr_assert_eq(l->n_uploads, 5);
+    sto_upload_list_free(l);
     cr_assert_eq(sto_mpu_list_uploads(T_db, "nobkt", NULL, &l), STO_ENOBUCKET);
     /* Uploads are not objects. */
     sto_list_t *ol = NULL;
