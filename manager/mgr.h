@@ -70,7 +70,26 @@ extern "C" {
  * (RocksDB failed: nothing changed).
  *
  * Requests that arrive while the database is still being opened wait
- * for it; changes are applied one at a time, in arrival order.
+ * for it; changes are applied one at a time, in arrival order. Reads
+ * see every change already answered.
+ *
+ * From an actor (the gateway, once per signed request), never blocking:
+ *
+ *     static int on_key(rt_actor_t *self, rt_msg_t *reply, int status,
+ *                       void *data)
+ *     {
+ *         req_t *r = data;               // the caller's own context
+ *         if (status == 0)
+ *             status = reply->reason;    // CLEO_ENOTFOUND: unknown key
+ *         if (status < 0)
+ *             return answer_403(self, r, status); // InvalidAccessKeyId
+ *         const Cleo__Manager__KeyInfo *k = reply->payload;
+ *         return check_signature(self, r, k->secret_key, k->user,
+ *                                k->is_admin);   // payload freed after
+ *     }
+ *     rt_pid_t users = rt_whereis(rt_actor_rt(self), MGR_USERS_NAME);
+ *     gen_server_call(self, users, mgr_msg_new(MGR_MSG_KEY_LOOKUP, ak),
+ *                     1000, on_key, r);  // status CLEO_ENOPROC if none
  * ------------------------------------------------------------------- */
 
 #define MGR_MSG_BASE 0x4D470000u /* "MG": the manager's application range */
