@@ -134,8 +134,13 @@ static void help_cmd(const adm_cmd_t *c)
 {
     printf("usage: cleo-adm [--socket PATH] [--json] %s\n\n%s.\n", c->usage,
            c->help);
-    printf("\nPID is \"<node.slot.gen>\"; NAME a registered name.\n"
-           "--json prints the node's answer as JSON.\n");
+    if (c->opts & OPT_ADMIN)
+        printf("\nUser names: 1-64 of A-Z a-z 0-9 . _ - (a letter or digit "
+               "first);\nbucket names: S3's rules (3-63 of a-z 0-9 . -).\n"
+               "--json prints the node's answer as JSON.\n");
+    else
+        printf("\nPID is \"<node.slot.gen>\"; NAME a registered name.\n"
+               "--json prints the node's answer as JSON.\n");
 }
 
 /* ---- subcommands ----------------------------------------------------- */
