@@ -332,9 +332,8 @@ static int part_read(sto_db_t *db, const char *pk,
 }
 
 /* Under the upload's locks: write the part record over the old one. */
-static int part_write(sto_db_t *db, const char *upload_id,
-                      uint32_t part_number, uint64_t put_id,
-                      Cleo__Storage__ObjectMeta *m, char **enc,
+static int part_write(sto_db_t *db, const char *upload_id, uint32_t part_number,
+                      uint64_t put_id, Cleo__Storage__ObjectMeta *m, char **enc,
                       size_t *enc_len)
 {
     char uk[STO__MPU_UKEY_MAX], pk[STO__MPU_PKEY_LEN];
@@ -363,8 +362,8 @@ static int part_write(sto_db_t *db, const char *upload_id,
     }
     cleo__storage__part_record__pack(&r, v);
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    rocksdb_writebatch_put_cf(b, db->cf[STO__CF_SYS], pk, sizeof(pk),
-                              (char *)v, vl);
+    rocksdb_writebatch_put_cf(b, db->cf[STO__CF_SYS], pk, sizeof(pk), (char *)v,
+                              vl);
     if (old != NULL)
         part_chunks_delete(db, b, old);
     char ik[9];
@@ -495,8 +494,7 @@ static void fill_free(fill_t *f)
  * order. Pointers borrow from u, use and f. */
 static int object_fill(sto_db_t *db, Cleo__Storage__UploadRecord *u,
                        Cleo__Storage__PartRecord **use, size_t n,
-                       uint64_t now_ms, Cleo__Storage__ObjectMeta *m,
-                       fill_t *f)
+                       uint64_t now_ms, Cleo__Storage__ObjectMeta *m, fill_t *f)
 {
     size_t nc = 0, nu = u->n_user_meta;
     uint64_t size = 0;
@@ -610,8 +608,7 @@ static int complete_locked(sto_db_t *db, const char *bucket, const char *key,
     if ((rc = object_fill(db, u, use, n, now_ms, &m, &f)) < 0)
         goto out;
     m.etag = etag;
-    rc = complete_write(db, &m, uk, ukl, upload_id, &all, use, n, enc,
-                        enc_len);
+    rc = complete_write(db, &m, uk, ukl, upload_id, &all, use, n, enc, enc_len);
 out:
     fill_free(&f);
     sto__mpu_parts_free(&all);
@@ -637,8 +634,8 @@ int sto_mpu_complete(sto_db_t *db, const char *bucket, const char *key,
     size_t enc_len = 0;
     pthread_mutex_t *l = lock(db, bucket, key);
     if ((rc = sto__bucket_check(db, bucket)) == 0)
-        rc = complete_locked(db, bucket, key, upload_id, parts, n, now_ms,
-                             &enc, &enc_len);
+        rc = complete_locked(db, bucket, key, upload_id, parts, n, now_ms, &enc,
+                             &enc_len);
     unlock(db, l);
     if (rc == 0 && out != NULL) {
         Cleo__Storage__ObjectMeta *pb = cleo__storage__object_meta__unpack(

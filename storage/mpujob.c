@@ -95,8 +95,8 @@ static int run_abort(sto_db_t *db, sto__job_t *j)
 static int run_list_parts(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__MpuListPartsReq *r = j->req;
-    size_t max = r->max_parts == 0 || r->max_parts > PAGE_MAX ? PAGE_MAX
-                                                              : r->max_parts;
+    size_t max =
+        r->max_parts == 0 || r->max_parts > PAGE_MAX ? PAGE_MAX : r->max_parts;
     sto_part_list_t *l;
     int rc = sto_mpu_list_parts(db, r->bucket, r->key, r->upload_id,
                                 r->part_marker, max, &l);

@@ -276,8 +276,8 @@ int sto_mpu_part_copy(sto_db_t *db, const char *bucket, const char *key,
         rc = STO_ERANGE; /* S3 does not clamp a copy range */
         goto out;
     }
-    if ((rc = sto_mpu_part_begin(db, bucket, key, upload_id, part_number,
-                                 &p)) < 0)
+    if ((rc = sto_mpu_part_begin(db, bucket, key, upload_id, part_number, &p)) <
+        0)
         goto out;
     if ((rc = copy_span(db, g, p, len)) < 0) {
         sto_put_abort(p);

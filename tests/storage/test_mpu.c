@@ -120,9 +120,8 @@ Test(sto_mpu, complete_three_parts_reads_whole_and_ranges)
     const uint64_t total = 420001;
     char id[STO_UPLOAD_ID_LEN + 1], et[3][33], want[64];
     sto_kv_t kv[] = {{"color", "red"}};
-    sto_put_opts_t po = {.content_type = "text/x-test",
-                         .user_meta = kv,
-                         .n_user_meta = 1};
+    sto_put_opts_t po = {
+        .content_type = "text/x-test", .user_meta = kv, .n_user_meta = 1};
     cr_assert_eq(sto_mpu_create(T_db, "bkt", "big", &po, T_NOW, id), 0);
     for (uint32_t i = 0; i < 3; i++)
         cr_assert_eq(part("big", id, i + 1, offs[i], sz[i], 5, et[i]), 0);
@@ -393,11 +392,9 @@ Test(sto_mpu, expiry_frees_stale_uploads)
     char young[STO_UPLOAD_ID_LEN + 1];
     const uint64_t hour = 3600 * 1000;
     cr_assert_eq(sto_mpu_create(T_db, "bkt", "a", NULL, T_NOW, old1), 0);
-    cr_assert_eq(sto_mpu_create(T_db, "bkt", "b", NULL, T_NOW + hour, old2),
-                 0);
-    cr_assert_eq(sto_mpu_create(T_db, "bkt", "c", NULL, T_NOW + 5 * hour,
-                                young),
-                 0);
+    cr_assert_eq(sto_mpu_create(T_db, "bkt", "b", NULL, T_NOW + hour, old2), 0);
+    cr_assert_eq(
+        sto_mpu_create(T_db, "bkt", "c", NULL, T_NOW + 5 * hour, young), 0);
     cr_assert_eq(part("a", old1, 1, 0, 200000, 1, NULL), 0);
     cr_assert_eq(part("b", old2, 3, 0, 1000, 1, NULL), 0);
     cr_assert_eq(part("c", young, 1, 0, 70000, 1, NULL), 0);
@@ -464,9 +461,8 @@ Test(sto_mpu, list_uploads_pages_by_key_then_initiation)
     const char *keys[] = {"b", "a", "c/x", "a", "c/y", "a/", "d"};
     char ids[7][STO_UPLOAD_ID_LEN + 1];
     for (int i = 0; i < 7; i++)
-        cr_assert_eq(sto_mpu_create(T_db, "bkt", keys[i], NULL, T_NOW + i,
-                                    ids[i]),
-                     0);
+        cr_assert_eq(
+            sto_mpu_create(T_db, "bkt", keys[i], NULL, T_NOW + i, ids[i]), 0);
     /* Expected order: a (ids[1]), a (ids[3]), a/, b, c/x, c/y, d. */
     const int order[7] = {1, 3, 5, 0, 2, 4, 6};
     sto_upload_list_opts_t o = {.max_uploads = 3};
@@ -512,8 +508,8 @@ Test(sto_mpu, list_uploads_pages_by_key_then_initiation)
     cr_assert_eq(l->n_uploads, 1);
     cr_assert_str_eq(l->uploads[0].key, "c/y");
     sto_upload_list_free(l);
-    sto_upload_list_opts_t o6 = {.prefix = "a", .key_marker = "a",
-                                 .upload_id_marker = ids[1]};
+    sto_upload_list_opts_t o6 = {
+        .prefix = "a", .key_marker = "a", .upload_id_marker = ids[1]};
     cr_assert_eq(sto_mpu_list_uploads(T_db, "bkt", &o6, &l), 0);
     cr_assert_eq(l->n_uploads, 2); /* a (ids[3]), a/ */
     sto_upload_list_free(l);
@@ -596,9 +592,8 @@ Test(sto_mpu, part_copy_with_range)
     create("dst", id);
     sto_part_info_t pi;
     sto_range_t r = {STO_RANGE_SPAN, 0, 149999, 0};
-    cr_assert_eq(sto_mpu_part_copy(T_db, "bkt", "dst", id, 1, "bkt", "src", &r,
-                                   &pi),
-                 0);
+    cr_assert_eq(
+        sto_mpu_part_copy(T_db, "bkt", "dst", id, 1, "bkt", "src", &r, &pi), 0);
     cr_assert_eq(pi.part_number, 1);
     cr_assert_eq(pi.size, 150000);
     uint8_t d[16];
@@ -612,20 +607,20 @@ Test(sto_mpu, part_copy_with_range)
     cr_assert_eq(part("dst", id, 2, 150000, 100000, 4, e2), 0);
     sto_part_info_t p3;
     sto_range_t r3 = {STO_RANGE_SPAN, 250000, 399999, 0};
-    cr_assert_eq(sto_mpu_part_copy(T_db, "bkt", "dst", id, 3, "bkt", "src",
-                                   &r3, &p3),
-                 0);
+    cr_assert_eq(
+        sto_mpu_part_copy(T_db, "bkt", "dst", id, 3, "bkt", "src", &r3, &p3),
+        0);
     /* Errors: a range past the source, a missing source, a bad upload. */
     sto_range_t past = {STO_RANGE_SPAN, 399000, 400000, 0};
-    cr_assert_eq(sto_mpu_part_copy(T_db, "bkt", "dst", id, 4, "bkt", "src",
-                                   &past, NULL),
-                 STO_ERANGE);
-    cr_assert_eq(sto_mpu_part_copy(T_db, "bkt", "dst", id, 4, "bkt", "none",
-                                   NULL, NULL),
-                 CLEO_ENOTFOUND);
+    cr_assert_eq(
+        sto_mpu_part_copy(T_db, "bkt", "dst", id, 4, "bkt", "src", &past, NULL),
+        STO_ERANGE);
+    cr_assert_eq(
+        sto_mpu_part_copy(T_db, "bkt", "dst", id, 4, "bkt", "none", NULL, NULL),
+        CLEO_ENOTFOUND);
     cr_assert_eq(sto_mpu_part_copy(T_db, "bkt", "dst",
-                                   "0123456789abcdef0123456789abcdef", 4,
-                                   "bkt", "src", NULL, NULL),
+                                   "0123456789abcdef0123456789abcdef", 4, "bkt",
+                                   "src", NULL, NULL),
                  STO_ENOUPLOAD);
     sto_mpu_part_t ps[3] = {{1, pi.etag}, {2, e2}, {3, p3.etag}};
     cr_assert_eq(sto_mpu_complete(T_db, "bkt", "dst", id, ps, 3, T_NOW, NULL),
@@ -633,9 +628,9 @@ Test(sto_mpu, part_copy_with_range)
     cr_assert_eq(t_get_check("bkt", "dst", NULL, 4, 7777), 400000);
     /* A whole-object copy as a single part. */
     create("dst2", id);
-    cr_assert_eq(sto_mpu_part_copy(T_db, "bkt", "dst2", id, 1, "bkt", "src",
-                                   NULL, &pi),
-                 0);
+    cr_assert_eq(
+        sto_mpu_part_copy(T_db, "bkt", "dst2", id, 1, "bkt", "src", NULL, &pi),
+        0);
     sto_mpu_part_t one[1] = {{1, pi.etag}};
     cr_assert_eq(sto_mpu_complete(T_db, "bkt", "dst2", id, one, 1, T_NOW, NULL),
                  0);
@@ -685,8 +680,8 @@ static void *racer(void *arg)
 {
     racer_t *r = arg;
     for (int i = 0; i < r->rounds; i++) {
-        r->last_rc = part("k", r->id, r->pn, (r->pn - 1) * 100000ull, 100000,
-                          3, r->etag);
+        r->last_rc = part("k", r->id, r->pn, (r->pn - 1) * 100000ull, 100000, 3,
+                          r->etag);
         if (r->last_rc < 0)
             break;
     }

@@ -315,10 +315,9 @@ Test(sto_mpuengine, errors_map_through)
 
 Test(sto_mpuengine, malformed_requests_are_ebadreq)
 {
-    const uint32_t types[] = {
-        STO_MSG_MPU_CREATE,       STO_MSG_MPU_PART_COPY,
-        STO_MSG_MPU_COMPLETE,     STO_MSG_MPU_ABORT,
-        STO_MSG_MPU_LIST_PARTS,   STO_MSG_MPU_LIST_UPLOADS};
+    const uint32_t types[] = {STO_MSG_MPU_CREATE,     STO_MSG_MPU_PART_COPY,
+                              STO_MSG_MPU_COMPLETE,   STO_MSG_MPU_ABORT,
+                              STO_MSG_MPU_LIST_PARTS, STO_MSG_MPU_LIST_UPLOADS};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         cr_assert_eq(call(types[i], NULL, NULL), CLEO_EBADREQ, "type %zu", i);
     /* The wrong record, and a part copy without its part. */
@@ -411,9 +410,9 @@ Test(sto_mpuengine, streamed_and_copied_parts_complete)
     const char *s = rt_buf_data(src);
     cr_assert_eq(part_stream(owner, "obj", id, 1, s, 150000, et[0]), 0);
     cr_assert_eq(part_copy("obj", id, 2, 150000, 299999, et[1]), 0);
-    cr_assert_eq(part_stream(owner, "obj", id, 3, s + 300000, SRC_LEN - 300000,
-                             et[2]),
-                 0);
+    cr_assert_eq(
+        part_stream(owner, "obj", id, 3, s + 300000, SRC_LEN - 300000, et[2]),
+        0);
     cr_assert_eq(part_stream(owner, "obj", "00000000000000000000000000000000",
                              1, s, 10, et[2]),
                  STO_ENOUPLOAD);
