@@ -35,8 +35,8 @@ struct sto_put_s {
     Cleo__Storage__ChunkRef *refs; /* n_refs chunks written */
     size_t n_refs, cap_refs;
     EVP_MD_CTX *md5;
-    int failed;        /* first error, 0 = fine */
-    char *upload_id;   /* a part put (mpu.c): its upload; else NULL */
+    int failed;      /* first error, 0 = fine */
+    char *upload_id; /* a part put (mpu.c): its upload; else NULL */
     uint32_t part_number;
 };
 
@@ -129,8 +129,7 @@ fail:
     return rc;
 }
 
-int sto__put_part_set(sto_put_t *p, const char *upload_id,
-                      uint32_t part_number)
+int sto__put_part_set(sto_put_t *p, const char *upload_id, uint32_t part_number)
 {
     p->upload_id = strdup(upload_id);
     p->part_number = part_number;

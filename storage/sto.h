@@ -82,7 +82,7 @@ STO_API const char *sto_strerror(int err);
 #define STO_DEFAULT_CACHE_BYTES ((size_t)64 << 20)             /* 64 MiB */
 #define STO_DEFAULT_MPU_MIN_PART ((uint64_t)5 << 20)           /* 5 MiB */
 #define STO_DEFAULT_MPU_TTL_MS (7ULL * 24 * 3600 * 1000)       /* 7 days */
-#define STO_ETAG_MAX 38 /* chars of an ETag: 32 hex, or 32 hex "-" N */
+#define STO_ETAG_MAX 38   /* chars of an ETag: 32 hex, or 32 hex "-" N */
 #define STO_KEY_MAX 1024  /* bytes of an object key */
 #define STO_BUCKET_MAX 63 /* bytes of a bucket name */
 #define STO_OWNER_MAX 127 /* bytes of a bucket owner */
