@@ -10,6 +10,7 @@
  */
 #include <criterion/criterion.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,4 +422,51 @@ Test(mgr_users, a_half_pair_in_the_options_is_refused)
     rt_pid_t pid;
     cr_assert_eq(sup_start_child_sync(T_rt, T_sup, &k, NULL, &pid),
                  CLEO_EINVAL);
+}
+
+/* ---- concurrency ------------------------------------------------------------
+ */
+
+typedef struct {
+    int id;
+    int created, dup_ok, dup_exists;
+} worker_t;
+
+/* Create ten users of its own and race the others for "shared". */
+static void *worker(void *p)
+{
+    worker_t *w = p;
+    char name[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "w%d-%d", w->id, i);
+        if (mgr_client_user_create_sync(T_rt, name, NULL) == 0)
+            w->created++;
+        Cleo__Manager__UserList *l = NULL;
+        if (mgr_client_user_list_sync(T_rt, &l) == 0)
+            protobuf_c_message_free_unpacked(&l->base, NULL);
+    }
+    int rc = mgr_client_user_create_sync(T_rt, "shared", NULL);
+    w->dup_ok = rc == 0;
+    w->dup_exists = rc == CLEO_EEXIST;
+    return NULL;
+}
+
+Test(mgr_users, concurrent_changes_are_applied_one_at_a_time)
+{
+    pthread_t t[4];
+    worker_t w[4] = {{0}};
+    for (int i = 0; i < 4; i++) {
+        w[i].id = i;
+        cr_assert_eq(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+    }
+    int ok = 0, exists = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(w[i].created, 10);
+        ok += w[i].dup_ok;
+        exists += w[i].dup_exists;
+    }
+    cr_assert_eq(ok, 1, "exactly one creates the shared name");
+    cr_assert_eq(exists, 3);
+    cr_assert_eq(nusers(), 1 + 40 + 1);
 }
