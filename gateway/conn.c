@@ -53,6 +53,7 @@ typedef struct {
 } conn_arg_t;
 
 static void pump(gw_conn_t *c);
+static void body_deliver(gw_conn_t *c, gw_req_t *r);
 static void req_maybe_finish(gw_conn_t *c);
 
 /* ---- the request ----------------------------------------------------- */
@@ -128,6 +129,31 @@ static int write_out(gw_conn_t *c, rt_buf_t *body, uint64_t notify)
     return 0;
 }
 
+static const char *reason(int status)
+{
+    switch (status) { /* size: dispatch */
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return status < 500 ? "Error" : "Internal Server Error";
+    }
+}
+
 static void fmt_date(char *out, size_t len)
 {
     time_t t = time(NULL);
@@ -152,7 +178,7 @@ int gw__resp_head(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
         h, cap,
         "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: cleo\r\n"
         "x-amz-request-id: %016llX%08llX\r\n",
-        status, llhttp_status_name((llhttp_status_t)status), date,
+        status, reason(status), date,
         (unsigned long long)c->pid, (unsigned long long)r->seq);
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(h + len, cap - len, "%s: %s\r\n", kv[i].name,
@@ -252,6 +278,10 @@ int gw__req_read_body(gw_req_t *r, gw_body_mode_t mode, uint64_t max)
     gw_conn_t *c = r->conn;
     r->mode = mode;
     r->body_max = max;
+    if (r->body_done) { /* no body, or it ended before it was asked for */
+        body_deliver(c, r);
+        return 0;
+    }
     if (mode != GW_BODY_DISCARD)
         send_continue(c, r);
     if (c->phase == P_WAIT)
@@ -321,6 +351,10 @@ static void block_hand(gw_conn_t *c, gw_req_t *r, bool last)
 void gw__req_block_done(gw_req_t *r)
 {
     r->block_busy = false;
+    if (r->body_done && !r->ended && r->mode == GW_BODY_STREAM) {
+        block_hand(r->conn, r, true); /* what is left, as the last block */
+        return;
+    }
     pump(r->conn);
 }
 
@@ -336,9 +370,8 @@ static size_t body_room(gw_conn_t *c, gw_req_t *r)
 }
 
 /* The body is complete: give it to the handler. */
-static void body_end(gw_conn_t *c, gw_req_t *r)
+static void body_deliver(gw_conn_t *c, gw_req_t *r)
 {
-    r->body_done = true;
     if (r->ended)
         return;
     if (r->mode == GW_BODY_BUFFER) {
@@ -348,6 +381,12 @@ static void body_end(gw_conn_t *c, gw_req_t *r)
     } else if (r->mode == GW_BODY_STREAM && !r->block_busy) {
         block_hand(c, r, true);
     }
+}
+
+static void body_end(gw_conn_t *c, gw_req_t *r)
+{
+    r->body_done = true;
+    body_deliver(c, r);
 }
 
 /* ---- parsing --------------------------------------------------------- */

@@ -68,6 +68,13 @@ GW_API GW_WUR int gw_listener_start(rt_actor_t *sup,
                                     const sup_child_spec_t *spec, void *extra,
                                     rt_pid_t *out);
 
+/** A sup_start_fn for the object cache actor (registered "gw_cache").
+ *  spec->arg is the `const gw_conf_t *` (borrowed for the actor's life).
+ *  With gateway.cache.max_bytes 0 it starts nothing (*out = 0). */
+GW_API GW_WUR int gw_cache_start(rt_actor_t *sup,
+                                 const sup_child_spec_t *spec, void *extra,
+                                 rt_pid_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,6 +81,8 @@ struct s3_s {
     rt_pid_t stream; /* storage stream actor */
     bool commit_after; /* the block being written is the last */
     uint32_t part;     /* UploadPart: the part number */
+    bool cache_fill;     /* GET missed the cache: fill it after */
+    uint64_t cache_epoch; /* the cache's drop epoch at the miss */
     int64_t want_len; /* body length for a put, -1 unknown */
     void *x;          /* op-specific, freed by x_free */
     void (*x_free)(void *x);

@@ -11,6 +11,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "gateway/cache.h"
 #include "gateway/err.h"
 #include "gateway/s3obj.h"
 #include "gateway/s3pb.h"
@@ -205,6 +206,23 @@ static int send_object(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi
     return rc;
 }
 
+/* A whole small object read from storage: offer it to the cache (which
+ * takes the info record and a reference on the bytes). */
+static void cache_fill(gw_req_t *r, s3_t *s, Cleo__Storage__GetOpen *go,
+                       rt_buf_t *buf)
+{
+    rt_t *rt = rt_actor_rt(gw__req_actor(r));
+    rt_pid_t c = rt_whereis(rt, GW_CACHE_NAME);
+    if (c == RT_PID_NONE || !s->cache_fill || go->stream != 0 ||
+        go->info->size > r->conf->cache_max_object_bytes)
+        return;
+    rt_msg_t *m = rt_msg_new(GW_MSG_CACHE_PUT);
+    m->arg = s->cache_epoch;
+    sto_msg_set_body(m, go->info, rt_buf_ref(buf));
+    go->info = NULL;
+    (void)rt_send(rt, c, m);
+}
+
 static int on_open(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
     if (status < 0)
@@ -227,8 +245,12 @@ static int on_open(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     }
     rt_buf_t *first = b->buf;
     b->buf = NULL;
-    return send_object(r, s, go->info, crange ? 206 : 200, (int64_t)go->len,
-                       crange, first);
+    rc = send_object(r, s, go->info, crange ? 206 : 200, (int64_t)go->len,
+                     crange, rt_buf_ref(first));
+    if (rc == 0 && crange == NULL)
+        cache_fill(r, s, go, first);
+    rt_buf_unref(first);
+    return rc;
 }
 
 static int on_head(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
@@ -287,22 +309,98 @@ static void getreq_free(void *x)
     protobuf_c_message_free_unpacked(x, NULL);
 }
 
-int s3obj_get(gw_req_t *r, s3_t *s)
+/* The span of a range over size bytes, as storage resolves it. */
+static int span_of(const Cleo__Storage__GetReq *q, uint64_t size,
+                   uint64_t *first, uint64_t *len)
+{
+    switch (q->range_kind) {
+    case STO_RANGE_ALL:
+        *first = 0, *len = size;
+        return 0;
+    case STO_RANGE_SUFFIX:
+        if (q->suffix_len == 0 || size == 0)
+            return STO_ERANGE;
+        *len = q->suffix_len < size ? q->suffix_len : size;
+        *first = size - *len;
+        return 0;
+    default:
+        if (q->first >= size ||
+            (q->range_kind == STO_RANGE_SPAN && q->last < q->first))
+            return STO_ERANGE;
+        uint64_t last = q->range_kind == STO_RANGE_SPAN && q->last < size
+                            ? q->last
+                            : size - 1;
+        *first = q->first, *len = last - q->first + 1;
+        return 0;
+    }
+}
+
+/* Serve a GET or HEAD from the cache's copy. */
+static int from_cache(gw_req_t *r, s3_t *s, sto_body_t *b)
+{
+    Cleo__Storage__ObjectInfo *oi = b->pb;
+    int rc = s3obj_conditions(r, "", oi->etag, oi->last_modified_ms);
+    if (rc < 0)
+        return rc;
+    if (s->op == S3_HEAD_OBJECT)
+        return send_object(r, s, oi, 200, (int64_t)oi->size, NULL, NULL);
+    Cleo__Storage__GetReq *q = s->x;
+    uint64_t first, len;
+    if ((rc = span_of(q, oi->size, &first, &len)) < 0)
+        return rc;
+    rt_buf_t *out = len == oi->size ? rt_buf_ref(b->buf)
+                                    : gw__buf_of(rt_buf_data(b->buf) + first,
+                                                 len);
+    if (out == NULL)
+        return CLEO_ENOMEM;
+    char cr[96], *crange = NULL;
+    if (q->range_kind != STO_RANGE_ALL) {
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu",
+                 (unsigned long long)first,
+                 (unsigned long long)(first + len - 1),
+                 (unsigned long long)oi->size);
+        crange = cr;
+    }
+    return send_object(r, s, oi, crange ? 206 : 200, (int64_t)len, crange, out);
+}
+
+static int storage_get(gw_req_t *r, s3_t *s)
 {
     if (s->op == S3_HEAD_OBJECT)
         return s3_call(r, 0, s3pb_object(STO_MSG_HEAD, s->bucket, s->key),
                        on_head);
-    Cleo__Storage__GetReq *q = s3pb_new(&cleo__storage__get_req__descriptor);
+    Cleo__Storage__GetReq *keep = s->x, *q =
+        s3pb_new(&cleo__storage__get_req__descriptor);
     q->bucket = s3pb_str(s->bucket);
     q->key = s3pb_str(s->key);
-    parse_range(r, q);
-    Cleo__Storage__GetReq *keep = s3pb_new(&cleo__storage__get_req__descriptor);
-    keep->bucket = s3pb_str(""), keep->key = s3pb_str("");
-    keep->range_kind = q->range_kind;
-    s->x = keep, s->x_free = getreq_free;
+    q->range_kind = keep->range_kind, q->first = keep->first;
+    q->last = keep->last, q->suffix_len = keep->suffix_len;
     rt_msg_t *m = rt_msg_new(STO_MSG_GET_OPEN);
     rt_msg_set_pb(m, q);
     return s3_call(r, 0, m, on_open);
+}
+
+static int on_cached(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
+{
+    sto_body_t *b = status == 0 && m != NULL ? sto_msg_body(m) : NULL;
+    if (b != NULL)
+        return from_cache(r, s, b);
+    s->cache_fill = status == CLEO_ENOTFOUND;
+    s->cache_epoch = m != NULL ? m->arg : 0;
+    return storage_get(r, s);
+}
+
+int s3obj_get(gw_req_t *r, s3_t *s)
+{
+    Cleo__Storage__GetReq *keep = s3pb_new(&cleo__storage__get_req__descriptor);
+    keep->bucket = s3pb_str(""), keep->key = s3pb_str("");
+    parse_range(r, keep);
+    s->x = keep, s->x_free = getreq_free;
+    rt_pid_t c = rt_whereis(rt_actor_rt(gw__req_actor(r)), GW_CACHE_NAME);
+    if (c == RT_PID_NONE)
+        return storage_get(r, s);
+    return s3_call(r, c, s3pb_object(GW_MSG_CACHE_GET, s->bucket, s->key),
+                   on_cached);
 }
 
 /* ---- CopyObject ------------------------------------------------------ */

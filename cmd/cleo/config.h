@@ -37,6 +37,22 @@ typedef struct cfg_s {
     uint32_t sto_scrub_interval_s;   /* seconds; 0 = on demand only */
     uint32_t sto_compact_interval_s; /* seconds; 0 = on demand only */
     uint32_t sto_cache_bytes;        /* RocksDB block cache, bytes */
+    /* gateway.* */
+    char gw_host[64];                /* listen address */
+    uint32_t gw_port;                /* S3 HTTP port; 0 = off */
+    uint32_t gw_rest_port;           /* REST port; 0 = off */
+    char gw_rest_token[128];         /* bearer token; "" = open */
+    char gw_region[32];
+    char gw_domain[128];             /* virtual-host suffix */
+    uint32_t gw_max_header_bytes;
+    uint32_t gw_max_headers;
+    uint32_t gw_max_key_bytes;
+    uint32_t gw_max_put_mb;          /* MiB */
+    uint32_t gw_idle_timeout_ms;
+    uint32_t gw_header_timeout_ms;
+    uint32_t gw_max_conns;
+    uint32_t gw_cache_max_bytes;
+    uint32_t gw_cache_max_object_bytes;
 } cfg_t;
 
 /** Fill c with every key's default. Cannot fail (the defaults are checked

@@ -50,6 +50,30 @@ static int lock_data(const node_opts_t *o)
     return fd;
 }
 
+/* The gateway's view of the configuration. Static: the gateway borrows
+ * it for the node's life. */
+static const gw_conf_t *node_gw_conf(const cfg_t *c)
+{
+    static gw_conf_t g;
+    gw_conf_init(&g);
+    g.host = c->gw_host;
+    g.port = (uint16_t)c->gw_port;
+    g.rest_port = (uint16_t)c->gw_rest_port;
+    g.rest_token = c->gw_rest_token;
+    g.region = c->gw_region;
+    g.domain = c->gw_domain;
+    g.max_header_bytes = c->gw_max_header_bytes;
+    g.max_headers = c->gw_max_headers;
+    g.max_key_bytes = c->gw_max_key_bytes;
+    g.max_put_bytes = (uint64_t)c->gw_max_put_mb << 20;
+    g.idle_timeout_ms = c->gw_idle_timeout_ms;
+    g.header_timeout_ms = c->gw_header_timeout_ms;
+    g.max_conns = c->gw_max_conns;
+    g.cache_max_bytes = c->gw_cache_max_bytes;
+    g.cache_max_object_bytes = c->gw_cache_max_object_bytes;
+    return &g;
+}
+
 /* The storage actors' view of the configuration (static: the tree copies
  * it, but its path must outlive the application). */
 static const sto_engine_conf_t *node_sto_conf(const cfg_t *c, const char *data)
@@ -78,6 +102,9 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
         fprintf(stderr, "cleo: runtime: %s\n", cleo_strerror(rc));
         return rc;
     }
+    static char endpoint[96];
+    snprintf(endpoint, sizeof endpoint, "http://%s:%u", c->gw_host,
+             c->gw_port);
     tree_env_t env = {
         .node = c->node_name,
         .sock_path = o->sock_path,
@@ -90,6 +117,8 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
         .hang_after_ms = incarnation == 0 ? c->debug_hang_after_ms : 0,
         .storage = node_sto_conf(c, o->data),
         .data_dir = o->data,
+        .gw = node_gw_conf(c),
+        .s3_endpoint = endpoint,
     };
     tree_configure(&env);
     /* A node killed with SIGKILL leaves its socket behind; the data lock

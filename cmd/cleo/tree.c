@@ -215,7 +215,39 @@ static const sup_child_spec_t storage_children[] = {
 };
 static const sup_spec_t storage_spec = {
     {SUP_REST_FOR_ONE, 5, 10000}, storage_children, NELEMS(storage_children)};
-static const sup_spec_t gateway_spec = {{SUP_ONE_FOR_ONE, 5, 10000}, NULL, 0};
+static const gw_listen_spec_t s3_listen = {NULL, GW_LISTEN_S3};
+static const gw_listen_spec_t rest_listen = {NULL, GW_LISTEN_REST};
+
+/* The listeners read the gateway's configuration from the environment:
+ * spec->arg is the listen spec, whose conf is filled in here. */
+static int start_listener(rt_actor_t *sup, const sup_child_spec_t *spec,
+                          void *extra, rt_pid_t *out)
+{
+    gw_listen_spec_t ls = *(const gw_listen_spec_t *)spec->arg;
+    ls.conf = env.gw;
+    sup_child_spec_t s = *spec;
+    s.arg = &ls;
+    return gw_listener_start(sup, &s, extra, out);
+}
+
+static int start_cache(rt_actor_t *sup, const sup_child_spec_t *spec,
+                       void *extra, rt_pid_t *out)
+{
+    sup_child_spec_t s = *spec;
+    s.arg = (void *)env.gw;
+    return gw_cache_start(sup, &s, extra, out);
+}
+
+static const sup_child_spec_t gateway_children[] = {
+    {"gw_cache", start_cache, NULL, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
+    {"s3_listener", start_listener, (void *)&s3_listen, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+    {"rest_listener", start_listener, (void *)&rest_listen, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+};
+static const sup_spec_t gateway_spec = {
+    {SUP_ONE_FOR_ONE, 5, 10000}, gateway_children, NELEMS(gateway_children)};
 
 static const sup_child_sup_t kernel_sup = {"kernel_sup", &kernel_spec};
 static const sup_child_sup_t manager_sup = {"manager_sup", &manager_spec};

@@ -18,6 +18,7 @@
 
 #include "actors/actors.h"
 #include "storage/sto.h"
+#include "gateway/gw.h"
 
 /* What the kernel services need from the node's configuration. */
 typedef struct tree_env_s {
@@ -35,6 +36,7 @@ typedef struct tree_env_s {
     const char *data_dir;   /* absolute data directory */
     const char *s3_endpoint; /* for <data>/credentials; NULL = the
                                 manager's default (127.0.0.1:8080) */
+    const gw_conf_t *gw;     /* the gateway's configuration */
 } tree_env_t;
 
 /** Set the environment the tree's children start with; call before
