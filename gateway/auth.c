@@ -118,9 +118,11 @@ int gw__auth_qparam(const gw_auth_req_t *rq, const char *name, char *out,
                     size_t cap)
 {
     size_t nlen = strlen(name);
-    const char *q = rq->query, *end = q + (q ? rq->query_len : 0);
+    if (rq->query == NULL)
+        return 0;
+    const char *q = rq->query, *end = q + rq->query_len;
     int found = 0;
-    while (q != NULL && q < end) {
+    while (q < end) {
         const char *amp = memchr(q, '&', (size_t)(end - q));
         const char *pe = amp ? amp : end;
         const char *eq = memchr(q, '=', (size_t)(pe - q));

@@ -8,6 +8,8 @@
  * How the gateway uses it, per request:
  *
  *   gw_auth_req_t rq = {method, raw path, raw query, headers, now};
+ *   (and vhost_bucket for a virtual-host style request: SigV2 signs
+ *   "/bucket/key" whatever the addressing)
  *   gw_auth_t a;
  *   rc = gw__auth_parse(&rq, &a);             // kind, access key, dates
  *   if (a.kind != GW_AUTH_ANON) {
@@ -129,7 +131,7 @@ int gw__auth_parse(const gw_auth_req_t *rq, gw_auth_t *out)
  *  @param rq borrows: the same request given to gw__auth_parse().
  *  @param a the parse result; updated (signing key) on success.
  *  @param secret borrows. @param cache borrows; may be NULL.
- *  @return 0, GW_ESIGNATURE, GW_EAUTHHDR, CLEO_ENOMEM. */
+ *  @return 0 (also for GW_AUTH_ANON), GW_ESIGNATURE, CLEO_ENOMEM. */
 int gw__auth_verify(const gw_auth_req_t *rq, gw_auth_t *a,
                     const char *secret, size_t secret_len,
                     gw_sigv4_cache_t *cache)

@@ -171,38 +171,48 @@ static int amz_headers(const gw_auth_req_t *rq, gw_sb_t *b)
     return 0;
 }
 
+/* "?name" or "&name", then "=value" percent-decoded if there is one. */
+static int put_subres(gw_sb_t *b, const char *name, size_t nl,
+                      const char *eq, const char *pe, bool *first)
+{
+    gw__sb_put(b, *first ? "?" : "&", 1);
+    gw__sb_put(b, name, nl);
+    *first = false;
+    if (eq == NULL)
+        return 0;
+    size_t vl = (size_t)(pe - eq - 1);
+    char *tmp = malloc(vl + 1);
+    if (tmp == NULL)
+        return CLEO_ENOMEM;
+    ssize_t dl = gw__auth_unescape(eq + 1, vl, tmp, vl + 1);
+    gw__sb_put(b, "=", 1);
+    gw__sb_put(b, tmp, (size_t)dl);
+    free(tmp);
+    return 0;
+}
+
 /* The subresources of the query, in the table's (sorted) order, values
  * percent-decoded; repeated names keep their order. */
 static int subresources(const gw_auth_req_t *rq, gw_sb_t *b)
 {
-    const char *end = rq->query ? rq->query + rq->query_len : NULL;
+    if (rq->query == NULL)
+        return 0;
+    const char *end = rq->query + rq->query_len;
     bool first = true;
-    for (size_t k = 0; k < NSUBRES && rq->query != NULL; k++) {
+    int rc = 0;
+    for (size_t k = 0; k < NSUBRES && rc == 0; k++) {
         size_t kl = strlen(subres[k]);
-        for (const char *q = rq->query; q < end;) {
+        for (const char *q = rq->query; q < end && rc == 0;) {
             const char *amp = memchr(q, '&', (size_t)(end - q));
             const char *pe = amp ? amp : end;
             const char *eq = memchr(q, '=', (size_t)(pe - q));
-            const char *ne = eq ? eq : pe;
-            if ((size_t)(ne - q) == kl && memcmp(q, subres[k], kl) == 0) {
-                gw__sb_put(b, first ? "?" : "&", 1);
-                gw__sb_put(b, q, kl);
-                first = false;
-                if (eq != NULL) {
-                    gw__sb_put(b, "=", 1);
-                    size_t vl = (size_t)(pe - eq - 1);
-                    char *tmp = malloc(vl + 1);
-                    if (tmp == NULL)
-                        return CLEO_ENOMEM;
-                    ssize_t dl = gw__auth_unescape(eq + 1, vl, tmp, vl + 1);
-                    gw__sb_put(b, tmp, (size_t)dl);
-                    free(tmp);
-                }
-            }
+            if ((size_t)((eq ? eq : pe) - q) == kl &&
+                memcmp(q, subres[k], kl) == 0)
+                rc = put_subres(b, q, kl, eq, pe, &first);
             q = amp ? amp + 1 : end;
         }
     }
-    return 0;
+    return rc;
 }
 
 /* The date line: Expires for the query form; else empty when x-amz-date

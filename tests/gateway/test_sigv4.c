@@ -478,3 +478,15 @@ Test(gw_sigv4, presigner_matches_botocore)
                                    "20261125T120000Z", 3600, out, 10),
                  -ENOSPC);
 }
+
+Test(gw_sigv4, null_query_is_an_empty_query)
+{
+    treq_t t;
+    gw_auth_t a;
+    treq_from(&t, &v4_vectors[1], VEC_NOW); /* put_encoded_key: no query */
+    t.rq.query = NULL;
+    cr_assert_eq(treq_auth(&t, VEC_SK, &a), 0);
+    treq_from(&t, &v2_vectors[0], VEC_NOW);
+    t.rq.query = NULL;
+    cr_assert_eq(treq_auth(&t, VEC_SK, &a), 0);
+}
