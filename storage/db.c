@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 static const char *const cf_names[STO__NCF] = {"meta", "data", "queue", "sys"};
@@ -17,8 +18,12 @@ int sto__rerr(char *err, const char *what)
     if (err == NULL)
         return 0;
     sto__log("rocksdb %s: %s", what, err);
+    /* A full disk is the one failure a client can act on (S3 answers it
+     * with 507/503 rather than 500), so it keeps its own code. */
+    int rc = strstr(err, "No space left") != NULL ? STO_ENOSPACE
+                                                  : CLEO_ESTORAGE;
     rocksdb_free(err);
-    return CLEO_ESTORAGE;
+    return rc;
 }
 
 void sto__log(const char *fmt, ...)
@@ -50,6 +55,8 @@ const char *sto_err_name(int err)
         return "STO_ECORRUPT";
     case STO_ERANGE:
         return "STO_ERANGE";
+    case STO_ENOSPACE:
+        return "STO_ENOSPACE";
     case STO_ENOUPLOAD:
         return "STO_ENOUPLOAD";
     case STO_EBADPART:
@@ -72,6 +79,8 @@ const char *sto_strerror(int err)
         return "stored data failed its checksum";
     case STO_ERANGE:
         return "range not satisfiable";
+    case STO_ENOSPACE:
+        return "the disk is full";
     case STO_ENOUPLOAD:
         return "no such multipart upload";
     case STO_EBADPART:
@@ -151,6 +160,7 @@ void sto_opts_init(sto_opts_t *o)
     o->chunk_size = STO_DEFAULT_CHUNK_SIZE;
     o->tombstone_ttl_ms = STO_DEFAULT_TOMBSTONE_TTL_MS;
     o->cache_bytes = STO_DEFAULT_CACHE_BYTES;
+    o->reserve_bytes = STO_DEFAULT_RESERVE_BYTES;
     o->mpu_min_part = STO_DEFAULT_MPU_MIN_PART;
     o->mpu_ttl_ms = STO_DEFAULT_MPU_TTL_MS;
 }
@@ -286,6 +296,10 @@ int sto_db_open(const char *path, const sto_opts_t *opts, sto_db_t **out)
         free(db);
         return rc;
     }
+    if ((db->path = strdup(path)) == NULL) {
+        free(db);
+        return CLEO_ENOMEM;
+    }
     pthread_rwlock_init(&db->bucket_lock, NULL);
     pthread_mutex_init(&db->clock_lock, NULL);
     for (int i = 0; i < STO__STRIPES; i++)
@@ -344,5 +358,23 @@ void sto_db_close(sto_db_t *db)
     pthread_mutex_destroy(&db->clock_lock);
     for (int i = 0; i < STO__STRIPES; i++)
         pthread_mutex_destroy(&db->stripe[i]);
+    free(db->path);
     free(db);
+}
+
+/* RocksDB cannot be trusted to survive a full disk: a write that fails
+ * with ENOSPC stops all writes (deletes too) until the database is
+ * reopened, a flush that fails does the same, and a build with
+ * assertions aborts on its info log's failed writer. So puts stop while
+ * reserve_bytes are still free, leaving room for deletes, aborts,
+ * metadata and the memtable flushes that make deletes reclaim space. */
+int sto__space_check(sto_db_t *db, uint64_t need)
+{
+    if (db->o.reserve_bytes == 0)
+        return 0;
+    struct statvfs st;
+    if (statvfs(db->path, &st) < 0)
+        return STO_ENOSPACE;
+    uint64_t free_bytes = (uint64_t)st.f_bavail * st.f_frsize;
+    return free_bytes >= need + db->o.reserve_bytes ? 0 : STO_ENOSPACE;
 }

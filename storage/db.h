@@ -54,6 +54,7 @@ struct sto_db_s {
     rocksdb_writeoptions_t *wo_async; /* chunks, cleanup */
     rocksdb_readoptions_t *ro;
     sto_opts_t o;
+    char *path; /* the directory, for the free-space check */
     /* Bucket create/delete take it for writing, object commits for
      * reading, so a bucket cannot vanish under a commit. */
     pthread_rwlock_t bucket_lock;
@@ -113,6 +114,9 @@ void sto__chunks_delete_id(sto_db_t *db, rocksdb_writebatch_t *b, uint64_t id);
 
 /* sys CF key of an open upload: 'U' + id (9 bytes). */
 void sto__ukey(char *out, uint64_t id);
+/* Is there room to write need more bytes and keep opts.reserve_bytes
+ * free? 0, STO_ENOSPACE (also when statvfs fails: unknown is full). */
+int sto__space_check(sto_db_t *db, uint64_t need);
 /* Free a put's memory without touching the disk, as a crash would leave
  * it: its chunks stay until the next open's sweep. For threads that must
  * not block (a scheduler at shutdown). @param put takes; NULL ok. */

@@ -101,7 +101,8 @@ int sto_put_begin(sto_db_t *db, const char *bucket, const char *key,
         return STO_ENOBUCKET;
     if ((rc = sto__key_check(key)) < 0)
         return rc;
-    if ((rc = sto__bucket_check(db, bucket)) < 0)
+    if ((rc = sto__bucket_check(db, bucket)) < 0 ||
+        (rc = sto__space_check(db, 0)) < 0)
         return rc;
     sto_put_t *p = sto__xcalloc(1, sizeof(*p));
     p->db = db;
@@ -147,6 +148,9 @@ static int chunk_flush(sto_put_t *p)
         p->refs = r;
         p->cap_refs = cap;
     }
+    int rc = sto__space_check(p->db, STO__CHUNK_HDR + p->fill);
+    if (rc < 0)
+        return rc;
     uint64_t h = XXH3_64bits(p->buf + STO__CHUNK_HDR, p->fill);
     sto__put_be64(p->buf, h);
     char k[STO__DKEY_LEN];
@@ -154,8 +158,7 @@ static int chunk_flush(sto_put_t *p)
     char *err = NULL;
     rocksdb_put_cf(p->db->rdb, p->db->wo_async, p->db->cf[STO__CF_DATA], k,
                    sizeof(k), p->buf, STO__CHUNK_HDR + p->fill, &err);
-    int rc = sto__rerr(err, "put chunk");
-    if (rc < 0)
+    if ((rc = sto__rerr(err, "put chunk")) < 0)
         return rc;
     Cleo__Storage__ChunkRef r = CLEO__STORAGE__CHUNK_REF__INIT;
     r.id = p->id;

@@ -64,7 +64,10 @@ extern "C" {
 #define STO_EBADPART (-20105)  /* a part missing or its ETag differs */
 #define STO_EPARTORDER (-20106) /* parts not in ascending order */
 #define STO_ETOOSMALL (-20107) /* a part but the last under 5 MiB */
-#define STO_ENOSPACE (-20108)  /* the disk is full: nothing was written */
+#define STO_ENOSPACE (-20108)  /* the disk is full (free space under
+                                  opts.reserve_bytes, or RocksDB's "No space
+                                  left"): the put fails, nothing of it is
+                                  visible, deletes and reads still work */
 
 /** Name of an error code: the STO_E* ones, else cleo_err_name(). Static,
  *  never NULL. */
@@ -80,6 +83,7 @@ STO_API const char *sto_strerror(int err);
 #define STO_DEFAULT_CHUNK_SIZE ((size_t)5 << 20)               /* 5 MiB */
 #define STO_DEFAULT_TOMBSTONE_TTL_MS (7ULL * 24 * 3600 * 1000) /* 7 days */
 #define STO_DEFAULT_CACHE_BYTES ((size_t)64 << 20)             /* 64 MiB */
+#define STO_DEFAULT_RESERVE_BYTES ((uint64_t)64 << 20)         /* 64 MiB */
 #define STO_DEFAULT_MPU_MIN_PART ((uint64_t)5 << 20)           /* 5 MiB */
 #define STO_DEFAULT_MPU_TTL_MS (7ULL * 24 * 3600 * 1000)       /* 7 days */
 #define STO_ETAG_MAX 38   /* chars of an ETag: 32 hex, or 32 hex "-" N */
@@ -98,6 +102,10 @@ typedef struct {
                                   sto_mpu_complete(); 0 = no minimum */
     uint64_t mpu_ttl_ms;       /* sto_db_compact() frees multipart uploads
                                   initiated longer ago; 0 = never */
+    uint64_t reserve_bytes;    /* free disk space puts must leave: below
+                                  it they fail with STO_ENOSPACE while
+                                  deletes, aborts and RocksDB's flushes
+                                  still have room; 0 = no check */
 } sto_opts_t;
 
 /** Fill o with the defaults above (no_sync false). */
@@ -231,15 +239,15 @@ typedef struct {
 
 /** Start a put. @param bucket, key, o borrow (copied; o may be NULL).
  *  @param[out] out gives: finish with sto_put_commit() or sto_put_abort().
- *  @return 0, CLEO_EINVAL (key), STO_ENOBUCKET, CLEO_ENOMEM,
- *  CLEO_ESTORAGE. */
+ *  @return 0, CLEO_EINVAL (key), STO_ENOBUCKET, STO_ENOSPACE,
+ *  CLEO_ENOMEM, CLEO_ESTORAGE. */
 STO_API STO_WUR int sto_put_begin(sto_db_t *db, const char *bucket,
                                   const char *key, const sto_put_opts_t *o,
                                   sto_put_t **out);
 
 /** Append len bytes. @param buf borrows.
- *  @return 0, CLEO_ESTORAGE (the put is then failed: only abort remains,
- *  and commit returns the same error). */
+ *  @return 0, STO_ENOSPACE, CLEO_ESTORAGE (the put is then failed: only
+ *  abort remains, and commit returns the same error). */
 STO_API STO_WUR int sto_put_write(sto_put_t *put, const void *buf, size_t len);
 
 /** Verify and publish. expected_size < 0 and expected_md5 NULL skip the
@@ -251,7 +259,7 @@ STO_API STO_WUR int sto_put_write(sto_put_t *put, const void *buf, size_t len);
  *  @param expected_md5 borrows 16 raw bytes, or NULL.
  *  @param[out] out gives the new metadata (sto_meta_free()); may be NULL.
  *  @return 0, CLEO_EBADREQ (size or MD5 mismatch), STO_ENOBUCKET (bucket
- *  deleted meanwhile), CLEO_ENOMEM, CLEO_ESTORAGE. */
+ *  deleted meanwhile), STO_ENOSPACE, CLEO_ENOMEM, CLEO_ESTORAGE. */
 STO_API STO_WUR int sto_put_commit(sto_put_t *put, int64_t expected_size,
                                    const uint8_t *expected_md5,
                                    sto_meta_t **out);
