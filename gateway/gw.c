@@ -1,11 +1,10 @@
 /*
- * gw.c - the gateway's defaults and the table of APIs.
+ * gw.c - the gateway's configuration defaults.
  */
 #include "gateway/gw.h"
 
 #include <string.h>
 
-#include "gateway/api.h"
 
 void gw_conf_init(gw_conf_t *c)
 {
@@ -26,9 +25,4 @@ void gw_conf_init(gw_conf_t *c)
     c->max_conns = 4096;
     c->cache_max_bytes = (uint64_t)64 << 20;
     c->cache_max_object_bytes = (uint64_t)256 << 10;
-}
-
-const gw_api_t *gw__api(int kind)
-{
-    return kind == GW_LISTEN_REST ? &gw__rest_api : &gw__s3_api;
 }

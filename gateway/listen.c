@@ -145,6 +145,11 @@ static int acc_handle(rt_actor_t *self, rt_msg_t *m)
 static int spawn_acceptor(rt_t *rt, rt_actor_t *self, acc_arg_t *a, int sched,
                           rt_pid_t *out);
 
+const gw_api_t *gw__api(int kind)
+{
+    return kind == GW_LISTEN_REST ? &gw__rest_api : &gw__s3_api;
+}
+
 static int acc_init(rt_actor_t *self, void *arg)
 {
     acc_arg_t *a = arg;

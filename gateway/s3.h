@@ -88,6 +88,13 @@ struct s3_s {
     void (*x_free)(void *x);
 };
 
+/* Split r's target into s's bucket, key and query (s3_route.c).
+ * @return 0, GW_EBADREQ, GW_EARGUMENT (bad escape, NUL, unsafe key),
+ * GW_EBUCKETNAME, GW_EKEYTOOLONG, CLEO_ENOMEM. */
+int s3_parse_target(gw_req_t *r, s3_t *s);
+/* The operation r names (an s3_op_t), or GW_EMETHOD / GW_ENOTIMPL. */
+int s3_route(gw_req_t *r, s3_t *s);
+
 /* Give r a fresh s3_t (r->op, freed with the request) with the target
  * parsed: bucket, key, query. @return 0 or the error to answer. */
 int s3_setup(gw_req_t *r);
