@@ -53,8 +53,9 @@ static const cfg_key_t keys[] = {
      "scheduler threads; 0 = one per core"},
     {"runtime.max_actors", "0", NULL, parse_u32, F(max_actors), 0,
      RT_MAX_ACTORS_LIMIT, "most actors alive at once; 0 = 4194304"},
-    {"runtime.dirty_threads", "0", NULL, parse_u32, F(dirty_threads), 0, 1024,
-     "threads of the blocking-work pool; 0 = 4"},
+    {"runtime.dirty_threads", "64", NULL, parse_u32, F(dirty_threads), 0, 1024,
+     "threads of the blocking-work pool (storage's synced writes wait "
+     "there, so more threads share more WAL syncs); 0 = 4"},
     {"log.file", "", "<data>/cleo.log", parse_path, F(log_file), 0,
      SZ(log_file), "log file; \"-\" = stderr"},
     {"log.level", "info", NULL, parse_level, F(log_level), 0, 0,
@@ -115,6 +116,8 @@ static const cfg_key_t keys[] = {
      "seconds between tombstone purges + compactions; 0 = on demand only"},
     {"storage.cache_bytes", "67108864", NULL, parse_u32, F(sto_cache_bytes),
      0, UINT32_MAX, "RocksDB block cache, bytes"},
+    {"storage.reserve_mb", "64", NULL, parse_u32, F(sto_reserve_mb), 0,
+     1048576, "free disk MiB puts must leave (deletes use it); 0 = no check"},
     {"debug.hang_after_ms", "0", NULL, parse_u32, F(debug_hang_after_ms), 0,
      UINT32_MAX,
      "test-only: a scheduler thread of the node's first run "
