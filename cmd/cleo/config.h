@@ -37,6 +37,7 @@ typedef struct cfg_s {
     uint32_t sto_scrub_interval_s;   /* seconds; 0 = on demand only */
     uint32_t sto_compact_interval_s; /* seconds; 0 = on demand only */
     uint32_t sto_cache_bytes;        /* RocksDB block cache, bytes */
+    uint32_t sto_reserve_mb;         /* free MiB puts leave; 0 = no check */
     /* gateway.* */
     char gw_host[64];                /* listen address */
     uint32_t gw_port;                /* S3 HTTP port; 0 = off */

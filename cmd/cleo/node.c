@@ -85,6 +85,7 @@ static const sto_engine_conf_t *node_sto_conf(const cfg_t *c, const char *data)
     s.opts.chunk_size = c->sto_chunk_size;
     s.opts.tombstone_ttl_ms = (uint64_t)c->sto_tombstone_ttl_s * 1000;
     s.opts.cache_bytes = c->sto_cache_bytes;
+    s.opts.reserve_bytes = (uint64_t)c->sto_reserve_mb << 20;
     s.scrub_interval_ms = (uint64_t)c->sto_scrub_interval_s * 1000;
     s.compact_interval_ms = (uint64_t)c->sto_compact_interval_s * 1000;
     return &s;
