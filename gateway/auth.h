@@ -95,6 +95,7 @@ typedef struct gw_auth_s {
     char payload_sha256[65];  /* the hash line of the canonical request */
     char expires[24];         /* V2 query: Expires as received */
     int64_t decoded_len;      /* x-amz-decoded-content-length, -1 = none */
+    char trailer[40];         /* *_TRAILER: x-amz-trailer, lowercase */
     /* private */
     unsigned char _key[32];   /* V4 signing key, set by verify */
     bool _key_ok;
@@ -233,6 +234,11 @@ typedef struct gw_chunked_s {
     bool _trailer;
     bool _sig_seen;          /* x-amz-trailer-signature checked */
     unsigned _ntrailers;
+    int _ck;                 /* checksum of the decoded data, CK_* */
+    bool _ck_seen;           /* its trailer line was checked */
+    uint32_t _crc;           /* CK_CRC32 */
+    void *_ck_md;            /* EVP_MD_CTX for CK_SHA1 / CK_SHA256 */
+    char _ck_name[40];       /* the trailer that carries it */
 } gw_chunked_t;
 
 /** Prepare to decode the body of a verified request whose payload is
@@ -243,8 +249,11 @@ int gw__chunked_init(gw_chunked_t *d, const gw_auth_t *a,
                      gw_chunked_data_cb cb, void *data)
     __attribute__((warn_unused_result));
 /** Decode the next slice of the body. @param buf borrows.
- *  @return 0, GW_ESIGNATURE (a chunk's signature), GW_EBADREQ (framing),
- *  GW_EINCOMPLETE (more data than x-amz-decoded-content-length), or the
+ *  @return 0, GW_ESIGNATURE (a chunk's or the trailer's signature),
+ *  GW_EBADREQ (framing), GW_EINCOMPLETE (more data than
+ *  x-amz-decoded-content-length), GW_EBADDIGEST (the trailer's
+ *  x-amz-checksum-crc32/-sha1/-sha256 named by x-amz-trailer does not
+ *  match the data; other algorithms are accepted unchecked), or the
  *  callback's error. Errors are sticky. */
 int gw__chunked_feed(gw_chunked_t *d, const char *buf, size_t len)
     __attribute__((warn_unused_result));

@@ -171,6 +171,22 @@ static int decimal(const char *s, size_t n, int64_t max, int64_t *out)
     return 0;
 }
 
+/* x-amz-trailer: the checksum header a trailer will carry. */
+static int trailer_decl(const gw_auth_req_t *rq, gw_auth_t *a)
+{
+    const gw_hdr_t *h = gw__auth_hdr(rq, "x-amz-trailer");
+    if (h == NULL || a->payload == GW_PAYLOAD_STREAMING)
+        return 0;
+    if (h->value_len >= sizeof a->trailer)
+        return GW_EARGUMENT;
+    for (size_t i = 0; i < h->value_len; i++) {
+        char c = h->value[i];
+        a->trailer[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    a->trailer[h->value_len] = '\0';
+    return 0;
+}
+
 /* The payload hash line that x-amz-content-sha256 declares. Without it
  * a generic SigV4 signer has hashed the body, which we can only check
  * at the end: we assume the empty body's hash and let the body check
@@ -214,7 +230,7 @@ static int payload_decl(const gw_auth_req_t *rq, gw_auth_t *a)
         return GW_ENOLENGTH;
     if (decimal(h->value, h->value_len, INT64_MAX / 2, &a->decoded_len) < 0)
         return GW_EARGUMENT;
-    return 0;
+    return trailer_decl(rq, a);
 }
 
 /* Credential=..., SignedHeaders=..., Signature=... in any order, each

@@ -79,7 +79,11 @@ static void decode_direct(uint8_t flags, const uint8_t *body, size_t n)
     gw_auth_t a;
     memset(&a, 0, sizeof a);
     a.payload = kinds[flags & 3];
+    static const char *const ck[4] = {"", "x-amz-checksum-crc32",
+                                      "x-amz-checksum-sha1",
+                                      "x-amz-checksum-sha256"};
     a.decoded_len = flags & 4 ? -1 : (int64_t)(n / 2);
+    strcpy(a.trailer, ck[(flags >> 5) & 3]);
     a._key_ok = true;
     strcpy(a.amz_date, AMZ_DATE);
     strcpy(a.scope, "20261125/us-east-1/s3/aws4_request");

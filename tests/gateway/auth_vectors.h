@@ -7,6 +7,8 @@
 #define AWS_CHUNK_SIG2 "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
 #define TRAILER_DATA "hello world, this is aws-chunked"
 #define TRAILER_BODY "8\015\012hello wo\015\0128\015\012rld, thi\015\0128\015\012s is aws\015\0128\015\012-chunked\015\0120\015\012x-amz-checksum-crc32:vkvhHg==\015\012\015\012"
+#define TRAILER_BODY_SHA256 "10\015\012hello world, thi\015\01210\015\012s is aws-chunked\015\0120\015\012x-amz-checksum-sha256:wiW0z6Sfs32IPODuZdHMlZlXcEbIrFg3OyIwRgNGQlg=\015\012\015\012"
+#define TRAILER_BODY_SHA1 "20\015\012hello world, this is aws-chunked\015\0120\015\012x-amz-checksum-sha1:pBu7emgzOvSWOR3gkhTlQZuNPFE=\015\012\015\012"
 static const vec_t v4_vectors[] = {
     {"get_list_query", "GET", "/bucket", "list-type=2&prefix=a%20b&max-keys=10", "",
      4, {

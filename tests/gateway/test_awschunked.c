@@ -260,7 +260,8 @@ Test(gw_awschunked, init_refuses_non_streaming_or_unverified)
 }
 
 /* A STREAMING-UNSIGNED-PAYLOAD-TRAILER request around a body. */
-static void unsigned_trailer_auth(gw_auth_t *a, const char *dlen)
+static void unsigned_trailer_auth2(gw_auth_t *a, const char *dlen,
+                                   const char *trailer)
 {
     treq_t t;
     treq_from(&t, &v4_vectors[0], VEC_NOW);
@@ -268,7 +269,7 @@ static void unsigned_trailer_auth(gw_auth_t *a, const char *dlen)
     strcpy(t.query, "");
     treq_set(&t, "X-Amz-Content-SHA256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
     treq_set(&t, "x-amz-decoded-content-length", dlen);
-    treq_set(&t, "x-amz-trailer", "x-amz-checksum-crc32");
+    treq_set(&t, "x-amz-trailer", trailer);
     char auth[512];
     cr_assert_eq(gw__sigv4_sign(&t.rq, VEC_AK, VEC_SK, "us-east-1",
                                 "20261125T120000Z",
@@ -280,6 +281,12 @@ static void unsigned_trailer_auth(gw_auth_t *a, const char *dlen)
     treq_set(&t, "Authorization", auth);
     cr_assert_eq(treq_auth(&t, VEC_SK, a), 0);
     cr_assert_eq(a->payload, GW_PAYLOAD_UNSIGNED_TRAILER);
+}
+
+static void unsigned_trailer_auth(gw_auth_t *a, const char *dlen)
+{
+    unsigned_trailer_auth2(a, dlen, "x-amz-checksum-crc32");
+    cr_assert_str_eq(a->trailer, "x-amz-checksum-crc32");
 }
 
 Test(gw_awschunked, botocore_unsigned_trailer_body)
@@ -352,9 +359,11 @@ Test(gw_awschunked, signed_trailer)
     treq_set(&t, "X-Amz-Content-SHA256",
              "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER");
     treq_set(&t, "x-amz-decoded-content-length", "5");
+    treq_set(&t, "x-amz-trailer", "x-amz-checksum-crc32");
     cr_assert_eq(gw__sigv4_sign(&t.rq, VEC_AK, VEC_SK, "us-east-1",
                                 "20261125T120000Z",
-                                "host;x-amz-content-sha256;x-amz-date",
+                                "host;x-amz-content-sha256;x-amz-date;"
+                                "x-amz-trailer",
                                 "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
                                 auth, sizeof auth),
                  0);
@@ -373,5 +382,48 @@ Test(gw_awschunked, signed_trailer)
     char *cut = strstr(body, "x-amz-trailer-signature");
     strcpy(cut, "\r\n");
     cr_assert_eq(decode(&a, body, strlen(body), 0, &s), GW_ESIGNATURE);
+    free(s.buf);
+}
+
+Test(gw_awschunked, trailer_checksums_are_checked)
+{
+    static const struct {
+        const char *body, *trailer;
+    } ok[] = {
+        {TRAILER_BODY, "X-Amz-Checksum-CRC32"},
+        {TRAILER_BODY_SHA256, "x-amz-checksum-sha256"},
+        {TRAILER_BODY_SHA1, "x-amz-checksum-sha1"},
+    };
+    char dlen[16];
+    snprintf(dlen, sizeof dlen, "%zu", strlen(TRAILER_DATA));
+    for (size_t i = 0; i < NVEC(ok); i++) {
+        gw_auth_t a;
+        sink_t s;
+        char *body = strdup(ok[i].body);
+        unsigned_trailer_auth2(&a, dlen, ok[i].trailer);
+        cr_assert_eq(decode(&a, body, strlen(body), 3, &s), 0, "%s",
+                     ok[i].trailer);
+        free(s.buf);
+        /* One flipped data byte ('h' of hello): the checksum fails. */
+        *strchr(body, 'h') = 'H';
+        cr_assert_eq(decode(&a, body, strlen(body), 0, &s), GW_EBADDIGEST,
+                     "%s", ok[i].trailer);
+        free(s.buf);
+        /* A trailer that names another checksum than announced. */
+        unsigned_trailer_auth2(&a, dlen, "x-amz-checksum-crc32c");
+        cr_assert_eq(decode(&a, body, strlen(body), 0, &s), 0);
+        free(s.buf);
+        free(body);
+    }
+    /* The announced checksum never comes. */
+    gw_auth_t a;
+    sink_t s;
+    static const char none[] = "3\r\nabc\r\n0\r\n\r\n";
+    unsigned_trailer_auth2(&a, "3", "x-amz-checksum-sha256");
+    cr_assert_eq(decode(&a, none, strlen(none), 0, &s), GW_EBADREQ);
+    free(s.buf);
+    /* No x-amz-trailer: nothing to check, nothing required. */
+    unsigned_trailer_auth2(&a, "3", "");
+    cr_assert_eq(decode(&a, none, strlen(none), 0, &s), 0);
     free(s.buf);
 }

@@ -146,6 +146,15 @@ def trailer_vectors():
                              chunk_size=8)
     print(f"#define TRAILER_DATA {c(data.decode())}")
     print(f"#define TRAILER_BODY {c(w.read().decode())}")
+    w = hc.AwsChunkedWrapper(io.BytesIO(data),
+                             checksum_cls=hc.Sha256Checksum,
+                             checksum_name="x-amz-checksum-sha256",
+                             chunk_size=16)
+    print(f"#define TRAILER_BODY_SHA256 {c(w.read().decode())}")
+    w = hc.AwsChunkedWrapper(io.BytesIO(data), checksum_cls=hc.Sha1Checksum,
+                             checksum_name="x-amz-checksum-sha1",
+                             chunk_size=1024)
+    print(f"#define TRAILER_BODY_SHA1 {c(w.read().decode())}")
 
 
 def main():
