@@ -44,3 +44,21 @@ mkdir -p "$OUT/corpus_auth"
     -o "$OUT/fuzz_auth"
 "$OUT/fuzz_auth" -max_total_time="$SECS" -max_len=8192 \
     -print_final_stats=1 "$OUT/corpus_auth" "$ROOT/tests/fuzz/seeds_auth"
+
+# The S3 request path before storage: HTTP parsing (gateway/http.c on
+# llhttp), target/query parsing and routing (gateway/s3_route.c) and the
+# credentials parser (gateway/auth.c).
+mkdir -p "$OUT/corpus_http"
+# shellcheck disable=SC2046
+"$CC" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$ROOT" -I"$OUT" \
+    -I/usr/share/include/llhttp \
+    "$ROOT/tests/fuzz/fuzz_http.c" "$ROOT/gateway/http.c" \
+    "$ROOT/gateway/s3_route.c" "$ROOT/gateway/gw.c" "$ROOT/gateway/auth.c" \
+    "$ROOT/gateway/sigv4.c" "$ROOT/gateway/sigv2.c" \
+    "$ROOT/gateway/awschunked.c" /usr/share/llhttp/api.c \
+    /usr/share/llhttp/http.c /usr/share/llhttp/llhttp.c \
+    $(pkg-config --cflags libprotobuf-c) \
+    $(pkg-config --cflags --libs libcrypto) -lz -o "$OUT/fuzz_http"
+"$OUT/fuzz_http" -max_total_time="$SECS" -max_len=8192 \
+    -print_final_stats=1 "$OUT/corpus_http" "$ROOT/tests/fuzz/seeds_http"
