@@ -20,8 +20,8 @@ int sto__rerr(char *err, const char *what)
     sto__log("rocksdb %s: %s", what, err);
     /* A full disk is the one failure a client can act on (S3 answers it
      * with 507/503 rather than 500), so it keeps its own code. */
-    int rc = strstr(err, "No space left") != NULL ? STO_ENOSPACE
-                                                  : CLEO_ESTORAGE;
+    int rc =
+        strstr(err, "No space left") != NULL ? STO_ENOSPACE : CLEO_ESTORAGE;
     rocksdb_free(err);
     return rc;
 }

@@ -50,8 +50,8 @@ typedef struct {
 
 typedef struct {
     const sto_engine_conf_t *conf; /* borrowed: outlives the engine */
-    bool opening;      /* the open is on the pool: calls wait in queue */
-    queued_t *queue;   /* nqueue calls, in arrival order */
+    bool opening;    /* the open is on the pool: calls wait in queue */
+    queued_t *queue; /* nqueue calls, in arrival order */
     size_t nqueue, capqueue;
     int open_rc;       /* the open's error, answered to the queue */
     sto__dbref_t *ref; /* the engine's reference; NULL while opening */
@@ -211,7 +211,8 @@ static int on_stream(rt_actor_t *self, engine_t *e, rt_msg_t *req,
 {
     if (!sto__stream_req_is_valid(req))
         return answer_now(req, CLEO_EBADREQ, reply);
-    int rc = sto__stream_start(self, e->ref, req, from, e->conf->stream_idle_ms);
+    int rc =
+        sto__stream_start(self, e->ref, req, from, e->conf->stream_idle_ms);
     return rc < 0 ? answer_now(req, rc, reply) : GEN_NOREPLY;
 }
 

@@ -35,7 +35,7 @@ typedef struct {
     bool running;         /* a call to the engine is in flight */
     rt_from_t *waiting;   /* callers of the run in flight */
     size_t nwait, capwait;
-    uint64_t runs;        /* runs finished, for the log */
+    uint64_t runs; /* runs finished, for the log */
 } maint_t;
 
 typedef struct {
@@ -95,8 +95,8 @@ static void log_result(rt_actor_t *self, const maint_t *s, int status,
                    sto_strerror(status));
     else if (rep != NULL)
         logger_log(rt, rep->corrupt > 0 ? LOG_ERROR : LOG_INFO,
-                   "%s: %llu chunk(s), %llu byte(s), %llu corrupt",
-                   s->k->name, (unsigned long long)rep->chunks,
+                   "%s: %llu chunk(s), %llu byte(s), %llu corrupt", s->k->name,
+                   (unsigned long long)rep->chunks,
                    (unsigned long long)rep->bytes,
                    (unsigned long long)rep->corrupt);
     else
@@ -164,8 +164,8 @@ static int on_unknown(const rt_msg_t *req, rt_msg_t **reply)
     return 0;
 }
 
-static int mt_call(rt_actor_t *self, void *state, rt_msg_t *req,
-                   rt_from_t from, rt_msg_t **reply)
+static int mt_call(rt_actor_t *self, void *state, rt_msg_t *req, rt_from_t from,
+                   rt_msg_t **reply)
 {
     maint_t *s = state;
     if (req->type == s->k->type)
@@ -211,8 +211,8 @@ static const gen_server_cbs_t maint_cbs = {
     .terminate = mt_terminate,
 };
 
-static int start(rt_actor_t *sup, const kind_t *k,
-                 const sup_child_spec_t *spec, rt_pid_t *out)
+static int start(rt_actor_t *sup, const kind_t *k, const sup_child_spec_t *spec,
+                 rt_pid_t *out)
 {
     start_t a = {k, spec->arg};
     gen_opts_t o = {.name = k->name,

@@ -64,10 +64,10 @@ extern "C" {
 #define STO_EBADPART (-20105)  /* a part missing or its ETag differs */
 #define STO_EPARTORDER (-20106) /* parts not in ascending order */
 #define STO_ETOOSMALL (-20107) /* a part but the last under 5 MiB */
-#define STO_ENOSPACE (-20108)  /* the disk is full (free space under
-                                  opts.reserve_bytes, or RocksDB's "No space
-                                  left"): the put fails, nothing of it is
-                                  visible, deletes and reads still work */
+/* The disk is full (free space under opts.reserve_bytes, or RocksDB's "No
+ * space left"): the put fails, nothing of it is visible, deletes and reads
+ * still work. */
+#define STO_ENOSPACE (-20108)
 
 /** Name of an error code: the STO_E* ones, else cleo_err_name(). Static,
  *  never NULL. */

@@ -35,35 +35,35 @@ enum {
 /* One unit of blocking work; see the file comment for who owns put/get. */
 typedef struct {
     int op;
-    sto__dbref_t *ref;   /* one reference, dropped with the job */
-    sto_put_t *put;      /* the job's while in flight */
-    sto_get_t *get;      /* the job's while in flight */
-    void *req;           /* OPEN_*: the opening record */
-    void *res;           /* OPEN_GET, COMMIT: the reply record */
-    rt_buf_t *buf;       /* WRITE: the bytes; OPEN_GET, READ: the block */
-    size_t block;        /* bytes per block (the chunk size) */
-    uint64_t left;       /* get: span bytes not yet read */
-    uint32_t part;       /* part number of a part put; 0 = a plain put */
-    int64_t size;        /* COMMIT: expected bytes, -1 = unchecked */
-    uint8_t md5[16];     /* COMMIT: expected MD5 when has_md5 */
+    sto__dbref_t *ref; /* one reference, dropped with the job */
+    sto_put_t *put;    /* the job's while in flight */
+    sto_get_t *get;    /* the job's while in flight */
+    void *req;         /* OPEN_*: the opening record */
+    void *res;         /* OPEN_GET, COMMIT: the reply record */
+    rt_buf_t *buf;     /* WRITE: the bytes; OPEN_GET, READ: the block */
+    size_t block;      /* bytes per block (the chunk size) */
+    uint64_t left;     /* get: span bytes not yet read */
+    uint32_t part;     /* part number of a part put; 0 = a plain put */
+    int64_t size;      /* COMMIT: expected bytes, -1 = unchecked */
+    uint8_t md5[16];   /* COMMIT: expected MD5 when has_md5 */
     bool has_md5;
 } sjob_t;
 
 typedef struct {
-    uint32_t kind;        /* PUT_BEGIN, MPU_PART_BEGIN or GET_OPEN */
-    sto__dbref_t *ref;    /* the stream's reference on the database */
-    rt_pid_t engine;      /* linked: its exit stops the stream */
-    rt_ref_t mon;         /* monitor on the owner; 0 = none */
-    sto_put_t *put;       /* NULL while a job holds it */
-    sto_get_t *get;       /* NULL while a job holds it */
-    uint32_t part;        /* part number; 0 = a plain put */
-    size_t block;         /* bytes per block */
-    uint64_t left;        /* get: span bytes not yet sent */
-    bool busy;            /* a job is in flight */
-    bool closing;         /* stop when the job in flight is back */
-    bool ended;           /* get: the last block was sent */
-    int waiting_op;       /* the op of the job in flight */
-    rt_from_t waiting;    /* the call it answers (ref 0 = none) */
+    uint32_t kind;     /* PUT_BEGIN, MPU_PART_BEGIN or GET_OPEN */
+    sto__dbref_t *ref; /* the stream's reference on the database */
+    rt_pid_t engine;   /* linked: its exit stops the stream */
+    rt_ref_t mon;      /* monitor on the owner; 0 = none */
+    sto_put_t *put;    /* NULL while a job holds it */
+    sto_get_t *get;    /* NULL while a job holds it */
+    uint32_t part;     /* part number; 0 = a plain put */
+    size_t block;      /* bytes per block */
+    uint64_t left;     /* get: span bytes not yet sent */
+    bool busy;         /* a job is in flight */
+    bool closing;      /* stop when the job in flight is back */
+    bool ended;        /* get: the last block was sent */
+    int waiting_op;    /* the op of the job in flight */
+    rt_from_t waiting; /* the call it answers (ref 0 = none) */
     uint32_t waiting_type;
     rt_from_t abort_from; /* an ABORT that came while busy */
     uint32_t idle_ms;
@@ -330,7 +330,7 @@ static int st_init(rt_actor_t *self, void *arg, void **state)
     }
     if (s->kind == STO_MSG_MPU_PART_BEGIN)
         s->part = ((Cleo__Storage__MpuPartReq *)a->req->payload)->part_number;
-    int op = s->kind == STO_MSG_GET_OPEN        ? OP_OPEN_GET
+    int op = s->kind == STO_MSG_GET_OPEN         ? OP_OPEN_GET
              : s->kind == STO_MSG_MPU_PART_BEGIN ? OP_OPEN_PART
                                                  : OP_OPEN_PUT;
     sjob_t *j = job_new(s, op);
@@ -419,8 +419,8 @@ static int answer_end(const rt_msg_t *req, rt_msg_t **reply)
     return GEN_STOP;
 }
 
-static int on_read(rt_actor_t *self, stream_t *s, rt_msg_t *req,
-                   rt_from_t from, rt_msg_t **reply)
+static int on_read(rt_actor_t *self, stream_t *s, rt_msg_t *req, rt_from_t from,
+                   rt_msg_t **reply)
 {
     if (s->busy)
         return answer(req, CLEO_ESTATE, reply);
@@ -448,8 +448,8 @@ static int on_abort(stream_t *s, const rt_msg_t *req, rt_from_t from,
     return GEN_NOREPLY;
 }
 
-static int st_call(rt_actor_t *self, void *state, rt_msg_t *req,
-                   rt_from_t from, rt_msg_t **reply)
+static int st_call(rt_actor_t *self, void *state, rt_msg_t *req, rt_from_t from,
+                   rt_msg_t **reply)
 {
     stream_t *s = state;
     touch(self, s);
@@ -524,7 +524,8 @@ static int on_done(rt_actor_t *self, stream_t *s, rt_msg_t *m)
     s->waiting = (rt_from_t){0};
     bool stop = done_stops(s, j->op, m->reason);
     if (s->abort_from.ref != 0) {
-        (void)gen_server_reply(rt, s->abort_from, rt_msg_new(s->kind));
+        (void)gen_server_reply(rt, s->abort_from,
+                               rt_msg_new(STO_MSG_STREAM_ABORT));
         s->abort_from = (rt_from_t){0};
     }
     touch(self, s);
@@ -551,8 +552,8 @@ static int on_tick(rt_actor_t *self, stream_t *s)
     s->timer = 0;
     if (!s->busy && now >= s->deadline_ms)
         return GEN_STOP;
-    arm(self, s, s->busy || now >= s->deadline_ms ? s->idle_ms
-                                                   : s->deadline_ms - now);
+    arm(self, s,
+        s->busy || now >= s->deadline_ms ? s->idle_ms : s->deadline_ms - now);
     return 0;
 }
 
@@ -602,7 +603,7 @@ static void st_terminate(rt_actor_t *self, void *state, int reason)
     if (s->timer != 0)
         (void)rt_timer_cancel(rt, s->timer);
     answer_gone(rt, s->waiting, s->waiting_type);
-    answer_gone(rt, s->abort_from, s->kind);
+    answer_gone(rt, s->abort_from, STO_MSG_STREAM_ABORT);
     sjob_t *j = sto__xcalloc(1, sizeof *j);
     j->op = OP_BYE;
     j->ref = s->ref; /* the stream's reference passes to the job */
@@ -628,6 +629,5 @@ int sto__stream_start(rt_actor_t *self, sto__dbref_t *ref, rt_msg_t *req,
      * stream's parent, whose exit stops it at once, while a trapped
      * exit lets a stream with a job in flight wait for it. */
     gen_opts_t o = {.sched = RT_SCHED_ANY, .trap_exit = true};
-    return gen_server_start(rt_actor_rt(self), self, &stream_cbs, &a, &o,
-                            NULL);
+    return gen_server_start(rt_actor_rt(self), self, &stream_cbs, &a, &o, NULL);
 }

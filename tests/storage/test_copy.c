@@ -63,9 +63,8 @@ Test(sto_copy, replace_takes_the_new_metadata)
     char etag[33];
     put_meta("k", 2 * T_CHUNK + 3, 4, etag);
     sto_kv_t kv[] = {{"shape", "round"}, {"size", "xl"}};
-    sto_put_opts_t o = {.content_type = "image/png",
-                        .user_meta = kv,
-                        .n_user_meta = 2};
+    sto_put_opts_t o = {
+        .content_type = "image/png", .user_meta = kv, .n_user_meta = 2};
     sto_meta_t *m;
     cr_assert_eq(sto_copy(T_db, "bkt", "k", "dst", "k2", &o, &m), 0);
     cr_assert_str_eq(m->etag, etag);

@@ -389,7 +389,8 @@ static void *create_bucket(void *arg)
 Test(sto_engine, calls_wait_while_the_database_is_held)
 {
     cr_assert_eq(sto_client_bucket_create_sync(T_rt, "bkt", NULL), 0);
-    cr_assert_eq(sup_terminate_child_sync(T_rt, T_sup, "engine", RT_PID_NONE), 0);
+    cr_assert_eq(sup_terminate_child_sync(T_rt, T_sup, "engine", RT_PID_NONE),
+                 0);
     /* Hold the database ourselves once the engine's close is done. */
     sto_db_t *db = NULL;
     for (int i = 0; i < 500 && sto_db_open(T_path, NULL, &db) < 0; i++)
@@ -446,16 +447,14 @@ Test(sto_engine, copy_with_and_without_replace)
     cr_assert_eq(sto_client_bucket_create_sync(T_rt, "bkt", NULL), 0);
     cr_assert_eq(sto_client_bucket_create_sync(T_rt, "dst", NULL), 0);
     sto_kv_t kv[] = {{"color", "blue"}};
-    sto_put_opts_t o = {.content_type = "text/plain",
-                        .user_meta = kv,
-                        .n_user_meta = 1};
+    sto_put_opts_t o = {
+        .content_type = "text/plain", .user_meta = kv, .n_user_meta = 1};
     size_t n = 200000;
     Cleo__Storage__ObjectInfo *pi = NULL, *ci = NULL;
     cr_assert_eq(sto_client_put_sync(T_rt, "bkt", "src", body(n, 3), &o, &pi),
                  0);
-    cr_assert_eq(sto_client_copy_sync(T_rt, "bkt", "src", "dst", "same", NULL,
-                                      &ci),
-                 0);
+    cr_assert_eq(
+        sto_client_copy_sync(T_rt, "bkt", "src", "dst", "same", NULL, &ci), 0);
     cr_assert_str_eq(ci->etag, pi->etag);
     cr_assert_str_eq(ci->content_type, "text/plain");
     cr_assert_eq(ci->n_user_meta, 1);
@@ -474,12 +473,12 @@ Test(sto_engine, copy_with_and_without_replace)
     pb_free(pi);
     assert_object("dst", "new", n, 3);
 
-    cr_assert_eq(sto_client_copy_sync(T_rt, "bkt", "nope", "dst", "x", NULL,
-                                      NULL),
-                 CLEO_ENOTFOUND);
-    cr_assert_eq(sto_client_copy_sync(T_rt, "bkt", "src", "nobkt", "x", NULL,
-                                      NULL),
-                 STO_ENOBUCKET);
+    cr_assert_eq(
+        sto_client_copy_sync(T_rt, "bkt", "nope", "dst", "x", NULL, NULL),
+        CLEO_ENOTFOUND);
+    cr_assert_eq(
+        sto_client_copy_sync(T_rt, "bkt", "src", "nobkt", "x", NULL, NULL),
+        STO_ENOBUCKET);
     rt_msg_t *reply = NULL;
     cr_assert_eq(gen_server_call_sync(T_rt, rt_whereis(T_rt, STO_ENGINE_NAME),
                                       rt_msg_new(STO_MSG_COPY), 5000, &reply),

@@ -32,8 +32,7 @@ static sto_engine_conf_t T_conf;
 
 static const sup_child_spec_t kids[] = {
     {"engine", sto_engine_start, &T_conf, SUP_PERMANENT, 5000, SUP_WORKER},
-    {"scrubber", sto_scrubber_start, &T_conf, SUP_PERMANENT, 5000,
-     SUP_WORKER},
+    {"scrubber", sto_scrubber_start, &T_conf, SUP_PERMANENT, 5000, SUP_WORKER},
     {"compactor", sto_compactor_start, &T_conf, SUP_PERMANENT, 5000,
      SUP_WORKER},
 };
@@ -142,8 +141,8 @@ static void flip(sto_db_t *db)
     sto__dkey(k, pb->chunks[0]->id, pb->chunks[0]->index);
     sto_meta_free(m);
     size_t vl;
-    char *v = rocksdb_get_cf(db->rdb, db->ro, db->cf[STO__CF_DATA], k,
-                             sizeof k, &vl, &err);
+    char *v = rocksdb_get_cf(db->rdb, db->ro, db->cf[STO__CF_DATA], k, sizeof k,
+                             &vl, &err);
     cr_assert_not_null(v);
     v[STO__CHUNK_HDR + 7] ^= 4;
     rocksdb_put_cf(db->rdb, db->wo_sync, db->cf[STO__CF_DATA], k, sizeof k, v,
@@ -215,7 +214,7 @@ Test(sto_maintactor, compact_purges_expired_tombstones)
             cr_assert_eq(sto_client_delete_sync(T_rt, "bkt", key), 0);
     }
     with_db(count_meta);
-    cr_assert_eq(meta_records, 10); /* 5 live, 5 tombstones */
+    cr_assert_eq(meta_records, 10);                   /* 5 live, 5 tombstones */
     nanosleep(&(struct timespec){0, 5000000L}, NULL); /* ttl is 1 ms */
     cr_assert_eq(maint(STO_COMPACTOR_NAME, STO_MSG_COMPACT, NULL), 0);
     with_db(count_meta);

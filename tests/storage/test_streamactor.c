@@ -618,9 +618,8 @@ static void mpu_complete(sto_db_t *db, void *arg)
 {
     done_t *d = arg;
     sto_mpu_part_t parts[] = {{1, d->etag[0]}, {2, d->etag[1]}};
-    cr_assert_eq(sto_mpu_complete(db, "bkt", "big", d->upload_id, parts, 2, 1,
-                                  NULL),
-                 0);
+    cr_assert_eq(
+        sto_mpu_complete(db, "bkt", "big", d->upload_id, parts, 2, 1, NULL), 0);
 }
 
 /* MPU_PART_BEGIN, WRITE n bytes of pattern s from object offset off,
