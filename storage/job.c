@@ -243,7 +243,8 @@ static int run_put(sto_db_t *db, sto__job_t *j)
                         .content_encoding = r->content_encoding,
                         .cache_control = r->cache_control,
                         .user_meta = kv,
-                        .n_user_meta = r->n_user_meta};
+                        .n_user_meta = r->n_user_meta,
+                        .one_shot = rt_buf_len(j->body) <= db->o.chunk_size};
     sto_put_t *put;
     sto_meta_t *m;
     size_t len = rt_buf_len(j->body);

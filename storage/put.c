@@ -38,6 +38,7 @@ struct sto_put_s {
     int failed;      /* first error, 0 = fine */
     char *upload_id; /* a part put (mpu.c): its upload; else NULL */
     uint32_t part_number;
+    bool one_shot; /* no 'U' record; the chunk rides in the commit batch */
 };
 
 static char *dup_or_empty(const char *s, int *rc)
@@ -117,6 +118,11 @@ int sto_put_begin(sto_db_t *db, const char *bucket, const char *key,
     if ((rc = copy_opts(p, o)) < 0)
         goto fail;
     p->id = sto__clock_next(db);
+    p->one_shot = o != NULL && o->one_shot;
+    if (p->one_shot) { /* nothing is written before the commit */
+        *out = p;
+        return 0;
+    }
     char uk[9], *err = NULL;
     sto__ukey(uk, p->id);
     rocksdb_put_cf(db->rdb, db->wo_async, db->cf[STO__CF_SYS], uk, sizeof(uk),
@@ -170,6 +176,28 @@ static int chunk_flush(sto_put_t *p)
     return 0;
 }
 
+/* One-shot: checksum the buffered chunk and record its ref; publish()
+ * writes it in the commit's batch. */
+static int chunk_inline(sto_put_t *p)
+{
+    int rc = sto__space_check(p->db, STO__CHUNK_HDR + p->fill);
+    if (rc < 0)
+        return rc;
+    p->refs = malloc(sizeof(*p->refs));
+    if (p->refs == NULL)
+        return CLEO_ENOMEM;
+    p->cap_refs = 1;
+    uint64_t h = XXH3_64bits(p->buf + STO__CHUNK_HDR, p->fill);
+    sto__put_be64(p->buf, h);
+    Cleo__Storage__ChunkRef r = CLEO__STORAGE__CHUNK_REF__INIT;
+    r.id = p->id;
+    r.index = 0;
+    r.len = (uint32_t)p->fill;
+    r.xxh3 = h;
+    p->refs[p->n_refs++] = r;
+    return 0;
+}
+
 int sto_put_write(sto_put_t *p, const void *buf, size_t len)
 {
     const char *src = buf;
@@ -185,7 +213,9 @@ int sto_put_write(sto_put_t *p, const void *buf, size_t len)
         p->fill += n;
         src += n;
         len -= n;
-        if (p->fill == cs) {
+        if (p->fill == cs && len > 0 && p->one_shot)
+            return p->failed = CLEO_EINVAL; /* more than one chunk */
+        if (p->fill == cs && !p->one_shot) {
             int rc = chunk_flush(p);
             if (rc < 0)
                 return p->failed = rc;
@@ -248,6 +278,12 @@ static int publish(sto_put_t *p, Cleo__Storage__ObjectMeta *m, const char *mk,
     if ((rc = sto__meta_encode(m, enc, enc_len)) < 0)
         goto out;
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    if (p->one_shot && p->n_refs == 1) { /* the chunk, in the same batch */
+        char k[STO__DKEY_LEN];
+        sto__dkey(k, p->id, 0);
+        rocksdb_writebatch_put_cf(b, db->cf[STO__CF_DATA], k, sizeof(k),
+                                  p->buf, STO__CHUNK_HDR + p->refs[0].len);
+    }
     rocksdb_writebatch_put_cf(b, db->cf[STO__CF_META], mk, mkl, *enc, *enc_len);
     if (live)
         sto__chunks_delete(db, b, old);
@@ -295,7 +331,7 @@ int sto_put_commit(sto_put_t *p, int64_t expected_size,
     Cleo__Storage__ChunkRef **refp = NULL;
     Cleo__Storage__ObjectMeta__UserMetaEntry **ump = NULL;
     if (rc == 0 && p->fill > 0)
-        rc = chunk_flush(p);
+        rc = p->one_shot ? chunk_inline(p) : chunk_flush(p);
     if (rc == 0)
         rc = verify(p, expected_size, expected_md5, etag);
     if (rc < 0)

@@ -235,6 +235,11 @@ typedef struct {
     const sto_kv_t *user_meta;    /* n_user_meta pairs */
     size_t n_user_meta;
     uint64_t now_ms; /* last-modified; 0 = the wall clock */
+    /* The caller writes the whole object, at most one chunk, at once:
+     * no crash record is written and the chunk goes into the commit's
+     * one synced batch (one WAL write per small put, not three). A
+     * one-shot put that outgrows a chunk fails with CLEO_EINVAL. */
+    bool one_shot;
 } sto_put_opts_t;
 
 /** Start a put. @param bucket, key, o borrow (copied; o may be NULL).
