@@ -691,3 +691,101 @@ Test(sto_streamactor, part_streams_commit_parts)
     cr_assert_eq(put_part("0123456789abcdef0123456789abcdef", 1, 10, 1, 0, &px),
                  STO_ENOUPLOAD);
 }
+
+/* ---- calls that overlap ------------------------------------------------- */
+
+/* A client actor that sends calls back to back to one stream: the
+ * second arrives while the first is on the pool (a write of PAIR_BYTES
+ * takes far longer than the send after it). */
+#define PAIR_BYTES (32 * CHUNK)
+typedef struct {
+    rt_pid_t stream;
+    uint32_t second; /* the second call's type */
+    int status[2];
+    int replies;
+    rt_inbox_t *done; /* told when both replies are in */
+} pair_t;
+
+static pair_t *T_pair;
+
+/* data: the call's index (0 or 1). */
+static int pair_reply(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
+{
+    pair_t *p = T_pair;
+    int i = (int)(intptr_t)data;
+    p->status[i] = status == 0 && reply != NULL ? reply->reason : status;
+    if (++p->replies == 2)
+        (void)rt_send(rt_actor_rt(self), rt_inbox_pid(p->done), rt_msg_new(1));
+    return 0;
+}
+
+static rt_msg_t *big_write(void)
+{
+    rt_buf_t *b;
+    cr_assert_eq(rt_buf_new(PAIR_BYTES, &b), 0);
+    memset(rt_buf_data(b), 7, PAIR_BYTES);
+    cr_assert_eq(rt_buf_set_len(b, PAIR_BYTES), 0);
+    rt_msg_t *m = rt_msg_new(STO_MSG_STREAM_WRITE);
+    rt_msg_set_buf(m, b);
+    return m;
+}
+
+static int pair_init(rt_actor_t *self, void *arg, void **state)
+{
+    pair_t *p = arg;
+    *state = p;
+    rt_msg_t *second =
+        p->second == STO_MSG_STREAM_WRITE ? big_write() : rt_msg_new(p->second);
+    int rc = gen_server_call(self, p->stream, big_write(), TMO, pair_reply,
+                             (void *)(intptr_t)0);
+    if (rc == 0)
+        rc = gen_server_call(self, p->stream, second, TMO, pair_reply,
+                             (void *)(intptr_t)1);
+    return rc;
+}
+
+static int pair_call(rt_actor_t *self, void *state, rt_msg_t *req,
+                     rt_from_t from, rt_msg_t **reply)
+{
+    return 0;
+}
+
+static const gen_server_cbs_t pair_cbs = {
+    .name = "pair", .init = pair_init, .handle_call = pair_call};
+
+static void run_pair(pair_t *p)
+{
+    T_pair = p;
+    cr_assert_eq(rt_inbox_new(T_rt, &p->done), 0);
+    cr_assert_eq(gen_server_start(T_rt, NULL, &pair_cbs, p, NULL, NULL), 0);
+    rt_msg_t *m;
+    cr_assert_eq(rt_inbox_recv(p->done, TMO, &m), 0);
+    rt_msg_free(m);
+    rt_inbox_free(p->done);
+}
+
+Test(sto_streamactor, a_call_during_a_call_is_estate)
+{
+    static pair_t p;
+    cr_assert_eq(put_begin("bkt", "k", &p.stream), 0);
+    p.second = STO_MSG_STREAM_WRITE;
+    run_pair(&p);
+    /* The first write went through; the overlapping one was refused and
+     * the stream lives on. */
+    cr_assert_eq(p.status[0], 0);
+    cr_assert_eq(p.status[1], CLEO_ESTATE);
+    cr_assert_eq(put_commit(p.stream, (int64_t)PAIR_BYTES, NULL, NULL), 0);
+    cr_assert_eq(head("k"), 0);
+}
+
+Test(sto_streamactor, abort_during_a_write_waits_for_it)
+{
+    static pair_t p;
+    cr_assert_eq(put_begin("bkt", "k", &p.stream), 0);
+    p.second = STO_MSG_STREAM_ABORT;
+    run_pair(&p);
+    cr_assert_eq(p.status[0], 0);
+    cr_assert_eq(p.status[1], 0);
+    await_dead(p.stream);
+    cr_assert_eq(head("k"), CLEO_ENOTFOUND);
+}
