@@ -223,6 +223,10 @@ static void options_build(sto_db_t *db)
 {
     db->opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(db->opts, 1);
+    /* RocksDB's info LOG lives on the data disk, and the packaged build
+     * asserts (aborting the node) on a LOG write after one failed, as on
+     * a full disk: keep it to fatal messages and the header. */
+    rocksdb_options_set_info_log_level(db->opts, 4 /* FATAL_LEVEL */);
     rocksdb_options_set_create_missing_column_families(db->opts, 1);
     rocksdb_options_increase_parallelism(db->opts, 2);
     rocksdb_block_based_table_options_t *t =

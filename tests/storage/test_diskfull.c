@@ -165,3 +165,31 @@ Test(sto_diskfull, a_full_disk_is_enospace_and_nothing_half_written_shows)
     cr_assert_eq(sto_bucket_du(T_db, "bkt", &du), 0);
     cr_assert_eq(du.objects, (uint64_t)(acked / 2));
 }
+
+/* Without the reserve, RocksDB itself meets the full disk: its "No space
+ * left" is STO_ENOSPACE, the failed put stays invisible, reads work and
+ * the process survives (RocksDB then refuses writes until reopened). */
+Test(sto_diskfull, rocksdb_enospc_is_enospace_too)
+{
+    sto_db_close(T_db);
+    sto_opts_t o;
+    sto_opts_init(&o);
+    o.chunk_size = CHUNK;
+    o.cache_bytes = 1 << 20;
+    o.reserve_bytes = 0;
+    cr_assert_eq(sto_db_open(T_path, &o, &T_db), 0);
+    int rc = 0, acked = 0;
+    char key[32];
+    for (; acked < MAX_OBJS; acked++) {
+        snprintf(key, sizeof key, "o%02d", acked);
+        if ((rc = put(key, (uint32_t)acked)) < 0)
+            break;
+    }
+    cr_assert_eq(rc, STO_ENOSPACE, "got %s", sto_err_name(rc));
+    sto_meta_t *m = NULL;
+    cr_assert_eq(sto_head(T_db, "bkt", key, &m), CLEO_ENOTFOUND);
+    for (int i = 0; i < acked; i++) {
+        snprintf(key, sizeof key, "o%02d", i);
+        check(key, (uint32_t)i);
+    }
+}
