@@ -626,8 +626,12 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
  * - ABORT also closes a get stream early. A call while another is in
  *   flight is answered CLEO_ESTATE (ABORT is then answered after it); a
  *   WRITE or COMMIT to a get stream, a READ to a put stream or a
- *   missing or wrong payload is answered CLEO_EBADREQ. After an error
- *   reply the stream has stopped (later calls: CLEO_ENOPROC). */
+ *   missing or wrong payload (or a PutCommit.md5 that is neither empty
+ *   nor 16 bytes) is answered CLEO_EBADREQ. After an error reply other
+ *   than CLEO_ESTATE the stream has stopped (later calls: CLEO_ENOPROC).
+ * - A WRITE's buffer may be any size (its bytes are copied into chunks;
+ *   the reference is dropped once written); a chunk_size at a time keeps
+ *   memory per stream at about two chunks. */
 #define STO_STREAM_IDLE_MS 60000u
 #define STO_STREAM_LINGER_MS 1000u
 /* PutReq (no body) -> StreamRef */
