@@ -69,6 +69,11 @@ void **gw__conn_api_state(gw_req_t *r)
     return &r->conn->api_state;
 }
 
+rt_t *gw__req_rt(gw_req_t *r)
+{
+    return r->conn->rt;
+}
+
 rt_actor_t *gw__req_actor(gw_req_t *r)
 {
     (void)r;

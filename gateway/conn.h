@@ -107,6 +107,9 @@ int gw__conn_spawn(rt_actor_t *listener, void *sock, const gw_api_t *api,
  * has ended (for continuations). */
 gw_req_t *gw__conn_req(rt_actor_t *self, uint64_t seq);
 
+/* The runtime of r's connection (valid in its destroy too). */
+rt_t *gw__req_rt(gw_req_t *r);
+
 /* The actor owning r's connection (for rt_call). */
 rt_actor_t *gw__req_actor(gw_req_t *r);
 

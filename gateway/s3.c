@@ -133,7 +133,7 @@ static void s3_free(gw_req_t *r)
         return;
     if (s->stream != 0) { /* an unfinished storage stream: let it go */
         rt_msg_t *m = rt_msg_new(STO_MSG_STREAM_ABORT);
-        (void)rt_send(rt_actor_rt(rt_current()), s->stream, m);
+        (void)rt_send(gw__req_rt(r), s->stream, m);
     }
     if (s->x_free != NULL)
         s->x_free(s->x);

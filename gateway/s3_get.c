@@ -176,9 +176,13 @@ static int open_err(int status)
     return status == STO_ERANGE ? STO_ERANGE : status;
 }
 
-static int send_object(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi,
-                       int status, int64_t len, const char *crange,
-                       rt_buf_t *first)
+/* Send the head and the first block. Unless `more` (a stream follows, or
+ * the caller still has work), the response ends here and r and s are
+ * freed: the caller must not touch them after a 0 return. */
+static int send_object_at(gw_req_t *r, s3_t *s,
+                          const Cleo__Storage__ObjectInfo *oi, int status,
+                          int64_t len, const char *crange, rt_buf_t *first,
+                          bool hold)
 {
     gw_kv_t kv[HDR_CAP];
     char *arena = malloc(ARENA);
@@ -201,9 +205,16 @@ static int send_object(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi
     }
     r->on_written = s->stream != 0 ? get_next : NULL;
     rc = gw__resp_body(r, first);
-    if (rc == 0 && s->stream == 0)
+    if (rc == 0 && s->stream == 0 && !hold)
         gw__resp_end(r);
     return rc;
+}
+
+static int send_object(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi,
+                       int status, int64_t len, const char *crange,
+                       rt_buf_t *first)
+{
+    return send_object_at(r, s, oi, status, len, crange, first, false);
 }
 
 /* A whole small object read from storage: offer it to the cache (which
@@ -245,10 +256,14 @@ static int on_open(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     }
     rt_buf_t *first = b->buf;
     b->buf = NULL;
-    rc = send_object(r, s, go->info, crange ? 206 : 200, (int64_t)go->len,
-                     crange, rt_buf_ref(first));
-    if (rc == 0 && crange == NULL)
-        cache_fill(r, s, go, first);
+    bool whole = go->stream == 0;
+    rc = send_object_at(r, s, go->info, crange ? 206 : 200, (int64_t)go->len,
+                        crange, rt_buf_ref(first), whole);
+    if (rc == 0 && whole) { /* the response is out but not ended yet */
+        if (crange == NULL)
+            cache_fill(r, s, go, first);
+        gw__resp_end(r); /* frees r and s */
+    }
     rt_buf_unref(first);
     return rc;
 }
