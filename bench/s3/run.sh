@@ -205,7 +205,8 @@ run_nginx() {
     if ! command -v nginx >/dev/null; then
         log "installing nginx"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx >&2 ||
-            true
+            { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive \
+                apt-get install -y -q nginx >&2; } || true
     fi
     command -v nginx >/dev/null ||
         { echo "nginx.skipped not installed" | tee -a "$out"; return; }
