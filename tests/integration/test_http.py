@@ -1,0 +1,256 @@
+#!/usr/bin/python3
+"""HTTP/1.1 behaviour of the S3 gateway on raw sockets against a real node:
+pipelining, keep-alive, Expect: 100-continue, chunked request bodies, an
+early error answer followed by the next request on the same connection.
+
+Requests are signed with botocore's SigV4 signer and sent byte for byte,
+so what the gateway sees is exactly what is asserted on.
+
+usage: test_http.py --cleo PATH
+"""
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+AK = "HTTPTESTKEY000000001"
+SK = "httptestsecrethttptestsecrethttptest1234"
+CREDS = Credentials(AK, SK)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Node:
+    def __init__(self, cleo):
+        self.dir = tempfile.mkdtemp(prefix="cleo-http-")
+        self.port = free_port()
+        env = dict(os.environ, CLEO_ACCESS_KEY=AK, CLEO_SECRET_KEY=SK)
+        self.proc = subprocess.Popen(
+            [cleo, "--data", self.dir, "--set", "heart.enabled=false",
+             "--set", "gateway.http.port=%d" % self.port,
+             "--set", "admin.tcp_port=0"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("node did not listen")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def signed(port, method, path, body=b"", headers=None, payload_hash=None):
+    """The bytes of a SigV4-signed request (Content-Length unless the
+    caller's headers frame the body otherwise)."""
+    url = "http://127.0.0.1:%d%s" % (port, path)
+    h = dict(headers or {})
+    h["x-amz-content-sha256"] = payload_hash or hashlib.sha256(body).hexdigest()
+    req = AWSRequest(method=method, url=url, data=body, headers=h)
+    SigV4Auth(CREDS, "s3", "us-east-1").add_auth(req)
+    p = req.prepare()
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1:%d" % port]
+    framed = any(k.lower() in ("transfer-encoding", "content-length")
+                 for k in h)
+    for k, v in p.headers.items():
+        if k.lower() in ("host", "content-length"):
+            continue
+        lines.append("%s: %s" % (k, v))
+    if not framed:
+        lines.append("Content-Length: %d" % len(body))
+    elif "Content-Length" in h:
+        lines.append("Content-Length: %s" % h["Content-Length"])
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+class Reader:
+    """Responses off one socket, in order."""
+
+    def __init__(self, sock):
+        self.s = sock
+        self.buf = b""
+
+    def _fill(self):
+        d = self.s.recv(65536)
+        if not d:
+            raise EOFError("connection closed")
+        self.buf += d
+
+    def response(self, head_only=False):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for ln in lines[1:]:
+            k, v = ln.split(":", 1)
+            hdrs[k.strip().lower()] = v.strip()
+        n = int(hdrs.get("content-length", "0"))
+        if status in (100, 204, 304) or head_only:
+            n = 0
+        while len(self.buf) < n:
+            self._fill()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return status, hdrs, body
+
+    def closed(self, timeout=5):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+
+def conn(port):
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    s.settimeout(10)
+    return s, Reader(s)
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("ok -", what)
+
+
+def test_keepalive_and_pipelining(port):
+    s, r = conn(port)
+    s.sendall(signed(port, "PUT", "/httpb"))
+    check(r.response()[0] == 200, "create bucket")
+    for i in range(3):
+        body = ("object %d" % i).encode() * 100
+        s.sendall(signed(port, "PUT", "/httpb/k%d" % i, body) + body)
+        st, h, _ = r.response()
+        check(st == 200 and h["etag"].strip('"') == hashlib.md5(body).hexdigest(),
+              "keep-alive put %d" % i)
+    # three GETs in one write: three answers, in order
+    s.sendall(b"".join(signed(port, "GET", "/httpb/k%d" % i) for i in range(3)))
+    for i in range(3):
+        st, _, body = r.response()
+        check(st == 200 and body == ("object %d" % i).encode() * 100,
+              "pipelined get %d in order" % i)
+    # 200 requests on the same connection
+    for i in range(200):
+        s.sendall(signed(port, "HEAD", "/httpb/k1"))
+        st, h, _ = r.response(head_only=True)
+        assert st == 200 and h["content-length"] == "800", (st, h)
+    check(True, "200 requests on one connection")
+    s.close()
+
+
+def test_expect_continue(port):
+    s, r = conn(port)
+    body = os.urandom(300000)
+    s.sendall(signed(port, "PUT", "/httpb/cont", body,
+                     {"Expect": "100-continue"}))
+    st, _, _ = r.response()
+    check(st == 100, "100 Continue before the body")
+    s.sendall(body)
+    st, h, _ = r.response()
+    check(st == 200 and h["etag"].strip('"') == hashlib.md5(body).hexdigest(),
+          "body after 100 Continue stored")
+    s.close()
+    # A refused request gets its error, no 100, and the connection closes:
+    # the client never sends the body.
+    s, r = conn(port)
+    req = signed(port, "PUT", "/httpb/nope", body, {"Expect": "100-continue"})
+    i = req.index(b"Signature=") + len(b"Signature=")
+    req = req[:i] + (b"1" if req[i:i + 1] == b"0" else b"0") + req[i + 1:]
+    s.sendall(req)
+    st, _, b = r.response()
+    check(st == 403 and b"SignatureDoesNotMatch" in b, "bad signature: 403, no 100")
+    check(r.closed(), "connection closed after an error before the body")
+    s.close()
+
+
+def test_chunked_request_body(port):
+    s, r = conn(port)
+    body = b"".join(os.urandom(1000) for _ in range(70))
+    chunks = b""
+    for i in range(0, len(body), 7000):
+        part = body[i:i + 7000]
+        chunks += b"%x\r\n" % len(part) + part + b"\r\n"
+    chunks += b"0\r\n\r\n"
+    s.sendall(signed(port, "PUT", "/httpb/chunked", body,
+                     {"Transfer-Encoding": "chunked"},
+                     payload_hash="UNSIGNED-PAYLOAD") + chunks)
+    st, h, _ = r.response()
+    check(st == 200 and h["etag"].strip('"') == hashlib.md5(body).hexdigest(),
+          "chunked transfer-encoding body stored")
+    s.sendall(signed(port, "GET", "/httpb/chunked"))
+    st, _, got = r.response()
+    check(st == 200 and got == body, "chunked body read back")
+    s.close()
+
+
+def test_error_then_next_request(port):
+    """A small body answered early is read and dropped; the connection
+    carries the next request."""
+    s, r = conn(port)
+    body = b"x" * 5000
+    s.sendall(signed(port, "PUT", "/nosuchbucket0/k", body) + body)
+    st, _, b = r.response()
+    check(st == 404 and b"NoSuchBucket" in b, "put to a missing bucket: 404")
+    s.sendall(signed(port, "GET", "/httpb/k0"))
+    st, _, _ = r.response()
+    check(st == 200, "the same connection serves the next request")
+    s.close()
+
+
+def test_short_body_then_disconnect(port):
+    s, r = conn(port)
+    body = os.urandom(2 << 20)
+    s.sendall(signed(port, "PUT", "/httpb/short", body) + body[:1 << 20])
+    s.close()
+    time.sleep(0.5)
+    s, r = conn(port)
+    s.sendall(signed(port, "HEAD", "/httpb/short"))
+    check(r.response(head_only=True)[0] == 404, "a body cut short stores nothing")
+    s.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cleo", required=True)
+    a = ap.parse_args()
+    node = Node(a.cleo)
+    try:
+        test_keepalive_and_pipelining(node.port)
+        test_expect_continue(node.port)
+        test_chunked_request_body(node.port)
+        test_error_then_next_request(node.port)
+        test_short_body_then_disconnect(node.port)
+        check(node.proc.poll() is None, "the node is still up")
+    finally:
+        node.stop()
+    print("all passed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
