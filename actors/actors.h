@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/metrics.pb-c.h"
 #include "runtime/rt.h"
 
 #ifdef __cplusplus
@@ -267,6 +268,12 @@ ACT_API void logger_log(rt_t *rt, log_level_t level, const char *fmt, ...)
 /* Metrics: named counters, incremented by casts, read by calls. */
 #define METRICS_MSG_INC (RT_MSG_OTP_BASE + 24u) /* payload: name; arg: n */
 #define METRICS_MSG_GET (RT_MSG_OTP_BASE + 25u) /* payload: name -> arg */
+/* Every counter at once: a call without payload; the reply's payload is a
+ * Cleo__Metrics__Counters (proto/metrics.proto) listing each counter's
+ * name and value, sorted by name (strcmp order); none yet: an empty list.
+ * The reply is one snapshot: increments cast before the call by the same
+ * sender are in it. */
+#define METRICS_MSG_ALL (RT_MSG_OTP_BASE + 26u)
 
 /** Start the metrics server linked to self, registered as "metrics". */
 ACT_API ACT_WUR int metrics_start(rt_t *rt, rt_actor_t *self,
@@ -275,6 +282,14 @@ ACT_API ACT_WUR int metrics_start(rt_t *rt, rt_actor_t *self,
 ACT_API void metrics_inc(rt_t *rt, const char *name, uint64_t n);
 /** Read counter name. Blocking. @return 0 or as rt_call_sync(). */
 ACT_API int metrics_get_sync(rt_t *rt, const char *name, uint64_t *out);
+/** Read every counter (METRICS_MSG_ALL). Blocking: from actors, make the
+ *  call with gen_server_call() instead.
+ *  @param out gives: free with
+ *         cleo__metrics__counters__free_unpacked(*out, NULL).
+ *  @return 0, CLEO_EINVAL (NULL argument), CLEO_ENOPROC (no "metrics"),
+ *          CLEO_EPROTO (the reply holds no Counters) or as rt_call_sync().
+ */
+ACT_API int metrics_all_sync(rt_t *rt, Cleo__Metrics__Counters **out);
 
 #ifdef __cplusplus
 }

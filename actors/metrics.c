@@ -1,6 +1,7 @@
 /*
  * metrics.c - the node's counters: a gen_server registered as "metrics"
- * holding named 64-bit counters in a small chained hash table.
+ * holding named 64-bit counters in a small chained hash table. A read of
+ * all of them (METRICS_MSG_ALL) answers a Cleo__Metrics__Counters record.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,15 +53,52 @@ static int met_init(rt_actor_t *self, void *arg, void **state)
     return 0;
 }
 
+static rt_msg_t *on_get(met_t *t, const rt_msg_t *req)
+{
+    met_ent_t *e = lookup(t, req->payload, false);
+    rt_msg_t *reply = rt_msg_new(METRICS_MSG_GET);
+    reply->arg = e != NULL ? e->value : 0;
+    return reply;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    const Cleo__Metrics__Counter *x = *(Cleo__Metrics__Counter *const *)a;
+    const Cleo__Metrics__Counter *y = *(Cleo__Metrics__Counter *const *)b;
+    return strcmp(x->name, y->name);
+}
+
+/* Every counter as a Counters record sorted by name. Each part is its own
+ * allocation, as protobuf_c_message_free_unpacked() frees them. The table
+ * is small (a counter per name in the code), so the copy is bounded. */
+static rt_msg_t *on_all(met_t *t)
+{
+    Cleo__Metrics__Counters *all = gen__xcalloc(sizeof *all);
+    cleo__metrics__counters__init(all);
+    all->counters = gen__xcalloc((t->n ? t->n : 1) * sizeof *all->counters);
+    for (size_t i = 0; i < MET_BUCKETS; i++) {
+        for (met_ent_t *e = t->b[i]; e != NULL; e = e->next) {
+            Cleo__Metrics__Counter *c = gen__xcalloc(sizeof *c);
+            cleo__metrics__counter__init(c);
+            c->name = gen__xstrdup(e->name);
+            c->value = e->value;
+            all->counters[all->n_counters++] = c;
+        }
+    }
+    qsort(all->counters, all->n_counters, sizeof *all->counters, by_name);
+    rt_msg_t *reply = rt_msg_new(METRICS_MSG_ALL);
+    rt_msg_set_pb(reply, all);
+    return reply;
+}
+
 static int met_call(rt_actor_t *self, void *state, rt_msg_t *req,
                     rt_from_t from, rt_msg_t **reply)
 {
-    if (req->type != METRICS_MSG_GET || req->payload == NULL)
-        return 0; /* an empty reply */
-    met_ent_t *e = lookup(state, req->payload, false);
-    *reply = rt_msg_new(METRICS_MSG_GET);
-    (*reply)->arg = e != NULL ? e->value : 0;
-    return 0;
+    if (req->type == METRICS_MSG_GET && req->payload != NULL)
+        *reply = on_get(state, req);
+    else if (req->type == METRICS_MSG_ALL)
+        *reply = on_all(state);
+    return 0; /* anything else: an empty reply */
 }
 
 static int met_cast(rt_actor_t *self, void *state, rt_msg_t *m)
@@ -133,6 +171,30 @@ int metrics_get_sync(rt_t *rt, const char *name, uint64_t *out)
     if (rc < 0)
         return rc;
     *out = reply->arg;
+    rt_msg_free(reply);
+    return 0;
+}
+
+int metrics_all_sync(rt_t *rt, Cleo__Metrics__Counters **out)
+{
+    if (rt == NULL || out == NULL)
+        return CLEO_EINVAL;
+    rt_pid_t to = rt_whereis(rt, "metrics");
+    if (to == RT_PID_NONE)
+        return CLEO_ENOPROC;
+    rt_msg_t *reply;
+    int rc = gen_server_call_sync(rt, to, rt_msg_new(METRICS_MSG_ALL),
+                                  RT_INFINITY, &reply);
+    if (rc < 0)
+        return rc;
+    const ProtobufCMessage *pb = reply->payload;
+    if (pb == NULL || reply->payload_free == NULL ||
+        pb->descriptor != &cleo__metrics__counters__descriptor) {
+        rt_msg_free(reply);
+        return CLEO_EPROTO;
+    }
+    *out = reply->payload;
+    reply->payload = NULL; /* the caller's now */
     rt_msg_free(reply);
     return 0;
 }
