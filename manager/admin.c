@@ -3,11 +3,12 @@
  * "admin" that answers the introspection server's RT_MSG_ADMIN calls.
  *
  * A command is parsed here, then run as one or two calls with
- * continuations to mgr_users (users) or the storage engine (buckets), so
- * the actor never blocks and serves many commands at once. Each command
- * in flight is a cmd_t on the actor's list: the continuations carry it,
- * and terminate() answers and frees whatever is left, since a
- * continuation never runs once its actor is gone.
+ * continuations to mgr_users (users), the storage engine (buckets) or the
+ * metrics actor (metrics), so the actor never blocks and serves many
+ * commands at once. Each command in flight is a cmd_t on the actor's
+ * list: the continuations carry it, and terminate() answers and frees
+ * whatever is left, since a continuation never runs once its actor is
+ * gone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "storage/sto.h"
 
 #define CALL_MS 20000u /* below the introspection server's own timeout */
+#define METRICS_NAME "metrics" /* actors.h: metrics_start() registers it */
 
 typedef struct admin_s admin_t;
 
@@ -135,6 +137,11 @@ static int on_result(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
         return finish(self, cmd,
                       pb ? mgr__reply_bucket_du(pb)
                          : mgr__reply_error(c, CLEO_EPROTO));
+    case MGR__CMD_METRICS:
+        pb = record(reply, &cleo__metrics__counters__descriptor);
+        return finish(self, cmd,
+                      pb ? mgr__reply_metrics(pb)
+                         : mgr__reply_error(c, CLEO_EPROTO));
     default:
         return finish(self, cmd, mgr__reply_done(c));
     }
@@ -163,6 +170,9 @@ static rt_msg_t *next_request(const cmd_t *cmd, const char **to)
     case MGR__CMD_BUCKET_LIST:
         *to = STO_ENGINE_NAME;
         return rt_msg_new(STO_MSG_BUCKET_LIST);
+    case MGR__CMD_METRICS:
+        *to = METRICS_NAME;
+        return rt_msg_new(METRICS_MSG_ALL);
     case MGR__CMD_BUCKET_DU:
     default:
         *to = STO_ENGINE_NAME;

@@ -10,6 +10,7 @@
 
 #include "manager/mgr.h"
 #include "proto/introspect.pb-c.h"
+#include "proto/metrics.pb-c.h"
 #include "proto/storage.pb-c.h"
 
 typedef enum {
@@ -19,7 +20,8 @@ typedef enum {
     MGR__CMD_BUCKET_CREATE,
     MGR__CMD_BUCKET_DELETE,
     MGR__CMD_BUCKET_LIST,
-    MGR__CMD_BUCKET_DU
+    MGR__CMD_BUCKET_DU,
+    MGR__CMD_METRICS /* the metrics actor's counters (cleo-adm stats) */
 } mgr__cmd_kind_t;
 
 /* A parsed command line. Strings point into the request's argv. */
@@ -56,5 +58,9 @@ Cleo__Introspect__AdminReply *
 mgr__reply_bucket_list(const Cleo__Storage__BucketList *l, const char *owner);
 Cleo__Introspect__AdminReply *
 mgr__reply_bucket_du(const Cleo__Storage__BucketInfo *b);
+/* The counters as text lines "name value" and a JSON object
+ * {"name": value}, both in the record's order (sorted by name). */
+Cleo__Introspect__AdminReply *
+mgr__reply_metrics(const Cleo__Metrics__Counters *all);
 
 #endif /* CLEO_MANAGER_ADMIN_H */

@@ -14,7 +14,7 @@
 #include <time.h>
 
 typedef struct {
-    const char *noun, *verb;
+    const char *noun, *verb; /* verb NULL: the noun alone is the command */
     mgr__cmd_kind_t kind;
     bool name;  /* takes NAME */
     bool owner; /* takes --owner USER */
@@ -32,6 +32,7 @@ static const grammar_t grammar[] = {
     {"bucket", "list", MGR__CMD_BUCKET_LIST, false, true,
      "bucket list [--owner USER]"},
     {"bucket", "du", MGR__CMD_BUCKET_DU, true, false, "bucket du NAME"},
+    {"metrics", NULL, MGR__CMD_METRICS, false, false, "metrics"},
 };
 #define NGRAMMAR (sizeof grammar / sizeof grammar[0])
 
@@ -39,7 +40,7 @@ const char *mgr__cmd_usage(void)
 {
     return "user create NAME | user list | user delete NAME | "
            "bucket create NAME [--owner USER] | bucket delete NAME | "
-           "bucket list [--owner USER] | bucket du NAME";
+           "bucket list [--owner USER] | bucket du NAME | metrics";
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -55,6 +56,9 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 static int parse_args(const grammar_t *g, int argc, char *const *argv,
                       mgr__cmd_t *out, char *err, size_t errlen)
 {
+    if (g->verb == NULL && argc > 1)
+        return fail(err, errlen, "%s: unexpected argument '%s' (usage: %s)",
+                    g->noun, argv[1], g->usage);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (g->owner && strncmp(a, "--owner=", 8) == 0) {
@@ -95,7 +99,7 @@ int mgr__cmd_parse(int argc, char *const *argv, mgr__cmd_t *out, char *err,
         if (strcmp(argv[0], g->noun) != 0)
             continue;
         noun = true;
-        if (argc < 2 || strcmp(argv[1], g->verb) != 0)
+        if (g->verb != NULL && (argc < 2 || strcmp(argv[1], g->verb) != 0))
             continue;
         out->kind = g->kind;
         return parse_args(g, argc, argv, out, err, errlen);
@@ -179,6 +183,8 @@ static char *error_line(const mgr__cmd_t *c, int rc)
         return fmt("user '%s' is an admin and cannot be deleted", n);
     if (rc == CLEO_ESTATE)
         return fmt("bucket '%s' is not empty", n);
+    if (rc == CLEO_ENOPROC && c->kind == MGR__CMD_METRICS)
+        return fmt("metrics service not running");
     if (rc == CLEO_ENOPROC)
         return fmt("%s service not running", user ? "user" : "storage");
     return fmt("%s", cleo_strerror(rc));
@@ -306,4 +312,24 @@ mgr__reply_bucket_du(const Cleo__Storage__BucketInfo *b)
                      (unsigned long long)b->objects,
                      (unsigned long long)b->bytes, b->owner);
     return mgr__reply_new(0, text, dump(bucket_json(b)));
+}
+
+Cleo__Introspect__AdminReply *
+mgr__reply_metrics(const Cleo__Metrics__Counters *all)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        abort();
+    json_t *j = json_object();
+    for (size_t i = 0; i < all->n_counters; i++) {
+        const Cleo__Metrics__Counter *c = all->counters[i];
+        fprintf(f, "%s %llu\n", c->name, (unsigned long long)c->value);
+        /* json_int_t is signed: a counter past 2^63 would wrap, which no
+         * counter of a running node reaches. */
+        json_object_set_new(j, c->name, json_integer((json_int_t)c->value));
+    }
+    fclose(f);
+    return mgr__reply_new(0, text, dump(j));
 }

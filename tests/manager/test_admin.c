@@ -270,3 +270,36 @@ Test(mgr_admin, without_storage_bucket_commands_say_so)
     cr_assert_eq(r->status, 0);
     done(r);
 }
+
+Test(mgr_admin, metrics_lists_the_counters_sorted_by_name)
+{
+    cr_assert_eq(metrics_start(T_rt, NULL, NULL), 0);
+    Cleo__Introspect__AdminReply *r = run("metrics", NULL);
+    cr_assert_eq(r->status, 0, "%s", r->text);
+    cr_assert_str_eq(r->text, "");
+    cr_assert_str_eq(r->json, "{}");
+    done(r);
+    metrics_inc(T_rt, "gw.cache.miss", 2);
+    metrics_inc(T_rt, "gw.cache.hit", 5);
+    metrics_inc(T_rt, "a.first", 1);
+    uint64_t v = 0; /* the casts have landed once a later call answers */
+    cr_assert_eq(metrics_get_sync(T_rt, "a.first", &v), 0);
+    r = run("metrics", NULL);
+    cr_assert_eq(r->status, 0, "%s", r->text);
+    cr_assert_str_eq(r->text, "a.first 1\ngw.cache.hit 5\ngw.cache.miss 2\n");
+    json_t *j = parse(r->json);
+    cr_assert_eq(json_object_size(j), 3);
+    cr_assert_eq(json_integer_value(json_object_get(j, "gw.cache.hit")), 5);
+    cr_assert_eq(json_integer_value(json_object_get(j, "gw.cache.miss")), 2);
+    json_decref(j);
+    done(r);
+    r = run("metrics", "extra", NULL);
+    cr_assert_eq(r->status, CLEO_EBADREQ, "%s", r->text);
+    done(r);
+}
+
+Test(mgr_admin, without_metrics_the_metrics_command_says_so)
+{
+    expect_error(run("metrics", NULL), CLEO_ENOPROC,
+                 "metrics service not running");
+}
