@@ -70,8 +70,9 @@ static const adm_cmd_t cmds[] = {
      "print each message the actor handles, live, for N seconds (5)", 1, 1,
      OPT_SECONDS, run_trace},
     {"stats", "stats",
-     "scheduler utilisation, run queues, steals; memory; actor counters", 0,
-     0, 0, run_stats},
+     "scheduler utilisation, run queues, steals; memory; actor counters; "
+     "then the node's counters (e.g. gw.cache.hit) where it has them",
+     0, 0, 0, run_stats},
     {"top", "top [--sort mailbox|memory|msgs]",
      "full-screen view refreshed each second; keys: m mailbox, b memory, "
      "r messages, p pid, q quit",
@@ -208,11 +209,63 @@ static int run_kill(adm_conn_t *c, const adm_opts_t *o)
     return simple(c, o, &q, show_killed);
 }
 
+/* The node's counters: the admin command "metrics"'s JSON, malloc'd, or
+ * NULL. A node without the manager role (cleo-testnode) has no admin
+ * actor and so no counters; stats then shows the runtime's figures only.
+ * Any other failure is one line on stderr and does not fail stats. */
+static char *fetch_counters(adm_conn_t *c)
+{
+    char *argv[] = {"metrics"};
+    Cleo__Introspect__AdminReq a = CLEO__INTROSPECT__ADMIN_REQ__INIT;
+    a.n_argv = 1;
+    a.argv = argv;
+    adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
+    q.kind = CLEO__INTROSPECT__REQUEST__KIND__ADMIN;
+    q.admin = &a;
+    adm_resp_t *r;
+    int rc = adm_conn_call(c, &q, &r);
+    if (rc < 0) {
+        fprintf(stderr, "cleo-adm: counters: %s\n", strerror(-rc));
+        return NULL;
+    }
+    char *json = NULL;
+    if (r->kind == CLEO__INTROSPECT__RESPONSE__KIND__ERROR) {
+        if (r->code != CLEO_ENOTFOUND) /* ENOTFOUND: no admin actor */
+            fprintf(stderr, "cleo-adm: counters: %s (%s)\n", r->error,
+                    cleo_err_name(r->code));
+    } else if (r->admin == NULL) {
+        fprintf(stderr, "cleo-adm: counters: the node sent no admin reply\n");
+    } else if (r->admin->status != 0) {
+        fprintf(stderr, "cleo-adm: counters: %s\n", r->admin->text);
+    } else if ((json = strdup(r->admin->json)) == NULL) {
+        fprintf(stderr, "cleo-adm: counters: out of memory\n");
+    }
+    adm_resp_free(r);
+    return json;
+}
+
+/* The runtime's figures, then the node's counters where it has them;
+ * --json adds the counters to the response as a "counters" object. */
 static int run_stats(adm_conn_t *c, const adm_opts_t *o)
 {
     adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
     q.kind = CLEO__INTROSPECT__REQUEST__KIND__STATS;
-    return simple(c, o, &q, adm_print_stats);
+    adm_resp_t *r;
+    int rc = adm_conn_call(c, &q, &r);
+    if (rc < 0)
+        return node_error(c, rc);
+    if ((rc = check(r)) == 0) {
+        char *counters = fetch_counters(c);
+        if (o->json) {
+            adm_print_json_with(&r->base, true, "counters", counters);
+        } else {
+            adm_print_stats(r);
+            adm_print_counters(counters);
+        }
+        free(counters);
+    }
+    adm_resp_free(r);
+    return rc;
 }
 
 /* Events until TRACE_END, printed as they come. */

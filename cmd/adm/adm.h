@@ -49,12 +49,20 @@ void adm_resp_free(adm_resp_t *r);
 
 /* Any protobuf-c message as a JSON object on stdout, with a newline. */
 void adm_print_json(const ProtobufCMessage *m, bool pretty);
+/* The same with one more member: key set to the JSON document extra
+ * (left out when extra is NULL or not JSON). @param key, extra borrow. */
+void adm_print_json_with(const ProtobufCMessage *m, bool pretty,
+                         const char *key, const char *extra);
 
 void adm_print_status(const adm_resp_t *r);
 void adm_print_actors(const adm_resp_t *r);
 void adm_print_info(const adm_resp_t *r);
 void adm_print_tree(const adm_resp_t *r);
 void adm_print_stats(const adm_resp_t *r);
+/* The node's counters, from the admin command "metrics"'s JSON object
+ * {"name": value, ...}, under a "counters" heading. NULL prints nothing;
+ * a document that is not such an object is one line on stderr. */
+void adm_print_counters(const char *json);
 void adm_print_trace_event(const adm_resp_t *r);
 
 /* "12.3 MiB" into buf. */

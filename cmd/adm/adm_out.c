@@ -129,8 +129,18 @@ static json_t *msg_json(const ProtobufCMessage *m, bool sparse)
 
 void adm_print_json(const ProtobufCMessage *m, bool pretty)
 {
+    adm_print_json_with(m, pretty, NULL, NULL);
+}
+
+void adm_print_json_with(const ProtobufCMessage *m, bool pretty,
+                         const char *key, const char *extra)
+{
     json_t *o = msg_json(m, m->descriptor ==
                                 &cleo__introspect__response__descriptor);
+    json_t *x =
+        key != NULL && extra != NULL ? json_loads(extra, 0, NULL) : NULL;
+    if (x != NULL)
+        json_object_set_new(o, key, x);
     char *s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
                                 JSON_PRESERVE_ORDER);
     if (s != NULL)
@@ -301,6 +311,31 @@ void adm_print_stats(const adm_resp_t *r)
                (unsigned long long)x->runs, (unsigned long long)x->msgs,
                (unsigned long long)x->steals, (unsigned long long)x->sleeps);
     }
+}
+
+void adm_print_counters(const char *json)
+{
+    if (json == NULL)
+        return;
+    json_t *o = json_loads(json, 0, NULL);
+    if (!json_is_object(o)) {
+        fprintf(stderr, "cleo-adm: counters: the node's answer is not a "
+                        "JSON object\n");
+        json_decref(o);
+        return;
+    }
+    printf("\ncounters\n");
+    if (json_object_size(o) == 0)
+        printf("  (none yet)\n");
+    const char *name;
+    json_t *v;
+    /* The node sends them sorted by name; jansson keeps that order. */
+    json_object_foreach(o, name, v)
+    {
+        printf("  %-32s %14" JSON_INTEGER_FORMAT "\n", name,
+               json_integer_value(v));
+    }
+    json_decref(o);
 }
 
 void adm_print_trace_event(const adm_resp_t *r)
