@@ -58,11 +58,16 @@ GW_API void gw_conf_init(gw_conf_t *c);
  *  returns 0 with *out = 0 (SUP_TEMPORARY children: "ignore"). */
 typedef struct gw_listen_spec_s {
     const gw_conf_t *conf; /* borrows */
-    int kind;              /* GW_LISTEN_S3 or GW_LISTEN_REST */
+    int kind;              /* GW_LISTEN_S3, GW_LISTEN_REST, GW_LISTEN_S3_TLS */
 } gw_listen_spec_t;
 
 #define GW_LISTEN_S3 0
 #define GW_LISTEN_REST 1
+/* S3 over TLS 1.2+ on conf->https_port with the PEM certificate chain
+ * conf->https_cert and key conf->https_key. A missing, unreadable or
+ * mismatched certificate or key fails the start with CLEO_EINVAL after
+ * one line naming the file in the log. */
+#define GW_LISTEN_S3_TLS 2
 
 GW_API GW_WUR int gw_listener_start(rt_actor_t *sup,
                                     const sup_child_spec_t *spec, void *extra,

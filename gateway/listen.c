@@ -5,6 +5,12 @@
  * the loop its socket was accepted on. The first acceptor is the
  * supervised child; the others are linked to it, so any one's death
  * takes the group down and its supervisor restarts it whole.
+ *
+ * An HTTPS listener (GW_LISTEN_S3_TLS) is the same group with one
+ * SSL_CTX, made on the supervisor's thread before any socket is bound so
+ * that a bad certificate or key fails the start. Every acceptor holds a
+ * reference to it, as does every connection's SSL (OpenSSL counts them),
+ * so it is freed with its last user.
  */
 #include "gateway/gw.h"
 
@@ -21,6 +27,7 @@
 #include "gateway/api.h"
 #include "gateway/conn.h"
 #include "gateway/sock.h"
+#include "gateway/tls.h"
 
 #define BACKLOG 1024
 
@@ -34,6 +41,7 @@ typedef struct {
     uint32_t conns;   /* live connection actors */
     uint32_t max;     /* this acceptor's share of max_conns */
     bool open;        /* the handle is initialised */
+    gw_tls_ctx_t *tls; /* one reference; NULL = plain HTTP */
 } acc_t;
 
 typedef struct {
@@ -43,6 +51,7 @@ typedef struct {
     uint32_t max;
     int *peer_fds; /* the first acceptor spawns the others with these */
     uint32_t npeers;
+    gw_tls_ctx_t *tls; /* borrows: each acceptor takes a reference */
 } acc_arg_t;
 
 /* A socket bound to host:port with SO_REUSEPORT, listening. */
@@ -84,6 +93,8 @@ static void on_acc_closed(uv_handle_t *h)
 static void acc_release(void *p)
 {
     acc_t *l = p;
+    gw__tls_ctx_free(l->tls);
+    l->tls = NULL;
     if (l->fd >= 0)
         close(l->fd);
     if (l->open)
@@ -115,6 +126,10 @@ static int on_accept(rt_actor_t *self, acc_t *l, rt_msg_t *m)
     if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&s->tcp) < 0 ||
         l->conns >= l->max) {
         gw__sock_close(s); /* over max_conns: the client sees a reset */
+        return 0;
+    }
+    if (l->tls != NULL && gw__sock_tls_attach(s, l->tls) < 0) {
+        gw__sock_close(s);
         return 0;
     }
     (void)uv_tcp_nodelay(&s->tcp, 1);
@@ -159,10 +174,12 @@ static int acc_init(rt_actor_t *self, void *arg)
     l->fd = a->fd;
     a->fd = -1; /* ours now, closed by the resource */
     l->api = a->api, l->conf = a->conf, l->max = a->max;
+    l->tls = a->tls != NULL ? gw__tls_ctx_ref(a->tls) : NULL;
     (void)rt_resource_add(self, acc_release, l, NULL);
     rt_set_state(self, l);
     for (uint32_t i = 0; i < a->npeers; i++) {
-        acc_arg_t pa = {a->peer_fds[i], a->api, a->conf, a->max, NULL, 0};
+        acc_arg_t pa = {a->peer_fds[i], a->api, a->conf, a->max, NULL, 0,
+                        a->tls};
         a->peer_fds[i] = -1;
         int rc = spawn_acceptor(l->rt, self, &pa, (int)i + 1, NULL);
         if (rc < 0)
@@ -192,26 +209,33 @@ int gw_listener_start(rt_actor_t *sup, const sup_child_spec_t *spec,
 {
     const gw_listen_spec_t *ls = spec->arg;
     const gw_conf_t *c = ls->conf;
-    uint16_t port = ls->kind == GW_LISTEN_REST ? c->rest_port : c->port;
+    uint16_t port = ls->kind == GW_LISTEN_REST     ? c->rest_port
+                    : ls->kind == GW_LISTEN_S3_TLS ? c->https_port
+                                                   : c->port;
     (void)extra;
     if (port == 0) {
         *out = RT_PID_NONE;
         return 0;
     }
     rt_t *rt = rt_actor_rt(sup);
+    gw_tls_ctx_t *tls = NULL;
+    int rc = 0;
+    if (ls->kind == GW_LISTEN_S3_TLS &&
+        (rc = gw__tls_ctx_new(rt, c->https_cert, c->https_key, &tls)) < 0)
+        return rc;
     uint32_t n = rt_sched_count(rt);
     int fds[RT_MAX_SCHED];
-    int rc = 0;
     uint32_t nb = 0;
     for (; nb < n && rc == 0; nb++)
         rc = bind_one(c->host, port, &fds[nb]);
     if (rc < 0) {
         for (uint32_t i = 0; i + 1 < nb; i++)
             close(fds[i]);
+        gw__tls_ctx_free(tls);
         return rc;
     }
     uint32_t max = c->max_conns / n > 0 ? c->max_conns / n : 1;
-    acc_arg_t a = {fds[0], gw__api(ls->kind), c, max, fds + 1, n - 1};
+    acc_arg_t a = {fds[0], gw__api(ls->kind), c, max, fds + 1, n - 1, tls};
     rt_spawn_opts_t o = {.flags = RT_SPAWN_LINK, .sched = 0};
     rc = rt_spawn(rt, sup, &acc_beh, &a, &o, out);
     if (a.fd >= 0)
@@ -219,5 +243,6 @@ int gw_listener_start(rt_actor_t *sup, const sup_child_spec_t *spec,
     for (uint32_t i = 1; i < n; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    gw__tls_ctx_free(tls); /* the acceptors hold their own references */
     return rc;
 }

@@ -4,6 +4,10 @@
  * scheduler thread outside its turns, so they only turn events into
  * messages to the owner (rt.h's rule for uv handles); the actor acts on
  * them in its handlers.
+ *
+ * A socket may carry TLS (gw__sock_tls_attach): the owner sees the same
+ * messages with plaintext in them, and a TLS failure or close_notify as a
+ * GW_MSG_READ with a negative reason, like a TCP EOF.
  */
 #ifndef CLEO_GATEWAY_SOCK_H
 #define CLEO_GATEWAY_SOCK_H
@@ -30,14 +34,28 @@ typedef struct gw_sock_s {
     rt_t *rt;
     rt_pid_t owner; /* the connection actor */
     rt_buf_t *rbuf; /* the buffer lent to libuv for the current read */
+    /* TLS (NULL for plain TCP): rbuf then holds ciphertext and is kept;
+     * plaintext is collected in pbuf and sent as GW_MSG_READ. */
+    struct gw_tls_s *tls;
+    rt_buf_t *pbuf; /* plaintext not yet sent (len < GW_READ_BYTES) */
+    bool tls_over;  /* TLS failed or ended: the read side is done */
 } gw_sock_t;
+
+struct ssl_ctx_st;
+
+/* Make s a TLS server socket on ctx (an accepted socket, before any
+ * read). @param ctx borrows (the SSL references it).
+ * @return 0 or CLEO_ENOMEM. */
+int gw__sock_tls_attach(gw_sock_t *s, struct ssl_ctx_st *ctx);
 
 /* Start reading: every read becomes a GW_MSG_READ to the owner. */
 int gw__sock_read_start(gw_sock_t *s);
 void gw__sock_read_stop(gw_sock_t *s);
 
-/* Write n buffers (each one reference, taken) plus an optional malloc'ed
- * head (taken); a GW_MSG_WRITTEN with arg = notify follows. */
+/* Write a body buffer (one reference, taken; may be NULL) after an
+ * optional malloc'ed head (taken); a GW_MSG_WRITTEN with arg = notify
+ * follows once its bytes (with TLS: their ciphertext) are on the wire.
+ * On an error return no message follows. */
 int gw__sock_write(gw_sock_t *s, char *head, size_t head_len, rt_buf_t *body,
                    uint64_t notify);
 

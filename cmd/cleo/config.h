@@ -42,6 +42,9 @@ typedef struct cfg_s {
     char gw_host[64];                /* listen address */
     uint32_t gw_port;                /* S3 HTTP port; 0 = off */
     uint32_t gw_rest_port;           /* REST port; 0 = off */
+    uint32_t gw_https_port;          /* S3 over TLS port; 0 = off */
+    char gw_https_cert[CFG_PATH_MAX]; /* PEM certificate chain path */
+    char gw_https_key[CFG_PATH_MAX];  /* PEM private key path */
     char gw_rest_token[128];         /* bearer token; "" = open */
     char gw_region[32];
     char gw_domain[128];             /* virtual-host suffix */

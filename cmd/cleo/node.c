@@ -60,6 +60,9 @@ static const gw_conf_t *node_gw_conf(const cfg_t *c)
     g.port = (uint16_t)c->gw_port;
     g.rest_port = (uint16_t)c->gw_rest_port;
     g.rest_token = c->gw_rest_token;
+    g.https_port = (uint16_t)c->gw_https_port;
+    g.https_cert = c->gw_https_cert;
+    g.https_key = c->gw_https_key;
     g.region = c->gw_region;
     g.domain = c->gw_domain;
     g.max_header_bytes = c->gw_max_header_bytes;

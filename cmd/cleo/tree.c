@@ -217,6 +217,7 @@ static const sup_spec_t storage_spec = {
     {SUP_REST_FOR_ONE, 5, 10000}, storage_children, NELEMS(storage_children)};
 static const gw_listen_spec_t s3_listen = {NULL, GW_LISTEN_S3};
 static const gw_listen_spec_t rest_listen = {NULL, GW_LISTEN_REST};
+static const gw_listen_spec_t https_listen = {NULL, GW_LISTEN_S3_TLS};
 
 /* The listeners read the gateway's configuration from the environment:
  * spec->arg is the listen spec, whose conf is filled in here. */
@@ -244,6 +245,8 @@ static const sup_child_spec_t gateway_children[] = {
     {"s3_listener", start_listener, (void *)&s3_listen, SUP_PERMANENT,
      SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
     {"rest_listener", start_listener, (void *)&rest_listen, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+    {"https_listener", start_listener, (void *)&https_listen, SUP_PERMANENT,
      SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
 };
 static const sup_spec_t gateway_spec = {
