@@ -511,6 +511,8 @@ static void req_maybe_finish(gw_conn_t *c)
     req_free(r);
     gw__http_next(&c->http);
     c->phase = P_HEAD;
+    if (c->eof && c->in_n == 0)
+        conn_close(c); /* the client is done sending: nothing more to do */
     pump(c);
 }
 
@@ -570,7 +572,7 @@ static int on_tick(gw_conn_t *c)
     uint64_t now = rt_now_ms(c->rt);
     bool waiting_client = c->req == NULL || c->phase == P_BODY ||
                           c->writes > 0;
-    if (c->phase == P_HEAD && c->head_started && c->in_bytes > 0 &&
+    if (c->phase == P_HEAD && c->head_started &&
         now - c->head_ms >= c->conf->header_timeout_ms) {
         bad_request(c, GW_ETIMEOUT);
         return c->writes == 0 ? RT_STOP : 0;

@@ -44,7 +44,9 @@ class Node:
         self.proc = subprocess.Popen(
             [cleo, "--data", self.dir, "--set", "heart.enabled=false",
              "--set", "gateway.http.port=%d" % self.port,
-             "--set", "admin.tcp_port=0"],
+             "--set", "admin.tcp_port=0",
+             "--set", "gateway.header_timeout_ms=1500",
+             "--set", "gateway.idle_timeout_ms=3000"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -235,6 +237,38 @@ def test_short_body_then_disconnect(port):
     s.close()
 
 
+def test_slow_head_times_out(port):
+    """Slowloris: a head trickling in is cut off at header_timeout_ms."""
+    s, r = conn(port)
+    s.sendall(b"GET /httpb/k0 HTTP/1.1\r\nHo")
+    t0 = time.time()
+    st = None
+    try:
+        for _ in range(40):
+            time.sleep(0.2)
+            s.sendall(b"x")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        st, _, b = r.response()
+    except (EOFError, ConnectionResetError):
+        b = b""
+    took = time.time() - t0
+    check(st in (400, None) and (st is None or b"RequestTimeout" in b),
+          "a trickling head gets 400 RequestTimeout (%s)" % st)
+    check(1.2 < took < 6, "cut off after the header timeout (%.1fs)" % took)
+    check(r.closed(), "and closed")
+    s.close()
+
+
+def test_idle_connection_closes(port):
+    s, r = conn(port)
+    t0 = time.time()
+    check(r.closed(timeout=10), "an idle keep-alive connection is closed")
+    check(2.5 < time.time() - t0 < 8, "after the idle timeout")
+    s.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cleo", required=True)
@@ -246,6 +280,8 @@ def main():
         test_chunked_request_body(node.port)
         test_error_then_next_request(node.port)
         test_short_body_then_disconnect(node.port)
+        test_slow_head_times_out(node.port)
+        test_idle_connection_closes(node.port)
         check(node.proc.poll() is None, "the node is still up")
     finally:
         node.stop()
