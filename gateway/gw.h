@@ -45,7 +45,6 @@ typedef struct gw_conf_s {
     uint32_t max_conns;          /* per listener */
     uint64_t cache_max_bytes;    /* object cache; 0 = off */
     uint64_t cache_max_object_bytes;
-    bool anonymous_admin;        /* tests: unsigned requests act as admin */
 } gw_conf_t;
 
 /** Fill c with the defaults (S3 on 127.0.0.1:8080). */

@@ -114,13 +114,8 @@ static int authenticate(gw_req_t *r, s3_t *s)
     int rc = gw__auth_parse(&q, &s->auth);
     if (rc < 0)
         return rc;
-    if (s->auth.kind == GW_AUTH_ANON) {
-        if (!r->conf->anonymous_admin)
-            return GW_EDENIED; /* every bucket is private */
-        snprintf(s->user, sizeof s->user, "admin");
-        s->is_admin = true;
-        return dispatch(r, s);
-    }
+    if (s->auth.kind == GW_AUTH_ANON)
+        return GW_EDENIED; /* every bucket is private */
     return gw__keys_lookup(r, s->auth.access_key, on_key_found);
 }
 
