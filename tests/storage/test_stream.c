@@ -1,11 +1,16 @@
 /*
- * test_stream.c - a 1 GiB object streamed in and out with the default
+ * test_stream.c - a 5 GiB object streamed in and out with the default
  * 5 MiB chunks: the bytes round-trip and RSS stays within 64 MiB of the
- * idle process (one chunk buffer per put or get, small memtables).
+ * idle process (one chunk buffer per put or get, small memtables). Under
+ * ASan (which cannot check RSS, below) the object is 1 GiB.
  */
 #include "stot.c"
 
+#ifdef __SANITIZE_ADDRESS__
 #define GIB ((uint64_t)1 << 30)
+#else
+#define GIB ((uint64_t)5 << 30)
+#endif
 #define STEP ((size_t)1 << 20)
 #define RSS_BUDGET ((uint64_t)64 << 20)
 
@@ -16,6 +21,7 @@
 #else
 #define RSS_CHECKED true
 #endif
+/* GIB is the object's size; the name stays from when it was one GiB. */
 
 static uint64_t rss_bytes(void)
 {
@@ -54,7 +60,8 @@ static void put_gib(uint8_t *b, uint64_t idle, uint64_t *peak)
     }
     sto_meta_t *m = NULL;
     cr_assert_eq(sto_put_commit(p, (int64_t)GIB, NULL, &m), 0);
-    cr_expect_eq(m->n_chunks, GIB / STO_DEFAULT_CHUNK_SIZE + 1);
+    cr_expect_eq(m->n_chunks,
+                 (GIB + STO_DEFAULT_CHUNK_SIZE - 1) / STO_DEFAULT_CHUNK_SIZE);
     sto_meta_free(m);
     if (RSS_CHECKED)
         cr_expect_lt(*peak - idle, RSS_BUDGET, "put: RSS grew %llu MiB",
@@ -85,7 +92,7 @@ static void get_gib(uint8_t *b, uint8_t *w, uint64_t idle, uint64_t *peak)
                      (unsigned long long)((*peak - idle) >> 20));
 }
 
-Test(sto_stream, one_gib_round_trip_with_bounded_rss, .timeout = 300)
+Test(sto_stream, big_object_round_trip_with_bounded_rss, .timeout = 600)
 {
     uint8_t *b = malloc(STEP), *w = malloc(STEP);
     memset(b, 0, STEP);
@@ -95,7 +102,8 @@ Test(sto_stream, one_gib_round_trip_with_bounded_rss, .timeout = 300)
     uint64_t idle = rss_bytes(), peak = idle;
     put_gib(b, idle, &peak);
     get_gib(b, w, idle, &peak);
-    cr_log_info("1 GiB stream: RSS peak %llu MiB above idle",
+    cr_log_info("%llu GiB stream: RSS peak %llu MiB above idle",
+                (unsigned long long)(GIB >> 30),
                 (unsigned long long)((peak - idle) >> 20));
     free(b);
     free(w);
