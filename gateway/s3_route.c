@@ -114,7 +114,8 @@ const char *s3_hdr(gw_req_t *r, const char *name, char *out, size_t cap)
 }
 
 /* Keys S3 clients can write but that would make a path-like name
- * ambiguous: empty segments ("a//b") and "." or ".." segments. */
+ * ambiguous (as MinIO refuses them): empty segments ("a//b", "/a") and
+ * "." or ".." segments. A trailing '/' (a "folder" marker) is fine. */
 static bool key_is_safe(const char *k, size_t n)
 {
     const char *p = k, *end = k + n;
@@ -122,7 +123,7 @@ static bool key_is_safe(const char *k, size_t n)
         const char *sl = memchr(p, '/', (size_t)(end - p));
         const char *e = sl ? sl : end;
         size_t len = (size_t)(e - p);
-        if ((len == 0 && sl != NULL && p != k) ||
+        if ((len == 0 && sl != NULL) ||
             (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
             return false;
         if (sl == NULL)
