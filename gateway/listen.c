@@ -116,6 +116,20 @@ static int on_start(rt_actor_t *self, acc_t *l)
     return uv_listen((uv_stream_t *)&l->tcp, BACKLOG, on_connection);
 }
 
+/* S3's answer to a server at its connection limit, written at once
+ * (best effort: a fresh socket's send buffer is empty). */
+static void refuse_busy(gw_sock_t *s)
+{
+    static const char busy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml"
+        "\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 126"
+        "\r\n\r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
+        "SlowDown</Code><Message>Please reduce your request rate.</Message>"
+        "</Error>";
+    uv_buf_t b = uv_buf_init((char *)busy, sizeof busy - 1);
+    (void)uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+}
+
 static int on_accept(rt_actor_t *self, acc_t *l, rt_msg_t *m)
 {
     if (m->reason < 0)
@@ -123,9 +137,14 @@ static int on_accept(rt_actor_t *self, acc_t *l, rt_msg_t *m)
     gw_sock_t *s = gw__xcalloc(1, sizeof *s);
     uv_tcp_init(rt_actor_loop(self), &s->tcp);
     s->tcp.data = s;
-    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&s->tcp) < 0 ||
-        l->conns >= l->max) {
-        gw__sock_close(s); /* over max_conns: the client sees a reset */
+    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&s->tcp) < 0) {
+        gw__sock_close(s);
+        return 0;
+    }
+    if (l->conns >= l->max) { /* over max_conns: say so, then close */
+        if (l->tls == NULL)
+            refuse_busy(s);
+        gw__sock_close(s);
         return 0;
     }
     if (l->tls != NULL && gw__sock_tls_attach(s, l->tls) < 0) {

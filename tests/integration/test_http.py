@@ -37,7 +37,7 @@ def free_port():
 
 
 class Node:
-    def __init__(self, cleo):
+    def __init__(self, cleo, extra=()):
         self.dir = tempfile.mkdtemp(prefix="cleo-http-")
         self.port = free_port()
         env = dict(os.environ, CLEO_ACCESS_KEY=AK, CLEO_SECRET_KEY=SK)
@@ -46,7 +46,7 @@ class Node:
              "--set", "gateway.http.port=%d" % self.port,
              "--set", "admin.tcp_port=0",
              "--set", "gateway.header_timeout_ms=1500",
-             "--set", "gateway.idle_timeout_ms=3000"],
+             "--set", "gateway.idle_timeout_ms=3000"] + list(extra),
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -269,6 +269,29 @@ def test_idle_connection_closes(port):
     s.close()
 
 
+def test_connection_limit(cleo):
+    """Past gateway.max_connections a client gets 503 SlowDown and a close;
+    the connections already open keep working."""
+    node = Node(cleo, ["--set", "gateway.max_connections=2"])
+    try:
+        socks = [conn(node.port) for _ in range(8)]
+        refused = 0
+        for s, r in socks:
+            s.settimeout(1)
+            try:
+                st, _, b = r.response()
+                assert st == 503 and b"SlowDown" in b, (st, b)
+                refused += 1
+            except (socket.timeout, TimeoutError):
+                pass  # admitted: it waits for a request
+        check(refused >= 6, "connections past the limit get 503 SlowDown "
+              "(%d of 8)" % refused)
+        for s, _ in socks:
+            s.close()
+    finally:
+        node.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cleo", required=True)
@@ -285,6 +308,7 @@ def main():
         check(node.proc.poll() is None, "the node is still up")
     finally:
         node.stop()
+    test_connection_limit(a.cleo)
     print("all passed")
 
 
