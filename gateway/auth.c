@@ -209,11 +209,10 @@ static int digits(const char *s, int n)
     return v;
 }
 
-static int make_time(int y, int mo, int d, int h, int mi, int s,
-                     int64_t *t)
+static int make_time(int y, int mo, int d, int h, int mi, int s, int64_t *t)
 {
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
-        h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 ||
+        mi < 0 || mi > 59 || s < 0 || s > 60)
         return -1;
     *t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
     return 0;
@@ -245,8 +244,9 @@ static int rfc1123(const char *s, size_t n, int64_t *t)
         p++;
     char mon[4], zone[8];
     int d, y, h, mi, sec, used = 0;
-    if (sscanf(p, "%2d %3s %4d %2d:%2d:%2d %7s%n", &d, mon, &y, &h, &mi,
-               &sec, zone, &used) != 7 || p[used] != '\0')
+    if (sscanf(p, "%2d %3s %4d %2d:%2d:%2d %7s%n", &d, mon, &y, &h, &mi, &sec,
+               zone, &used) != 7 ||
+        p[used] != '\0')
         return -1;
     if (strcmp(zone, "GMT") != 0 && strcmp(zone, "UTC") != 0 &&
         strcmp(zone, "Z") != 0 && strcmp(zone, "+0000") != 0)
@@ -258,8 +258,8 @@ int gw__auth_date(const char *s, size_t n, int64_t *t)
 {
     if (n == 16 && s[8] == 'T' && s[15] == 'Z') {
         return make_time(digits(s, 4), digits(s + 4, 2), digits(s + 6, 2),
-                         digits(s + 9, 2), digits(s + 11, 2),
-                         digits(s + 13, 2), t);
+                         digits(s + 9, 2), digits(s + 11, 2), digits(s + 13, 2),
+                         t);
     }
     return rfc1123(s, n, t);
 }
@@ -305,8 +305,8 @@ static int pick(const gw_auth_req_t *rq, const gw_hdr_t **auth)
     *auth = NULL;
     for (size_t i = 0; i < rq->nhdrs; i++) {
         const gw_hdr_t *h = &rq->hdrs[i];
-        if (h->name_len == 13 && strncasecmp(h->name, "authorization", 13)
-            == 0) {
+        if (h->name_len == 13 &&
+            strncasecmp(h->name, "authorization", 13) == 0) {
             if (*auth != NULL)
                 return GW_EAUTHHDR;
             *auth = h;
@@ -318,8 +318,7 @@ static int pick(const gw_auth_req_t *rq, const gw_hdr_t **auth)
     if ((*auth != NULL) + q4 + q2 > 1)
         return GW_EARGUMENT; /* only one auth mechanism is allowed */
     if (*auth != NULL)
-        return (*auth)->value_len >= 4 &&
-                       memcmp((*auth)->value, "AWS4", 4) == 0
+        return (*auth)->value_len >= 4 && memcmp((*auth)->value, "AWS4", 4) == 0
                    ? GW_AUTH_V4_HEADER
                    : GW_AUTH_V2_HEADER;
     return q4 ? GW_AUTH_V4_QUERY : q2 ? GW_AUTH_V2_QUERY : GW_AUTH_ANON;
@@ -358,9 +357,8 @@ int gw__auth_parse(const gw_auth_req_t *rq, gw_auth_t *out)
     return 0;
 }
 
-int gw__auth_verify(const gw_auth_req_t *rq, gw_auth_t *a,
-                    const char *secret, size_t secret_len,
-                    gw_sigv4_cache_t *cache)
+int gw__auth_verify(const gw_auth_req_t *rq, gw_auth_t *a, const char *secret,
+                    size_t secret_len, gw_sigv4_cache_t *cache)
 {
     switch (a->kind) {
     case GW_AUTH_V4_HEADER:
@@ -406,8 +404,7 @@ int gw__sha256_check_init(gw_sha256_check_t *c, const char *hex)
     return 0;
 }
 
-void gw__sha256_check_update(gw_sha256_check_t *c, const void *buf,
-                             size_t len)
+void gw__sha256_check_update(gw_sha256_check_t *c, const void *buf, size_t len)
 {
     if (len > 0)
         EVP_DigestUpdate(c->_ctx, buf, len);

@@ -39,12 +39,12 @@
 
 #include "gateway/hdr.h"
 
-#define GW_AUTH_MAX_SKEW 900        /* s, header auth: RequestTimeTooSkewed */
-#define GW_AUTH_MAX_EXPIRES 604800  /* s, presigned V4: 7 days */
-#define GW_AUTH_AK_MAX 128          /* bytes of an access key id */
-#define GW_AUTH_REGION_MAX 32       /* bytes of a region name */
-#define GW_AUTH_SIGNED_MAX 1024     /* bytes of a SignedHeaders list */
-#define GW_CHUNKED_LINE_MAX 256     /* bytes of a chunk or trailer line */
+#define GW_AUTH_MAX_SKEW 900       /* s, header auth: RequestTimeTooSkewed */
+#define GW_AUTH_MAX_EXPIRES 604800 /* s, presigned V4: 7 days */
+#define GW_AUTH_AK_MAX 128         /* bytes of an access key id */
+#define GW_AUTH_REGION_MAX 32      /* bytes of a region name */
+#define GW_AUTH_SIGNED_MAX 1024    /* bytes of a SignedHeaders list */
+#define GW_CHUNKED_LINE_MAX 256    /* bytes of a chunk or trailer line */
 
 /* Which mechanism a request uses. */
 typedef enum gw_auth_kind_e {
@@ -57,12 +57,12 @@ typedef enum gw_auth_kind_e {
 
 /* What the body must satisfy after the headers verified. */
 typedef enum gw_payload_e {
-    GW_PAYLOAD_NONE = 0,           /* anonymous or V2: nothing signed */
-    GW_PAYLOAD_SHA256,             /* hex in payload_sha256; check body */
-    GW_PAYLOAD_UNSIGNED,           /* UNSIGNED-PAYLOAD */
-    GW_PAYLOAD_STREAMING,          /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD */
-    GW_PAYLOAD_STREAMING_TRAILER,  /* ...-PAYLOAD-TRAILER (signed trailer) */
-    GW_PAYLOAD_UNSIGNED_TRAILER,   /* STREAMING-UNSIGNED-PAYLOAD-TRAILER */
+    GW_PAYLOAD_NONE = 0,          /* anonymous or V2: nothing signed */
+    GW_PAYLOAD_SHA256,            /* hex in payload_sha256; check body */
+    GW_PAYLOAD_UNSIGNED,          /* UNSIGNED-PAYLOAD */
+    GW_PAYLOAD_STREAMING,         /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD */
+    GW_PAYLOAD_STREAMING_TRAILER, /* ...-PAYLOAD-TRAILER (signed trailer) */
+    GW_PAYLOAD_UNSIGNED_TRAILER,  /* STREAMING-UNSIGNED-PAYLOAD-TRAILER */
 } gw_payload_t;
 
 /* The request as the HTTP layer saw it. Every pointer borrows: valid for
@@ -87,17 +87,17 @@ typedef struct gw_auth_s {
     gw_auth_kind_t kind;
     gw_payload_t payload;
     char access_key[GW_AUTH_AK_MAX + 1]; /* NUL-terminated */
-    char signature[65];       /* V4: 64 hex; V2: base64 as received */
-    char amz_date[17];        /* V4: YYYYMMDDTHHMMSSZ */
-    char scope[80];           /* V4: date/region/s3/aws4_request */
+    char signature[65]; /* V4: 64 hex; V2: base64 as received */
+    char amz_date[17];  /* V4: YYYYMMDDTHHMMSSZ */
+    char scope[80];     /* V4: date/region/s3/aws4_request */
     char region[GW_AUTH_REGION_MAX + 1];
     char signed_headers[GW_AUTH_SIGNED_MAX + 1]; /* V4, as received */
-    char payload_sha256[65];  /* the hash line of the canonical request */
-    char expires[24];         /* V2 query: Expires as received */
-    int64_t decoded_len;      /* x-amz-decoded-content-length, -1 = none */
-    char trailer[40];         /* *_TRAILER: x-amz-trailer, lowercase */
+    char payload_sha256[65]; /* the hash line of the canonical request */
+    char expires[24];        /* V2 query: Expires as received */
+    int64_t decoded_len;     /* x-amz-decoded-content-length, -1 = none */
+    char trailer[40];        /* *_TRAILER: x-amz-trailer, lowercase */
     /* private */
-    unsigned char _key[32];   /* V4 signing key, set by verify */
+    unsigned char _key[32]; /* V4 signing key, set by verify */
     bool _key_ok;
 } gw_auth_t;
 
@@ -133,9 +133,8 @@ int gw__auth_parse(const gw_auth_req_t *rq, gw_auth_t *out)
  *  @param a the parse result; updated (signing key) on success.
  *  @param secret borrows. @param cache borrows; may be NULL.
  *  @return 0 (also for GW_AUTH_ANON), GW_ESIGNATURE, CLEO_ENOMEM. */
-int gw__auth_verify(const gw_auth_req_t *rq, gw_auth_t *a,
-                    const char *secret, size_t secret_len,
-                    gw_sigv4_cache_t *cache)
+int gw__auth_verify(const gw_auth_req_t *rq, gw_auth_t *a, const char *secret,
+                    size_t secret_len, gw_sigv4_cache_t *cache)
     __attribute__((warn_unused_result));
 
 /** True if the body is aws-chunked (any STREAMING-* payload). */
@@ -152,10 +151,9 @@ bool gw__auth_is_chunked(const gw_auth_t *a);
  *  @param out filled with a NUL-terminated value of at most `cap` bytes.
  *  @return 0, -ENOSPC (cap), GW_EARGUMENT, CLEO_ENOMEM. */
 int gw__sigv4_sign(const gw_auth_req_t *rq, const char *access_key,
-                   const char *secret, const char *region,
-                   const char *amz_date, const char *signed_headers,
-                   const char *payload_hash, char *out, size_t cap)
-    __attribute__((warn_unused_result));
+                   const char *secret, const char *region, const char *amz_date,
+                   const char *signed_headers, const char *payload_hash,
+                   char *out, size_t cap) __attribute__((warn_unused_result));
 
 /** Presign `rq` (GET, PUT, ...) for `expires` seconds: write the query
  *  string to send, i.e. rq's query (if any) followed by the X-Amz-*
@@ -191,8 +189,7 @@ typedef struct gw_sha256_check_s {
 int gw__sha256_check_init(gw_sha256_check_t *c, const char *hex)
     __attribute__((warn_unused_result));
 /** Hash the next slice of the body. @param buf borrows. */
-void gw__sha256_check_update(gw_sha256_check_t *c, const void *buf,
-                             size_t len);
+void gw__sha256_check_update(gw_sha256_check_t *c, const void *buf, size_t len);
 /** At the end of the body. @return 0 or GW_ESHA256. */
 int gw__sha256_check_final(gw_sha256_check_t *c)
     __attribute__((warn_unused_result));
@@ -217,37 +214,36 @@ typedef struct gw_chunked_s {
     void *data; /* public: for the callback */
     /* private */
     gw_chunked_data_cb _cb;
-    void *_md;               /* EVP_MD_CTX over the current chunk */
+    void *_md; /* EVP_MD_CTX over the current chunk */
     unsigned char _key[32];
     char _amz_date[17];
     char _scope[80];
-    char _prev[65];          /* previous signature, hex */
-    char _want[65];          /* this chunk's declared signature */
+    char _prev[65]; /* previous signature, hex */
+    char _want[65]; /* this chunk's declared signature */
     char _line[GW_CHUNKED_LINE_MAX];
     size_t _line_len;
-    uint64_t _left;          /* data bytes left in this chunk */
-    uint64_t _total;         /* decoded bytes so far */
-    int64_t _decoded_len;    /* -1 = not checked */
+    uint64_t _left;       /* data bytes left in this chunk */
+    uint64_t _total;      /* decoded bytes so far */
+    int64_t _decoded_len; /* -1 = not checked */
     int _state;
-    int _err;                /* sticky */
+    int _err; /* sticky */
     bool _signed;
     bool _trailer;
-    bool _sig_seen;          /* x-amz-trailer-signature checked */
+    bool _sig_seen; /* x-amz-trailer-signature checked */
     unsigned _ntrailers;
-    int _ck;                 /* checksum of the decoded data, CK_* */
-    bool _ck_seen;           /* its trailer line was checked */
-    uint32_t _crc;           /* CK_CRC32 */
-    void *_ck_md;            /* EVP_MD_CTX for CK_SHA1 / CK_SHA256 */
-    char _ck_name[40];       /* the trailer that carries it */
+    int _ck;           /* checksum of the decoded data, CK_* */
+    bool _ck_seen;     /* its trailer line was checked */
+    uint32_t _crc;     /* CK_CRC32 */
+    void *_ck_md;      /* EVP_MD_CTX for CK_SHA1 / CK_SHA256 */
+    char _ck_name[40]; /* the trailer that carries it */
 } gw_chunked_t;
 
 /** Prepare to decode the body of a verified request whose payload is
  *  STREAMING-*; the signatures chain from a->signature (the seed).
  *  @param a borrows: read during the call only.
  *  @return 0, GW_EARGUMENT (not a streaming payload), CLEO_ENOMEM. */
-int gw__chunked_init(gw_chunked_t *d, const gw_auth_t *a,
-                     gw_chunked_data_cb cb, void *data)
-    __attribute__((warn_unused_result));
+int gw__chunked_init(gw_chunked_t *d, const gw_auth_t *a, gw_chunked_data_cb cb,
+                     void *data) __attribute__((warn_unused_result));
 /** Decode the next slice of the body. @param buf borrows.
  *  @return 0, GW_ESIGNATURE (a chunk's or the trailer's signature),
  *  GW_EBADREQ (framing), GW_EINCOMPLETE (more data than
@@ -310,9 +306,8 @@ void gw__hmac1(const void *key, size_t klen, const void *buf, size_t n,
 int gw__sigv4_parse_header(const gw_auth_req_t *rq, const gw_hdr_t *auth,
                            gw_auth_t *a);
 int gw__sigv4_parse_query(const gw_auth_req_t *rq, gw_auth_t *a);
-int gw__sigv4_verify(const gw_auth_req_t *rq, gw_auth_t *a,
-                     const char *secret, size_t secret_len,
-                     gw_sigv4_cache_t *cache);
+int gw__sigv4_verify(const gw_auth_req_t *rq, gw_auth_t *a, const char *secret,
+                     size_t secret_len, gw_sigv4_cache_t *cache);
 int gw__sigv2_parse_header(const gw_auth_req_t *rq, const gw_hdr_t *auth,
                            gw_auth_t *a);
 int gw__sigv2_parse_query(const gw_auth_req_t *rq, gw_auth_t *a);

@@ -36,7 +36,7 @@
 #include "gateway/err.h"
 #include "runtime/rt.h"
 
-#define EMPTY_SHA256                                                       \
+#define EMPTY_SHA256                                                           \
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_TRAILERS 16
 
@@ -82,8 +82,7 @@ static void ck_update(gw_chunked_t *d, const char *buf, size_t n)
     if (d->_ck == CK_CRC32) {
         for (size_t i = 0; i < n; i += 1u << 30) {
             size_t k = n - i < (1u << 30) ? n - i : (1u << 30);
-            d->_crc = (uint32_t)crc32(d->_crc, (const Bytef *)buf + i,
-                                      (uInt)k);
+            d->_crc = (uint32_t)crc32(d->_crc, (const Bytef *)buf + i, (uInt)k);
         }
     } else if (d->_ck != CK_NONE) {
         EVP_DigestUpdate(d->_ck_md, buf, n);
@@ -109,8 +108,8 @@ static int ck_check(gw_chunked_t *d, const char *v, size_t n)
     return 0;
 }
 
-int gw__chunked_init(gw_chunked_t *d, const gw_auth_t *a,
-                     gw_chunked_data_cb cb, void *data)
+int gw__chunked_init(gw_chunked_t *d, const gw_auth_t *a, gw_chunked_data_cb cb,
+                     void *data)
 {
     memset(d, 0, sizeof *d);
     d->data = data;
@@ -219,8 +218,7 @@ static int on_head(gw_chunked_t *d, const char *l, size_t n)
     } else if (i < n && l[i] != ';') {
         return GW_EBADREQ;
     }
-    if (d->_decoded_len >= 0 &&
-        d->_total + size > (uint64_t)d->_decoded_len)
+    if (d->_decoded_len >= 0 && d->_total + size > (uint64_t)d->_decoded_len)
         return GW_EINCOMPLETE; /* more than x-amz-decoded-content-length */
     if (size > 0) {
         d->_left = size;
@@ -249,9 +247,9 @@ static int check_trailer(gw_chunked_t *d, const char *v, size_t n)
     if (n != 64 || EVP_DigestFinal_ex(d->_md, h, &hl) != 1)
         return GW_ESIGNATURE;
     gw__auth_hex(h, 32, hx);
-    int len = snprintf(sts, sizeof sts,
-                       "AWS4-HMAC-SHA256-TRAILER\n%s\n%s\n%s\n%s",
-                       d->_amz_date, d->_scope, d->_prev, hx);
+    int len =
+        snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256-TRAILER\n%s\n%s\n%s\n%s",
+                 d->_amz_date, d->_scope, d->_prev, hx);
     gw__hmac256(d->_key, 32, sts, (size_t)len, mac);
     gw__auth_hex(mac, 32, got);
     if (CRYPTO_memcmp(got, v, 64) != 0)
@@ -347,9 +345,8 @@ int gw__chunked_feed(gw_chunked_t *d, const char *buf, size_t len)
         case ST_DATA_CR:
         case ST_DATA_LF:
             used = 1;
-            rc = buf[i] == (d->_state == ST_DATA_CR ? '\r' : '\n')
-                     ? 0
-                     : GW_EBADREQ;
+            rc = buf[i] == (d->_state == ST_DATA_CR ? '\r' : '\n') ? 0
+                                                                   : GW_EBADREQ;
             d->_state = d->_state == ST_DATA_CR ? ST_DATA_LF : ST_HEAD;
             break;
         default:

@@ -19,6 +19,7 @@
 
 /* The query parameters that are part of the canonical resource, sorted
  * (S3's subresources and the response-* overrides). */
+/* clang-format off */
 static const char *const subres[] = {
     "accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete",
     "inventory", "lifecycle", "location", "logging", "metrics",
@@ -30,6 +31,7 @@ static const char *const subres[] = {
     "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
     "versions", "website",
 };
+/* clang-format on */
 #define NSUBRES (sizeof subres / sizeof subres[0])
 
 static bool b64_ok(const char *s, size_t n)
@@ -64,8 +66,7 @@ int gw__sigv2_parse_header(const gw_auth_req_t *rq, const gw_hdr_t *auth,
     if (colon == NULL)
         return GW_EAUTHHDR;
     size_t akl = (size_t)(colon - s), sl = n - akl - 1;
-    if (!ak_ok(s, akl) || sl >= sizeof a->signature ||
-        !b64_ok(colon + 1, sl))
+    if (!ak_ok(s, akl) || sl >= sizeof a->signature || !b64_ok(colon + 1, sl))
         return GW_EAUTHHDR;
     memcpy(a->access_key, s, akl);
     a->access_key[akl] = '\0';
@@ -88,8 +89,8 @@ int gw__sigv2_parse_query(const gw_auth_req_t *rq, gw_auth_t *a)
     char exp[sizeof a->expires];
     if (gw__auth_qparam(rq, "AWSAccessKeyId", a->access_key,
                         sizeof a->access_key) != 1 ||
-        gw__auth_qparam(rq, "Signature", a->signature,
-                        sizeof a->signature) != 1 ||
+        gw__auth_qparam(rq, "Signature", a->signature, sizeof a->signature) !=
+            1 ||
         gw__auth_qparam(rq, "Expires", exp, sizeof exp) != 1)
         return GW_EARGUMENT;
     /* A '+' of base64 sent unescaped may have become a space on the way. */
@@ -147,9 +148,9 @@ static int amz_headers(const gw_auth_req_t *rq, gw_sb_t *b)
             v[n++] = &rq->hdrs[i];
     qsort(v, n, sizeof *v, hdr_cmp); /* ties keep arrival order */
     for (size_t i = 0; i < n; i++) {
-        bool same = i > 0 && v[i]->name_len == v[i - 1]->name_len &&
-                    strncasecmp(v[i]->name, v[i - 1]->name,
-                                v[i]->name_len) == 0;
+        bool same =
+            i > 0 && v[i]->name_len == v[i - 1]->name_len &&
+            strncasecmp(v[i]->name, v[i - 1]->name, v[i]->name_len) == 0;
         if (same) {
             gw__sb_put(b, ",", 1);
         } else {
@@ -172,8 +173,8 @@ static int amz_headers(const gw_auth_req_t *rq, gw_sb_t *b)
 }
 
 /* "?name" or "&name", then "=value" percent-decoded if there is one. */
-static int put_subres(gw_sb_t *b, const char *name, size_t nl,
-                      const char *eq, const char *pe, bool *first)
+static int put_subres(gw_sb_t *b, const char *name, size_t nl, const char *eq,
+                      const char *pe, bool *first)
 {
     gw__sb_put(b, *first ? "?" : "&", 1);
     gw__sb_put(b, name, nl);

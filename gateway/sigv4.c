@@ -29,7 +29,7 @@
 #include "runtime/rt.h"
 
 #define ALGO "AWS4-HMAC-SHA256"
-#define EMPTY_SHA256                                                       \
+#define EMPTY_SHA256                                                           \
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SECRET_MAX 256 /* bytes; secrets come from the manager, not users */
 
@@ -238,8 +238,7 @@ static int payload_decl(const gw_auth_req_t *rq, gw_auth_t *a)
 static int parse_fields(const char *s, const char *end, const char *v[3],
                         size_t l[3])
 {
-    static const char *keys[3] = {"Credential", "SignedHeaders",
-                                  "Signature"};
+    static const char *keys[3] = {"Credential", "SignedHeaders", "Signature"};
     while (s < end) {
         while (s < end && (*s == ' ' || *s == ','))
             s++;
@@ -273,8 +272,7 @@ int gw__sigv4_parse_header(const gw_auth_req_t *rq, const gw_hdr_t *auth,
     const char *v[3] = {NULL, NULL, NULL};
     size_t l[3] = {0, 0, 0};
     int rc;
-    if (auth->value_len < sizeof ALGO ||
-        memcmp(s, ALGO " ", sizeof ALGO) != 0)
+    if (auth->value_len < sizeof ALGO || memcmp(s, ALGO " ", sizeof ALGO) != 0)
         return GW_EAUTHHDR;
     if ((rc = parse_fields(s + sizeof ALGO, end, v, l)) < 0 ||
         (rc = parse_credential(v[0], l[0], a, GW_EAUTHHDR)) < 0 ||
@@ -358,8 +356,8 @@ static void put_enc(gw_sb_t *b, const char *s, size_t n, bool raw)
 
 /* Encode every name and value of the query into `tmp`, recording where
  * each pair sits. */
-static size_t query_pairs(const gw_auth_req_t *rq, bool presigned,
-                          bool raw, gw_sb_t *tmp, qp_t *qp)
+static size_t query_pairs(const gw_auth_req_t *rq, bool presigned, bool raw,
+                          gw_sb_t *tmp, qp_t *qp)
 {
     const char *q = rq->query, *end = q + rq->query_len;
     size_t n = 0;
@@ -438,8 +436,7 @@ static void put_trimall(gw_sb_t *b, const char *s, size_t n)
 
 /* "name:value\n" for each signed header, in SignedHeaders order; the
  * values of a repeated header are joined by commas. */
-static void canon_headers(const gw_auth_req_t *rq, const char *sh,
-                          gw_sb_t *b)
+static void canon_headers(const gw_auth_req_t *rq, const char *sh, gw_sb_t *b)
 {
     while (*sh != '\0') {
         const char *e = strchr(sh, ';');
@@ -559,9 +556,8 @@ static void signing_key(const char *secret, size_t slen, const gw_auth_t *a,
     c->slot[v].used = true;
 }
 
-int gw__sigv4_verify(const gw_auth_req_t *rq, gw_auth_t *a,
-                     const char *secret, size_t secret_len,
-                     gw_sigv4_cache_t *cache)
+int gw__sigv4_verify(const gw_auth_req_t *rq, gw_auth_t *a, const char *secret,
+                     size_t secret_len, gw_sigv4_cache_t *cache)
 {
     unsigned char key[32];
     char sig[65];
@@ -585,7 +581,8 @@ int gw__sigv4_verify(const gw_auth_req_t *rq, gw_auth_t *a,
     return 0;
 }
 
-/* ---- signing --------------------------------------------------------------- */
+/* ---- signing ---------------------------------------------------------------
+ */
 
 /* Fill the parts of `a` a signer chooses. */
 static int sign_setup(gw_auth_t *a, gw_auth_kind_t kind, const char *region,
@@ -608,15 +605,15 @@ static int sign_setup(gw_auth_t *a, gw_auth_kind_t kind, const char *region,
 }
 
 int gw__sigv4_sign(const gw_auth_req_t *rq, const char *access_key,
-                   const char *secret, const char *region,
-                   const char *amz_date, const char *signed_headers,
-                   const char *payload_hash, char *out, size_t cap)
+                   const char *secret, const char *region, const char *amz_date,
+                   const char *signed_headers, const char *payload_hash,
+                   char *out, size_t cap)
 {
     gw_auth_t a;
     unsigned char key[32];
     char sig[65];
-    int rc = sign_setup(&a, GW_AUTH_V4_HEADER, region, amz_date,
-                        signed_headers, payload_hash);
+    int rc = sign_setup(&a, GW_AUTH_V4_HEADER, region, amz_date, signed_headers,
+                        payload_hash);
     if (rc < 0)
         return rc;
     gw__sigv4_key(secret, strlen(secret), amz_date, region, key);

@@ -48,8 +48,7 @@ static void decode(const gw_auth_t *a, const uint8_t *body, size_t n,
         __builtin_trap();
 }
 
-static void parse_verify(const gw_auth_req_t *rq, const uint8_t *body,
-                         size_t n)
+static void parse_verify(const gw_auth_req_t *rq, const uint8_t *body, size_t n)
 {
     gw_auth_t a;
     if (gw__auth_parse(rq, &a) < 0)
@@ -154,8 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         const char *c = memchr(l, ':', n);
         size_t nl = c ? (size_t)(c - l) : n;
-        h[rq.nhdrs++] = (gw_hdr_t){l, nl, c ? c + 1 : l + n,
-                                   c ? n - nl - 1 : 0};
+        h[rq.nhdrs++] =
+            (gw_hdr_t){l, nl, c ? c + 1 : l + n, c ? n - nl - 1 : 0};
     }
     rq.hdrs = h;
     rq.now = NOW + (flags & 0x80 ? 0 : (int64_t)(flags & 0x7f) * 60);

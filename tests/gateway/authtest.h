@@ -37,8 +37,8 @@ typedef struct treq_s {
 static inline void treq_sync(treq_t *t, size_t nh)
 {
     for (size_t i = 0; i < nh; i++) {
-        t->h[i] = (gw_hdr_t){t->names[i], strlen(t->names[i]),
-                             t->values[i], strlen(t->values[i])};
+        t->h[i] = (gw_hdr_t){t->names[i], strlen(t->names[i]), t->values[i],
+                             strlen(t->values[i])};
     }
     t->rq.method = t->method;
     t->rq.method_len = strlen(t->method);

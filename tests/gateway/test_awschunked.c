@@ -14,10 +14,16 @@
 
 #define DOC_NOW 1369353600 /* 2013-05-24T00:00:00Z */
 #define DOC_SK "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-#define DOC_SEED "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+#define DOC_SEED                                                               \
+    "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
 
 static const vec_t doc_req = {
-    "aws_doc_chunked", "PUT", "/examplebucket/chunkObject.txt", "", "", 8,
+    "aws_doc_chunked",
+    "PUT",
+    "/examplebucket/chunkObject.txt",
+    "",
+    "",
+    8,
     {
         {"Host", "s3.amazonaws.com"},
         {"x-amz-date", "20130524T000000Z"},
@@ -117,8 +123,8 @@ Test(gw_awschunked, aws_doc_seed_signature_verifies)
 
 Test(gw_awschunked, aws_doc_body_in_any_split)
 {
-    static const size_t splits[] = {0, 1, 2, 3, 7, 13, 85, 86, 87, 4093,
-                                    65536, 65622};
+    static const size_t splits[] = {0,  1,  2,  3,    7,     13,
+                                    85, 86, 87, 4093, 65536, 65622};
     gw_auth_t a;
     size_t len;
     char *body = doc_body(&len);
@@ -153,8 +159,7 @@ Test(gw_awschunked, tampered_data_or_signature_fails)
 
     /* Chunks swapped in order: each signature chains the previous. */
     char *b = malloc(70000);
-    size_t n = (size_t)sprintf(b, "400;chunk-signature=%s\r\n",
-                               AWS_CHUNK_SIG1);
+    size_t n = (size_t)sprintf(b, "400;chunk-signature=%s\r\n", AWS_CHUNK_SIG1);
     memset(b + n, 'a', 1024);
     n += 1024;
     n += (size_t)sprintf(b + n, "\r\n");
@@ -271,13 +276,12 @@ static void unsigned_trailer_auth2(gw_auth_t *a, const char *dlen,
     treq_set(&t, "x-amz-decoded-content-length", dlen);
     treq_set(&t, "x-amz-trailer", trailer);
     char auth[512];
-    cr_assert_eq(gw__sigv4_sign(&t.rq, VEC_AK, VEC_SK, "us-east-1",
-                                "20261125T120000Z",
-                                "host;x-amz-content-sha256;x-amz-date;"
-                                "x-amz-decoded-content-length;x-amz-trailer",
-                                "STREAMING-UNSIGNED-PAYLOAD-TRAILER", auth,
-                                sizeof auth),
-                 0);
+    cr_assert_eq(
+        gw__sigv4_sign(&t.rq, VEC_AK, VEC_SK, "us-east-1", "20261125T120000Z",
+                       "host;x-amz-content-sha256;x-amz-date;"
+                       "x-amz-decoded-content-length;x-amz-trailer",
+                       "STREAMING-UNSIGNED-PAYLOAD-TRAILER", auth, sizeof auth),
+        0);
     treq_set(&t, "Authorization", auth);
     cr_assert_eq(treq_auth(&t, VEC_SK, a), 0);
     cr_assert_eq(a->payload, GW_PAYLOAD_UNSIGNED_TRAILER);
@@ -298,9 +302,8 @@ Test(gw_awschunked, botocore_unsigned_trailer_body)
     unsigned_trailer_auth(&a, dlen);
     for (size_t i = 0; i < NVEC(splits); i++) {
         sink_t s;
-        cr_assert_eq(decode(&a, TRAILER_BODY, strlen(TRAILER_BODY),
-                            splits[i], &s),
-                     0);
+        cr_assert_eq(
+            decode(&a, TRAILER_BODY, strlen(TRAILER_BODY), splits[i], &s), 0);
         cr_assert_eq(s.len, strlen(TRAILER_DATA));
         cr_assert_eq(memcmp(s.buf, TRAILER_DATA, s.len), 0);
         free(s.buf);
@@ -406,8 +409,8 @@ Test(gw_awschunked, trailer_checksums_are_checked)
         free(s.buf);
         /* One flipped data byte ('h' of hello): the checksum fails. */
         *strchr(body, 'h') = 'H';
-        cr_assert_eq(decode(&a, body, strlen(body), 0, &s), GW_EBADDIGEST,
-                     "%s", ok[i].trailer);
+        cr_assert_eq(decode(&a, body, strlen(body), 0, &s), GW_EBADDIGEST, "%s",
+                     ok[i].trailer);
         free(s.buf);
         /* A trailer that names another checksum than announced. */
         unsigned_trailer_auth2(&a, dlen, "x-amz-checksum-crc32c");

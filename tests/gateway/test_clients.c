@@ -48,8 +48,8 @@ static void rec_load(rec_t *r, const char *path)
     for (p = nl + 1; *p != '\n'; p = nl + 1) {
         nl = memchr(p, '\n', (size_t)(end - p));
         char *c = memchr(p, ':', (size_t)(nl - p));
-        r->h[r->rq.nhdrs++] = (gw_hdr_t){p, (size_t)(c - p), c + 1,
-                                         (size_t)(nl - c - 1)};
+        r->h[r->rq.nhdrs++] =
+            (gw_hdr_t){p, (size_t)(c - p), c + 1, (size_t)(nl - c - 1)};
     }
     r->rq.hdrs = r->h;
     r->body = p + 1;
@@ -131,8 +131,7 @@ static void one(const char *path, const char *name)
     if (victim != NULL && a.payload != GW_PAYLOAD_NONE &&
         a.payload != GW_PAYLOAD_UNSIGNED) {
         *victim ^= 1;
-        cr_assert_lt(body_check(&a, r.body, r.body_len, &dec), 0, "%s",
-                     name);
+        cr_assert_lt(body_check(&a, r.body, r.body_len, &dec), 0, "%s", name);
     }
     free(r.buf);
 }

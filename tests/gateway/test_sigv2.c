@@ -27,8 +27,7 @@ Test(gw_sigv2, botocore_query_vectors_verify)
         treq_t t;
         gw_auth_t a;
         treq_from(&t, &v2q_vectors[i], VEC_NOW + 600);
-        cr_assert_eq(treq_auth(&t, VEC_SK, &a), 0, "%s",
-                     v2q_vectors[i].name);
+        cr_assert_eq(treq_auth(&t, VEC_SK, &a), 0, "%s", v2q_vectors[i].name);
         cr_assert_eq(a.kind, GW_AUTH_V2_QUERY);
         cr_assert_str_eq(a.access_key, VEC_AK);
         treq_from(&t, &v2q_vectors[i], VEC_NOW + 601);
@@ -125,8 +124,10 @@ Test(gw_sigv2, clock_skew_uses_x_amz_date_over_date)
 Test(gw_sigv2, malformed_header)
 {
     static const char *const bad[] = {
-        "AWS AKIDEXAMPLE", "AWS :HYzbFLhaZ1Rwn94nzLpuvFWLwDY=",
-        "AWS AKIDEXAMPLE:", "AWS AKIDEXAMPLE:not base64!",
+        "AWS AKIDEXAMPLE",
+        "AWS :HYzbFLhaZ1Rwn94nzLpuvFWLwDY=",
+        "AWS AKIDEXAMPLE:",
+        "AWS AKIDEXAMPLE:not base64!",
         "AWS  AKIDEXAMPLE:HYzbFLhaZ1Rwn94nzLpuvFWLwDY=",
         "AWS AKIDEXAMPLE:HYzbFLhaZ1Rwn94nzLpuvFWLwDYHYzbFLhaZ1Rwn94nzLpuvFWL"
         "wDYHYzbFLhaZ1Rwn94nzLpuvFWLwDY=",
@@ -168,8 +169,9 @@ Test(gw_sigv2, unescaped_plus_in_query_signature)
     treq_t t;
     gw_auth_t a;
     treq_from(&t, &v2q_vectors[0], VEC_NOW);
-    strcpy(t.query,
-           "AWSAccessKeyId=AKIDEXAMPLE&Signature=ab+cd%20ef&Expires=1795608600");
+    strcpy(
+        t.query,
+        "AWSAccessKeyId=AKIDEXAMPLE&Signature=ab+cd%20ef&Expires=1795608600");
     treq_sync(&t, t.rq.nhdrs);
     cr_assert_eq(gw__auth_parse(&t.rq, &a), 0);
     cr_assert_str_eq(a.signature, "ab+cd+ef");

@@ -181,9 +181,11 @@ Test(gw_sigv4, fields_in_any_order_without_spaces)
     treq_from(&t, &v4_vectors[0], VEC_NOW);
     char *v = t.values[treq_find(&t, "Authorization")];
     char cred[128], sh[128], sig[80], buf[512];
-    cr_assert_eq(sscanf(v, "AWS4-HMAC-SHA256 Credential=%127[^,], "
-                           "SignedHeaders=%127[^,], Signature=%79s",
-                        cred, sh, sig), 3);
+    cr_assert_eq(sscanf(v,
+                        "AWS4-HMAC-SHA256 Credential=%127[^,], "
+                        "SignedHeaders=%127[^,], Signature=%79s",
+                        cred, sh, sig),
+                 3);
     snprintf(buf, sizeof buf,
              "AWS4-HMAC-SHA256 Signature=%s,SignedHeaders=%s,Credential=%s",
              sig, sh, cred);
@@ -215,8 +217,8 @@ Test(gw_sigv4, mechanisms_cannot_be_mixed_or_doubled)
 Test(gw_sigv4, anonymous_request)
 {
     gw_hdr_t h = {"Host", 4, "x", 1};
-    gw_auth_req_t rq = {"GET", 3, "/b/k", 4, "versionId=1", 11, &h, 1,
-                        NULL, 0, VEC_NOW};
+    gw_auth_req_t rq = {"GET", 3, "/b/k", 4, "versionId=1", 11,
+                        &h,    1, NULL,   0, VEC_NOW};
     gw_auth_t a;
     cr_assert_eq(gw__auth_parse(&rq, &a), 0);
     cr_assert_eq(a.kind, GW_AUTH_ANON);
@@ -237,8 +239,7 @@ Test(gw_sigv4, payload_declarations)
     cr_assert_eq(gw__auth_parse(&t.rq, &a), GW_EARGUMENT);
     treq_set(&t, "X-Amz-Content-SHA256", "abc");
     cr_assert_eq(gw__auth_parse(&t.rq, &a), GW_EARGUMENT);
-    treq_set(&t, "X-Amz-Content-SHA256",
-             "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
+    treq_set(&t, "X-Amz-Content-SHA256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD");
     cr_assert_eq(gw__auth_parse(&t.rq, &a), GW_ENOLENGTH);
     treq_set(&t, "x-amz-decoded-content-length", "12x");
     cr_assert_eq(gw__auth_parse(&t.rq, &a), GW_EARGUMENT);
@@ -312,12 +313,12 @@ Test(gw_sigv4, signer_matches_botocore)
         cr_assert_eq(gw__auth_parse(&t.rq, &a), 0);
         if (strncmp(v4_vectors[i].name, "raw_", 4) == 0)
             continue; /* we escape what botocore leaves raw */
-        cr_assert_eq(gw__sigv4_sign(&t.rq, VEC_AK, VEC_SK, a.region,
-                                    a.amz_date, a.signed_headers,
-                                    a.payload_sha256, out, sizeof out),
+        cr_assert_eq(gw__sigv4_sign(&t.rq, VEC_AK, VEC_SK, a.region, a.amz_date,
+                                    a.signed_headers, a.payload_sha256, out,
+                                    sizeof out),
                      0);
-        cr_assert_str_eq(out, t.values[treq_find(&t, "Authorization")],
-                         "%s", v4_vectors[i].name);
+        cr_assert_str_eq(out, t.values[treq_find(&t, "Authorization")], "%s",
+                         v4_vectors[i].name);
     }
 }
 
@@ -354,9 +355,8 @@ Test(gw_sigv4, signing_key_cache)
             cr_assert_eq(gw__auth_parse(&t.rq, &a), 0);
             cr_assert_eq(gw__auth_verify(&t.rq, &a, "bad", 3, &cache),
                          GW_ESIGNATURE);
-            cr_assert_eq(gw__auth_verify(&t.rq, &a, VEC_SK,
-                                         strlen(VEC_SK), &cache),
-                         0);
+            cr_assert_eq(
+                gw__auth_verify(&t.rq, &a, VEC_SK, strlen(VEC_SK), &cache), 0);
         }
     }
     unsigned char k1[32], k2[32];
@@ -373,8 +373,7 @@ Test(gw_sigv4, botocore_presigned_vectors_verify)
         treq_t t;
         gw_auth_t a;
         treq_from(&t, &v4q_vectors[i], VEC_NOW + 10);
-        cr_assert_eq(treq_auth(&t, VEC_SK, &a), 0, "%s",
-                     v4q_vectors[i].name);
+        cr_assert_eq(treq_auth(&t, VEC_SK, &a), 0, "%s", v4q_vectors[i].name);
         cr_assert_eq(a.kind, GW_AUTH_V4_QUERY);
         cr_assert_eq(a.payload, GW_PAYLOAD_UNSIGNED);
         cr_assert_str_eq(a.access_key, VEC_AK);
@@ -470,8 +469,7 @@ Test(gw_sigv4, presigner_matches_botocore)
     *sep = '\0';
     treq_sync(&t, t.rq.nhdrs);
     cr_assert_eq(gw__sigv4_presign(&t.rq, VEC_AK, VEC_SK, "us-east-1",
-                                   "20261125T120000Z", 3600, out,
-                                   sizeof out),
+                                   "20261125T120000Z", 3600, out, sizeof out),
                  0);
     cr_assert_str_eq(out, v4q_vectors[1].query);
     cr_assert_eq(gw__sigv4_presign(&t.rq, VEC_AK, VEC_SK, "us-east-1",
