@@ -10,8 +10,12 @@
  * escaped), which gives the same bytes for every SDK whatever its
  * escaping habits; only when that signature fails do we try the wire
  * bytes themselves, as botocore signs them (it does not re-escape '!',
- * '(' or a '+' in the query). Both forms name the same resource, and
- * the extra HMAC is spent only on requests that would fail anyway.
+ * '(' or a '+' in the query), and then the query exactly as sent, as
+ * Debian 12's curl 7.88 --aws-sigv4 signs it (unsorted, "uploads"
+ * without '='). Every form is a function of the request's own bytes and
+ * names the same resource, provided the gateway reads '+' in a query as
+ * a space as S3 does; the extra HMACs are spent only on requests that
+ * would fail anyway.
  */
 #include "gateway/auth.h"
 
@@ -458,21 +462,33 @@ static void canon_headers(const gw_auth_req_t *rq, const char *sh, gw_sb_t *b)
     }
 }
 
-/* Build the canonical request, with the path and query re-encoded by
- * AWS's rules or (raw) as they came off the wire. */
-static int canonical(const gw_auth_req_t *rq, const gw_auth_t *a, bool raw,
+/* The ways a client may have written the path and query into its
+ * canonical request, tried in this order (see the top of the file). */
+enum {
+    CANON_AWS,  /* decoded and re-encoded by AWS's rules, pairs sorted */
+    CANON_RAW,  /* wire bytes, pairs sorted (botocore) */
+    CANON_WIRE, /* wire bytes, query verbatim (curl 7.x, header auth) */
+    CANON_N
+};
+
+/* Build the canonical request in one of the CANON_* forms. */
+static int canonical(const gw_auth_req_t *rq, const gw_auth_t *a, int form,
                      gw_sb_t *b)
 {
+    int rc = 0;
     gw__sb_put(b, rq->method, rq->method_len);
     gw__sb_put(b, "\n", 1);
     if (rq->path_len == 0)
         gw__sb_put(b, "/", 1);
-    else if (raw)
+    else if (form != CANON_AWS)
         gw__sb_put(b, rq->path, rq->path_len);
     else
         gw__auth_uri_put(b, rq->path, rq->path_len, true);
     gw__sb_put(b, "\n", 1);
-    int rc = canon_query(rq, a->kind == GW_AUTH_V4_QUERY, raw, b);
+    if (form == CANON_WIRE)
+        gw__sb_put(b, rq->query, rq->query_len);
+    else
+        rc = canon_query(rq, a->kind == GW_AUTH_V4_QUERY, form == CANON_RAW, b);
     if (rc < 0)
         return rc;
     gw__sb_put(b, "\n", 1);
@@ -486,13 +502,13 @@ static int canonical(const gw_auth_req_t *rq, const gw_auth_t *a, bool raw,
 
 /* The hex signature of the request under the signing key. */
 static int signature(const gw_auth_req_t *rq, const gw_auth_t *a,
-                     const unsigned char key[32], bool raw, char out[65])
+                     const unsigned char key[32], int form, char out[65])
 {
     gw_sb_t b;
     unsigned char h[32], mac[32];
     char hx[65], sts[256];
     gw__sb_init(&b);
-    int rc = canonical(rq, a, raw, &b);
+    int rc = canonical(rq, a, form, &b);
     if (rc == 0)
         gw__sha256(b.p, b.len, h);
     gw__sb_destroy(&b);
@@ -561,14 +577,17 @@ int gw__sigv4_verify(const gw_auth_req_t *rq, gw_auth_t *a, const char *secret,
 {
     unsigned char key[32];
     char sig[65];
+    bool ok = false;
     signing_key(secret, secret_len, a, cache, key);
-    int rc = signature(rq, a, key, false, sig);
-    if (rc < 0)
-        return rc;
-    bool ok = CRYPTO_memcmp(sig, a->signature, 64) == 0;
-    if (!ok) {
-        if ((rc = signature(rq, a, key, true, sig)) < 0)
+    for (int form = CANON_AWS; form < CANON_N && !ok; form++) {
+        if (form == CANON_WIRE && (a->kind == GW_AUTH_V4_QUERY ||
+                                   rq->query == NULL || rq->query_len == 0))
+            continue; /* presigned URLs are all sorted; or same as RAW */
+        int rc = signature(rq, a, key, form, sig);
+        if (rc < 0) {
+            OPENSSL_cleanse(key, sizeof key);
             return rc;
+        }
         ok = CRYPTO_memcmp(sig, a->signature, 64) == 0;
     }
     if (!ok) {
@@ -617,7 +636,7 @@ int gw__sigv4_sign(const gw_auth_req_t *rq, const char *access_key,
     if (rc < 0)
         return rc;
     gw__sigv4_key(secret, strlen(secret), amz_date, region, key);
-    if ((rc = signature(rq, &a, key, false, sig)) < 0)
+    if ((rc = signature(rq, &a, key, CANON_AWS, sig)) < 0)
         return rc;
     int n = snprintf(out, cap,
                      ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
@@ -654,7 +673,7 @@ int gw__sigv4_presign(const gw_auth_req_t *rq, const char *access_key,
     r.query = q.p;
     r.query_len = q.len;
     gw__sigv4_key(secret, strlen(secret), amz_date, region, key);
-    rc = q.err < 0 ? q.err : signature(&r, &a, key, false, sig);
+    rc = q.err < 0 ? q.err : signature(&r, &a, key, CANON_AWS, sig);
     if (rc == 0 && q.len + 17 + 64 + 1 > cap)
         rc = -ENOSPC;
     if (rc == 0) {
