@@ -3,7 +3,8 @@
 # format test_clients.c reads), answering 200 and an empty listing.
 # How the fixtures in this folder were made (secret "s3cr3t/Key+With=Chars",
 # access key AKIDTEST): run it, point aws-cli 1.45, s3cmd 2.3 (V2 and V4),
-# curl 7.88 (--aws-sigv4 "aws:amz:us-east-1:s3") and boto3 1.43 at http://127.0.0.1:PORT (boto3's trailer checksums need
+# curl 7.88 (--aws-sigv4 "aws:amz:us-east-1:s3"), rclone 1.60 (run with
+# AWS_CA_BUNDLE unset: its Debian build cannot load one) and boto3 1.43 at http://127.0.0.1:PORT (boto3's trailer checksums need
 # TLS: wrap the server's socket in ssl), then copy the files here.
 import socketserver, sys, os, itertools
 OUT = sys.argv[2]
