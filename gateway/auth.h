@@ -241,7 +241,9 @@ typedef struct gw_chunked_s {
 /** Prepare to decode the body of a verified request whose payload is
  *  STREAMING-*; the signatures chain from a->signature (the seed).
  *  @param a borrows: read during the call only.
- *  @return 0, GW_EARGUMENT (not a streaming payload), CLEO_ENOMEM. */
+ *  @return 0, GW_EARGUMENT (not a streaming payload, or signed and not
+ *  verified), CLEO_ENOMEM. On failure `d` holds nothing; destroying it
+ *  anyway is harmless. */
 int gw__chunked_init(gw_chunked_t *d, const gw_auth_t *a, gw_chunked_data_cb cb,
                      void *data) __attribute__((warn_unused_result));
 /** Decode the next slice of the body. @param buf borrows.

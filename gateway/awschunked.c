@@ -36,8 +36,6 @@
 #include "gateway/err.h"
 #include "runtime/rt.h"
 
-#define EMPTY_SHA256                                                           \
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_TRAILERS 16
 
 enum { CK_NONE = 0, CK_CRC32, CK_SHA1, CK_SHA256 };
@@ -128,13 +126,18 @@ int gw__chunked_init(gw_chunked_t *d, const gw_auth_t *a, gw_chunked_data_cb cb,
     default:
         return GW_EARGUMENT;
     }
-    if (d->_trailer && ck_init(d, a->trailer) < 0)
-        return CLEO_ENOMEM;
+    int rc = 0;
+    if (d->_signed && !a->_key_ok)
+        rc = GW_EARGUMENT; /* gw__auth_verify() has not passed */
+    else if (d->_trailer && ck_init(d, a->trailer) < 0)
+        rc = CLEO_ENOMEM;
+    else if (d->_signed && (d->_md = EVP_MD_CTX_new()) == NULL)
+        rc = CLEO_ENOMEM;
+    if (rc < 0) {
+        gw__chunked_destroy(d); /* a failed init holds nothing */
+        return rc;
+    }
     if (d->_signed) {
-        if (!a->_key_ok)
-            return GW_EARGUMENT; /* gw__auth_verify() has not passed */
-        if ((d->_md = EVP_MD_CTX_new()) == NULL)
-            return CLEO_ENOMEM;
         memcpy(d->_key, a->_key, 32);
         memcpy(d->_amz_date, a->amz_date, sizeof d->_amz_date);
         memcpy(d->_scope, a->scope, sizeof d->_scope);

@@ -2,9 +2,9 @@
  * test_clients.c - requests recorded from real clients (aws-cli 1.45,
  * s3cmd 2.3 with SigV4 and SigV2, curl 7.88 --aws-sigv4, rclone 1.60
  * (aws-sdk-go), boto3 1.43 over TLS with aws-chunked trailer checksums;
- * see clients/record.py) go
- * through the whole auth path: parse, verify, body check. Each must
- * pass, and fail once its secret or body is wrong.
+ * see clients/record.py) go through the whole auth path: parse, verify,
+ * body check. Each must pass, and fail once its secret or body is
+ * wrong.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
