@@ -155,6 +155,16 @@ int gw__sigv4_sign(const gw_auth_req_t *rq, const char *access_key,
                    const char *signed_headers, const char *payload_hash,
                    char *out, size_t cap) __attribute__((warn_unused_result));
 
+/** As gw__sigv4_sign() with the signing key already derived by
+ *  gw__sigv4_key() for amz_date's day and `region`: one SHA-256 and one
+ *  HMAC per request, for load generators. @param key borrows.
+ *  @return 0, -ENOSPC (cap), GW_EARGUMENT, CLEO_ENOMEM. */
+int gw__sigv4_sign_key(const gw_auth_req_t *rq, const char *access_key,
+                       const unsigned char key[32], const char *region,
+                       const char *amz_date, const char *signed_headers,
+                       const char *payload_hash, char *out, size_t cap)
+    __attribute__((warn_unused_result));
+
 /** Presign `rq` (GET, PUT, ...) for `expires` seconds: write the query
  *  string to send, i.e. rq's query (if any) followed by the X-Amz-*
  *  parameters and X-Amz-Signature. Only host is signed.

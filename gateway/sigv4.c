@@ -623,25 +623,36 @@ static int sign_setup(gw_auth_t *a, gw_auth_kind_t kind, const char *region,
     return 0;
 }
 
-int gw__sigv4_sign(const gw_auth_req_t *rq, const char *access_key,
-                   const char *secret, const char *region, const char *amz_date,
-                   const char *signed_headers, const char *payload_hash,
-                   char *out, size_t cap)
+int gw__sigv4_sign_key(const gw_auth_req_t *rq, const char *access_key,
+                       const unsigned char key[32], const char *region,
+                       const char *amz_date, const char *signed_headers,
+                       const char *payload_hash, char *out, size_t cap)
 {
     gw_auth_t a;
-    unsigned char key[32];
     char sig[65];
     int rc = sign_setup(&a, GW_AUTH_V4_HEADER, region, amz_date, signed_headers,
                         payload_hash);
-    if (rc < 0)
-        return rc;
-    gw__sigv4_key(secret, strlen(secret), amz_date, region, key);
-    if ((rc = signature(rq, &a, key, CANON_AWS, sig)) < 0)
+    if (rc < 0 || (rc = signature(rq, &a, key, CANON_AWS, sig)) < 0)
         return rc;
     int n = snprintf(out, cap,
                      ALGO " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
                      access_key, a.scope, signed_headers, sig);
     return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
+}
+
+int gw__sigv4_sign(const gw_auth_req_t *rq, const char *access_key,
+                   const char *secret, const char *region, const char *amz_date,
+                   const char *signed_headers, const char *payload_hash,
+                   char *out, size_t cap)
+{
+    unsigned char key[32];
+    if (strlen(amz_date) != 16 || strlen(region) > GW_AUTH_REGION_MAX)
+        return GW_EARGUMENT;
+    gw__sigv4_key(secret, strlen(secret), amz_date, region, key);
+    int rc = gw__sigv4_sign_key(rq, access_key, key, region, amz_date,
+                                signed_headers, payload_hash, out, cap);
+    OPENSSL_cleanse(key, sizeof key);
+    return rc;
 }
 
 int gw__sigv4_presign(const gw_auth_req_t *rq, const char *access_key,

@@ -488,3 +488,24 @@ Test(gw_sigv4, null_query_is_an_empty_query)
     t.rq.query = NULL;
     cr_assert_eq(treq_auth(&t, VEC_SK, &a), 0);
 }
+
+Test(gw_sigv4, signing_with_a_derived_key_is_the_same)
+{
+    treq_t t;
+    gw_auth_t a;
+    char out1[512], out2[512];
+    unsigned char key[32];
+    treq_from(&t, &v4_vectors[8], VEC_NOW); /* upload_part */
+    cr_assert_eq(gw__auth_parse(&t.rq, &a), 0);
+    gw__sigv4_key(VEC_SK, strlen(VEC_SK), a.amz_date, a.region, key);
+    cr_assert_eq(gw__sigv4_sign(&t.rq, VEC_AK, VEC_SK, a.region, a.amz_date,
+                                a.signed_headers, a.payload_sha256, out1,
+                                sizeof out1),
+                 0);
+    cr_assert_eq(gw__sigv4_sign_key(&t.rq, VEC_AK, key, a.region, a.amz_date,
+                                    a.signed_headers, a.payload_sha256, out2,
+                                    sizeof out2),
+                 0);
+    cr_assert_str_eq(out1, out2);
+    cr_assert_str_eq(out1, t.values[treq_find(&t, "Authorization")]);
+}
