@@ -27,6 +27,9 @@
  *     GW_PAYLOAD_NONE, GW_PAYLOAD_UNSIGNED: nothing to check.
  *   Commit the object only if the body's final check returned 0.
  *
+ * The gateway must read a '+' in the query as a space, as S3 does: the
+ * canonical forms accepted by verify assume it (see sigv4.c).
+ *
  * Error codes are GW_E* from err.h, CLEO_ENOMEM from runtime/rt.h.
  */
 #ifndef CLEO_GATEWAY_AUTH_H
