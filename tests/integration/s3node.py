@@ -210,6 +210,15 @@ class Node:
                               list(args), capture_output=True, text=True,
                               timeout=timeout, env=env)
 
+    def counters(self):
+        """The node's counters from `cleo-adm --json stats` ({} when it
+        has none)."""
+        import json
+        r = self.adm("--json", "stats")
+        if r.returncode != 0:
+            raise Fail("cleo-adm stats: %s" % r.stderr.strip())
+        return json.loads(r.stdout).get("counters") or {}
+
     def create_user(self, name):
         """(access key, secret key) of a new user made with cleo-adm."""
         r = self.adm("user", "create", name)
@@ -498,7 +507,7 @@ def read_response(s, read_all=True):
         body += b
     closed = False
     if read_all:
-        s.settimeout(1.0)
+        s.settimeout(3.0)  # a close comes at once; a busy machine is slow
         try:
             more = s.recv(1)
             closed = more == b""
@@ -507,6 +516,32 @@ def read_response(s, read_all=True):
         except ConnectionResetError:
             closed = True
     return status, hdrs, body, closed
+
+
+def one_answer(port, data, timeout=5):
+    """Send raw bytes and read until the node closes (or `timeout`):
+    (status of the first response, how many responses came, closed)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    got, closed = b"", False
+    try:
+        s.sendall(data)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            b = s.recv(65536)
+            if not b:
+                closed = True
+                break
+            got += b
+    except (ConnectionResetError, BrokenPipeError):
+        closed = True
+    except socket.timeout:
+        pass
+    finally:
+        s.close()
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", got)
+    # Anywhere: a second answer may follow a body with no line break.
+    n = len(re.findall(rb"HTTP/1\.[01] \d{3} ", got))
+    return (int(m.group(1)) if m else None), n, closed
 
 
 def xml_code(body):
@@ -637,3 +672,55 @@ def tree_digest(root):
             p = os.path.join(d, f)
             out[os.path.relpath(p, root)] = sha256_file(p)
     return out
+
+
+# ---- SigV4 streaming (aws-chunked) ------------------------------------
+
+def _hmac(key, msg):
+    import hmac
+    return hmac.new(key, msg.encode() if isinstance(msg, str) else msg,
+                    hashlib.sha256).digest()
+
+
+def aws_chunked(node, target, data, chunk=65536, headers=None,
+                tamper=None, decoded_len=None):
+    """Bytes of a PUT whose body is STREAMING-AWS4-HMAC-SHA256-PAYLOAD
+    (aws-chunked, each chunk signed in a chain from the seed signature).
+    tamper: None, "sig" (one chunk signature altered), "data" (one byte of
+    chunk data altered after signing) or "drop-final" (no 0-size chunk)."""
+    import re as _re
+    pieces = [data[i:i + chunk] for i in range(0, len(data), chunk)] + [b""]
+    sizes = [len(p) for p in pieces]
+    enc_len = sum(len("%x;chunk-signature=" % n) + 64 + 4 + n
+                  for n in sizes)
+    h = dict(headers or {})
+    h.update({"Content-Encoding": "aws-chunked",
+              "x-amz-decoded-content-length":
+                  str(len(data) if decoded_len is None else decoded_len)})
+    signed = sign(node, "PUT", target, h,
+                  payload="STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    auth = signed["Authorization"]
+    seed = _re.search(r"Signature=([0-9a-f]{64})", auth).group(1)
+    scope = _re.search(r"Credential=[^/]+/([^,]+)", auth).group(1)
+    amz_date = signed["X-Amz-Date"]
+    day = scope.split("/")[0]
+    k = _hmac(("AWS4" + node.secret_key).encode(), day)
+    k = _hmac(_hmac(_hmac(k, REGION), "s3"), "aws4_request")
+    empty = hashlib.sha256(b"").hexdigest()
+    prev, body = seed, b""
+    if tamper == "drop-final":
+        pieces = pieces[:-1]
+    for i, p in enumerate(pieces):
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev,
+                         empty, hashlib.sha256(p).hexdigest()])
+        sig = _hmac(k, sts).hex()
+        prev = sig
+        if tamper == "sig" and i == 1:
+            sig = ("0" if sig[0] != "0" else "1") + sig[1:]
+        if tamper == "data" and i == 1 and p:
+            p = bytes([p[0] ^ 1]) + p[1:]
+        body += b"%x;chunk-signature=%s\r\n" % (len(p), sig.encode()) + p + \
+            b"\r\n"
+    signed["Content-Length"] = str(enc_len if tamper != "drop-final"
+                                   else len(body))
+    return raw_bytes("PUT", target, signed, body)

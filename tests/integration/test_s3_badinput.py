@@ -11,6 +11,8 @@ and nothing is stored or changed.
     ... slowloris: a head dribbled byte by byte (header_timeout_ms)
     ... data: keys (.., //, %00, %FF), bucket names, XML bodies
               (1,001-key delete, huge, DOCTYPE), Content-MD5, short bodies
+    ... chunked: SigV4 streaming uploads, good and tampered
+    ... params: query parameters, lengths, copy headers, ranges
     ... slowread: a client that stops reading a large GET
 """
 import base64
@@ -51,9 +53,6 @@ def exists(s3, k):
 # ---------------------------------------------------------------------
 
 def sec_garbage(t, node, s3):
-    chunky = signed_raw(node, "PUT", "/%s/chunky" % BKT,
-                        payload="UNSIGNED-PAYLOAD",
-                        extra={"Transfer-Encoding": "chunked"})
     cases = [
         ("a garbage request line", b"GARBAGE\r\n\r\n", (400,)),
         ("HTTP/9.9", b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", (400, 505)),
@@ -65,15 +64,12 @@ def sec_garbage(t, node, s3):
         ("a control byte in a header value",
          b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", (400,)),
         ("binary junk", bytes(range(256)) + b"\r\n\r\n", (400,)),
-        ("a bad chunk size", chunky + b"zz\r\nhello\r\n0\r\n\r\n", (400,)),
-        ("a chunk longer than its size",
-         chunky + b"2\r\nhello\r\n0\r\n\r\n", (400,)),
     ]
     for what, req, want in cases:
-        st, _, raw, closed = raw_request(node.port, req, read_all=True)
-        t.check(st in want and closed,
-                "%s -> %s and close (got %s, closed %s)" %
-                (what, "/".join(map(str, want)), st, closed))
+        st, n, closed = s3node.one_answer(node.port, req)
+        t.check(st in want and n == 1 and closed,
+                "%s -> one %s and close (got %s, %d answers, closed %s)" %
+                (what, "/".join(map(str, want)), st, n, closed))
     # RFC 9112 5.2: an obsolete line folding is rejected with 400, or
     # replaced by a space and the request handled as usual (unsigned
     # here: 403).
@@ -83,7 +79,6 @@ def sec_garbage(t, node, s3):
                                        xml_code(raw) == "AccessDenied"),
             "an obsolete folded header -> 400 and close, or handled "
             "(got %s, closed %s)" % (st, closed))
-    t.check(not exists(s3, "chunky"), "nothing stored by the bad chunks")
     t.check(node.alive(), "the node is alive")
 
 
@@ -167,6 +162,22 @@ def sec_strict(t, node, s3):
                 "Transfer-Encoding: %s -> 400/501 and close (%s %s %s)" %
                 (te, st, xml_code(raw), closed))
     t.check(get_body(s3, "tevictim") == b"old", "... the object is unchanged")
+    # A malformed chunked body after a good head: one 400 and a close,
+    # never a second answer (timing-dependent, hence several tries).
+    for what, bad in (("a bad chunk size", b"zz\r\nhello\r\n0\r\n\r\n"),
+                      ("a chunk longer than its size",
+                       b"2\r\nhello\r\n0\r\n\r\n")):
+        counts = {}
+        for i in range(10):
+            req = signed_raw(node, "PUT", "/%s/chunky" % BKT,
+                             payload="UNSIGNED-PAYLOAD",
+                             extra={"Transfer-Encoding": "chunked"})
+            st, n, closed = s3node.one_answer(node.port, req + bad)
+            counts[(st, n, closed)] = counts.get((st, n, closed), 0) + 1
+        t.check(list(counts) == [(400, 1, True)],
+                "%s, 10 tries -> one 400 and close each time ((status, "
+                "answers, closed): tries = %s)" % (what, counts))
+    t.check(not exists(s3, "chunky"), "... nothing stored")
 
 
 def sec_big_head(t, node, s3):
@@ -195,21 +206,22 @@ def sec_big_head(t, node, s3):
             "a PUT with a 17 KB metadata header -> 400/431, nothing stored "
             "(%s %s)" % (st, closed))
     # An endless head with no blank line is cut at the limit, not buffered.
+    # (The kernel's socket buffers take a few MB whatever the node does,
+    # so the client must fail well before 64 MB.)
     s = node.raw()
     sent, err = 0, None
+    line = b"X-Pad: " + b"p" * 8000 + b"\r\n"
     try:
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
-        line = b"X-Pad: " + b"p" * 1000 + b"\r\n"
-        for _ in range(2000):  # 2 MB, far over the limit
+        for _ in range(8000):  # 64 MB, far over the limit
             s.sendall(line)
             sent += len(line)
     except OSError as e:
         err = e
-    st, _, _, closed = s3node.read_response(s)
     s.close()
-    t.check((st in (400, 431) or err is not None) and sent < 2000 * 1002,
-            "an endless head is cut after %d bytes (%s, %s)" %
-            (sent, st, err))
+    t.check(err is not None and sent < 8000 * len(line),
+            "an endless head is cut: the node stopped taking it after %d "
+            "bytes (%s)" % (sent, err))
     t.check(node.alive(), "the node is alive")
 
 
@@ -501,6 +513,126 @@ def sec_short_body(t, node, s3):
     t.check(node.alive(), "the node is alive")
 
 
+def sec_params(t, node, s3):
+    """Query parameters and headers with values out of their domain."""
+    s3.put_object(Bucket=BKT, Key="p", Body=b"0123456789")
+    for what, target, codes in (
+            ("max-keys=abc", "/%s?list-type=2&max-keys=abc" % BKT,
+             ("InvalidArgument",)),
+            ("max-keys=-1", "/%s?list-type=2&max-keys=-1" % BKT,
+             ("InvalidArgument",)),
+            ("a garbage continuation-token",
+             "/%s?list-type=2&continuation-token=%%FF%%FEgarbage" % BKT,
+             ("InvalidArgument",)),
+            ("encoding-type=base64", "/%s?list-type=2&encoding-type=base64"
+             % BKT, ("InvalidArgument",)),
+            ("max-parts=abc", "/%s/p?uploadId=x&max-parts=abc" % BKT,
+             ("InvalidArgument", "NoSuchUpload")),
+            ("max-uploads=-5", "/%s?uploads&max-uploads=-5" % BKT,
+             ("InvalidArgument",))):
+        st, _, raw, _ = raw_request(node.port, signed_raw(node, "GET",
+                                                          target))
+        t.check(st in (400, 404) and xml_code(raw) in codes,
+                "GET with %s -> 400 %s (%s %s)" % (what, "/".join(codes), st,
+                                                   xml_code(raw)))
+    # Past int range: capped to 1,000 or refused, either is S3-like.
+    st, _, raw, _ = raw_request(node.port, signed_raw(
+        node, "GET", "/%s?max-keys=99999999999999999999" % BKT))
+    t.check((st == 200 and b"<Key>p</Key>" in raw) or
+            (st == 400 and xml_code(raw) == "InvalidArgument"),
+            "max-keys=99999999999999999999 -> a listing or InvalidArgument "
+            "(%s %s)" % (st, xml_code(raw)))
+    for what, target in (("partNumber=0", "/%s/p?partNumber=0&uploadId=%s"),
+                         ("partNumber=abc",
+                          "/%s/p?partNumber=abc&uploadId=%s")):
+        u = s3.create_multipart_upload(Bucket=BKT, Key="p")["UploadId"]
+        st, _, raw, _ = raw_request(node.port, signed_raw(
+            node, "PUT", target % (BKT, u), body=b"part"))
+        t.check(st == 400 and xml_code(raw) == "InvalidArgument",
+                "UploadPart %s -> 400 InvalidArgument (%s %s)" %
+                (what, st, xml_code(raw)))
+        s3.abort_multipart_upload(Bucket=BKT, Key="p", UploadId=u)
+    for cl in ("-1", "abc", "99999999999999999999999", "1e3", "+5"):
+        req = signed_raw(node, "PUT", "/%s/p" % BKT, body=b"12345",
+                         payload="UNSIGNED-PAYLOAD",
+                         extra={"Content-Length": cl})
+        st, _, raw, closed = raw_request(node.port, req, read_all=True)
+        t.check(st == 400 and closed, "Content-Length: %s -> 400 and close "
+                "(%s %s %s)" % (cl, st, xml_code(raw), closed))
+    for what, hdrs in (
+            ("x-amz-copy-source without a key",
+             {"x-amz-copy-source": "/%s" % BKT}),
+            ("x-amz-metadata-directive=BOGUS",
+             {"x-amz-copy-source": "/%s/p" % BKT,
+              "x-amz-metadata-directive": "BOGUS"})):
+        req = signed_raw(node, "PUT", "/%s/copy-dst" % BKT, headers=hdrs)
+        st, _, raw, _ = raw_request(node.port, req)
+        t.check(st == 400 and xml_code(raw) in ("InvalidArgument",
+                                                "InvalidRequest"),
+                "CopyObject with %s -> 400 InvalidArgument (%s %s)" %
+                (what, st, xml_code(raw)))
+    # A source key with a .. segment never names another key.
+    req = signed_raw(node, "PUT", "/%s/copy-dst" % BKT,
+                     headers={"x-amz-copy-source": "/%s/a/../p" % BKT})
+    st, _, raw, _ = raw_request(node.port, req)
+    t.check((st, xml_code(raw)) in ((400, "InvalidArgument"),
+                                    (404, "NoSuchKey")),
+            "CopyObject from /%s/a/../p -> 400 InvalidArgument or 404 "
+            "NoSuchKey (%s %s)" % (BKT, st, xml_code(raw)))
+    t.check(not exists(s3, "copy-dst"), "no copy was stored")
+    t.check(get_body(s3, "p") == b"0123456789", "p is unchanged")
+    # Ranges S3 ignores (answered with the whole object) or refuses;
+    # RFC 9110 lets a server ignore an invalid last < first range.
+    for rng, want in (("bytes=5-2", (200, 416)), ("bytes=abc", (200,)),
+                      ("items=0-1", (200,)), ("bytes=10-", (416,)),
+                      ("bytes=-0", (416,))):
+        got = err_code(s3.get_object, Bucket=BKT, Key="p", Range=rng)
+        t.check(got[0] in want, "Range: %s -> %s (%s)" % (rng, want, got))
+
+
+def sec_chunked(t, node, s3):
+    """SigV4 streaming uploads (aws-chunked, chunk signatures)."""
+    data = os.urandom(200 * 1024 + 17)
+    req = s3node.aws_chunked(node, "/%s/ck" % BKT, data,
+                             headers={"x-amz-meta-kind": "streamed"})
+    st, _, raw, _ = raw_request(node.port, req)
+    t.check(st == 200, "a STREAMING-AWS4-HMAC-SHA256-PAYLOAD PUT of 4 "
+            "signed chunks -> 200 (%s %s)" % (st, xml_code(raw)))
+    g = s3.get_object(Bucket=BKT, Key="ck")
+    t.check(g["Body"].read() == data and g["ContentLength"] == len(data) and
+            g["ETag"] == '"%s"' % hashlib.md5(data).hexdigest() and
+            g["Metadata"] == {"kind": "streamed"},
+            "the decoded body, its MD5 ETag and metadata are stored")
+    s3.put_object(Bucket=BKT, Key="ck", Body=b"before")
+    for what, kw, codes in (
+            ("a wrong chunk signature", {"tamper": "sig"},
+             ("SignatureDoesNotMatch",)),
+            ("chunk data changed after signing", {"tamper": "data"},
+             ("SignatureDoesNotMatch",)),
+            ("x-amz-decoded-content-length too long",
+             {"decoded_len": len(data) + 1},
+             ("IncompleteBody", "InvalidRequest", "InvalidArgument")),
+            ("x-amz-decoded-content-length too short",
+             {"decoded_len": len(data) - 1},
+             ("IncompleteBody", "InvalidRequest", "InvalidArgument"))):
+        req = s3node.aws_chunked(node, "/%s/ck" % BKT, data, **kw)
+        st, _, raw, _ = raw_request(node.port, req)
+        t.check(st in (400, 403) and xml_code(raw) in codes,
+                "aws-chunked with %s -> %s (%s %s)" %
+                (what, "/".join(codes), st, xml_code(raw)))
+        t.check(get_body(s3, "ck") == b"before", "... object unchanged")
+    # The last chunk never comes: the client leaves.
+    req = s3node.aws_chunked(node, "/%s/ck-cut" % BKT, data,
+                             tamper="drop-final")
+    s = node.raw()
+    s.sendall(req[:-100])
+    time.sleep(0.3)
+    s.close()
+    time.sleep(0.5)
+    t.check(not exists(s3, "ck-cut"), "an aws-chunked body cut short, then "
+            "a disconnect -> nothing stored")
+
+
 # ---------------------------------------------------------------------
 # slowread
 # ---------------------------------------------------------------------
@@ -579,13 +711,17 @@ GROUPS = {
     "slowloris": (["slowloris"], {"gateway.header_timeout_ms": "1500",
                                   "gateway.idle_timeout_ms": "10000"}),
     "data": (["keys", "buckets", "xml", "digest", "short_body"], {}),
+    "chunked": (["chunked"], {}),
+    "params": (["params"], {}),
     "slowread": (["slowread"], {"gateway.idle_timeout_ms": "2000"}),
 }
 SECTIONS = {"garbage": sec_garbage, "smuggle": sec_smuggle,
             "strict": sec_strict, "big_head": sec_big_head,
             "slowloris": sec_slowloris, "idle": sec_idle, "keys": sec_keys,
             "buckets": sec_buckets, "xml": sec_xml, "digest": sec_digest,
-            "short_body": sec_short_body, "slowread": sec_slowread}
+            "short_body": sec_short_body, "chunked": sec_chunked,
+            "params": sec_params,
+            "slowread": sec_slowread}
 
 
 def main():

@@ -131,6 +131,26 @@ def sec_rest(t, node, s3):
     code, _, _ = curl(t, base + "/rest-bkt/dir/obj.bin", "-X", "POST",
                       "--data-binary", "x", *auth)
     t.check(code == 405, "REST POST -> 405 (%d)" % code)
+    # The gateway's cache: an object read (and cached) through S3 and
+    # rewritten through REST is read back new through S3, and the reverse.
+    s3.put_object(Bucket="rest-bkt", Key="hot", Body=b"v1")
+    for _ in range(3):
+        s3.get_object(Bucket="rest-bkt", Key="hot")["Body"].read()
+    code, _, _ = curl(t, base + "/rest-bkt/hot", "-X", "PUT",
+                      "--data-binary", "v2 from REST", *auth)
+    got = s3.get_object(Bucket="rest-bkt", Key="hot")["Body"].read()
+    t.check(code == 200 and got == b"v2 from REST",
+            "cache: a REST PUT replaces what S3 reads (%r)" % got)
+    for _ in range(3):
+        curl(t, base + "/rest-bkt/hot", *auth)
+    s3.put_object(Bucket="rest-bkt", Key="hot", Body=b"v3 from S3")
+    code, _, body = curl(t, base + "/rest-bkt/hot", *auth)
+    t.check(body == b"v3 from S3", "cache: an S3 PUT replaces what REST "
+            "reads (%r)" % body)
+    code, _, _ = curl(t, base + "/rest-bkt/hot", "-X", "DELETE", *auth)
+    got = s3node.err_code(s3.get_object, Bucket="rest-bkt", Key="hot")
+    t.check(got == (404, "NoSuchKey"), "cache: a REST DELETE -> S3 404 (%s)"
+            % (got,))
     # DELETE.
     code, _, _ = curl(t, base + "/rest-bkt/dir/obj.bin", "-X", "DELETE",
                       *auth)
