@@ -269,7 +269,9 @@ def sec_slowloris(t, node, s3):
     t.check(ht * 0.8 <= took <= ht + 2.5,
             "a partial head and then silence is closed after "
             "header_timeout_ms=%d (closed after %.2f s)" % (ht * 1000, took))
-    # Meanwhile a normal client is served.
+    # Meanwhile a normal client is served (a new one: the old client's
+    # connections may have been idle past the node's timeout).
+    s3 = node.boto3()
     s3.put_object(Bucket=BKT, Key="normal", Body=b"normal")
     t.check(get_body(s3, "normal") == b"normal", "a normal GET still works")
 
@@ -287,8 +289,10 @@ def sec_idle(t, node, s3):
     t.check(b == b"" and it * 0.8 <= took <= it + 3,
             "an idle connection is closed after idle_timeout_ms (%.2f s)" %
             took)
-    # Keep-alive between requests: the same idle rule.
+    # Keep-alive between requests: the same idle rule. (A new client: the
+    # old one's connections sat idle as long as the node's timeout.)
     s = node.raw(timeout=it * 3 + 5)
+    s3 = node.boto3()
     s3.put_object(Bucket=BKT, Key="idle", Body=b"idle")
     s.sendall(s3node.signed_raw(node, "HEAD", "/%s/idle" % BKT))
     st, _, _, _ = s3node.read_response(s, read_all=False)
@@ -641,6 +645,9 @@ def sec_slowread(t, node, s3):
     size = 64 * MiB
     path = os.path.join(node.dir, "big")
     s3node.write_random(path, size, 7)
+    # A new client: the node closes connections idle for idle_timeout_ms
+    # (2 s here), and writing the file may have taken that long.
+    s3 = node.boto3()
     s3.upload_file(path, BKT, "big")
     s3.put_object(Bucket=BKT, Key="small", Body=b"small")
     # Warm up: one full GET, then measure the resting RSS.
