@@ -248,9 +248,10 @@ static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
     case STO_MSG_COMPACT:
     case STO_MSG_PURGE:
         return on_request(self, state, req, from, reply);
+    case STO_MSG_GET_OPEN: /* a stream only if more than a block */
+        return on_request(self, state, req, from, reply);
     case STO_MSG_PUT_BEGIN:
     case STO_MSG_MPU_PART_BEGIN:
-    case STO_MSG_GET_OPEN:
         return on_stream(self, state, req, from, reply);
     default:
         return on_unknown(req, reply);
@@ -327,11 +328,19 @@ static int on_done(rt_actor_t *self, engine_t *e, rt_msg_t *m)
     pending_del(e, j->id);
     rt_msg_t *reply = rt_msg_new(j->type);
     reply->reason = m->reason;
-    if (m->reason == 0 && j->out != NULL)
+    if (m->reason == 0 && j->get != NULL) { /* more than one block */
+        rt_pid_t pid;
+        int rc = sto__stream_adopt_get(self, e->ref, j->get, j->left, j->owner,
+                                       e->conf->stream_idle_ms, &pid);
+        if (rc == 0)
+            ((Cleo__Storage__GetOpen *)j->res)->stream = pid, j->get = NULL;
+        reply->reason = rc;
+    }
+    if (reply->reason == 0 && j->out != NULL)
         sto_msg_set_body(reply, j->res, j->out);
-    else if (m->reason == 0 && j->res != NULL)
+    else if (reply->reason == 0 && j->res != NULL)
         rt_msg_set_pb(reply, j->res);
-    if (m->reason == 0)
+    if (reply->reason == 0)
         j->res = NULL, j->out = NULL;
     (void)gen_server_reply(rt_actor_rt(self), j->from, reply);
     return 0;

@@ -35,6 +35,8 @@ static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
         return &cleo__storage__list_req__descriptor;
     case STO_MSG_PUT:
         return &cleo__storage__put_req__descriptor;
+    case STO_MSG_GET_OPEN:
+        return &cleo__storage__get_req__descriptor;
     case STO_MSG_COPY:
         return &cleo__storage__copy_req__descriptor;
     default:
@@ -64,6 +66,7 @@ sto__job_t *sto__job_new(sto__dbref_t *ref, rt_msg_t *req, rt_from_t from)
     j->ref = sto__dbref_take(ref);
     j->type = req->type;
     j->from = from;
+    j->owner = req->arg != 0 ? (rt_pid_t)req->arg : from.pid;
     sto_body_t *b = sto_msg_body(req);
     if (b != NULL) { /* the emptied body is freed with req */
         j->req = b->pb, j->body = b->buf;
@@ -78,6 +81,7 @@ sto__job_t *sto__job_new(sto__dbref_t *ref, rt_msg_t *req, rt_from_t from)
 void sto__job_free(void *arg)
 {
     sto__job_t *j = arg;
+    sto_get_close(j->get); /* only a snapshot and memory: any thread */
     if (j->req != NULL)
         protobuf_c_message_free_unpacked(j->req, NULL);
     if (j->res != NULL)
@@ -355,6 +359,49 @@ static int run_purge(sto_db_t *db, sto__job_t *j)
     return rc;
 }
 
+/* GET_OPEN: open the object and read its first block here, so a small
+ * object is answered by this one job; only when more remains does the
+ * engine give the open get to a stream actor (sto__stream_adopt_get). */
+static int run_get_open(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__GetReq *r = j->req;
+    if (r->range_kind > STO_RANGE_SUFFIX)
+        return CLEO_EINVAL;
+    sto_range_t rg = {.kind = (sto_range_kind_t)r->range_kind,
+                      .first = r->first,
+                      .last = r->last,
+                      .suffix_len = r->suffix_len};
+    sto_get_t *g;
+    int rc = sto_get_open(db, r->bucket, r->key, &rg, &g);
+    if (rc < 0)
+        return rc;
+    Cleo__Storage__GetOpen *go = sto__pb_calloc(1, sizeof *go);
+    cleo__storage__get_open__init(go);
+    go->info = sto__pb_object_info(sto_get_meta(g));
+    sto_get_span(g, &go->first, &go->len);
+    j->res = go;
+    size_t want = go->len < db->o.chunk_size ? (size_t)go->len
+                                             : db->o.chunk_size;
+    if ((rc = rt_buf_new(want, &j->out)) < 0) {
+        sto_get_close(g);
+        return rc;
+    }
+    size_t got = 0;
+    while (rc == 0 && got < want) {
+        ssize_t n = sto_get_read(g, rt_buf_data(j->out) + got, want - got);
+        rc = n < 0 ? (int)n : n == 0 ? STO_ECORRUPT : 0; /* short: gone */
+        got += n > 0 ? (size_t)n : 0;
+    }
+    if (rc == 0)
+        rc = rt_buf_set_len(j->out, got);
+    if (rc < 0 || go->len == got) {
+        sto_get_close(g);
+        return rc;
+    }
+    j->get = g, j->left = go->len - got;
+    return 0;
+}
+
 int sto__job_run(void *arg)
 {
     sto__job_t *j = arg;
@@ -380,6 +427,8 @@ int sto__job_run(void *arg)
         return run_put(db, j);
     case STO_MSG_GET:
         return run_get(db, j);
+    case STO_MSG_GET_OPEN:
+        return run_get_open(db, j);
     case STO_MSG_COPY:
         return run_copy(db, j);
     case STO_MSG_SCRUB:

@@ -18,6 +18,10 @@ typedef struct sto__job_s {
     rt_buf_t *body;    /* PUT: the object's bytes (one reference) */
     void *res;         /* the reply record, set by the run on success */
     rt_buf_t *out;     /* GET: the object's bytes (one reference) */
+    sto_get_t *get;    /* GET_OPEN: still open when more than the first
+                          block remains (the engine hands it to a stream) */
+    uint64_t left;     /* GET_OPEN: span bytes after the first block */
+    rt_pid_t owner;    /* GET_OPEN: the stream's owner (req->arg or caller) */
 } sto__job_t;
 
 /* Take the payload of req (a validated call) into a new job holding one

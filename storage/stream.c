@@ -77,6 +77,9 @@ typedef struct {
     rt_from_t from;
     rt_pid_t engine;
     uint32_t idle_ms;
+    sto_get_t *get; /* adopt: a get the engine opened; NULL = open one */
+    uint64_t left;  /* adopt: span bytes after its first block */
+    rt_pid_t owner; /* adopt: the pid to monitor */
 } start_t;
 
 /* ---- payload probes -------------------------------------------------
@@ -310,9 +313,36 @@ static int submit(rt_actor_t *self, stream_t *s, sjob_t *j, rt_from_t from,
     return 0;
 }
 
+/* A get the engine opened: no open job, READs from the second block. */
+static int adopt_init(rt_actor_t *self, start_t *a, void **state)
+{
+    stream_t *s = sto__xcalloc(1, sizeof *s);
+    s->kind = STO_MSG_GET_OPEN;
+    s->ref = sto__dbref_take(a->ref);
+    s->engine = a->engine;
+    s->block = a->ref->db->o.chunk_size;
+    s->idle_ms = a->idle_ms != 0 ? a->idle_ms : STO_STREAM_IDLE_MS;
+    int rc = rt_link(self, s->engine);
+    if (rc == 0 && a->owner != RT_PID_NONE)
+        rc = rt_monitor(self, a->owner, &s->mon);
+    if (rc < 0) {
+        sto__dbref_drop(s->ref);
+        free(s);
+        return rc;
+    }
+    s->get = a->get, a->get = NULL; /* ours now */
+    s->left = a->left;
+    touch(self, s);
+    arm(self, s, s->idle_ms);
+    *state = s;
+    return 0;
+}
+
 static int st_init(rt_actor_t *self, void *arg, void **state)
 {
-    const start_t *a = arg;
+    start_t *a = arg;
+    if (a->get != NULL)
+        return adopt_init(self, a, state);
     stream_t *s = sto__xcalloc(1, sizeof *s);
     s->kind = a->req->type;
     s->ref = sto__dbref_take(a->ref);
@@ -621,10 +651,21 @@ static const gen_server_cbs_t stream_cbs = {
     .terminate = st_terminate,
 };
 
+int sto__stream_adopt_get(rt_actor_t *self, sto__dbref_t *ref, sto_get_t *get,
+                          uint64_t left, rt_pid_t owner, uint32_t idle_ms,
+                          rt_pid_t *out)
+{
+    start_t a = {ref, NULL, {0, 0}, rt_self(self), idle_ms, get, left, owner};
+    gen_opts_t o = {.sched = RT_SCHED_ANY, .trap_exit = true};
+    int rc = gen_server_start(rt_actor_rt(self), self, &stream_cbs, &a, &o, out);
+    sto_get_close(a.get); /* init did not take it: only a snapshot, memory */
+    return rc;
+}
+
 int sto__stream_start(rt_actor_t *self, sto__dbref_t *ref, rt_msg_t *req,
                       rt_from_t from, uint32_t idle_ms)
 {
-    start_t a = {ref, req, from, rt_self(self), idle_ms};
+    start_t a = {ref, req, from, rt_self(self), idle_ms, NULL, 0, 0};
     /* Not linked through gen_opts: a linked starter would be the
      * stream's parent, whose exit stops it at once, while a trapped
      * exit lets a stream with a job in flight wait for it. */

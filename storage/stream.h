@@ -24,6 +24,15 @@ bool sto__stream_req_is_valid(const rt_msg_t *req);
  * once the put or get is open (or failed). idle_ms: 0 = the default.
  * @return 0 (the reply will come from the stream), or as
  * gen_server_start() (nobody answered: the engine answers with it). */
+/* Start a stream actor that carries on a get the engine already opened
+ * and read the first block of (GET_OPEN's fast path): it answers READs
+ * for the `left` bytes after it. Linked to self (the engine), monitoring
+ * owner. @param get takes (closed here on failure). @param[out] out the
+ * stream's pid. @return 0 or as gen_server_start(). */
+int sto__stream_adopt_get(rt_actor_t *self, sto__dbref_t *ref, sto_get_t *get,
+                          uint64_t left, rt_pid_t owner, uint32_t idle_ms,
+                          rt_pid_t *out);
+
 int sto__stream_start(rt_actor_t *self, sto__dbref_t *ref, rt_msg_t *req,
                       rt_from_t from, uint32_t idle_ms);
 
