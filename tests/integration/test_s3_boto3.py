@@ -9,6 +9,7 @@ boto3 against a real cleo node (one node per ctest).
     ... auth         (signatures, keys, skew, a second user's access)
     ... copyauth             (a copy needs read access to its source)
     ... conn    (keep-alive reuse after answers that skip the body)
+    ... concurrency            (parallel clients, one contended key)
 
 Each error checks the HTTP status, the S3 error code and that the data
 did not change.
@@ -326,10 +327,12 @@ def sec_list(t, s3):
     b = "list-bkt"
     s3.create_bucket(Bucket=b)
     keys = (["a/%02d" % i for i in range(12)] + ["b/x/1", "b/x/2", "b/y"] +
-            ["c%d" % i for i in range(5)] + ["d e/f+g"])
+            ["c%d" % i for i in range(5)] + ["d e/f+g"] +
+            ["\u00e9t\u00e9", "\u65e5\u672c", "~tilde", "Zed", "\U0001f600"])
     for k in keys:
         s3.put_object(Bucket=b, Key=k, Body=k.encode())
-    allk = sorted(keys)
+    allk = sorted(keys)  # code point order = UTF-8 byte order
+    top = [k for k in allk if "/" not in k]
     r = s3.list_objects_v2(Bucket=b)
     t.check([o["Key"] for o in r["Contents"]] == allk and
             r["KeyCount"] == len(allk) and not r["IsTruncated"],
@@ -350,15 +353,14 @@ def sec_list(t, s3):
     t.check(got == allk and pages == (len(allk) + 3) // 4,
             "continuation-token walk: all keys in %d pages" % pages)
     got, pre, _ = list_all_v2(s3, Bucket=b, Delimiter="/")
-    t.check(got == ["c0", "c1", "c2", "c3", "c4"] and
-            pre == ["a/", "b/", "d e/"],
+    t.check(got == top and pre == ["a/", "b/", "d e/"],
             "delimiter=/: keys %s, common prefixes %s" % (got, pre))
     got, pre, _ = list_all_v2(s3, Bucket=b, Prefix="b/", Delimiter="/")
     t.check(got == ["b/y"] and pre == ["b/x/"],
             "prefix=b/ delimiter=/ (%s %s)" % (got, pre))
     got, pre, pages = list_all_v2(s3, Bucket=b, Delimiter="/", MaxKeys=2)
     t.check(got + pre and sorted(got + pre) == sorted(
-        ["c0", "c1", "c2", "c3", "c4", "a/", "b/", "d e/"]),
+        top + ["a/", "b/", "d e/"]),
         "delimiter with max-keys=2 pages through keys and prefixes "
         "(%d pages: %s %s)" % (pages, got, pre))
     r = s3.list_objects_v2(Bucket=b, StartAfter="b/x/2")
@@ -379,8 +381,8 @@ def sec_list(t, s3):
     t.check(got == allk and pages == (len(allk) + 5) // 6,
             "v1 marker walk in %d pages" % pages)
     got, pre, _ = list_all_v1(s3, Bucket=b, Delimiter="/", Prefix="")
-    t.check(got == ["c0", "c1", "c2", "c3", "c4"] and
-            pre == ["a/", "b/", "d e/"], "v1 delimiter=/ (%s %s)" % (got, pre))
+    t.check(got == top and pre == ["a/", "b/", "d e/"],
+            "v1 delimiter=/ (%s %s)" % (got, pre))
     r = s3.list_objects(Bucket=b, Delimiter="/", MaxKeys=2)
     t.check(r["IsTruncated"] and r.get("NextMarker"),
             "v1 with delimiter and truncation gives NextMarker (%s)" %
@@ -445,6 +447,71 @@ def sec_cache(t, s3):
             "cache: CompleteMultipartUpload replaces it")
     t.check(body(s3, b, "hot", Range="bytes=4-7") == b"data",
             "cache: a range of the new object")
+
+
+def sec_concurrency(t, s3):
+    """Clients in parallel: distinct keys never mix, and concurrent writes
+    of one key leave one whole version."""
+    import random
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    b = "conc-bkt"
+    s3.create_bucket(Bucket=b)
+    local = threading.local()
+
+    def client():
+        if not hasattr(local, "s3"):
+            local.s3 = t.main.boto3(max_pool_connections=2)
+        return local.s3
+
+    def work(i):
+        c = client()
+        rnd = random.Random(i)
+        errs = []
+        for j in range(6):
+            k = "w%02d/o%d" % (i, j)
+            data = rnd.randbytes(rnd.choice([0, 1, 100, 4096, 70000,
+                                             300000, 1 << 20]))
+            c.put_object(Bucket=b, Key=k, Body=data)
+            got = c.get_object(Bucket=b, Key=k)["Body"].read()
+            if got != data:
+                errs.append("%s: %d bytes back, %d put" % (k, len(got),
+                                                          len(data)))
+        return errs
+
+    with ThreadPoolExecutor(12) as ex:
+        errs = sum(ex.map(work, range(12)), [])
+    t.check(not errs, "12 clients x 6 PUT+GET of their own keys, sizes 0 "
+            "to 1 MiB: every GET returns its PUT (%s)" % errs[:3])
+    n = len(list_all_v2(s3, Bucket=b)[0])
+    t.check(n == 72, "72 keys listed (%d)" % n)
+    versions = [bytes([v]) * (200000 + v) for v in range(8)]
+
+    def overwrite(v):
+        client().put_object(Bucket=b, Key="contended", Body=versions[v])
+
+    def reader(_):
+        bad = 0
+        for _ in range(10):
+            try:
+                d = client().get_object(Bucket=b, Key="contended")[
+                    "Body"].read()
+            except Exception:
+                continue  # not written yet
+            if d not in versions:
+                bad += 1
+        return bad
+
+    with ThreadPoolExecutor(12) as ex:
+        w = [ex.submit(overwrite, v) for v in range(8)]
+        r = [ex.submit(reader, i) for i in range(4)]
+        for f in w:
+            f.result()
+        torn = sum(f.result() for f in r)
+    final = s3.get_object(Bucket=b, Key="contended")["Body"].read()
+    t.check(final in versions and torn == 0,
+            "8 concurrent PUTs of one key and 4 readers: only whole "
+            "versions are ever read (%d torn reads)" % torn)
 
 
 # ---------------------------------------------------------------------
@@ -959,11 +1026,12 @@ def main():
         groups = {"ops": ["buckets", "objects", "conditional", "copy",
                           "list", "cache"],
                   "mpu": ["mpu"], "errors": ["errors", "too_large"],
+                  "concurrency": ["concurrency"],
                   "auth": ["auth"], "copyauth": ["copy_auth"],
                   "conn": ["conn"]}
         want = []
         for c in t.args.cases or ["ops", "mpu", "errors", "auth", "copyauth",
-                                  "conn"]:
+                                  "conn", "concurrency"]:
             want += groups.get(c, [c])
         t.args.cases = want
         t.main = t.node()
@@ -975,6 +1043,7 @@ def main():
         t.case("list", sec_list, t, s3)
         t.case("cache", sec_cache, t, s3)
         t.case("mpu", sec_mpu, t, s3)
+        t.case("concurrency", sec_concurrency, t, s3)
         t.case("errors", sec_errors, t, s3)
         t.case("auth", sec_auth, t, s3)
         t.case("too_large", sec_too_large, t)
