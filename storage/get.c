@@ -125,6 +125,11 @@ int sto_get_open(sto_db_t *db, const char *bucket, const char *key,
     g->pb = m;
     if ((rc = sto__meta_wrap(m, &g->meta)) < 0)
         goto fail;
+    /* A read of more than a chunk streams past the block cache: it would
+     * only evict the small hot objects the cache is for, and hold memory
+     * that a bounded stream must not. */
+    if (g->len > db->o.chunk_size)
+        rocksdb_readoptions_set_fill_cache(g->ro, 0);
     g->pos = g->first;
     seek_chunk(g);
     *out = g;
