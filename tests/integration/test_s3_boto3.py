@@ -17,6 +17,7 @@ did not change.
 import base64
 import datetime
 import hashlib
+import json
 import os
 import sys
 
@@ -73,6 +74,31 @@ def sec_buckets(t, s3):
     t.check("gamma-0" not in [x["Name"] for x in
                               s3.list_buckets()["Buckets"]],
             "the deleted bucket is not listed")
+    # cleo-adm's buckets are S3's buckets.
+    node = t.main
+    r = node.adm("bucket", "create", "adm-made")
+    t.check(r.returncode == 0, "cleo-adm bucket create adm-made")
+    s3.put_object(Bucket="adm-made", Key="x", Body=b"12345")
+    s3.put_object(Bucket="adm-made", Key="y", Body=b"678")
+    r = node.adm("--json", "bucket", "du", "adm-made")
+    j = json.loads(r.stdout or "{}")
+    t.check(j.get("objects") == 2 and j.get("bytes") == 8,
+            "cleo-adm bucket du counts what S3 wrote (%s)" % r.stdout.strip())
+    r = node.adm("--json", "bucket", "list")
+    names = [x.get("name") for x in json.loads(r.stdout or "{}").get(
+        "buckets", [])]
+    t.check(sorted(names) == sorted(x["Name"] for x in s3.list_buckets()[
+        "Buckets"]), "cleo-adm bucket list = ListBuckets (%s)" % names)
+    r = node.adm("bucket", "delete", "adm-made")
+    t.check(r.returncode != 0 and s3.head_bucket(Bucket="adm-made")[
+        "ResponseMetadata"]["HTTPStatusCode"] == 200,
+        "cleo-adm bucket delete of a non-empty bucket fails, bucket kept")
+    s3.delete_objects(Bucket="adm-made", Delete={"Objects": [
+        {"Key": "x"}, {"Key": "y"}]})
+    r = node.adm("bucket", "delete", "adm-made")
+    t.check(r.returncode == 0 and err_code(s3.head_bucket,
+                                           Bucket="adm-made")[0] == 404,
+            "cleo-adm bucket delete -> S3 HeadBucket 404")
     # Virtual-host style: Host <bucket>.s3.localhost:<port>, signed.
     st, raw = t.raw_signed("GET", "/?list-type=2", b"",
                            host="alpha-bkt.s3.localhost:%d" % t.main.port)
@@ -104,8 +130,19 @@ def sec_objects(t, s3):
     t.check(h["Metadata"] == {"color": "blue", "shape": "round square"},
             "HeadObject user metadata (%s)" % h["Metadata"])
     t.check(h.get("AcceptRanges") == "bytes", "Accept-Ranges: bytes")
-    t.check(isinstance(h.get("LastModified"), datetime.datetime),
-            "Last-Modified present")
+    lm = h.get("LastModified")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    t.check(isinstance(lm, datetime.datetime) and
+            abs((now - lm).total_seconds()) < 120,
+            "Last-Modified is about now (%s)" % lm)
+    lo = s3.list_objects_v2(Bucket=b, Prefix="dir/obj.txt")["Contents"][0]
+    t.check(lo["LastModified"].replace(microsecond=0) == lm and
+            lo["ETag"] == h["ETag"] and lo["Size"] == 1000,
+            "the listing agrees with HEAD: LastModified, ETag, Size (%s %s)"
+            % (lo["LastModified"], lm))
+    hh = h["ResponseMetadata"]["HTTPHeaders"]
+    t.check(bool(hh.get("x-amz-request-id")) and bool(hh.get("date")),
+            "x-amz-request-id and Date headers")
     g = s3.get_object(Bucket=b, Key="dir/obj.txt")
     t.check(g["Body"].read() == data, "GetObject body")
     t.check(g["ETag"] == etag_of(data) and g["ContentLength"] == 1000 and
