@@ -29,6 +29,8 @@ static int check_opts(rt_opts_t *o)
         return CLEO_EINVAL;
     if (o->dirty_threads == 0)
         o->dirty_threads = 4;
+    if (o->io_threads == 0)
+        o->io_threads = 64;
     if (o->deterministic)
         o->schedulers = 1;
     return 0;
@@ -55,6 +57,7 @@ int rt_new(const rt_opts_t *opts, rt_t **out)
     pthread_cond_init(&rt->idle_cond, NULL);
     if (!o.deterministic) {
         if ((rc = rt__work_start(&rt->work, rt, o.dirty_threads)) < 0 ||
+            (rc = rt__work_start(&rt->io, rt, o.io_threads)) < 0 ||
             (rc = rt__sched_start(rt, o.schedulers)) < 0) {
             rt_free(rt);
             return rc;
@@ -187,6 +190,7 @@ int rt_shutdown(rt_t *rt)
     kill_all(rt);
     wait_all_dead(rt);
     rt__work_stop(&rt->work);
+    rt__work_stop(&rt->io);
     rt__sched_stop(rt);
     pthread_mutex_lock(&rt->idle_lock);
     atomic_store_explicit(&rt->state, RT_STATE_DOWN, memory_order_release);
@@ -207,6 +211,7 @@ void rt_free(rt_t *rt)
         pthread_cond_wait(&rt->idle_cond, &rt->idle_lock);
     pthread_mutex_unlock(&rt->idle_lock);
     rt__work_stop(&rt->work);
+    rt__work_stop(&rt->io);
     rt__sched_stop(rt);
     rt__timers_destroy(&rt->timers);
     rt__registry_destroy(&rt->reg);

@@ -244,6 +244,7 @@ typedef struct rt_opts_s {
     uint32_t schedulers;   /* threads; 0 = one per core */
     uint32_t max_actors;   /* 0 = 1<<22; at most RT_MAX_ACTORS_LIMIT */
     uint32_t dirty_threads; /* blocking-work pool size; 0 = 4 */
+    uint32_t io_threads;    /* I/O-wait pool size (rt_work_submit_io); 0 = 64 */
     uint16_t node;         /* node index put in pids; default 0 */
     bool deterministic;    /* one thread, seeded PRNG, virtual clock */
     uint64_t seed;         /* deterministic mode's PRNG seed */
@@ -504,6 +505,14 @@ typedef int (*rt_work_fn)(void *arg);
  *  @return 0, CLEO_ESHUTDOWN, CLEO_EINVAL. */
 RT_API int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
                           rt_free_fn arg_free, uint32_t reply_type);
+
+/** As rt_work_submit(), on the I/O pool: for jobs that mostly wait on
+ *  the device (synced writes), so that many can wait at once (sharing a
+ *  group commit) without keeping short jobs on the blocking pool waiting,
+ *  and without a crowd of threads woken for every short job.
+ *  @return as rt_work_submit(). */
+RT_API int rt_work_submit_io(rt_actor_t *self, rt_work_fn fn, void *arg,
+                             rt_free_fn arg_free, uint32_t reply_type);
 
 /* ---------------------------------------------------------------------
  * Resources: destructors run when the actor dies, crash or not (Erlang's

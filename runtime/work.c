@@ -88,8 +88,23 @@ void rt__work_stop(rt_work_pool_t *p)
     pthread_cond_destroy(&p->cond);
 }
 
+static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn,
+                  void *arg, rt_free_fn arg_free, uint32_t reply_type);
+
 int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
                    rt_free_fn arg_free, uint32_t reply_type)
+{
+    return submit(self, &self->rt->work, fn, arg, arg_free, reply_type);
+}
+
+int rt_work_submit_io(rt_actor_t *self, rt_work_fn fn, void *arg,
+                      rt_free_fn arg_free, uint32_t reply_type)
+{
+    return submit(self, &self->rt->io, fn, arg, arg_free, reply_type);
+}
+
+static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn,
+                  void *arg, rt_free_fn arg_free, uint32_t reply_type)
 {
     rt_t *rt = self->rt;
     int rc = 0;
@@ -110,7 +125,6 @@ int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
         run_job(rt, j); /* inline: no thread may perturb the schedule */
         return 0;
     }
-    rt_work_pool_t *p = &rt->work;
     pthread_mutex_lock(&p->lock);
     if (p->tail != NULL)
         p->tail->next = j;

@@ -189,6 +189,28 @@ static int answer_now(const rt_msg_t *req, int rc, rt_msg_t **reply)
     return 0;
 }
 
+/* Reads are short (RocksDB's cache, or one chunk from disk): the
+ * blocking pool. Everything else waits on a synced write (or is long:
+ * scrub, compaction): the I/O pool, where many wait at once and share
+ * group commits without holding reads back. */
+static bool is_read(uint32_t type)
+{
+    switch (type) {
+    case STO_MSG_HEAD:
+    case STO_MSG_GET:
+    case STO_MSG_GET_OPEN:
+    case STO_MSG_LIST:
+    case STO_MSG_BUCKET_EXISTS:
+    case STO_MSG_BUCKET_LIST:
+    case STO_MSG_BUCKET_DU:
+    case STO_MSG_MPU_LIST_PARTS:
+    case STO_MSG_MPU_LIST_UPLOADS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* A request: hand it to the pool; the reply waits for on_done(). */
 static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
                       rt_from_t from, rt_msg_t **reply)
@@ -198,7 +220,8 @@ static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
     sto__job_t *j = sto__job_new(e->ref, req, from);
     j->id = ++e->next_id;
     int rc =
-        rt_work_submit(self, sto__job_run, j, sto__job_free, STO__MSG_DONE);
+        (is_read(req->type) ? rt_work_submit : rt_work_submit_io)(
+            self, sto__job_run, j, sto__job_free, STO__MSG_DONE);
     if (rc < 0) /* the job was freed with its request */
         return answer_now(req, rc, reply);
     pending_add(e, &(pending_t){e->next_id, from, req->type});

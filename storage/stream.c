@@ -303,7 +303,10 @@ static int submit(rt_actor_t *self, stream_t *s, sjob_t *j, rt_from_t from,
                   uint32_t type)
 {
     int op = j->op;
-    int rc = rt_work_submit(self, job_run, j, job_free, MSG_DONE);
+    /* Reads on the blocking pool; puts (which write) on the I/O pool. */
+    int rc = (op == OP_READ || op == OP_OPEN_GET ? rt_work_submit
+                                                 : rt_work_submit_io)(
+        self, job_run, j, job_free, MSG_DONE);
     if (rc < 0)
         return rc;
     s->busy = true;

@@ -278,6 +278,7 @@ static const sup_spec_t spec = {{SUP_ONE_FOR_ONE, 10, 5000}, kids, 1};
 static void start(bench_t *b, uint32_t scheds, uint32_t dirty)
 {
     rt_opts_t o = {.schedulers = scheds, .dirty_threads = dirty};
+    /* io_threads 0: the node's 64, where synced puts wait */
     rt_pid_t sup;
     sto_engine_conf_init(&T_conf, T_path);
     int rc;

@@ -53,9 +53,11 @@ static const cfg_key_t keys[] = {
      "scheduler threads; 0 = one per core"},
     {"runtime.max_actors", "0", NULL, parse_u32, F(max_actors), 0,
      RT_MAX_ACTORS_LIMIT, "most actors alive at once; 0 = 4194304"},
-    {"runtime.dirty_threads", "64", NULL, parse_u32, F(dirty_threads), 0, 1024,
-     "threads of the blocking-work pool (storage's synced writes wait "
-     "there, so more threads share more WAL syncs); 0 = 4"},
+    {"runtime.dirty_threads", "4", NULL, parse_u32, F(dirty_threads), 0, 1024,
+     "threads of the blocking-work pool (short blocking jobs: reads)"},
+    {"runtime.io_threads", "64", NULL, parse_u32, F(io_threads), 0, 4096,
+     "threads of the I/O pool (synced writes wait there: more threads "
+     "share more WAL syncs)"},
     {"log.file", "", "<data>/cleo.log", parse_path, F(log_file), 0,
      SZ(log_file), "log file; \"-\" = stderr"},
     {"log.level", "info", NULL, parse_level, F(log_level), 0, 0,

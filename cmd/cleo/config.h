@@ -23,6 +23,7 @@ typedef struct cfg_s {
     uint32_t schedulers;          /* threads; 0 = one per core */
     uint32_t max_actors;          /* 0 = the runtime's default */
     uint32_t dirty_threads;       /* 0 = the runtime's default */
+    uint32_t io_threads;          /* 0 = the runtime's default */
     char log_file[CFG_PATH_MAX];  /* "" = <data>/cleo.log; "-" = stderr */
     int log_level;                /* a log_level_t */
     bool heart_enabled;

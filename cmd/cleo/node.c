@@ -100,7 +100,8 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
     const cfg_t *c = o->cfg;
     rt_opts_t ro = {.schedulers = c->schedulers,
                     .max_actors = c->max_actors,
-                    .dirty_threads = c->dirty_threads};
+                    .dirty_threads = c->dirty_threads,
+                    .io_threads = c->io_threads};
     int rc = rt_new(&ro, rt);
     if (rc < 0) {
         fprintf(stderr, "cleo: runtime: %s\n", cleo_strerror(rc));
