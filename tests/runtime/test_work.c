@@ -19,6 +19,7 @@ enum {
     MSG_SUBMIT = 1,    /* arg = sleep ms, reason = fn's status */
     MSG_SUBMIT_KEEP,   /* as SUBMIT; the handler takes the payload on done */
     MSG_SUBMIT_STATIC, /* static arg, arg_free NULL */
+    MSG_SUBMIT_IO,     /* as SUBMIT, on the I/O pool */
     MSG_DONE,          /* the reply type */
     MSG_PING,
     REP_DONE = 100, /* arg = job index, reason = status, ref-free flags */
@@ -79,7 +80,8 @@ static void boss_destroy(rt_actor_t *self, int reason)
     free(rt_state(self));
 }
 
-static int on_submit(rt_actor_t *self, boss_t *b, rt_msg_t *m, bool keep)
+static int on_submit(rt_actor_t *self, boss_t *b, rt_msg_t *m, bool keep,
+                     bool io)
 {
     job_t *j = calloc(1, sizeof(*j));
     j->idx = b->next++ % (MAX_JOBS - 1);
@@ -87,7 +89,8 @@ static int on_submit(rt_actor_t *self, boss_t *b, rt_msg_t *m, bool keep)
     j->ret = m->reason;
     j->keep = keep;
     b->sent[j->idx] = j;
-    int rc = rt_work_submit(self, work_fn, j, job_free, MSG_DONE);
+    int rc = (io ? rt_work_submit_io : rt_work_submit)(self, work_fn, j,
+                                                       job_free, MSG_DONE);
     if (rc != 0)
         rtt_notify(REP_SUBMIT_RC, (uint64_t)j->idx, rc);
     return 0;
@@ -128,9 +131,11 @@ static int boss_handle(rt_actor_t *self, rt_msg_t *m)
     boss_t *b = rt_state(self);
     switch (m->type) {
     case MSG_SUBMIT:
-        return on_submit(self, b, m, false);
+        return on_submit(self, b, m, false, false);
     case MSG_SUBMIT_KEEP:
-        return on_submit(self, b, m, true);
+        return on_submit(self, b, m, true, false);
+    case MSG_SUBMIT_IO:
+        return on_submit(self, b, m, false, true);
     case MSG_SUBMIT_STATIC:
         return on_submit_static(self, b, m);
     case MSG_DONE:
@@ -152,7 +157,7 @@ static const rt_behaviour_t boss_beh = {
 
 static void setup(void)
 {
-    rt_opts_t o = {.schedulers = 1, .dirty_threads = 4};
+    rt_opts_t o = {.schedulers = 1, .dirty_threads = 4, .io_threads = 8};
     rtt_start(&o);
 }
 
@@ -254,6 +259,33 @@ Test(rt_work, jobs_run_in_parallel_on_the_pool)
     uint64_t took = rt_now_ms(rtt_rt) - t0;
     cr_assert_lt(took, 900, "4 x 250 ms jobs on 4 threads took %llu ms",
                  (unsigned long long)took);
+}
+
+Test(rt_work, io_jobs_run_off_the_schedulers_and_reply_once)
+{
+    rt_pid_t boss = spawn_boss();
+    submit(boss, MSG_SUBMIT_IO, 0, 5);
+    cr_assert_eq(expect_done(NULL, 3000), 5);
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
+    cr_assert_eq(job_frees, 1);
+}
+
+Test(rt_work, a_full_blocking_pool_does_not_hold_io_jobs_back)
+{
+    rt_pid_t boss = spawn_boss();
+    for (int i = 0; i < 4; i++) /* every blocking-pool thread busy */
+        submit(boss, MSG_SUBMIT, 500, 1);
+    uint64_t t0 = rt_now_ms(rtt_rt);
+    for (int i = 0; i < 8; i++) /* eight waits at once on eight threads */
+        submit(boss, MSG_SUBMIT_IO, 200, 2);
+    for (int i = 0; i < 8; i++) /* the I/O jobs come back first */
+        cr_assert_eq(expect_done(NULL, 3000), 2, "reply %d", i);
+    uint64_t took = rt_now_ms(rtt_rt) - t0;
+    cr_assert_lt(took, 450, "8 x 200 ms on the I/O pool took %llu ms",
+                 (unsigned long long)took);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(expect_done(NULL, 3000), 1);
 }
 
 Test(rt_work, each_of_many_jobs_replies_once)
