@@ -30,6 +30,7 @@ def main():
         def aws(*args, timeout=300):
             return t.run([AWS, "--endpoint-url", node.endpoint] +
                          list(args), env=env, timeout=timeout, cwd=work)
+        aws.env = env
 
         t.case("s3", sec_s3, t, node, aws, work)
         t.case("pagination", sec_pages, t, node, aws, work)
@@ -46,6 +47,17 @@ def sec_s3(t, node, aws, work):
     r = aws("s3", "ls")
     t.check(r.returncode == 0 and "cli-bkt" in r.stdout, "aws s3 ls lists "
             "the bucket")
+    env_bad = dict(aws.env, AWS_ACCESS_KEY_ID=node.access_key,
+                   AWS_SECRET_ACCESS_KEY="wrong-secret-0123456789")
+    r = t.run([AWS, "--endpoint-url", node.endpoint, "s3", "ls"],
+              env=env_bad, cwd=work)
+    t.check(r.returncode != 0 and "SignatureDoesNotMatch" in r.stderr,
+            "aws with a wrong secret -> SignatureDoesNotMatch")
+    env_bad["AWS_ACCESS_KEY_ID"] = "NOSUCHKEY00000000000"
+    r = t.run([AWS, "--endpoint-url", node.endpoint, "s3", "ls"],
+              env=env_bad, cwd=work)
+    t.check(r.returncode != 0 and "InvalidAccessKeyId" in r.stderr,
+            "aws with an unknown key -> InvalidAccessKeyId")
     one = os.path.join(work, "one.txt")
     with open(one, "w") as f:
         f.write("hello from aws-cli\n")

@@ -95,6 +95,15 @@ def run_with(t, node, sigv2):
     t.check(s3cmd("rb", b).returncode == 0, "[%s] s3cmd rb" % tag)
     r = s3cmd("ls")
     t.check(b not in r.stdout, "[%s] the bucket is gone" % tag)
+    # A wrong secret is refused.
+    bad = cfg + ".bad"
+    with open(cfg) as f, open(bad, "w") as g:
+        g.write(f.read().replace("secret_key = %s" % node.secret_key,
+                                 "secret_key = wrong-secret-0123456789"))
+    r = t.run([S3CMD, "-c", bad, "--no-progress", "ls"], env=env, cwd=work,
+              timeout=120)
+    t.check(r.returncode != 0 and "SignatureDoesNotMatch" in r.stderr,
+            "[%s] a wrong secret -> SignatureDoesNotMatch" % tag)
 
 
 def main():
