@@ -347,14 +347,21 @@ class Suite:
         return self
 
     def __exit__(self, et, ev, tb):
-        if et is not None and et is not SystemExit:
-            self.failed.append("exception: %s" % ev)
-            traceback.print_exception(et, ev, tb)
+        # Stop every process first: printing may fail (a closed pipe) and
+        # must not leave a node running.
+        self.stop_all()
+        try:
+            return self.report(et, ev, tb)
+        except OSError:
+            sys.exit(1 if self.failed or et not in (None, SystemExit)
+                     else 0)
+
+    def stop_all(self):
         for n in self.nodes:
             try:
                 n.stop(timeout=10)
-            except Exception as e:  # keep stopping the others
-                print("stop: %s" % e)
+            except Exception:  # keep stopping the others
+                pass
         for p in self.procs:
             if p.poll() is None:
                 try:
@@ -362,6 +369,11 @@ class Suite:
                 except ProcessLookupError:
                     pass
                 p.wait()
+
+    def report(self, et, ev, tb):
+        if et is not None and et is not SystemExit:
+            self.failed.append("exception: %s" % ev)
+            traceback.print_exception(et, ev, tb)
         if self.failed:
             for n in self.nodes:
                 print("--- %s log (tail) ---\n%s" % (n.dir, n.log_tail()))
