@@ -81,6 +81,8 @@ static void auth_req(gw_req_t *r, s3_t *s, gw_auth_req_t *q)
     q->path = s->path, q->path_len = s->path_len;
     q->query = s->query, q->query_len = s->query_len;
     q->hdrs = r->head->hdrs, q->nhdrs = r->head->nhdrs;
+    if (s->vhost) /* SigV2 signs the bucket of a virtual-host request */
+        q->vhost_bucket = s->bucket, q->vhost_bucket_len = strlen(s->bucket);
     q->now = (int64_t)time(NULL);
 }
 

@@ -58,6 +58,7 @@ typedef int (*s3_reply_fn)(gw_req_t *r, s3_t *s, rt_msg_t *reply, int status);
 struct s3_s {
     s3_op_t op;
     char bucket[64]; /* "" for the service */
+    bool vhost;      /* the bucket came from the Host header */
     char *key;       /* decoded, NUL-terminated; NULL for bucket ops */
     size_t key_len;
     const char *path; /* raw path (into the head) */

@@ -148,6 +148,7 @@ static void vhost_bucket(gw_req_t *r, s3_t *s)
         return;
     memcpy(s->bucket, h, hl - dl - 1);
     s->bucket[hl - dl - 1] = '\0';
+    s->vhost = true;
 }
 
 /* Split the target into bucket, key and query. */

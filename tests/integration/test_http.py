@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from botocore.auth import SigV4Auth
+from botocore.auth import HmacV1Auth, S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -292,6 +292,41 @@ def test_connection_limit(cleo):
         node.stop()
 
 
+def vhost_request(port, method, bucket, path, body=b"", v2=False):
+    """A virtual-host-style request (Host: <bucket>.s3.localhost) signed
+    as S3 clients sign it: SigV4 over the path, SigV2 over /bucket/path."""
+    url = "http://%s.s3.localhost:%d%s" % (bucket, port, path)
+    h = {} if v2 else {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    req = AWSRequest(method=method, url=url, data=body, headers=h)
+    if v2:
+        req.auth_path = "/" + bucket + path
+        HmacV1Auth(CREDS).add_auth(req)
+    else:
+        S3SigV4Auth(CREDS, "s3", "us-east-1").add_auth(req)
+    lines = ["%s %s HTTP/1.1" % (method, path),
+             "Host: %s.s3.localhost:%d" % (bucket, port),
+             "Content-Length: %d" % len(body)]
+    for k, v in req.prepare().headers.items():
+        if k.lower() not in ("host", "content-length"):
+            lines.append("%s: %s" % (k, v))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def test_virtual_host_style(port):
+    for v2 in (False, True):
+        b = "vhost-v2" if v2 else "vhost-v4"
+        s, r = conn(port)
+        s.sendall(vhost_request(port, "PUT", b, "/", v2=v2))
+        check(r.response()[0] == 200, "virtual-host create bucket (%s)"
+              % ("SigV2" if v2 else "SigV4"))
+        s.sendall(vhost_request(port, "PUT", b, "/a/b%20c.txt", b"hello", v2))
+        check(r.response()[0] == 200, "virtual-host put, key with a space")
+        s.sendall(vhost_request(port, "GET", b, "/a/b%20c.txt", v2=v2))
+        st, _, body = r.response()
+        check(st == 200 and body == b"hello", "virtual-host get")
+        s.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cleo", required=True)
@@ -303,6 +338,7 @@ def main():
         test_chunked_request_body(node.port)
         test_error_then_next_request(node.port)
         test_short_body_then_disconnect(node.port)
+        test_virtual_host_style(node.port)
         test_slow_head_times_out(node.port)
         test_idle_connection_closes(node.port)
         check(node.proc.poll() is None, "the node is still up")
