@@ -914,6 +914,9 @@ def sec_auth(t, s3):
              (403, "AccessDenied")),
             ("deletes admin's bucket", bob.delete_bucket, {},
              (403, "AccessDenied")),
+            ("HEADs admin's bucket", bob.head_bucket, {}, (403, None)),
+            ("asks admin's bucket's location", bob.get_bucket_location, {},
+             (403, "AccessDenied")),
             ("copies inside admin's bucket", bob.copy_object,
              {"Key": "c", "CopySource": {"Bucket": b, "Key": "k"}},
              (403, "AccessDenied"))):

@@ -208,7 +208,16 @@ def sec_presign(t, node, s3):
     code, _, body = curl(t, url.replace("X-Amz-Expires=300",
                                         "X-Amz-Expires=900"))
     t.check(code == 403, "a changed X-Amz-Expires -> 403 (%d)" % code)
-    code, _, body = curl(t, put, "-T", f)  # a PUT URL is not a GET URL
+    code, _, body = curl(t, put)
+    t.check(code == 403 and b"SignatureDoesNotMatch" in body,
+            "a presigned PUT URL used to GET -> SignatureDoesNotMatch (%d)" %
+            code)
+    week = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "pre-bkt", "Key": "p.txt"},
+        ExpiresIn=7 * 86400 + 1)
+    code, _, body = curl(t, week)
+    t.check(code in (400, 403), "X-Amz-Expires over 7 days -> 400/403 "
+            "(%d %s)" % (code, body[:100]))
     exp = s3.generate_presigned_url(
         "get_object", Params={"Bucket": "pre-bkt", "Key": "p.txt"},
         ExpiresIn=1)
