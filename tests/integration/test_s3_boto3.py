@@ -10,6 +10,7 @@ boto3 against a real cleo node (one node per ctest).
     ... copyauth             (a copy needs read access to its source)
     ... conn    (keep-alive reuse after answers that skip the body)
     ... concurrency            (parallel clients, one contended key)
+    ... ranges     (ranges over 64 KiB chunks, parts, cached objects)
 
 Each error checks the HTTP status, the S3 error code and that the data
 did not change.
@@ -822,6 +823,57 @@ def sec_errors(t, s3):
             "... nothing stored")
 
 
+def sec_ranges(t):
+    """Ranges across stored chunks (storage.chunk_size = 64 KiB here),
+    multipart part boundaries and cached objects, against Python's
+    slicing of the same bytes."""
+    import random
+    n = t.node("chunky", sets={"storage.chunk_size": "65536"})
+    s3 = n.boto3()
+    b = "range-bkt"
+    s3.create_bucket(Bucket=b)
+    rnd = random.Random(42)
+    objs = {"big": rnd.randbytes(MiB + 123), "small": rnd.randbytes(5000),
+            "chunk": rnd.randbytes(65536)}
+    for k, v in objs.items():
+        s3.put_object(Bucket=b, Key=k, Body=v)
+    p1, p2 = rnd.randbytes(5 * MiB + 1000), rnd.randbytes(70001)
+    u = s3.create_multipart_upload(Bucket=b, Key="mpu")["UploadId"]
+    parts = [{"PartNumber": i + 1, "ETag": s3.upload_part(
+        Bucket=b, Key="mpu", UploadId=u, PartNumber=i + 1, Body=p)["ETag"]}
+        for i, p in enumerate((p1, p2))]
+    s3.complete_multipart_upload(Bucket=b, Key="mpu", UploadId=u,
+                                 MultipartUpload={"Parts": parts})
+    objs["mpu"] = p1 + p2
+    bad = []
+    for k, v in objs.items():
+        size = len(v)
+        got = s3.get_object(Bucket=b, Key=k)["Body"].read()
+        if got != v:
+            bad.append("%s whole" % k)
+        edges = [0, 1, 65535, 65536, 65537, size - 1, 5 * MiB + 999,
+                 5 * MiB + 1000, 5 * MiB + 1001]
+        specs = [(a, a + ln) for a in edges if a < size
+                 for ln in (0, 1, 2, 65536)]
+        specs += [(a, a + rnd.randint(0, 300000)) for a in
+                  (rnd.randrange(size) for _ in range(25))]
+        for first, last in specs:
+            g = s3.get_object(Bucket=b, Key=k,
+                              Range="bytes=%d-%d" % (first, last))
+            want = v[first:last + 1]
+            cr = "bytes %d-%d/%d" % (first, min(last, size - 1), size)
+            if g["Body"].read() != want or g.get("ContentRange") != cr:
+                bad.append("%s bytes=%d-%d" % (k, first, last))
+        for suffix in (1, 100, 65536, size, size + 10):
+            g = s3.get_object(Bucket=b, Key=k, Range="bytes=-%d" % suffix)
+            if g["Body"].read() != v[-suffix:]:
+                bad.append("%s bytes=-%d" % (k, suffix))
+    t.check(not bad, "ranges at and across chunk and part boundaries, "
+            "suffixes, random spans: all equal Python's slices (bad: %s)" %
+            bad[:5])
+    n.stop()
+
+
 def sec_too_large(t):
     n = t.node_named("small", sets={"gateway.max_put_mb": "1"})
     s3 = n.boto3()
@@ -1066,12 +1118,12 @@ def main():
         groups = {"ops": ["buckets", "objects", "conditional", "copy",
                           "list", "cache"],
                   "mpu": ["mpu"], "errors": ["errors", "too_large"],
-                  "concurrency": ["concurrency"],
+                  "concurrency": ["concurrency"], "ranges": ["ranges"],
                   "auth": ["auth"], "copyauth": ["copy_auth"],
                   "conn": ["conn"]}
         want = []
         for c in t.args.cases or ["ops", "mpu", "errors", "auth", "copyauth",
-                                  "conn", "concurrency"]:
+                                  "conn", "concurrency", "ranges"]:
             want += groups.get(c, [c])
         t.args.cases = want
         t.main = t.node()
@@ -1084,6 +1136,7 @@ def main():
         t.case("cache", sec_cache, t, s3)
         t.case("mpu", sec_mpu, t, s3)
         t.case("concurrency", sec_concurrency, t, s3)
+        t.case("ranges", sec_ranges, t)
         t.case("errors", sec_errors, t, s3)
         t.case("auth", sec_auth, t, s3)
         t.case("too_large", sec_too_large, t)
