@@ -83,7 +83,7 @@ const gw_hdr_t *gw__auth_hdr(const gw_auth_req_t *rq, const char *lname)
     return NULL;
 }
 
-static int hexval(int c)
+int gw__hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -99,9 +99,9 @@ ssize_t gw__auth_unescape(const char *s, size_t n, char *out, size_t cap)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+        if (c == '%' && i + 2 < n && gw__hexval(s[i + 1]) >= 0 &&
+            gw__hexval(s[i + 2]) >= 0) {
+            c = gw__hexval(s[i + 1]) * 16 + gw__hexval(s[i + 2]);
             i += 2;
         }
         if (o + 1 >= cap)
@@ -155,9 +155,9 @@ void gw__auth_uri_put(gw_sb_t *b, const char *s, size_t n, bool is_path)
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
         bool raw = true;
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+        if (c == '%' && i + 2 < n && gw__hexval(s[i + 1]) >= 0 &&
+            gw__hexval(s[i + 2]) >= 0) {
+            c = gw__hexval(s[i + 1]) * 16 + gw__hexval(s[i + 2]);
             i += 2;
             raw = false; /* an escaped '/' stays escaped */
         } else if (c == '+' && !is_path) {
@@ -386,7 +386,8 @@ int gw__sha256_check_init(gw_sha256_check_t *c, const char *hex)
 {
     c->_ctx = NULL;
     for (int i = 0; i < 32; i++) {
-        int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+        int hi = gw__hexval(hex[2 * i]),
+            lo = hi < 0 ? -1 : gw__hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return GW_EARGUMENT;
         c->_want[i] = (unsigned char)(hi * 16 + lo);

@@ -308,6 +308,8 @@ void gw__auth_uri_put(gw_sb_t *b, const char *s, size_t n, bool is_path);
 /* Parse an HTTP date (RFC 1123, RFC 850, asctime) or an ISO 8601 basic
  * date (YYYYMMDDTHHMMSSZ). @return 0 and *t, or -1. */
 int gw__auth_date(const char *s, size_t n, int64_t *t);
+/* The value of a hex digit, or -1. (Also the S3 layer's %XX decoder.) */
+int gw__hexval(int c);
 /* Lowercase hex of n bytes into out (2n + 1). */
 void gw__auth_hex(const unsigned char *in, size_t n, char *out);
 /* SHA-256 and HMAC-SHA-256/SHA-1 one-shots over OpenSSL. */

@@ -157,17 +157,6 @@ void gw__chunked_destroy(gw_chunked_t *d)
     OPENSSL_cleanse(d->_key, sizeof d->_key);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void md_start(gw_chunked_t *d)
 {
     if (EVP_DigestInit_ex(d->_md, EVP_sha256(), NULL) != 1)
@@ -203,10 +192,10 @@ static int on_head(gw_chunked_t *d, const char *l, size_t n)
 {
     uint64_t size = 0;
     size_t i = 0;
-    for (; i < n && hexval(l[i]) >= 0; i++) {
+    for (; i < n && gw__hexval(l[i]) >= 0; i++) {
         if (i >= 15)
             return GW_EBADREQ;
-        size = size * 16 + (uint64_t)hexval(l[i]);
+        size = size * 16 + (uint64_t)gw__hexval(l[i]);
     }
     if (i == 0)
         return GW_EBADREQ;
@@ -214,7 +203,7 @@ static int on_head(gw_chunked_t *d, const char *l, size_t n)
         if (n - i != 17 + 64 || memcmp(l + i, ";chunk-signature=", 17) != 0)
             return GW_EBADREQ;
         for (size_t k = i + 17; k < n; k++)
-            if (hexval(l[k]) < 0 || (l[k] >= 'A' && l[k] <= 'F'))
+            if (gw__hexval(l[k]) < 0 || (l[k] >= 'A' && l[k] <= 'F'))
                 return GW_EBADREQ;
         memcpy(d->_want, l + i + 17, 64);
         d->_want[64] = '\0';

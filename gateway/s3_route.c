@@ -12,17 +12,6 @@
 
 /* ---- small parsers --------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode n bytes into a new string ('+' is a space in queries
  * only). NUL bytes are refused. @return gives, or NULL (bad escape,
  * NUL, out of memory: *err says which). */
@@ -35,8 +24,8 @@ static char *pct_decode(const char *p, size_t n, bool plus, int *err,
     for (size_t i = 0; o != NULL && i < n; i++) {
         char c = p[i];
         if (c == '%') {
-            int a = i + 2 < n ? hexval(p[i + 1]) : -1;
-            int b = i + 2 < n ? hexval(p[i + 2]) : -1;
+            int a = i + 2 < n ? gw__hexval(p[i + 1]) : -1;
+            int b = i + 2 < n ? gw__hexval(p[i + 2]) : -1;
             if (a < 0 || b < 0 || (a == 0 && b == 0)) {
                 *err = GW_EARGUMENT;
                 break;
@@ -79,13 +68,13 @@ static int parse_query(s3_t *s)
         int err;
         if (e > p) {
             s3_qp_t *qp = &s->q[s->nq++];
-            qp->name = pct_decode(p, (size_t)((eq ? eq : e) - p), true, &err,
-                                  NULL);
+            qp->name =
+                pct_decode(p, (size_t)((eq ? eq : e) - p), true, &err, NULL);
             if (qp->name == NULL)
                 return err;
-            qp->value = eq ? pct_decode(eq + 1, (size_t)(e - eq - 1), true,
-                                        &err, NULL)
-                           : strdup("");
+            qp->value =
+                eq ? pct_decode(eq + 1, (size_t)(e - eq - 1), true, &err, NULL)
+                   : strdup("");
             if (qp->value == NULL)
                 return eq ? err : CLEO_ENOMEM;
         }
@@ -123,8 +112,8 @@ static bool key_is_safe(const char *k, size_t n)
         const char *sl = memchr(p, '/', (size_t)(end - p));
         const char *e = sl ? sl : end;
         size_t len = (size_t)(e - p);
-        if ((len == 0 && sl != NULL) ||
-            (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+        if ((len == 0 && sl != NULL) || (len == 1 && p[0] == '.') ||
+            (len == 2 && p[0] == '.' && p[1] == '.'))
             return false;
         if (sl == NULL)
             break;
@@ -265,4 +254,3 @@ int s3_route(gw_req_t *r, s3_t *s)
         return r->head->method_id == HTTP_GET ? S3_LIST_BUCKETS : GW_EMETHOD;
     return s->key == NULL ? route_bucket(r, s) : route_object(r, s);
 }
-
