@@ -22,9 +22,9 @@
 #define BUCKETS 4096 /* hash chains */
 
 typedef struct entry_s {
-    struct entry_s *hnext;      /* hash chain */
+    struct entry_s *hnext;       /* hash chain */
     struct entry_s *prev, *next; /* LRU: head = most recent */
-    char *name;                 /* bucket '\0' key */
+    char *name;                  /* bucket '\0' key */
     size_t name_len;
     Cleo__Storage__ObjectInfo *info;
     rt_buf_t *buf;
@@ -69,8 +69,14 @@ static entry_t **find(cache_t *c, const char *name, size_t n)
 
 static void lru_unlink(cache_t *c, entry_t *e)
 {
-    if (e->prev) e->prev->next = e->next; else c->head = e->next;
-    if (e->next) e->next->prev = e->prev; else c->tail = e->prev;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
     e->prev = e->next = NULL;
 }
 
@@ -78,7 +84,10 @@ static void lru_front(cache_t *c, entry_t *e)
 {
     e->next = c->head;
     e->prev = NULL;
-    if (c->head) c->head->prev = e; else c->tail = e;
+    if (c->head)
+        c->head->prev = e;
+    else
+        c->tail = e;
     c->head = e;
 }
 
@@ -118,10 +127,11 @@ static int on_get(rt_actor_t *self, cache_t *c, rt_msg_t *m)
     } else {
         lru_unlink(c, e);
         lru_front(c, e);
-        uint8_t *pk = malloc(protobuf_c_message_get_packed_size(&e->info->base));
+        uint8_t *pk =
+            malloc(protobuf_c_message_get_packed_size(&e->info->base));
         size_t len = pk ? protobuf_c_message_pack(&e->info->base, pk) : 0;
-        void *copy = pk ? cleo__storage__object_info__unpack(NULL, len, pk)
-                        : NULL;
+        void *copy =
+            pk ? cleo__storage__object_info__unpack(NULL, len, pk) : NULL;
         free(pk);
         if (copy == NULL)
             reply->reason = CLEO_ENOTFOUND;
@@ -240,7 +250,7 @@ int gw_cache_start(rt_actor_t *sup, const sup_child_spec_t *spec, void *extra,
         *out = RT_PID_NONE; /* off: OTP's ignore */
         return 0;
     }
-    rt_spawn_opts_t o = {.flags = RT_SPAWN_LINK, .name = GW_CACHE_NAME,
-                         .sched = RT_SCHED_ANY};
+    rt_spawn_opts_t o = {
+        .flags = RT_SPAWN_LINK, .name = GW_CACHE_NAME, .sched = RT_SCHED_ANY};
     return rt_spawn(rt_actor_rt(sup), sup, &cache_beh, (void *)conf, &o, out);
 }

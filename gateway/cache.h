@@ -13,9 +13,9 @@
 #include "gateway/gw.h"
 
 #define GW_CACHE_NAME "gw_cache"
-#define GW_MSG_CACHE_GET (0x47570100u)   /* ObjectReq -> body or ENOTFOUND */
-#define GW_MSG_CACHE_PUT (0x47570101u)   /* body {ObjectInfo, bytes}, cast */
-#define GW_MSG_CACHE_DROP (0x47570102u)  /* ObjectReq, cast */
+#define GW_MSG_CACHE_GET (0x47570100u)  /* ObjectReq -> body or ENOTFOUND */
+#define GW_MSG_CACHE_PUT (0x47570101u)  /* body {ObjectInfo, bytes}, cast */
+#define GW_MSG_CACHE_DROP (0x47570102u) /* ObjectReq, cast */
 
 /* Invalidate bucket/key (borrows) in the cache, if there is one. */
 void gw__cache_drop(rt_t *rt, const char *bucket, const char *key);

@@ -14,6 +14,5 @@ void gw__cache_drop(rt_t *rt, const char *bucket, const char *key)
 
 void s3obj_changed(gw_req_t *r, s3_t *s)
 {
-    gw__cache_drop(gw__req_rt(r), s->bucket,
-                   s->key != NULL ? s->key : "");
+    gw__cache_drop(gw__req_rt(r), s->bucket, s->key != NULL ? s->key : "");
 }

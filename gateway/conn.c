@@ -15,9 +15,10 @@
 #include "gateway/err.h"
 #include "gateway/sock.h"
 
-#define IN_MAX (256u << 10)   /* unparsed input bytes before reading stops */
-#define IN_SLOTS 64           /* buffers queued (each one read) */
-#define DISCARD_MAX (1u << 20) /* body bytes read and dropped after an answer */
+#define IN_MAX (256u << 10)    /* unparsed input bytes before reading stops */
+#define IN_SLOTS 64            /* buffers queued (each one read) */
+#define DISCARD_MAX (1u << 20) /* body bytes read and dropped after an answer  \
+                                */
 
 typedef enum { P_HEAD, P_WAIT, P_BODY, P_DONE } phase_t;
 
@@ -34,15 +35,15 @@ struct gw_conn_s {
     phase_t phase;
     gw_req_t *req;
     uint64_t seq;
-    size_t writes; /* in flight */
-    bool closing;  /* close once the writes are out */
-    bool eof;      /* the client closed its side */
+    size_t writes;   /* in flight */
+    bool closing;    /* close once the writes are out */
+    bool eof;        /* the client closed its side */
     char *pend_head; /* a response head not yet written */
     size_t pend_len;
-    uint64_t last_ms;      /* last progress by the client */
-    uint64_t head_ms;      /* when the current head started */
-    bool head_started;     /* bytes of a head have arrived */
-    void *api_state;       /* the API's per-connection caches */
+    uint64_t last_ms;  /* last progress by the client */
+    uint64_t head_ms;  /* when the current head started */
+    bool head_started; /* bytes of a head have arrived */
+    void *api_state;   /* the API's per-connection caches */
 };
 
 typedef struct {
@@ -137,25 +138,44 @@ static int write_out(gw_conn_t *c, rt_buf_t *body, uint64_t notify)
 static const char *reason(int status)
 {
     switch (status) { /* size: dispatch */
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
-    case 416: return "Range Not Satisfiable";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 507: return "Insufficient Storage";
-    default: return status < 500 ? "Error" : "Internal Server Error";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Payload Too Large";
+    case 416:
+        return "Range Not Satisfiable";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return status < 500 ? "Error" : "Internal Server Error";
     }
 }
 
@@ -183,8 +203,8 @@ int gw__resp_head(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
         h, cap,
         "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: cleo\r\n"
         "x-amz-request-id: %016llX%08llX\r\n",
-        status, reason(status), date,
-        (unsigned long long)c->pid, (unsigned long long)r->seq);
+        status, reason(status), date, (unsigned long long)c->pid,
+        (unsigned long long)r->seq);
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(h + len, cap - len, "%s: %s\r\n", kv[i].name,
                                 kv[i].value);
@@ -310,8 +330,8 @@ int gw__req_body_put(gw_req_t *r, const char *p, size_t n)
     if (r->body == NULL) {
         int64_t cl = r->head->content_length;
         size_t cap = r->mode == GW_BODY_STREAM ? GW_BLOCK
-                     : cl > 0 ? (size_t)cl
-                              : GW_BLOCK;
+                     : cl > 0                  ? (size_t)cl
+                                               : GW_BLOCK;
         if (block_new(r, cap) < 0)
             return CLEO_ENOMEM;
     }
@@ -570,8 +590,7 @@ static void tick_arm(gw_conn_t *c)
 static int on_tick(gw_conn_t *c)
 {
     uint64_t now = rt_now_ms(c->rt);
-    bool waiting_client = c->req == NULL || c->phase == P_BODY ||
-                          c->writes > 0;
+    bool waiting_client = c->req == NULL || c->phase == P_BODY || c->writes > 0;
     if (c->phase == P_HEAD && c->head_started &&
         now - c->head_ms >= c->conf->header_timeout_ms) {
         bad_request(c, GW_ETIMEOUT);

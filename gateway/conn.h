@@ -68,9 +68,9 @@ struct gw_req_s {
     bool block_busy; /* STREAM: the handler holds a block (one at a time) */
     bool body_done;  /* the whole body was read */
     /* response */
-    bool responded;    /* head sent */
-    bool ended;        /* gw__resp_end() called */
-    bool no_body;      /* HEAD, 304: the head only */
+    bool responded; /* head sent */
+    bool ended;     /* gw__resp_end() called */
+    bool no_body;   /* HEAD, 304: the head only */
     gw_written_fn on_written;
     /* handler state */
     void *op;

@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-
 void gw_conf_init(gw_conf_t *c)
 {
     memset(c, 0, sizeof *c);

@@ -27,23 +27,23 @@ extern "C" {
 /* The gateway's configuration (gateway.* keys). Strings borrow: they
  * must outlive the gateway (the node keeps its config for its life). */
 typedef struct gw_conf_s {
-    const char *host;            /* listen address, "127.0.0.1" */
-    uint16_t port;               /* S3 over HTTP; 0 = off */
-    uint16_t rest_port;          /* LeoFS REST; 0 = off */
-    const char *rest_token;      /* bearer token for REST; "" = open */
-    uint16_t https_port;         /* S3 over TLS; 0 = off */
-    const char *https_cert;      /* PEM paths */
+    const char *host;       /* listen address, "127.0.0.1" */
+    uint16_t port;          /* S3 over HTTP; 0 = off */
+    uint16_t rest_port;     /* LeoFS REST; 0 = off */
+    const char *rest_token; /* bearer token for REST; "" = open */
+    uint16_t https_port;    /* S3 over TLS; 0 = off */
+    const char *https_cert; /* PEM paths */
     const char *https_key;
-    const char *region;          /* "us-east-1" */
-    const char *domain;          /* virtual-host suffix, "s3.localhost" */
-    uint32_t max_header_bytes;   /* request line + headers */
-    uint32_t max_headers;        /* header count */
-    uint32_t max_key_bytes;      /* object key length (1024) */
-    uint64_t max_put_bytes;      /* single PUT (5 GiB) */
-    uint32_t idle_timeout_ms;    /* no progress from the client */
-    uint32_t header_timeout_ms;  /* head not complete (slowloris) */
-    uint32_t max_conns;          /* per listener */
-    uint64_t cache_max_bytes;    /* object cache; 0 = off */
+    const char *region;         /* "us-east-1" */
+    const char *domain;         /* virtual-host suffix, "s3.localhost" */
+    uint32_t max_header_bytes;  /* request line + headers */
+    uint32_t max_headers;       /* header count */
+    uint32_t max_key_bytes;     /* object key length (1024) */
+    uint64_t max_put_bytes;     /* single PUT (5 GiB) */
+    uint32_t idle_timeout_ms;   /* no progress from the client */
+    uint32_t header_timeout_ms; /* head not complete (slowloris) */
+    uint32_t max_conns;         /* per listener */
+    uint64_t cache_max_bytes;   /* object cache; 0 = off */
     uint64_t cache_max_object_bytes;
 } gw_conf_t;
 
@@ -75,9 +75,8 @@ GW_API GW_WUR int gw_listener_start(rt_actor_t *sup,
 /** A sup_start_fn for the object cache actor (registered "gw_cache").
  *  spec->arg is the `const gw_conf_t *` (borrowed for the actor's life).
  *  With gateway.cache.max_bytes 0 it starts nothing (*out = 0). */
-GW_API GW_WUR int gw_cache_start(rt_actor_t *sup,
-                                 const sup_child_spec_t *spec, void *extra,
-                                 rt_pid_t *out);
+GW_API GW_WUR int gw_cache_start(rt_actor_t *sup, const sup_child_spec_t *spec,
+                                 void *extra, rt_pid_t *out);
 
 #ifdef __cplusplus
 }

@@ -193,8 +193,7 @@ void gw__http_destroy(gw_http_t *h)
     h->buf = NULL, h->hv = NULL;
 }
 
-ssize_t gw__http_feed(gw_http_t *h, const char *p, size_t n,
-                      gw_http_ev_t *ev)
+ssize_t gw__http_feed(gw_http_t *h, const char *p, size_t n, gw_http_ev_t *ev)
 {
     bool had_head = h->head_ready;
     llhttp_errno_t e = llhttp_execute(&h->p, p, n);

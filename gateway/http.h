@@ -50,12 +50,12 @@ typedef struct gw_http_s {
     gw_http_body_cb on_body;
     void *data; /* passed to on_body */
     /* private */
-    char *buf;        /* url, then names and values, NUL after each */
-    size_t len, cap;  /* cap = max header bytes */
+    char *buf;         /* url, then names and values, NUL after each */
+    size_t len, cap;   /* cap = max header bytes */
     uint32_t (*hv)[4]; /* name off, name len, value off, value len */
     size_t nh, max_h;
-    int last;  /* last callback: 0 none, 1 url, 2 field, 3 value */
-    int err;   /* GW_E* from a callback, returned by feed */
+    int last; /* last callback: 0 none, 1 url, 2 field, 3 value */
+    int err;  /* GW_E* from a callback, returned by feed */
     bool head_ready, done;
     gw_http_head_t head;
 } gw_http_t;
@@ -72,8 +72,7 @@ void gw__http_destroy(gw_http_t *h);
  * @return bytes consumed (>= 0); GW_EHDRTOOBIG (head over the limits),
  * GW_ETOOLARGE (body over limits set by the owner) or CLEO_EBADREQ
  * (malformed: the connection must be closed after the error reply). */
-ssize_t gw__http_feed(gw_http_t *h, const char *p, size_t n,
-                      gw_http_ev_t *ev);
+ssize_t gw__http_feed(gw_http_t *h, const char *p, size_t n, gw_http_ev_t *ev);
 
 /* The head. @return valid until gw__http_next(), after GW_HTTP_HEAD. */
 const gw_http_head_t *gw__http_head(const gw_http_t *h);

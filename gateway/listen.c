@@ -35,12 +35,12 @@ typedef struct {
     uv_tcp_t tcp;
     rt_t *rt;
     rt_pid_t owner;
-    int fd;           /* bound socket until the handle adopts it */
+    int fd; /* bound socket until the handle adopts it */
     const gw_api_t *api;
     const gw_conf_t *conf;
-    uint32_t conns;   /* live connection actors */
-    uint32_t max;     /* this acceptor's share of max_conns */
-    bool open;        /* the handle is initialised */
+    uint32_t conns;    /* live connection actors */
+    uint32_t max;      /* this acceptor's share of max_conns */
+    bool open;         /* the handle is initialised */
     gw_tls_ctx_t *tls; /* one reference; NULL = plain HTTP */
 } acc_t;
 
@@ -197,8 +197,8 @@ static int acc_init(rt_actor_t *self, void *arg)
     (void)rt_resource_add(self, acc_release, l, NULL);
     rt_set_state(self, l);
     for (uint32_t i = 0; i < a->npeers; i++) {
-        acc_arg_t pa = {a->peer_fds[i], a->api, a->conf, a->max, NULL, 0,
-                        a->tls};
+        acc_arg_t pa = {a->peer_fds[i], a->api, a->conf, a->max,
+                        NULL,           0,      a->tls};
         a->peer_fds[i] = -1;
         int rc = spawn_acceptor(l->rt, self, &pa, (int)i + 1, NULL);
         if (rc < 0)

@@ -36,8 +36,8 @@ static int rest_error(gw_req_t *r, int err)
     const gw_s3_err_t *e = gw__s3_err(err, s != NULL && s->key != NULL);
     if (err == GW_ENOTMODIFIED || r->no_body)
         return gw__resp_full(r, e->status, NULL, 0, NULL, NULL);
-    json_t *j = json_pack("{s:s, s:s}", "error", e->code, "message",
-                          e->message);
+    json_t *j =
+        json_pack("{s:s, s:s}", "error", e->code, "message", e->message);
     return j != NULL ? json_reply(r, e->status, j) : CLEO_ENOMEM;
 }
 
@@ -68,8 +68,8 @@ static bool token_ok(gw_req_t *r)
     if (want == NULL || want[0] == '\0')
         return true;
     size_t n, wl = strlen(want);
-    const char *v = gw__hdr_get(r->head->hdrs, r->head->nhdrs,
-                                "authorization", &n);
+    const char *v =
+        gw__hdr_get(r->head->hdrs, r->head->nhdrs, "authorization", &n);
     return v != NULL && n == wl + 7 && strncmp(v, "Bearer ", 7) == 0 &&
            CRYPTO_memcmp(v + 7, want, wl) == 0;
 }

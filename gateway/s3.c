@@ -205,8 +205,8 @@ int s3_error(gw_req_t *r, int err)
     char path[1100] = "";
     if (s != NULL)
         snprintf(path, sizeof path, "%.*s", (int)s->path_len, s->path);
-    gw_xml_error_t x = {e->code, e->message, extra, n,
-                        path[0] ? path : NULL, NULL, NULL};
+    gw_xml_error_t x = {e->code, e->message, extra, n, path[0] ? path : NULL,
+                        NULL,    NULL};
     gw_xbuf_t b;
     gw__xbuf_init(&b, 0);
     if (gw__s3xml_error(&b, &x) < 0) {

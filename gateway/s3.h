@@ -16,9 +16,9 @@
 #include <openssl/evp.h>
 
 #include "gateway/auth.h"
-#include "proto/storage.pb-c.h"
 #include "gateway/conn.h"
 #include "gateway/s3xml.h"
+#include "proto/storage.pb-c.h"
 
 typedef enum {
     S3_LIST_BUCKETS = 1,
@@ -46,7 +46,7 @@ typedef enum {
 } s3_op_t;
 
 typedef struct {
-    char *name; /* decoded */
+    char *name;  /* decoded */
     char *value; /* decoded; "" when absent */
 } s3_qp_t;
 
@@ -79,13 +79,13 @@ struct s3_s {
     bool chunked;
     gw_chunked_t dec;
     /* operation state */
-    rt_pid_t stream; /* storage stream actor */
-    bool commit_after; /* the block being written is the last */
-    uint32_t part;     /* UploadPart: the part number */
-    bool cache_fill;     /* GET missed the cache: fill it after */
+    rt_pid_t stream;      /* storage stream actor */
+    bool commit_after;    /* the block being written is the last */
+    uint32_t part;        /* UploadPart: the part number */
+    bool cache_fill;      /* GET missed the cache: fill it after */
     uint64_t cache_epoch; /* the cache's drop epoch at the miss */
-    int64_t want_len; /* body length for a put, -1 unknown */
-    void *x;          /* op-specific, freed by x_free */
+    int64_t want_len;     /* body length for a put, -1 unknown */
+    void *x;              /* op-specific, freed by x_free */
     void (*x_free)(void *x);
 };
 

@@ -83,9 +83,8 @@ static int on_create_body(gw_req_t *r)
     char loc[GW_LOCATION_MAX];
     int rc = s3_body_final(r, s);
     if (rc == 0 && r->body != NULL)
-        rc = gw__s3xml_parse_create_bucket(rt_buf_data(r->body),
-                                           rt_buf_len(r->body),
-                                           CREATE_BODY_MAX, loc);
+        rc = gw__s3xml_parse_create_bucket(
+            rt_buf_data(r->body), rt_buf_len(r->body), CREATE_BODY_MAX, loc);
     if (rc < 0)
         return rc;
     return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_CREATE, s->bucket, s->user),
@@ -138,8 +137,8 @@ static int on_location(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
         break;
     }
     case S3_GET_VERSIONING: /* never versioned: S3's empty document */
-        rc = gw__xbuf_puts(&b, GW_XML_DECL "<VersioningConfiguration xmlns=\""
-                               GW_S3_NS "\"/>");
+        rc = gw__xbuf_puts(&b, GW_XML_DECL
+                           "<VersioningConfiguration xmlns=\"" GW_S3_NS "\"/>");
         break;
     default: /* ACL: the owner has full control, as a private bucket */
         rc = gw__xbuf_printf(
@@ -223,8 +222,8 @@ static int list_xml(gw_req_t *r, s3_t *s, list_t *lt,
         .is_truncated = l->is_truncated,
         .url_encode = lt->url,
         .marker = s3_q(s, "marker"),
-        .next_marker = delim && *delim && l->is_truncated ? l->next_marker
-                                                          : NULL,
+        .next_marker =
+            delim && *delim && l->is_truncated ? l->next_marker : NULL,
         .continuation_token = s3_q(s, "continuation-token"),
         .next_continuation_token = next,
         .start_after = s3_q(s, "start-after"),
@@ -299,9 +298,8 @@ static int list_objects(gw_req_t *r, s3_t *s)
     const char *ct = lt->v2 ? s3_q(s, "continuation-token") : NULL;
     if (ct != NULL && (rc = token_dec(ct, &tok)) < 0)
         return rc;
-    rt_msg_t *m = s3pb_list(s->bucket, s3_q(s, "prefix"),
-                            s3_q(s, "delimiter"), tok ? tok : after,
-                            lt->max ? lt->max : 1);
+    rt_msg_t *m = s3pb_list(s->bucket, s3_q(s, "prefix"), s3_q(s, "delimiter"),
+                            tok ? tok : after, lt->max ? lt->max : 1);
     free(tok);
     if (lt->max == 0) { /* S3 answers an empty page, but checks the bucket */
         rt_msg_free(m);
@@ -319,7 +317,8 @@ int s3_bucket_op(gw_req_t *r, s3_t *s)
     case S3_CREATE_BUCKET:
         return create_bucket(r, s);
     case S3_DELETE_BUCKET:
-        return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DELETE, s->bucket, NULL),
+        return s3_call(r, 0,
+                       s3pb_bucket(STO_MSG_BUCKET_DELETE, s->bucket, NULL),
                        on_deleted);
     case S3_HEAD_BUCKET:
         return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, s->bucket, NULL),

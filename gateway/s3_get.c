@@ -78,8 +78,7 @@ int s3obj_conditions(gw_req_t *r, const char *prefix, const char *etag,
     const char *inm = cond_hdr(r, prefix, "if-none-match", &n);
     if (inm != NULL && etag_listed(inm, n, etag))
         return copy ? GW_EPRECOND : GW_ENOTMODIFIED;
-    if (inm == NULL && cond_date(r, prefix, "if-modified-since", &t) &&
-        lm <= t)
+    if (inm == NULL && cond_date(r, prefix, "if-modified-since", &t) && lm <= t)
         return copy ? GW_EPRECOND : GW_ENOTMODIFIED;
     return 0;
 }
@@ -119,8 +118,8 @@ size_t s3obj_headers(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi,
     kv[k++] = (gw_kv_t){"ETag", etag};
     kv[k++] = (gw_kv_t){"Last-Modified", lm};
     kv[k++] = (gw_kv_t){"Accept-Ranges", "bytes"};
-    const char *ct = oi->content_type[0] ? oi->content_type
-                                         : "binary/octet-stream";
+    const char *ct =
+        oi->content_type[0] ? oi->content_type : "binary/octet-stream";
     k = kv_add(s, kv, k, cap, "Content-Type", ct);
     k = kv_add(s, kv, k, cap, "Content-Encoding", oi->content_encoding);
     k = kv_add(s, kv, k, cap, "Cache-Control", oi->cache_control);
@@ -210,9 +209,9 @@ static int send_object_at(gw_req_t *r, s3_t *s,
     return rc;
 }
 
-static int send_object(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi,
-                       int status, int64_t len, const char *crange,
-                       rt_buf_t *first)
+static int send_object(gw_req_t *r, s3_t *s,
+                       const Cleo__Storage__ObjectInfo *oi, int status,
+                       int64_t len, const char *crange, rt_buf_t *first)
 {
     return send_object_at(r, s, oi, status, len, crange, first, false);
 }
@@ -241,8 +240,8 @@ static int on_open(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     sto_body_t *b = sto_msg_body(m);
     Cleo__Storage__GetOpen *go = b->pb;
     s->stream = go->stream; /* aborted by s3_free if we stop early */
-    int rc = s3obj_conditions(r, "", go->info->etag,
-                              go->info->last_modified_ms);
+    int rc =
+        s3obj_conditions(r, "", go->info->etag, go->info->last_modified_ms);
     if (rc < 0)
         return rc;
     char cr[96], *crange = NULL;
@@ -363,9 +362,9 @@ static int from_cache(gw_req_t *r, s3_t *s, sto_body_t *b)
     uint64_t first, len;
     if ((rc = span_of(q, oi->size, &first, &len)) < 0)
         return rc;
-    rt_buf_t *out = len == oi->size ? rt_buf_ref(b->buf)
-                                    : gw__buf_of(rt_buf_data(b->buf) + first,
-                                                 len);
+    rt_buf_t *out = len == oi->size
+                        ? rt_buf_ref(b->buf)
+                        : gw__buf_of(rt_buf_data(b->buf) + first, len);
     if (out == NULL)
         return CLEO_ENOMEM;
     char cr[96], *crange = NULL;
@@ -384,8 +383,8 @@ static int storage_get(gw_req_t *r, s3_t *s)
     if (s->op == S3_HEAD_OBJECT)
         return s3_call(r, 0, s3pb_object(STO_MSG_HEAD, s->bucket, s->key),
                        on_head);
-    Cleo__Storage__GetReq *keep = s->x, *q =
-        s3pb_new(&cleo__storage__get_req__descriptor);
+    Cleo__Storage__GetReq *keep = s->x,
+                          *q = s3pb_new(&cleo__storage__get_req__descriptor);
     q->bucket = s3pb_str(s->bucket);
     q->key = s3pb_str(s->key);
     q->range_kind = keep->range_kind, q->first = keep->first;
@@ -528,7 +527,8 @@ int s3obj_copy(gw_req_t *r, s3_t *s)
     for (size_t i = 0; i < r->head->nhdrs; i++) {
         const gw_hdr_t *h = &r->head->hdrs[i];
         n = strlen("x-amz-copy-source-if-");
-        if (h->name_len > n && strncasecmp(h->name, "x-amz-copy-source-if-", n) == 0)
+        if (h->name_len > n &&
+            strncasecmp(h->name, "x-amz-copy-source-if-", n) == 0)
             return s3_call(r, 0, s3pb_object(STO_MSG_HEAD, c->bucket, c->key),
                            on_source);
     }

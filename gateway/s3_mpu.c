@@ -76,8 +76,8 @@ static int on_created(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     Cleo__Storage__MpuUpload *u = m->payload;
     gw_xbuf_t b;
     gw__xbuf_init(&b, 0);
-    return xml_done(r, &b,
-                    gw__s3xml_mpu_initiate(&b, s->bucket, s->key, u->upload_id));
+    return xml_done(
+        r, &b, gw__s3xml_mpu_initiate(&b, s->bucket, s->key, u->upload_id));
 }
 
 int s3_on_part_done(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
@@ -112,9 +112,9 @@ static int on_part_copied(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     Cleo__Storage__PartInfo *pi = m->payload;
     gw_xbuf_t b;
     gw__xbuf_init(&b, 0);
-    return xml_done(r, &b,
-                    gw__s3xml_copy_part(&b, (int64_t)pi->last_modified_ms,
-                                        pi->etag));
+    return xml_done(
+        r, &b,
+        gw__s3xml_copy_part(&b, (int64_t)pi->last_modified_ms, pi->etag));
 }
 
 int s3_copy_source(gw_req_t *r, char bucket[64], char **key);
@@ -158,13 +158,12 @@ static int on_completed(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     s3obj_changed(r, s);
     char loc[1200], host[256];
     const char *h = s3_hdr(r, "host", host, sizeof host);
-    snprintf(loc, sizeof loc, "http://%s/%s/%s", h ? h : "localhost",
-             s->bucket, s->key);
+    snprintf(loc, sizeof loc, "http://%s/%s/%s", h ? h : "localhost", s->bucket,
+             s->key);
     gw_xbuf_t b;
     gw__xbuf_init(&b, 0);
-    return xml_done(r, &b,
-                    gw__s3xml_mpu_complete(&b, loc, s->bucket, s->key,
-                                           oi->etag));
+    return xml_done(
+        r, &b, gw__s3xml_mpu_complete(&b, loc, s->bucket, s->key, oi->etag));
 }
 
 static int on_complete_body(gw_req_t *r)
@@ -220,9 +219,16 @@ static int on_parts(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     (void)qnum(s, "part-number-marker", 0, 10000, 0, &marker);
     (void)qnum(s, "max-parts", 0, UINT32_MAX, 1000, &max);
     gw_xml_owner_t o = {s->user, s->user};
-    gw_xml_parts_t x = {s->bucket, s->key, s3_q(s, "uploadId"), &o, marker,
-                        l->next_part_marker, max > 1000 ? 1000 : max,
-                        l->is_truncated, v, l->n_parts};
+    gw_xml_parts_t x = {s->bucket,
+                        s->key,
+                        s3_q(s, "uploadId"),
+                        &o,
+                        marker,
+                        l->next_part_marker,
+                        max > 1000 ? 1000 : max,
+                        l->is_truncated,
+                        v,
+                        l->n_parts};
     gw_xbuf_t b;
     gw__xbuf_init(&b, 0);
     int rc = gw__s3xml_list_parts(&b, &x);

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "gateway/err.h"
-#include "gateway/s3obj.h"
 #include "gateway/ring.h"
+#include "gateway/s3obj.h"
 #include "gateway/s3pb.h"
 #include "storage/sto.h"
 

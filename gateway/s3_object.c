@@ -85,7 +85,8 @@ static int commit(gw_req_t *r, s3_t *s)
     int rc = s3_body_final(r, s);
     if (rc < 0)
         return rc;
-    Cleo__Storage__PutCommit *c = s3pb_new(&cleo__storage__put_commit__descriptor);
+    Cleo__Storage__PutCommit *c =
+        s3pb_new(&cleo__storage__put_commit__descriptor);
     c->size = s->want_len;
     if (s->has_md5) {
         c->md5.data = gw__xcalloc(1, 16);
@@ -94,8 +95,8 @@ static int commit(gw_req_t *r, s3_t *s)
     }
     rt_msg_t *m = rt_msg_new(STO_MSG_STREAM_COMMIT);
     rt_msg_set_pb(m, c);
-    return s3_call(r, s->stream, m, s->op == S3_MPU_PART ? s3_on_part_done
-                                                          : on_committed);
+    return s3_call(r, s->stream, m,
+                   s->op == S3_MPU_PART ? s3_on_part_done : on_committed);
 }
 
 static int on_written_block(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
@@ -131,7 +132,8 @@ int s3_on_stream_begun(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     Cleo__Storage__StreamRef *sr = m->payload;
     s->stream = sr->stream;
     r->on_block = on_block;
-    return gw__req_read_body(r, GW_BODY_STREAM, (uint64_t)r->conf->max_put_bytes);
+    return gw__req_read_body(r, GW_BODY_STREAM,
+                             (uint64_t)r->conf->max_put_bytes);
 }
 
 /* The body's length and the checks on it, common to PUT and UploadPart. */

@@ -28,7 +28,8 @@ void *s3pb_new(const ProtobufCMessageDescriptor *d)
 
 rt_msg_t *s3pb_bucket(uint32_t type, const char *name, const char *owner)
 {
-    Cleo__Storage__BucketReq *q = s3pb_new(&cleo__storage__bucket_req__descriptor);
+    Cleo__Storage__BucketReq *q =
+        s3pb_new(&cleo__storage__bucket_req__descriptor);
     q->name = s3pb_str(name);
     q->owner = s3pb_str(owner);
     rt_msg_t *m = rt_msg_new(type);
@@ -38,7 +39,8 @@ rt_msg_t *s3pb_bucket(uint32_t type, const char *name, const char *owner)
 
 rt_msg_t *s3pb_object(uint32_t type, const char *bucket, const char *key)
 {
-    Cleo__Storage__ObjectReq *q = s3pb_new(&cleo__storage__object_req__descriptor);
+    Cleo__Storage__ObjectReq *q =
+        s3pb_new(&cleo__storage__object_req__descriptor);
     q->bucket = s3pb_str(bucket);
     q->key = s3pb_str(key);
     rt_msg_t *m = rt_msg_new(type);

@@ -20,7 +20,7 @@
 #include "runtime/rt.h"
 
 /* Messages the socket sends to its owner. */
-#define GW_MSG_BASE 0x47570000u /* "GW" */
+#define GW_MSG_BASE 0x47570000u           /* "GW" */
 #define GW_MSG_READ (GW_MSG_BASE + 1u)    /* payload rt_buf; reason <0 err */
 #define GW_MSG_WRITTEN (GW_MSG_BASE + 2u) /* reason status; arg notify seq */
 #define GW_MSG_START (GW_MSG_BASE + 3u)
@@ -30,7 +30,7 @@
 #define GW_READ_BYTES 65536 /* one read's buffer */
 
 typedef struct gw_sock_s {
-    uv_tcp_t tcp;   /* first: the handle's address is the socket's */
+    uv_tcp_t tcp; /* first: the handle's address is the socket's */
     rt_t *rt;
     rt_pid_t owner; /* the connection actor */
     rt_buf_t *rbuf; /* the buffer lent to libuv for the current read */

@@ -88,8 +88,8 @@ void rt__work_stop(rt_work_pool_t *p)
     pthread_cond_destroy(&p->cond);
 }
 
-static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn,
-                  void *arg, rt_free_fn arg_free, uint32_t reply_type);
+static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn, void *arg,
+                  rt_free_fn arg_free, uint32_t reply_type);
 
 int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
                    rt_free_fn arg_free, uint32_t reply_type)
@@ -103,8 +103,8 @@ int rt_work_submit_io(rt_actor_t *self, rt_work_fn fn, void *arg,
     return submit(self, &self->rt->io, fn, arg, arg_free, reply_type);
 }
 
-static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn,
-                  void *arg, rt_free_fn arg_free, uint32_t reply_type)
+static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn, void *arg,
+                  rt_free_fn arg_free, uint32_t reply_type)
 {
     rt_t *rt = self->rt;
     int rc = 0;

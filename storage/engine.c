@@ -219,9 +219,8 @@ static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
         return answer_now(req, CLEO_EBADREQ, reply);
     sto__job_t *j = sto__job_new(e->ref, req, from);
     j->id = ++e->next_id;
-    int rc =
-        (is_read(req->type) ? rt_work_submit : rt_work_submit_io)(
-            self, sto__job_run, j, sto__job_free, STO__MSG_DONE);
+    int rc = (is_read(req->type) ? rt_work_submit : rt_work_submit_io)(
+        self, sto__job_run, j, sto__job_free, STO__MSG_DONE);
     if (rc < 0) /* the job was freed with its request */
         return answer_now(req, rc, reply);
     pending_add(e, &(pending_t){e->next_id, from, req->type});

@@ -380,8 +380,8 @@ static int run_get_open(sto_db_t *db, sto__job_t *j)
     go->info = sto__pb_object_info(sto_get_meta(g));
     sto_get_span(g, &go->first, &go->len);
     j->res = go;
-    size_t want = go->len < db->o.chunk_size ? (size_t)go->len
-                                             : db->o.chunk_size;
+    size_t want =
+        go->len < db->o.chunk_size ? (size_t)go->len : db->o.chunk_size;
     if ((rc = rt_buf_new(want, &j->out)) < 0) {
         sto_get_close(g);
         return rc;

@@ -281,8 +281,8 @@ static int publish(sto_put_t *p, Cleo__Storage__ObjectMeta *m, const char *mk,
     if (p->one_shot && p->n_refs == 1) { /* the chunk, in the same batch */
         char k[STO__DKEY_LEN];
         sto__dkey(k, p->id, 0);
-        rocksdb_writebatch_put_cf(b, db->cf[STO__CF_DATA], k, sizeof(k),
-                                  p->buf, STO__CHUNK_HDR + p->refs[0].len);
+        rocksdb_writebatch_put_cf(b, db->cf[STO__CF_DATA], k, sizeof(k), p->buf,
+                                  STO__CHUNK_HDR + p->refs[0].len);
     }
     rocksdb_writebatch_put_cf(b, db->cf[STO__CF_META], mk, mkl, *enc, *enc_len);
     if (live)

@@ -304,9 +304,9 @@ static int submit(rt_actor_t *self, stream_t *s, sjob_t *j, rt_from_t from,
 {
     int op = j->op;
     /* Reads on the blocking pool; puts (which write) on the I/O pool. */
-    int rc = (op == OP_READ || op == OP_OPEN_GET ? rt_work_submit
-                                                 : rt_work_submit_io)(
-        self, job_run, j, job_free, MSG_DONE);
+    int rc = (op == OP_READ || op == OP_OPEN_GET
+                  ? rt_work_submit
+                  : rt_work_submit_io)(self, job_run, j, job_free, MSG_DONE);
     if (rc < 0)
         return rc;
     s->busy = true;
@@ -660,7 +660,8 @@ int sto__stream_adopt_get(rt_actor_t *self, sto__dbref_t *ref, sto_get_t *get,
 {
     start_t a = {ref, NULL, {0, 0}, rt_self(self), idle_ms, get, left, owner};
     gen_opts_t o = {.sched = RT_SCHED_ANY, .trap_exit = true};
-    int rc = gen_server_start(rt_actor_rt(self), self, &stream_cbs, &a, &o, out);
+    int rc =
+        gen_server_start(rt_actor_rt(self), self, &stream_cbs, &a, &o, out);
     sto_get_close(a.get); /* init did not take it: only a snapshot, memory */
     return rc;
 }
