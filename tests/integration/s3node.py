@@ -352,7 +352,8 @@ class Suite:
         self.stop_all()
         try:
             return self.report(et, ev, tb)
-        except OSError:
+        except OSError:  # stdout is gone: clean up quietly
+            shutil.rmtree(self.tmp, ignore_errors=True)
             sys.exit(1 if self.failed or et not in (None, SystemExit)
                      else 0)
 
