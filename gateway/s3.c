@@ -132,6 +132,7 @@ static void s3_free(gw_req_t *r)
         rt_msg_t *m = rt_msg_new(STO_MSG_STREAM_ABORT);
         (void)rt_send(gw__req_rt(r), s->stream, m);
     }
+    rt_buf_unref(s->next_buf);
     if (s->x_free != NULL)
         s->x_free(s->x);
     for (size_t i = 0; i < s->nq; i++)

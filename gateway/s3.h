@@ -79,9 +79,14 @@ struct s3_s {
     bool chunked;
     gw_chunked_t dec;
     /* operation state */
-    rt_pid_t stream;      /* storage stream actor */
-    bool commit_after;    /* the block being written is the last */
-    uint32_t part;        /* UploadPart: the part number */
+    rt_pid_t stream;   /* storage stream actor */
+    bool commit_after; /* the block being written is the last */
+    uint32_t part;     /* UploadPart: the part number */
+    /* GET streaming: the next block is read while this one is written */
+    rt_buf_t *next_buf;   /* a block read ahead, waiting for the socket */
+    bool reading;         /* a READ is in flight */
+    bool writing;         /* a block is being written */
+    bool eof;             /* the stream said it is done */
     bool cache_fill;      /* GET missed the cache: fill it after */
     uint64_t cache_epoch; /* the cache's drop epoch at the miss */
     int64_t want_len;     /* body length for a put, -1 unknown */

@@ -145,27 +145,69 @@ size_t s3obj_headers(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi,
 #define HDR_CAP 64
 #define ARENA 8192
 
+/* A GET body streams with one block on the wire and the next one read
+ * ahead (at most two blocks per request): the disk and the socket work
+ * at once, and a client that stops reading stops the reading ahead. */
+static int read_ahead(gw_req_t *r, s3_t *s);
+
+static int send_block(gw_req_t *r, s3_t *s, rt_buf_t *b)
+{
+    s->writing = true;
+    int rc = gw__resp_body(r, b);
+    if (rc == 0 && !s->eof && !s->reading && s->next_buf == NULL)
+        rc = read_ahead(r, s);
+    return rc;
+}
+
 static int on_read_block(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
+    s->reading = false;
     if (status < 0)
         return status; /* the head is out: the conn closes the socket */
     rt_buf_t *b = m->payload;
     if (b == NULL || rt_buf_len(b) == 0) { /* the end */
+        s->eof = true;
         s->stream = 0;
+        if (!s->writing) {
+            r->on_written = NULL;
+            gw__resp_end(r);
+        }
+        return 0;
+    }
+    m->payload = NULL; /* ours: sent on */
+    if (s->writing) {
+        s->next_buf = b; /* the socket is busy: wait for it */
+        return 0;
+    }
+    return send_block(r, s, b);
+}
+
+static int read_ahead(gw_req_t *r, s3_t *s)
+{
+    s->reading = true;
+    int rc =
+        s3_call(r, s->stream, rt_msg_new(STO_MSG_STREAM_READ), on_read_block);
+    if (rc < 0)
+        s->reading = false;
+    return rc;
+}
+
+/* A block is on the wire: send the one read ahead, or end. */
+static int get_next(gw_req_t *r)
+{
+    s3_t *s = r->op;
+    s->writing = false;
+    if (s->next_buf != NULL) {
+        rt_buf_t *b = s->next_buf;
+        s->next_buf = NULL;
+        return send_block(r, s, b);
+    }
+    if (s->eof) {
         r->on_written = NULL;
         gw__resp_end(r);
         return 0;
     }
-    m->payload = NULL; /* ours: sent on */
-    return gw__resp_body(r, b);
-}
-
-/* A block is on the wire: fetch the next (one block at a time). */
-static int get_next(gw_req_t *r)
-{
-    s3_t *s = r->op;
-    return s3_call(r, s->stream, rt_msg_new(STO_MSG_STREAM_READ),
-                   on_read_block);
+    return s->reading ? 0 : read_ahead(r, s);
 }
 
 static int open_err(int status)
@@ -203,8 +245,10 @@ static int send_object_at(gw_req_t *r, s3_t *s,
         return 0;
     }
     r->on_written = s->stream != 0 ? get_next : NULL;
+    if (s->stream != 0)
+        return send_block(r, s, first); /* and read the next one ahead */
     rc = gw__resp_body(r, first);
-    if (rc == 0 && s->stream == 0 && !hold)
+    if (rc == 0 && !hold)
         gw__resp_end(r);
     return rc;
 }
