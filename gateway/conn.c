@@ -10,15 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "gateway/err.h"
 #include "gateway/sock.h"
 
-#define IN_MAX (256u << 10)    /* unparsed input bytes before reading stops */
-#define IN_SLOTS 64            /* buffers queued (each one read) */
-#define DISCARD_MAX (1u << 20) /* body bytes read and dropped after an answer  \
-                                */
+#define IN_MAX (256u << 10) /* unparsed input bytes before reading stops */
+#define IN_SLOTS 64         /* buffers queued (each one read) */
+#define DISCARD_MAX                                                            \
+    (1u << 20) /* body bytes read and dropped after an answer                  \
+                */
 
 typedef enum { P_HEAD, P_WAIT, P_BODY, P_DONE } phase_t;
 
@@ -40,10 +42,11 @@ struct gw_conn_s {
     bool eof;        /* the client closed its side */
     char *pend_head; /* a response head not yet written */
     size_t pend_len;
-    uint64_t last_ms;  /* last progress by the client */
-    uint64_t head_ms;  /* when the current head started */
-    bool head_started; /* bytes of a head have arrived */
-    void *api_state;   /* the API's per-connection caches */
+    uint64_t last_ms;   /* last progress by the client */
+    uint64_t head_ms;   /* when the current head started */
+    bool head_started;  /* bytes of a head have arrived */
+    bool closing_after; /* the answer being sent is the last */
+    void *api_state;    /* the API's per-connection caches */
 };
 
 typedef struct {
@@ -135,6 +138,24 @@ static int write_out(gw_conn_t *c, rt_buf_t *body, uint64_t notify)
     return 0;
 }
 
+/* Does r's answer end the connection? When the body is not read yet:
+ * a small one with a known length is read and dropped, anything else
+ * (unknown or large length, a client waiting for 100-continue, a body
+ * the handler was reading when it failed) leaves the stream at an
+ * unknown place, so the connection closes after the answer. */
+static bool will_close(gw_conn_t *c, gw_req_t *r)
+{
+    if (c->closing || c->closing_after || r->head == NULL ||
+        !r->head->keep_alive)
+        return true;
+    if (r->body_done)
+        return false;
+    if (r->mode == GW_BODY_BUFFER || r->mode == GW_BODY_STREAM)
+        return true;
+    int64_t cl = r->head->content_length;
+    return cl < 0 || cl > DISCARD_MAX || r->head->expect_continue;
+}
+
 static const char *reason(int status)
 {
     switch (status) { /* size: dispatch */
@@ -198,7 +219,9 @@ int gw__resp_head(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
     if (h == NULL)
         return CLEO_ENOMEM;
     fmt_date(date, sizeof date);
-    bool keep = !c->closing && r->head != NULL && r->head->keep_alive;
+    bool keep = !will_close(c, r);
+    if (!keep)
+        c->closing_after = true;
     size_t len = (size_t)snprintf(
         h, cap,
         "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: cleo\r\n"
@@ -303,12 +326,13 @@ int gw__req_read_body(gw_req_t *r, gw_body_mode_t mode, uint64_t max)
     gw_conn_t *c = r->conn;
     r->mode = mode;
     r->body_max = max;
+    if (mode != GW_BODY_DISCARD) /* even for an empty body: clients that
+                                    asked wait for it (botocore does) */
+        send_continue(c, r);
     if (r->body_done) { /* no body, or it ended before it was asked for */
         body_deliver(c, r);
         return 0;
     }
-    if (mode != GW_BODY_DISCARD)
-        send_continue(c, r);
     if (c->phase == P_WAIT)
         c->phase = P_BODY;
     pump(c);
@@ -357,6 +381,7 @@ static void on_http_body(void *data, const char *p, size_t n)
     int rc = r->filter != NULL ? r->filter(r, p, n) : gw__req_body_put(r, p, n);
     if (rc < 0) {
         r->mode = GW_BODY_DISCARD;
+        c->closing_after = true; /* the rest of the body is not read */
         gw__req_fail(r, rc);
         conn_close(c); /* the rest of the body cannot be trusted */
     }
@@ -411,7 +436,10 @@ static void body_deliver(gw_conn_t *c, gw_req_t *r)
 static void body_end(gw_conn_t *c, gw_req_t *r)
 {
     r->body_done = true;
-    body_deliver(c, r);
+    if (r->ended) /* answered early; its body is now dropped: next */
+        req_maybe_finish(c);
+    else
+        body_deliver(c, r);
 }
 
 /* ---- parsing --------------------------------------------------------- */
@@ -432,6 +460,7 @@ static void in_drop(gw_conn_t *c, size_t n)
 /* A malformed request: answer it (there may be no head) and close. */
 static void bad_request(gw_conn_t *c, int err)
 {
+    c->closing_after = true; /* the stream is lost: the answer says close */
     if (c->req == NULL)
         c->req = req_new(c);
     gw_req_t *r = c->req;
@@ -443,8 +472,31 @@ static void bad_request(gw_conn_t *c, int err)
     conn_close(c);
 }
 
+/* What the parser accepts but the gateway must refuse: HTTP other than
+ * 1.x, and a transfer coding other than plain chunked (S3 stores bytes,
+ * not gzip streams; the body's end would be unknown). */
+static int head_check(const gw_http_head_t *h)
+{
+    if (h->major != 1)
+        return CLEO_EBADREQ;
+    size_t n;
+    const char *te = gw__hdr_get(h->hdrs, h->nhdrs, "transfer-encoding", &n);
+    if (te != NULL && !(n == 7 && strncasecmp(te, "chunked", 7) == 0))
+        return GW_ENOTIMPL;
+    return 0;
+}
+
 static void on_head(gw_conn_t *c, bool done)
 {
+    int bad = head_check(gw__http_head(&c->http));
+    if (bad < 0) {
+        c->req = req_new(c);
+        c->closing_after = true; /* the body's end cannot be found */
+        c->phase = P_DONE;
+        c->req->body_done = true;
+        gw__req_fail(c->req, bad);
+        return;
+    }
     gw_req_t *r = req_new(c);
     c->req = r;
     c->head_started = false;
@@ -512,15 +564,10 @@ static void req_maybe_finish(gw_conn_t *c)
     gw_req_t *r = c->req;
     if (r == NULL || !r->ended)
         return;
+    if (c->closing_after)
+        conn_close(c); /* will_close() said so in the answer's head */
     if (!r->body_done && r->mode != GW_BODY_DISCARD) {
-        /* Answered before the body was read: drop a small body, close
-         * on a large or unknown one (or one the client still waits to
-         * send after 100-continue). */
-        int64_t cl = r->head != NULL ? r->head->content_length : -1;
-        bool small = cl >= 0 && cl <= DISCARD_MAX && !r->head->expect_continue;
-        if (!small || r->block_busy)
-            conn_close(c);
-        r->mode = GW_BODY_DISCARD;
+        r->mode = GW_BODY_DISCARD; /* answered early: drop a small body */
         c->phase = P_BODY;
     }
     if (!r->body_done && !c->closing) {

@@ -97,6 +97,22 @@ static bool hdr_is(const gw_hdr_t *x, const char *name)
            strncasecmp(x->name, name, x->name_len) == 0;
 }
 
+/* RFC 9110 tchar: a header name is one token (no blanks, no controls;
+ * "Host : x" must be refused, RFC 9112 section 5.1). */
+static bool is_token(const char *p, size_t n)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+              (ch >= 'A' && ch <= 'Z') || (ch && strchr(extra, ch))))
+            return false;
+    }
+    return true;
+}
+
 /* Turn the offsets into the head's header array (trimmed values). */
 static int head_build(gw_http_t *h)
 {
@@ -108,6 +124,8 @@ static int head_build(gw_http_t *h)
         gw_hdr_t *x = &d->hdrs[i];
         x->name = h->buf + h->hv[i][0];
         x->name_len = h->hv[i][1];
+        if (!is_token(x->name, x->name_len))
+            return HPE_USER; /* CLEO_EBADREQ: a malformed head */
         const char *v = h->buf + h->hv[i][2];
         size_t vl = h->hv[i][2] ? h->hv[i][3] : 0;
         while (vl > 0 && (*v == ' ' || *v == '\t'))

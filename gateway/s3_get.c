@@ -552,6 +552,17 @@ int s3_copy_source(gw_req_t *r, char bucket[64], char **key)
     return *key != NULL ? 0 : CLEO_ENOMEM;
 }
 
+static int copy_checked(gw_req_t *r, s3_t *s);
+
+/* Only the owner of the source bucket (or an admin) may copy from it. */
+static int on_copy_src_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
+{
+    if (status == 0 &&
+        strcmp(((Cleo__Storage__BucketInfo *)m->payload)->owner, s->user) != 0)
+        return GW_EDENIED;
+    return copy_checked(r, s); /* absent: the copy reports NoSuchBucket */
+}
+
 int s3obj_copy(gw_req_t *r, s3_t *s)
 {
     copy_t *c = gw__xcalloc(1, sizeof *c);
@@ -559,6 +570,15 @@ int s3obj_copy(gw_req_t *r, s3_t *s)
     int rc = s3_copy_source(r, c->bucket, &c->key);
     if (rc < 0)
         return rc;
+    if (!s->is_admin)
+        return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, c->bucket, NULL),
+                       on_copy_src_owner);
+    return copy_checked(r, s);
+}
+
+static int copy_checked(gw_req_t *r, s3_t *s)
+{
+    copy_t *c = s->x;
     char d[16];
     const char *dir = s3_hdr(r, "x-amz-metadata-directive", d, sizeof d);
     if (dir != NULL && strcmp(dir, "COPY") != 0 && strcmp(dir, "REPLACE") != 0)

@@ -119,6 +119,22 @@ static int on_part_copied(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 
 int s3_copy_source(gw_req_t *r, char bucket[64], char **key);
 
+static void pb_free(void *x)
+{
+    protobuf_c_message_free_unpacked(x, NULL);
+}
+
+/* Only the owner of the source bucket (or an admin) may copy from it. */
+static int on_part_src_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
+{
+    if (status == 0 &&
+        strcmp(((Cleo__Storage__BucketInfo *)m->payload)->owner, s->user) != 0)
+        return GW_EDENIED;
+    Cleo__Storage__MpuPartCopyReq *q = s->x;
+    s->x = NULL, s->x_free = NULL;
+    return s3_call(r, 0, msg_pb(STO_MSG_MPU_PART_COPY, q), on_part_copied);
+}
+
 static int part_copy(gw_req_t *r, s3_t *s)
 {
     int rc = qnum(s, "partNumber", 1, 10000, 0, &s->part);
@@ -145,7 +161,11 @@ static int part_copy(gw_req_t *r, s3_t *s)
         }
         q->has_range = true, q->first = a, q->last = b;
     }
-    return s3_call(r, 0, msg_pb(STO_MSG_MPU_PART_COPY, q), on_part_copied);
+    if (s->is_admin)
+        return s3_call(r, 0, msg_pb(STO_MSG_MPU_PART_COPY, q), on_part_copied);
+    s->x = q, s->x_free = pb_free; /* sent once the source is allowed */
+    return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, bucket, NULL),
+                   on_part_src_owner);
 }
 
 /* ---- complete, abort ----------------------------------------------------- */
