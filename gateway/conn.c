@@ -7,6 +7,7 @@
  */
 #include "gateway/conn.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,12 +232,9 @@ int gw__resp_head(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(h + len, cap - len, "%s: %s\r\n", kv[i].name,
                                 kv[i].value);
-    if (content_length >= 0)
-        len += (size_t)snprintf(h + len, cap - len, "Content-Length: %lld\r\n",
-                                (long long)content_length);
-    else
-        len += (size_t)snprintf(h + len, cap - len,
-                                "Transfer-Encoding: chunked\r\n");
+    assert(content_length >= 0); /* every answer's length is known */
+    len += (size_t)snprintf(h + len, cap - len, "Content-Length: %lld\r\n",
+                            (long long)content_length);
     len += (size_t)snprintf(h + len, cap - len, "%s\r\n",
                             keep ? "" : "Connection: close\r\n");
     free(c->pend_head);

@@ -35,6 +35,7 @@
 #define STO__STRIPES 64  /* per-key commit locks */
 #define STO__DKEY_LEN 12 /* data CF key bytes */
 #define STO__CHUNK_HDR 8 /* xxh3 before the payload */
+#define STO__INLINE_MAX 8192 /* one-shot objects up to this live in meta */
 #define STO__MKEY_MAX (STO_BUCKET_MAX + 1 + STO_KEY_MAX)
 
 enum { STO__CF_META, STO__CF_DATA, STO__CF_QUEUE, STO__CF_SYS, STO__NCF };

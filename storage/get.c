@@ -25,6 +25,7 @@ struct sto_get_s {
     size_t ci;                     /* chunk holding pos */
     uint64_t cstart;               /* object offset of chunk ci */
     rocksdb_pinnableslice_t *cur;  /* chunk ci, verified; or NULL */
+    bool inline_ok;                /* inline data checked */
 };
 
 /* Resolve a range against size; STO_ERANGE when unsatisfiable. */
@@ -106,16 +107,30 @@ static void seek_chunk(sto_get_t *g)
     }
 }
 
+/* An object whose bytes are all in its metadata: nothing else to read. */
+static bool self_contained(const Cleo__Storage__ObjectMeta *m)
+{
+    return m->n_chunks == 0;
+}
+
 int sto_get_open(sto_db_t *db, const char *bucket, const char *key,
                  const sto_range_t *range, sto_get_t **out)
 {
     sto_get_t *g = sto__xcalloc(1, sizeof(*g));
     g->db = db;
-    g->snap = rocksdb_create_snapshot(db->rdb);
-    g->ro = rocksdb_readoptions_create();
-    rocksdb_readoptions_set_snapshot(g->ro, g->snap);
     Cleo__Storage__ObjectMeta *m = NULL;
-    int rc = live_meta(db, g->ro, bucket, key, &m);
+    /* A small object (inline, or empty) is one consistent record: read
+     * it without the cost of a snapshot. Anything else is read again
+     * under a snapshot, so its chunks stay readable while we stream. */
+    int rc = live_meta(db, NULL, bucket, key, &m);
+    if (rc == 0 && !self_contained(m)) {
+        cleo__storage__object_meta__free_unpacked(m, NULL);
+        m = NULL;
+        g->snap = rocksdb_create_snapshot(db->rdb);
+        g->ro = rocksdb_readoptions_create();
+        rocksdb_readoptions_set_snapshot(g->ro, g->snap);
+        rc = live_meta(db, g->ro, bucket, key, &m);
+    }
     if (rc < 0)
         goto fail;
     if ((rc = range_resolve(range, m->size, &g->first, &g->len)) < 0) {
@@ -128,7 +143,7 @@ int sto_get_open(sto_db_t *db, const char *bucket, const char *key,
     /* A read of more than a chunk streams past the block cache: it would
      * only evict the small hot objects the cache is for, and hold memory
      * that a bounded stream must not. */
-    if (g->len > db->o.chunk_size)
+    if (g->ro != NULL && g->len > db->o.chunk_size)
         rocksdb_readoptions_set_fill_cache(g->ro, 0);
     g->pos = g->first;
     seek_chunk(g);
@@ -176,8 +191,30 @@ static int chunk_load(sto_get_t *g)
     return 0;
 }
 
+/* Read from the metadata's own bytes, checked once. */
+static ssize_t read_inline(sto_get_t *g, void *buf, size_t cap)
+{
+    const ProtobufCBinaryData *d = &g->pb->inline_data;
+    if (!g->inline_ok) {
+        if (d->len != g->pb->size ||
+            XXH3_64bits(d->data, d->len) != g->pb->inline_xxh3) {
+            sto__log("corrupt inline data of %s/%s", g->pb->bucket,
+                     g->pb->key);
+            return STO_ECORRUPT;
+        }
+        g->inline_ok = true;
+    }
+    uint64_t end = g->first + g->len;
+    size_t n = end - g->pos < cap ? (size_t)(end - g->pos) : cap;
+    memcpy(buf, d->data + g->pos, n);
+    g->pos += n;
+    return (ssize_t)n;
+}
+
 ssize_t sto_get_read(sto_get_t *g, void *buf, size_t cap)
 {
+    if (g->pb->inline_data.len > 0 && g->len > 0)
+        return read_inline(g, buf, cap);
     uint64_t end = g->first + g->len;
     size_t done = 0;
     char *dst = buf;
@@ -217,8 +254,10 @@ void sto_get_close(sto_get_t *g)
         return;
     rocksdb_pinnableslice_destroy(g->cur);
     sto_meta_free(g->meta);
-    rocksdb_readoptions_destroy(g->ro);
-    rocksdb_release_snapshot(g->db->rdb, g->snap);
+    if (g->ro != NULL)
+        rocksdb_readoptions_destroy(g->ro);
+    if (g->snap != NULL)
+        rocksdb_release_snapshot(g->db->rdb, g->snap);
     free(g);
 }
 

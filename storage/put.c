@@ -39,6 +39,8 @@ struct sto_put_s {
     char *upload_id; /* a part put (mpu.c): its upload; else NULL */
     uint32_t part_number;
     bool one_shot; /* no 'U' record; the chunk rides in the commit batch */
+    bool inlined;  /* one-shot and small: the bytes go in the metadata */
+    uint64_t ixxh; /* inlined: XXH3 of the bytes */
 };
 
 static char *dup_or_empty(const char *s, int *rc)
@@ -176,6 +178,17 @@ static int chunk_flush(sto_put_t *p)
     return 0;
 }
 
+/* One-shot and small: the bytes go into the metadata record itself. */
+static int data_inline(sto_put_t *p)
+{
+    int rc = sto__space_check(p->db, p->fill);
+    if (rc < 0)
+        return rc;
+    p->ixxh = XXH3_64bits(p->buf + STO__CHUNK_HDR, p->fill);
+    p->inlined = true;
+    return 0;
+}
+
 /* One-shot: checksum the buffered chunk and record its ref; publish()
  * writes it in the commit's batch. */
 static int chunk_inline(sto_put_t *p)
@@ -262,6 +275,11 @@ static void meta_fill(sto_put_t *p, Cleo__Storage__ObjectMeta *m, char *etag,
         refp[i] = &p->refs[i];
     m->chunks = refp;
     m->n_chunks = p->n_refs;
+    if (p->inlined) {
+        m->inline_data.data = (uint8_t *)p->buf + STO__CHUNK_HDR;
+        m->inline_data.len = p->fill;
+        m->inline_xxh3 = p->ixxh;
+    }
 }
 
 /* Under the key's stripe lock: replace the old version in one batch. */
@@ -331,7 +349,9 @@ int sto_put_commit(sto_put_t *p, int64_t expected_size,
     Cleo__Storage__ChunkRef **refp = NULL;
     Cleo__Storage__ObjectMeta__UserMetaEntry **ump = NULL;
     if (rc == 0 && p->fill > 0)
-        rc = p->one_shot ? chunk_inline(p) : chunk_flush(p);
+        rc = !p->one_shot                     ? chunk_flush(p)
+             : p->fill <= STO__INLINE_MAX ? data_inline(p)
+                                          : chunk_inline(p);
     if (rc == 0)
         rc = verify(p, expected_size, expected_md5, etag);
     if (rc < 0)
