@@ -147,7 +147,8 @@ size_t s3obj_headers(gw_req_t *r, s3_t *s, const Cleo__Storage__ObjectInfo *oi,
 
 /* A GET body streams with one block on the wire and the next one read
  * ahead (at most two blocks per request): the disk and the socket work
- * at once, and a client that stops reading stops the reading ahead. */
+ * at once. Reading ahead starts once the client has taken the first
+ * block, so a client that never reads holds one block, not two. */
 static int read_ahead(gw_req_t *r, s3_t *s);
 
 static int send_block(gw_req_t *r, s3_t *s, rt_buf_t *b)
@@ -245,8 +246,10 @@ static int send_object_at(gw_req_t *r, s3_t *s,
         return 0;
     }
     r->on_written = s->stream != 0 ? get_next : NULL;
-    if (s->stream != 0)
-        return send_block(r, s, first); /* and read the next one ahead */
+    if (s->stream != 0) { /* read ahead once the client has read this */
+        s->writing = true;
+        return gw__resp_body(r, first);
+    }
     rc = gw__resp_body(r, first);
     if (rc == 0 && !hold)
         gw__resp_end(r);

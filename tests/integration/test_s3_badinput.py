@@ -691,9 +691,15 @@ def sec_slowread(t, node, s3):
             "others are served while 4 readers stall (%d GETs, errors %s)" %
             (served, errors[:2]))
     grew = (peak - rss0) / 1024.0
-    t.check(grew < 48, "RSS stays bounded while 4 readers of 64 MiB stall "
-            "(%.0f MiB -> %.0f MiB, +%.1f MiB)" % (rss0 / 1024.0,
-                                                     peak / 1024.0, grew))
+    # Under ASan freed memory waits in its quarantine (256 MiB), so RSS
+    # says nothing about what the node holds: there it is only shown.
+    with open(node.suite.cleo, "rb") as f:
+        sanitized = b"__asan_init" in f.read()
+    t.check(sanitized or grew < 48,
+            "RSS stays bounded while 4 readers of 64 MiB stall "
+            "(%.0f MiB -> %.0f MiB, +%.1f MiB%s)" %
+            (rss0 / 1024.0, peak / 1024.0, grew,
+             "; not checked under ASan" if sanitized else ""))
     # Each stalled connection must be closed by now (after
     # idle_timeout_ms of no progress): drain it and expect EOF before the
     # whole object.
