@@ -19,6 +19,8 @@
 
 #define IN_MAX (256u << 10) /* unparsed input bytes before reading stops */
 #define IN_SLOTS 64         /* buffers queued (each one read) */
+#define IN_SLACK 8          /* reads libuv may still deliver after read_stop */
+#define WRITES_MAX 4        /* answers in flight before pipelined heads wait */
 #define DISCARD_MAX                                                            \
     (1u << 20) /* body bytes read and dropped after an answer                  \
                 */
@@ -120,11 +122,16 @@ static gw_req_t *req_new(gw_conn_t *c)
 
 static void conn_close(gw_conn_t *c)
 {
+    bool was = c->closing;
     c->closing = true;
     if (c->reading) {
         gw__sock_read_stop(c->sock);
         c->reading = false;
     }
+    /* With no write left to report back, nothing would stop the actor
+     * before its idle timeout: tell it now. */
+    if (!was && c->writes == 0)
+        (void)rt_send(c->rt, c->pid, rt_msg_new(GW_MSG_CLOSE));
 }
 
 static int write_out(gw_conn_t *c, rt_buf_t *body, uint64_t notify)
@@ -268,9 +275,9 @@ int gw__resp_full(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
         return rc;
     }
     r->on_written = NULL;
-    rc = gw__resp_body(r, body);
-    gw__resp_end(r);
-    return rc;
+    (void)gw__resp_body(r, body); /* a failed write closes the connection */
+    gw__resp_end(r); /* may free r: nothing may touch it after this */
+    return 0;
 }
 
 void gw__resp_end(gw_req_t *r)
@@ -351,9 +358,10 @@ int gw__req_body_put(gw_req_t *r, const char *p, size_t n)
         return GW_ETOOLARGE;
     if (r->body == NULL) {
         int64_t cl = r->head->content_length;
-        size_t cap = r->mode == GW_BODY_STREAM ? GW_BLOCK
-                     : cl > 0                  ? (size_t)cl
-                                               : GW_BLOCK;
+        uint64_t want = cl > 0 ? (uint64_t)cl : GW_BLOCK;
+        if (want > r->body_max)
+            want = r->body_max > 0 ? r->body_max : 1;
+        size_t cap = r->mode == GW_BODY_STREAM ? GW_BLOCK : (size_t)want;
         if (block_new(r, cap) < 0)
             return CLEO_ENOMEM;
     }
@@ -544,10 +552,13 @@ static void pump(gw_conn_t *c)
     while (c->in_n > 0 && !c->closing) {
         if (c->phase == P_WAIT || c->phase == P_DONE)
             break;
+        if (c->phase == P_HEAD && c->writes > WRITES_MAX)
+            break; /* answers the client is not reading: wait for them */
         if (!parse_step(c))
             break;
     }
-    bool want = !c->closing && !c->eof && c->in_bytes < IN_MAX;
+    bool want = !c->closing && !c->eof && c->in_bytes < IN_MAX &&
+                c->in_n < IN_SLOTS - IN_SLACK;
     if (want && !c->reading)
         c->reading = gw__sock_read_start(c->sock) == 0;
     else if (!want && c->reading) {
@@ -607,6 +618,8 @@ static int on_read_msg(rt_actor_t *self, gw_conn_t *c, rt_msg_t *m)
 static int on_written_msg(rt_actor_t *self, gw_conn_t *c, rt_msg_t *m)
 {
     c->writes--;
+    if (c->writes == WRITES_MAX && c->req == NULL)
+        pump(c); /* pipelined heads were waiting for the client to read */
     c->last_ms = rt_now_ms(c->rt);
     if (m->reason < 0)
         conn_close(c);
@@ -690,6 +703,8 @@ static int conn_handle(rt_actor_t *self, rt_msg_t *m)
         return on_tick(c);
     case GW_MSG_START:
         return on_start(c);
+    case GW_MSG_CLOSE:
+        return c->closing && c->writes == 0 ? RT_STOP : 0;
     default:
         return 0;
     }

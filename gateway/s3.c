@@ -51,6 +51,8 @@ static int dispatch(gw_req_t *r, s3_t *s)
 
 static int on_bucket_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
+    if (status < 0 && status != CLEO_ENOTFOUND && status != CLEO_EINVAL)
+        return status; /* unknown owner: refuse, do not guess */
     if (status == 0) {
         Cleo__Storage__BucketInfo *bi = m->payload;
         if (strcmp(bi->owner, s->user) != 0)

@@ -96,6 +96,8 @@ static int create_bucket(gw_req_t *r, s3_t *s)
     int rc = s3_body_checks(r, s);
     if (rc < 0)
         return rc;
+    if (r->head->content_length > (int64_t)CREATE_BODY_MAX)
+        return GW_EMAXMSG; /* refused before a byte is read */
     r->on_body = on_create_body;
     return gw__req_read_body(r, GW_BODY_BUFFER, CREATE_BODY_MAX);
 }
@@ -187,13 +189,18 @@ static int token_dec(const char *t, char **out)
     unsigned char *o = malloc(n);
     if (o == NULL)
         return CLEO_ENOMEM;
+    int pad = (t[n - 1] == '=') + (n > 1 && t[n - 2] == '=');
+    for (size_t i = 0; i + (size_t)pad < n; i++)
+        if (t[i] == '=') { /* padding anywhere but the end */
+            free(o);
+            return GW_EARGUMENT;
+        }
     int len = EVP_DecodeBlock(o, (const unsigned char *)t, (int)n);
+    len -= pad; /* DecodeBlock counts the padding as zero bytes */
     if (len < 0) {
         free(o);
         return GW_EARGUMENT;
     }
-    while (n > 0 && t[n - 1] == '=')
-        n--, len--; /* DecodeBlock counts the padding as zero bytes */
     o[len] = '\0';
     *out = (char *)o;
     return 0;

@@ -451,8 +451,24 @@ static int on_cached(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     return storage_get(r, s);
 }
 
+/* response-* overrides become response headers: no control bytes
+ * (CR LF would inject headers). */
+static int overrides_check(s3_t *s)
+{
+    for (size_t i = 0; i < sizeof overrides / sizeof overrides[0]; i++) {
+        const char *v = s3_q(s, overrides[i][0]);
+        for (const char *p = v; p != NULL && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return GW_EARGUMENT;
+    }
+    return 0;
+}
+
 int s3obj_get(gw_req_t *r, s3_t *s)
 {
+    int rc = overrides_check(s);
+    if (rc < 0)
+        return rc;
     Cleo__Storage__GetReq *keep = s3pb_new(&cleo__storage__get_req__descriptor);
     keep->bucket = s3pb_str(""), keep->key = s3pb_str("");
     parse_range(r, keep);
@@ -560,6 +576,8 @@ static int copy_checked(gw_req_t *r, s3_t *s);
 /* Only the owner of the source bucket (or an admin) may copy from it. */
 static int on_copy_src_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
+    if (status < 0 && status != CLEO_ENOTFOUND && status != CLEO_EINVAL)
+        return status; /* unknown owner: refuse, do not guess */
     if (status == 0 &&
         strcmp(((Cleo__Storage__BucketInfo *)m->payload)->owner, s->user) != 0)
         return GW_EDENIED;

@@ -127,6 +127,8 @@ static void pb_free(void *x)
 /* Only the owner of the source bucket (or an admin) may copy from it. */
 static int on_part_src_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
+    if (status < 0 && status != CLEO_ENOTFOUND && status != CLEO_EINVAL)
+        return status; /* unknown owner: refuse, do not guess */
     if (status == 0 &&
         strcmp(((Cleo__Storage__BucketInfo *)m->payload)->owner, s->user) != 0)
         return GW_EDENIED;
@@ -337,6 +339,8 @@ int s3_mpu_op(gw_req_t *r, s3_t *s)
     case S3_MPU_PART_COPY:
         return part_copy(r, s);
     case S3_MPU_COMPLETE:
+        if (r->head->content_length > (int64_t)COMPLETE_BODY_MAX)
+            return GW_EMAXMSG; /* refused before a byte is read */
         r->on_body = on_complete_body;
         return s3_body_checks(r, s) < 0
                    ? GW_EINVALIDDIGEST

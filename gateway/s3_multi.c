@@ -31,6 +31,8 @@ static void multi_free(void *x)
 
 static int finish(gw_req_t *r, s3_t *s, multi_t *mt)
 {
+    s3obj_changed(r, s); /* again: a GET during the deletes may have
+                            filled the cache with a key now gone */
     gw_xbuf_t b;
     gw__xbuf_init(&b, 0);
     int rc = gw__s3xml_delete_result(&b, mt->out, mt->req.n, mt->req.quiet);

@@ -26,6 +26,7 @@
 #define GW_MSG_START (GW_MSG_BASE + 3u)
 #define GW_MSG_TICK (GW_MSG_BASE + 4u)
 #define GW_MSG_ACCEPT (GW_MSG_BASE + 5u)
+#define GW_MSG_CLOSE (GW_MSG_BASE + 6u) /* to self: stop if all is written */
 
 #define GW_READ_BYTES 65536 /* one read's buffer */
 
