@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -327,6 +328,64 @@ def test_virtual_host_style(port):
         s.close()
 
 
+def test_review_regressions(port):
+    """Inputs a review found harmful (each once crashed, corrupted memory
+    or grew the node without bound); the node must answer and live on."""
+    s, r = conn(port)
+    tok = "=" * 8  # decoded to a negative length: wrote before a buffer
+    s.sendall(signed(port, "GET", "/httpb?list-type=2&continuation-token="
+                     + "%3D" * 8))
+    st, _, b = r.response()
+    check(st == 400 and b"InvalidArgument" in b,
+          "a continuation token of only padding: 400 (%s)" % tok)
+    s.sendall(signed(port, "GET", "/httpb/k0?response-content-type="
+                     "text%2Fplain%0D%0AX-Injected%3A%20yes"))
+    st, h, _ = r.response()
+    check(st == 400 and "x-injected" not in h,
+          "CR LF in a response-* override: 400, no injected header")
+    s.close()
+    s, r = conn(port)
+    s.sendall(signed(port, "POST", "/httpb/k0?uploadId=abc", b"",
+                     {"Content-Length": "1000000000000000"},
+                     payload_hash="UNSIGNED-PAYLOAD"))
+    st, h, b = r.response()
+    check(st == 400 and b"MaxMessageLengthExceeded" in b and
+          h.get("connection") == "close",
+          "a Complete body of 10^15 bytes is refused before it is read")
+    s.close()
+    # A client that resets its connection while storage works on its PUT
+    # (the answer's write fails: the request was used after it was freed).
+    for i in range(20):
+        s, r = conn(port)
+        body = b"y" * (1 << 20)
+        s.sendall(signed(port, "PUT", "/httpb/rst%d" % i, body) + body)
+        time.sleep(0.002 * (i % 5))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     struct.pack("ii", 1, 0))
+        s.close()
+    # Tiny reads while a large answer waits unread: the input ring must
+    # stop reading, not overflow and drop the connection.
+    big = os.urandom(12 << 20)
+    s, r = conn(port)
+    s.sendall(signed(port, "PUT", "/httpb/big12", big) + big)
+    check(r.response()[0] == 200, "a 12 MiB object")
+    s.sendall(signed(port, "GET", "/httpb/big12"))
+    time.sleep(0.3)  # the answer is now stuck behind a client not reading
+    nxt = signed(port, "HEAD", "/httpb/big12")
+    for ch in nxt:
+        s.send(bytes([ch]))
+        time.sleep(0.001)
+    st, _, got = r.response()
+    st2, _, _ = r.response(head_only=True)
+    check(st == 200 and got == big and st2 == 200,
+          "tiny writes behind an unread answer: both answered in full")
+    s.close()
+    s, r = conn(port)
+    s.sendall(signed(port, "HEAD", "/httpb/k0"))
+    check(r.response(head_only=True)[0] == 200, "the node still serves")
+    s.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cleo", required=True)
@@ -339,6 +398,7 @@ def main():
         test_error_then_next_request(node.port)
         test_short_body_then_disconnect(node.port)
         test_virtual_host_style(node.port)
+        test_review_regressions(node.port)
         test_slow_head_times_out(node.port)
         test_idle_connection_closes(node.port)
         check(node.proc.poll() is None, "the node is still up")
