@@ -400,9 +400,12 @@ void cfg_finish(cfg_t *c, const char *data)
 
 void cfg_print_keys(FILE *f)
 {
+    int w = 0; /* the longest key sets the column */
+    for (size_t i = 0; i < NKEYS; i++)
+        w = (int)strlen(keys[i].key) > w ? (int)strlen(keys[i].key) : w;
     for (size_t i = 0; i < NKEYS; i++) {
         const char *def = keys[i].shown ? keys[i].shown : keys[i].def;
-        fprintf(f, "  %-22s %-16s %s\n", keys[i].key, def, keys[i].doc);
+        fprintf(f, "  %-*s %-16s %s\n", w, keys[i].key, def, keys[i].doc);
     }
 }
 
