@@ -8,7 +8,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       librocksdb-dev libjemalloc-dev libcriterion-dev erlang-nox
       libjansson-dev libncurses-dev libssl-dev libexpat1-dev libxxhash-dev
       python3 tmux
-      awscli s3cmd rclone python3-boto3 curl)
+      zlib1g-dev openssl awscli s3cmd rclone python3-boto3 curl)
 
 missing=()
 for p in "${PKGS[@]}"; do
