@@ -106,24 +106,6 @@ static Cleo__Storage__BucketInfo *bucket_pb(const sto_bucket_info_t *b)
     return p;
 }
 
-static Cleo__Storage__ObjectInfo *info_pb(const sto_meta_t *m)
-{
-    Cleo__Storage__ObjectInfo *p = sto__pb_calloc(1, sizeof *p);
-    cleo__storage__object_info__init(p);
-    p->bucket = sto__pb_strdup(m->bucket);
-    p->key = sto__pb_strdup(m->key);
-    p->size = m->size;
-    p->etag = sto__pb_strdup(m->etag);
-    p->content_type = sto__pb_strdup(m->content_type);
-    p->content_encoding = sto__pb_strdup(m->content_encoding);
-    p->cache_control = sto__pb_strdup(m->cache_control);
-    p->last_modified_ms = m->last_modified_ms;
-    p->clock = m->clock;
-    p->n_user_meta = m->n_user_meta;
-    p->user_meta = sto__pb_user_meta(m->user_meta, m->n_user_meta);
-    return p;
-}
-
 static Cleo__Storage__ListReply *list_pb(const sto_list_t *l)
 {
     Cleo__Storage__ListReply *p = sto__pb_calloc(1, sizeof *p);
@@ -207,7 +189,7 @@ static int run_head(sto_db_t *db, sto__job_t *j)
     int rc = sto_head(db, r->bucket, r->key, &m);
     if (rc < 0)
         return rc;
-    j->res = info_pb(m);
+    j->res = sto__pb_object_info(m);
     sto_meta_free(m);
     return 0;
 }
@@ -262,7 +244,7 @@ static int run_put(sto_db_t *db, sto__job_t *j)
     }
     if ((rc = sto_put_commit(put, (int64_t)len, NULL, &m)) < 0)
         return rc;
-    j->res = info_pb(m);
+    j->res = sto__pb_object_info(m);
     sto_meta_free(m);
     return 0;
 }
@@ -303,7 +285,7 @@ static int run_get(sto_db_t *db, sto__job_t *j)
     if (rc < 0)
         return rc;
     if ((rc = read_all(g, &j->out)) == 0)
-        j->res = info_pb(sto_get_meta(g));
+        j->res = sto__pb_object_info(sto_get_meta(g));
     sto_get_close(g);
     return rc;
 }
@@ -321,7 +303,7 @@ static int run_copy(sto_db_t *db, sto__job_t *j)
     free(kv);
     if (rc < 0)
         return rc;
-    j->res = info_pb(m);
+    j->res = sto__pb_object_info(m);
     sto_meta_free(m);
     return 0;
 }
