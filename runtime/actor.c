@@ -16,10 +16,8 @@ __thread rt_actor_t *rt__tls_actor;
 __thread rt_msg_t *rt__tls_msg;
 /* The innermost guarded frame (turn, init, destroy) cl_panic unwinds to. */
 static __thread jmp_buf *tls_jmp;
-/* The call request being handled on this thread (ref 0 = none): if the
- * actor dies handling it, the caller is told at once (rt__actor_die). */
-static __thread rt_pid_t tls_call_from;
-static __thread rt_ref_t tls_call_ref;
+__thread rt_pid_t rt__tls_call_from;
+__thread rt_ref_t rt__tls_call_ref;
 
 /* ---- crash unwinding ------------------------------------------------ */
 
@@ -55,8 +53,8 @@ void rt_panic(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     rt_actor_t *a = rt__tls_actor;
     fprintf(stderr, "cleo: actor %s (%s) panicked at %s:%d: %s\n",
-            a ? rt_pid_fmt(a->pid, pb, sizeof pb) : "-",
-            a ? a->beh->name : "-", file, line, msg);
+            a ? rt_pid_fmt(a->pid, pb, sizeof pb) : "-", a ? a->beh->name : "-",
+            file, line, msg);
     if (tls_jmp == NULL)
         abort();
     /* The message being handled is freed here: the handler will never
@@ -68,11 +66,26 @@ void rt_panic(const char *file, int line, const char *fmt, ...)
 
 /* ---- accessors ------------------------------------------------------ */
 
-rt_pid_t rt_self(const rt_actor_t *self) { return self->pid; }
-rt_t *rt_actor_rt(const rt_actor_t *self) { return self->rt; }
-void *rt_state(const rt_actor_t *self) { return self->state; }
-void rt_set_state(rt_actor_t *self, void *state) { self->state = state; }
-rt_actor_t *rt_current(void) { return rt__tls_actor; }
+rt_pid_t rt_self(const rt_actor_t *self)
+{
+    return self->pid;
+}
+rt_t *rt_actor_rt(const rt_actor_t *self)
+{
+    return self->rt;
+}
+void *rt_state(const rt_actor_t *self)
+{
+    return self->state;
+}
+void rt_set_state(rt_actor_t *self, void *state)
+{
+    self->state = state;
+}
+rt_actor_t *rt_current(void)
+{
+    return rt__tls_actor;
+}
 
 bool rt_trap_exit(rt_actor_t *self, bool on)
 {
@@ -108,6 +121,7 @@ void rt__actor_ext_free(rt_actor_t *a)
     rt__map_destroy(&x->links);
     rt__map_destroy(&x->mons_out);
     rt__map_destroy(&x->mons_in);
+    rt__map_destroy(&x->open);
     free(x->calls);
     free(x);
     a->ext = NULL;
@@ -147,8 +161,7 @@ uint32_t rt_sched_count(rt_t *rt)
 
 /* ---- resources ------------------------------------------------------ */
 
-int rt_resource_add(rt_actor_t *self, rt_free_fn fn, void *ptr,
-                    rt_res_t **out)
+int rt_resource_add(rt_actor_t *self, rt_free_fn fn, void *ptr, rt_res_t **out)
 {
     rt_actor_ext_t *x = rt__actor_ext(self);
     rt_res_t *r = cleo_xmalloc(sizeof *r);
@@ -227,8 +240,8 @@ static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
         trace(a, tracer, m);
     rt__tls_msg = m;
     if (m->_sys & RT__F_CALL) {
-        tls_call_from = m->from;
-        tls_call_ref = m->ref;
+        rt__tls_call_from = m->from;
+        rt__tls_call_ref = m->ref;
     }
     if ((m->type < RT_MSG_SYS_BASE && m->_sys == 0) ||
         !rt__signal_handle(a, m, &rc))
@@ -251,7 +264,96 @@ static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
         *reason = a->exit_reason;
         return 1;
     }
-    tls_call_ref = 0; /* survived it: answering is the handler's business */
+    if (rt__tls_call_ref != 0) {
+        /* Survived it unanswered (a deferred reply, a postponed event):
+         * the request stays open until answered or until a dies. */
+        rt__call_open(a, rt__tls_call_from, rt__tls_call_ref);
+        rt__tls_call_ref = 0;
+    }
+    return 0;
+}
+
+/* ---- receiving ---------------------------------------------------- */
+
+static void pq_append(rt_actor_t *a, rt_msg_t *m)
+{
+    atomic_store_explicit(&m->_node.next, NULL, memory_order_relaxed);
+    if (a->pq_tail != NULL)
+        atomic_store_explicit(&a->pq_tail->_node.next, &m->_node,
+                              memory_order_relaxed);
+    else
+        a->pq_head = m;
+    a->pq_tail = m;
+    rt_mbox_count(&a->mbox, 1);
+}
+
+/* Pop m from the mailbox; a signal is no longer pending once popped. */
+static rt_msg_t *mbox_take(rt_actor_t *a)
+{
+    rt_msg_t *m = rt_mbox_pop(&a->mbox);
+    if (m != NULL && (m->_sys & RT__F_SIG))
+        /* relaxed: pairs with nothing; the pop (acquire) ordered us after
+         * the sender's increment. */
+        atomic_fetch_sub_explicit(&a->nsig, 1, memory_order_relaxed);
+    return m;
+}
+
+/* The oldest received message: the private queue first, then the
+ * mailbox. @return gives, or NULL when both are empty. */
+static rt_msg_t *next_msg(rt_actor_t *a)
+{
+    rt_msg_t *m = a->pq_head;
+    if (m == NULL)
+        return mbox_take(a);
+    a->pq_head =
+        (rt_msg_t *)atomic_load_explicit(&m->_node.next, memory_order_relaxed);
+    if (a->pq_head == NULL)
+        a->pq_tail = NULL;
+    rt_mbox_count(&a->mbox, -1);
+    return m;
+}
+
+/* A dying actor's received, unhandled messages: requests among them
+ * fail with its exit reason; the rest are freed. */
+static void pq_drop(rt_actor_t *a, int reason)
+{
+    rt_msg_t *m;
+    while ((m = a->pq_head) != NULL) {
+        a->pq_head = (rt_msg_t *)atomic_load_explicit(&m->_node.next,
+                                                      memory_order_relaxed);
+        rt_mbox_count(&a->mbox, -1);
+        rt__signal_on_reap(a->rt, a->pid, reason, m);
+    }
+    a->pq_tail = NULL;
+}
+
+/* Receive the pending signals (ERTS's in-queue fetch): move the messages
+ * ahead of each into the private queue, unhandled and in order, and act
+ * on the signal now. A trapped exit becomes a message at the signal's
+ * place. Bounded by the signals pending on entry. Returns 1 if a signal
+ * made the actor exit (*reason set). */
+static int receive_signals(rt_actor_t *a, int *reason)
+{
+    uint32_t want = atomic_load_explicit(&a->nsig, memory_order_relaxed);
+    while (want > 0) {
+        rt_msg_t *m = mbox_take(a);
+        if (m == NULL)
+            return 0; /* its push has not landed yet: next time */
+        if (!(m->_sys & RT__F_SIG)) {
+            pq_append(a, m);
+            continue;
+        }
+        want--;
+        int rc;
+        if (rt__signal_handle(a, m, &rc))
+            rt_msg_free(m);
+        else
+            pq_append(a, m);
+        if (a->flags & RT__A_EXITING) {
+            *reason = a->exit_reason;
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -259,15 +361,12 @@ static rt_turn_t run_batch(rt_actor_t *a, uint32_t batch, uint32_t *handled)
 {
     int reason;
     for (uint32_t i = 0; i < batch; i++, (*handled)++) {
-        uint8_t u = atomic_load_explicit(&a->urgent, memory_order_relaxed);
-        if (u != 0) {
-            /* An untrappable kill or shutdown overtakes the backlog. */
-            /* Both may be set: KILL wins (its reason is the stronger). */
-            rt__actor_die(a, (u & RT__URGENT_KILL) ? RT_REASON_KILLED
-                                                   : RT_REASON_SHUTDOWN);
+        if (atomic_load_explicit(&a->nsig, memory_order_relaxed) != 0 &&
+            receive_signals(a, &reason)) {
+            rt__actor_die(a, reason);
             return RT__TURN_DEAD;
         }
-        rt_msg_t *m = rt_mbox_pop(&a->mbox);
+        rt_msg_t *m = next_msg(a);
         if (m == NULL) {
             /* Publish WAITING before mark_empty: once it succeeds another
              * scheduler may run, and even free, the actor. */
@@ -293,10 +392,10 @@ rt_turn_t rt__actor_turn(rt_actor_t *a, uint32_t batch, uint32_t *handled)
     jmp_buf jb;
     jmp_buf *saved = tls_jmp;
     rt_actor_t *saved_a = rt__tls_actor;
-    rt_pid_t saved_from = tls_call_from;
-    rt_ref_t saved_ref = tls_call_ref;
+    rt_pid_t saved_from = rt__tls_call_from;
+    rt_ref_t saved_ref = rt__tls_call_ref;
     rt_turn_t r;
-    tls_call_ref = 0;
+    rt__tls_call_ref = 0;
     atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNING,
                           memory_order_relaxed);
     rt__tls_actor = a;
@@ -314,8 +413,8 @@ rt_turn_t rt__actor_turn(rt_actor_t *a, uint32_t batch, uint32_t *handled)
                               memory_order_relaxed);
     tls_jmp = saved;
     rt__tls_actor = saved_a;
-    tls_call_from = saved_from;
-    tls_call_ref = saved_ref;
+    rt__tls_call_from = saved_from;
+    rt__tls_call_ref = saved_ref;
     return r;
 }
 
@@ -336,8 +435,8 @@ static int run_destroy(void *p)
 void rt__actor_die(rt_actor_t *a, int reason)
 {
     rt_t *rt = a->rt;
-    rt_ref_t call_ref = tls_call_ref;
-    tls_call_ref = 0;
+    rt_ref_t call_ref = rt__tls_call_ref;
+    rt__tls_call_ref = 0;
     a->flags |= RT__A_DEAD | RT__A_EXITING;
     a->exit_reason = reason;
     atomic_store_explicit(&a->run_state, RT_ACTOR_EXITING,
@@ -350,18 +449,20 @@ void rt__actor_die(rt_actor_t *a, int reason)
         rt__tls_actor = saved;
     }
     rt__actor_release(a);
-    rt__call_on_death(a);
     if (call_ref != 0)
         /* Died handling a call: fail it now rather than let the caller
-         * wait for its timeout. Had the handler replied, the reply is
-         * ahead in the caller's mailbox and this is dropped there. */
-        rt__call_fail(rt, a->pid, tls_call_from, call_ref, reason);
+         * wait for its timeout. */
+        rt__call_fail(rt, a->pid, rt__tls_call_from, call_ref, reason);
+    rt__call_on_death(a, reason);
     rt__table_mark_dead(&rt->table, a);
     /* seq_cst: after marking dead; pairs with rt__registry_add(), which
      * sets has_name and then checks ALIVE (Dekker): one sees the other. */
     if (atomic_load_explicit(&a->has_name, memory_order_seq_cst))
         rt__registry_drop_pid(&rt->reg, a);
     rt__signal_on_death(a, reason);
+    /* After the exit signals and DOWNs: a backlog of 100k received
+     * messages must not delay them. */
+    pq_drop(a, reason);
     rt__actor_ext_free(a);
     atomic_fetch_add_explicit(&rt->exited, 1, memory_order_relaxed);
     if (reason != RT_REASON_NORMAL && reason != RT_REASON_SHUTDOWN)
@@ -377,7 +478,7 @@ void rt__actor_reap(rt_actor_t *a)
     rt_msg_t *m;
     /* No pins remain, so no producer is mid-push: this drains it all. */
     while ((m = rt_mbox_pop(&a->mbox)) != NULL)
-        rt__signal_on_reap(rt, pid, m);
+        rt__signal_on_reap(rt, pid, a->exit_reason, m);
     rt__pool_free(sizeof *a, a);
     rt__table_release(&rt->table, pid);
     rt__notify_reaped(rt);

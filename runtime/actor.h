@@ -18,12 +18,17 @@
 #define RT__SYS_DEMONITOR (UINT32_MAX - 13)
 #define RT__SYS_CALL_FAIL (UINT32_MAX - 14) /* reason = status, ref */
 #define RT__SYS_INBOX (UINT32_MAX - 15)     /* an inbox's command */
+#define RT__SYS_REPLIED (UINT32_MAX - 16)   /* ref was answered by another
+                                               actor: forget it */
 
 /* rt_msg_t._sys flags. */
 #define RT__F_CALL 0x1u     /* a request sent by rt_call: answer it */
 #define RT__F_REPLY 0x2u    /* a reply to a call (ref) */
 #define RT__F_LINK 0x4u     /* exit signal caused by a link */
 #define RT__F_SHUTDOWN 0x8u /* exit signal from rt_shutdown: untrappable */
+#define RT__F_SIG 0x10u     /* a signal (exit, link, monitor and their
+                               undoing): acted on when received, ahead of
+                               the messages queued before it */
 
 /* rt_actor_t.flags (owner only). */
 #define RT__A_TRAP 0x1u
@@ -50,12 +55,18 @@ typedef struct rt_actor_ext_s {
     rt_map_t mons_out;   /* ref -> target pid: monitors this actor holds */
     rt_map_t mons_in;    /* ref -> watcher pid: monitors held on it */
     rt_callent_t *calls; /* outstanding rt_call()s */
+    rt_map_t open;       /* ref -> caller pid: requests this actor took
+                            and has not answered (deferred replies) */
     uint32_t ncalls, capcalls;
     struct rt_res_s *res; /* registered resources, newest first */
 } rt_actor_ext_t;
 
 struct rt_actor_s {
     rt_mbox_t mbox;              /* must stay first: hot for senders */
+    _Atomic uint32_t nsig;       /* signals pushed and not yet taken from
+                                    mbox; a hint to receive them early */
+    rt_msg_t *pq_head, *pq_tail; /* received messages (owner only): mbox
+                                    moved here while taking signals */
     struct rt_actor_s *rq_next;  /* run-queue link, under the queue lock */
     const rt_behaviour_t *beh;
     void *state;
@@ -71,18 +82,23 @@ struct rt_actor_s {
     _Atomic uint8_t pub_trap;    /* mirrors RT__A_TRAP for other threads */
     _Atomic uint16_t pub_links;  /* mirrors ext->nlinks */
     _Atomic uint16_t pub_mons;   /* mirrors ext->nout + ext->nin */
-    _Atomic uint8_t urgent;      /* RT__URGENT_*: an untrappable signal
-                                    that overtakes queued messages */
     _Atomic rt_pid_t tracer;     /* gets RT_MSG_TRACE per message; 0 = off */
+    uint32_t mbox_limit;         /* 0 = unbounded (rt_try_send) */
+    _Atomic uint32_t long_turns; /* turns over opts.long_turn_ms; written
+                                    by its schedulers, read relaxed */
+    _Atomic uint32_t long_mqueues; /* times its mailbox reached
+                                      opts.long_mqueue; senders add */
 };
-
-/* Bits of rt_actor_t.urgent, or-ed in by senders; KILL wins if both. */
-#define RT__URGENT_KILL 1
-#define RT__URGENT_SHUTDOWN 2
 
 /* The actor and message being handled on this thread (NULL outside). */
 extern __thread rt_actor_t *rt__tls_actor;
 extern __thread rt_msg_t *rt__tls_msg;
+/* The call request being handled on this thread (ref 0 = none, or
+ * answered already): if the handler returns without replying it becomes
+ * an open request of the actor (rt__call_open); if the actor dies
+ * handling it, the caller is told at once (rt__actor_die). */
+extern __thread rt_pid_t rt__tls_call_from;
+extern __thread rt_ref_t rt__tls_call_ref;
 
 /* Publish link/monitor counts for introspection (owner only). */
 void rt__actor_publish(rt_actor_t *a);
@@ -130,8 +146,9 @@ int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc);
 /* Send exit signals and DOWNs for a dying actor. */
 void rt__signal_on_death(rt_actor_t *a, int reason);
 
-/* Answer a request found in a dead actor's mailbox (noproc). */
-void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, rt_msg_t *m);
+/* Answer what is found in a dead actor's mailbox and free it: a request
+ * fails with the actor's exit reason, a link or monitor with noproc. */
+void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, int reason, rt_msg_t *m);
 
 /* Handle a reply (status 0) or a call failure (m is the CALL_FAIL
  * message, status its reason); frees nothing. Returns 1 if consumed, with
@@ -144,17 +161,22 @@ int rt__call_complete(rt_actor_t *a, rt_msg_t *m, int status, int *rc);
 void rt__call_fail(rt_t *rt, rt_pid_t dead, rt_pid_t caller, rt_ref_t ref,
                    int reason);
 
-/* Cancel the timers of outstanding calls (dying actor). */
-void rt__call_on_death(rt_actor_t *a);
+/* Cancel the timers of outstanding calls and fail the requests a took
+ * and never answered (dying actor). */
+void rt__call_on_death(rt_actor_t *a, int reason);
+
+/* a took request (from, ref) and its handler returned without replying:
+ * remember it so a's death fails it. */
+void rt__call_open(rt_actor_t *a, rt_pid_t from, rt_ref_t ref);
 
 /* Deliver m to pid bypassing the shutdown check (runtime-internal sends).
  * Takes m. Returns as rt_send(). */
 int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m);
 
-/* As rt__send(), and flag the untrappable signal `urgent` so the actor
- * acts on it before its queued messages (Erlang's signals overtake the
- * message queue). */
-int rt__send_urgent(rt_t *rt, rt_pid_t to, rt_msg_t *m, uint8_t urgent);
+/* Send a signal (exit, link, monitor and their undoing): as rt__send(),
+ * and the receiver acts on it when it is received, ahead of the messages
+ * queued before it, keeping per-pair order (Erlang's signals). */
+int rt__send_sig(rt_t *rt, rt_pid_t to, rt_msg_t *m);
 
 /* Growable-array helpers (vec.c). */
 void rt__vec_push(void **arr, uint32_t *n, uint32_t *cap, size_t size,

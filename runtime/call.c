@@ -16,8 +16,8 @@ static rt_msg_t *fail_msg(rt_pid_t from, int status, rt_ref_t ref)
     return m;
 }
 
-int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req,
-            uint32_t timeout_ms, rt_reply_cb cb, void *data)
+int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
+            rt_reply_cb cb, void *data)
 {
     if (req == NULL || cb == NULL || req->type >= RT_MSG_PROTO_END) {
         rt_msg_free(req);
@@ -67,20 +67,53 @@ void rt__call_fail(rt_t *rt, rt_pid_t dead, rt_pid_t caller, rt_ref_t ref,
     (void)rt__send(rt, caller, fail_msg(dead, reason, ref));
 }
 
-void rt__call_on_death(rt_actor_t *a)
+void rt__call_on_death(rt_actor_t *a, int reason)
 {
     rt_actor_ext_t *x = a->ext;
-    for (uint32_t i = 0; x != NULL && i < x->ncalls; i++)
+    if (x == NULL)
+        return;
+    for (uint32_t i = 0; i < x->ncalls; i++)
         if (x->calls[i].timer != 0)
             (void)rt_timer_cancel(a->rt, x->calls[i].timer);
-    if (x != NULL)
-        x->ncalls = 0;
+    x->ncalls = 0;
+    for (uint32_t i = 0; i < x->open.cap; i++)
+        if (x->open.e[i].key != 0)
+            rt__call_fail(a->rt, a->pid, x->open.e[i].val, x->open.e[i].key,
+                          reason);
+    rt__map_destroy(&x->open);
+}
+
+void rt__call_open(rt_actor_t *a, rt_pid_t from, rt_ref_t ref)
+{
+    rt__map_put(&rt__actor_ext(a)->open, ref, from);
 }
 
 rt_from_t rt_msg_caller(const rt_msg_t *req)
 {
-    rt_from_t f = {req->from, (req->_sys & RT__F_CALL) ? req->ref : 0};
+    rt_actor_t *cur = rt__tls_actor;
+    rt_from_t f = {req->from, (req->_sys & RT__F_CALL) ? req->ref : 0,
+                   cur != NULL ? cur->pid : RT_PID_NONE};
     return f;
+}
+
+/* The request `from` is answered: its server forgets it. From the
+ * server's own turn that is local bookkeeping; from anyone else it is a
+ * note to the server, which may be dead by then (the note is dropped). */
+static void answered(rt_t *rt, rt_from_t from)
+{
+    rt_actor_t *cur = rt__tls_actor;
+    if (from.server == RT_PID_NONE)
+        return;
+    if (cur != NULL && cur->pid == from.server) {
+        if (from.ref == rt__tls_call_ref)
+            rt__tls_call_ref = 0; /* answered inside its own handler */
+        else if (cur->ext != NULL)
+            (void)rt__map_del(&cur->ext->open, from.ref, NULL);
+        return;
+    }
+    rt_msg_t *m = rt_msg_new(RT__SYS_REPLIED);
+    m->ref = from.ref;
+    (void)rt__send(rt, from.server, m);
 }
 
 int rt_reply(rt_t *rt, rt_from_t from, rt_msg_t *reply)
@@ -93,6 +126,7 @@ int rt_reply(rt_t *rt, rt_from_t from, rt_msg_t *reply)
     }
     reply->ref = from.ref;
     reply->_sys = RT__F_REPLY;
+    answered(rt, from);
     return rt_send(rt, from.pid, reply);
 }
 
@@ -132,8 +166,8 @@ int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
         return CLEO_EDEADLK;
     }
     /* Check the target first: a bad call must change nothing. */
-    int rc = rt__stopping(rt) ? CLEO_ESHUTDOWN
-                              : rt__table_check(&rt->table, to);
+    int rc =
+        rt__stopping(rt) ? CLEO_ESHUTDOWN : rt__table_check(&rt->table, to);
     if (rc == 0)
         rc = rt_inbox_new(rt, &ib);
     if (rc < 0) {

@@ -27,6 +27,7 @@ static const err_entry_t errs[] = {
     {CLEO_EBADREQ, "CLEO_EBADREQ", "malformed request"},
     {CLEO_EPANIC, "CLEO_EPANIC", "actor panicked"},
     {CLEO_ESTATE, "CLEO_ESTATE", "not valid in this state"},
+    {CLEO_EOVERLOAD, "CLEO_EOVERLOAD", "receiver over its mailbox limit"},
 };
 
 static const err_entry_t reasons[] = {

@@ -34,11 +34,22 @@ static rt_mnode_t *push_node(rt_mbox_t *q, rt_mnode_t *n)
     return prev;
 }
 
-bool rt_mbox_push(rt_mbox_t *q, rt_msg_t *m)
+bool rt_mbox_push_len(rt_mbox_t *q, rt_msg_t *m, int64_t *len)
 {
-    atomic_fetch_add_explicit(&q->len, 1, memory_order_relaxed);
+    *len = atomic_fetch_add_explicit(&q->len, 1, memory_order_relaxed) + 1;
     rt_mnode_t *prev = push_node(q, &m->_node);
     return ((uintptr_t)prev & TAG) != 0;
+}
+
+bool rt_mbox_push(rt_mbox_t *q, rt_msg_t *m)
+{
+    int64_t len;
+    return rt_mbox_push_len(q, m, &len);
+}
+
+void rt_mbox_count(rt_mbox_t *q, int64_t delta)
+{
+    atomic_fetch_add_explicit(&q->len, delta, memory_order_relaxed);
 }
 
 rt_msg_t *rt_mbox_pop(rt_mbox_t *q)

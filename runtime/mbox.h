@@ -27,6 +27,9 @@ void rt_mbox_init(rt_mbox_t *q);
 /* Push m (any thread). Returns true if the mailbox was empty and
  * unscheduled: the caller must now schedule the actor. @param m takes. */
 bool rt_mbox_push(rt_mbox_t *q, rt_msg_t *m);
+/* As rt_mbox_push(), and write the queue length after the push to *len
+ * (exact for this push: each push sees a different length). */
+bool rt_mbox_push_len(rt_mbox_t *q, rt_msg_t *m, int64_t *len);
 
 /* Pop the oldest message, or NULL if none is ready (owner only).
  * @return gives. */
@@ -36,6 +39,10 @@ rt_msg_t *rt_mbox_pop(rt_mbox_t *q);
  * returned NULL (owner only). Returns false if a push raced in: the actor
  * must stay scheduled. */
 bool rt_mbox_mark_empty(rt_mbox_t *q);
+
+/* The owner keeps a popped message in a private queue (1) or takes one
+ * from there (-1): rt_mbox_len() keeps counting it until it is handled. */
+void rt_mbox_count(rt_mbox_t *q, int64_t delta);
 
 /* Messages queued now (any thread; a snapshot). */
 int64_t rt_mbox_len(const rt_mbox_t *q);

@@ -2,17 +2,22 @@
  * signal.c - sending, and Erlang's signals: links, monitors, exits.
  *
  * Link and monitor bookkeeping is per actor and touched only by its own
- * handlers, so every change to the other side travels as a system message
- * in the same mailbox as ordinary messages; signals and messages between
- * a pair therefore stay in order, as in Erlang.
+ * turns, so every change to the other side travels as a signal in the
+ * same mailbox as ordinary messages; signals and messages between a pair
+ * therefore stay in order, as in Erlang. A signal also bumps the
+ * receiver's nsig, and the receiver then takes it early (actor.c,
+ * receive_signals): it moves the messages queued ahead of it into its
+ * private queue, unhandled, and acts on the signal, so an exit, link or
+ * monitor takes effect when it is received, not when the backlog ahead
+ * of it has been handled.
  */
 #include <stdlib.h>
 
 #include "runtime/actor.h"
 #include "runtime/kernel.h"
 
-static rt_msg_t *sys_msg(uint32_t type, rt_pid_t from, int reason,
-                         rt_ref_t ref, uint32_t sys)
+static rt_msg_t *sys_msg(uint32_t type, rt_pid_t from, int reason, rt_ref_t ref,
+                         uint32_t sys)
 {
     rt_msg_t *m = rt_msg_new(type);
     m->from = from;
@@ -24,7 +29,28 @@ static rt_msg_t *sys_msg(uint32_t type, rt_pid_t from, int reason,
 
 /* ---- sending -------------------------------------------------------- */
 
-int rt__send_urgent(rt_t *rt, rt_pid_t to, rt_msg_t *m, uint8_t urgent)
+#define SEND_SIG 0x1u     /* m is a signal */
+#define SEND_BOUNDED 0x2u /* refuse past the receiver's mailbox limit */
+
+/* The mailbox of a just reached opts.long_mqueue: count it, and log the
+ * 1st, 2nd, 4th, 8th... time, so a queue that hovers there cannot flood
+ * the log. */
+static void long_mqueue(rt_t *rt, rt_actor_t *a, int64_t len)
+{
+    char pb[32];
+    atomic_fetch_add_explicit(&rt->long_mqueues, 1, memory_order_relaxed);
+    uint32_t n =
+        atomic_fetch_add_explicit(&a->long_mqueues, 1, memory_order_relaxed) +
+        1;
+    if ((n & (n - 1)) == 0)
+        fprintf(stderr,
+                "cleo: long message queue: %s (%s) has %lld messages "
+                "queued (%u time%s)\n",
+                rt_pid_fmt(a->pid, pb, sizeof pb), a->beh->name, (long long)len,
+                n, n == 1 ? "" : "s");
+}
+
+static int deliver(rt_t *rt, rt_pid_t to, rt_msg_t *m, unsigned how)
 {
     rt_actor_t *a;
     int rc = rt__table_pin(&rt->table, to, &a);
@@ -34,37 +60,80 @@ int rt__send_urgent(rt_t *rt, rt_pid_t to, rt_msg_t *m, uint8_t urgent)
         rt_msg_free(m);
         return rc;
     }
-    if (urgent != 0)
-        /* fetch_or: a later SHUTDOWN must not erase a KILL (the owner
-         * reads KILL first). relaxed: the push below (release) publishes
-         * it to the owner. */
-        atomic_fetch_or_explicit(&a->urgent, urgent, memory_order_relaxed);
-    if (rt_mbox_push(&a->mbox, m)) {
+    if ((how & SEND_BOUNDED) && a->mbox_limit != 0 &&
+        rt_mbox_len(&a->mbox) >= (int64_t)a->mbox_limit) {
+        rt__table_unpin(&rt->table, a);
+        rt_msg_free(m);
+        return CLEO_EOVERLOAD;
+    }
+    if (how & SEND_SIG) {
+        m->_sys |= RT__F_SIG;
+        /* relaxed: only a hint; the push below (release) publishes it, and
+         * the receiver's decrement follows its pop of m. */
+        atomic_fetch_add_explicit(&a->nsig, 1, memory_order_relaxed);
+    }
+    int64_t len;
+    if (rt_mbox_push_len(&a->mbox, m, &len)) {
         atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNABLE,
                               memory_order_relaxed);
         rt__schedule(rt, a);
     }
+    if (len == (int64_t)rt->opts.long_mqueue)
+        long_mqueue(rt, a, len);
     rt__table_unpin(&rt->table, a);
     return 0;
 }
 
 int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
 {
-    return rt__send_urgent(rt, to, m, 0);
+    return deliver(rt, to, m, 0);
+}
+
+int rt__send_sig(rt_t *rt, rt_pid_t to, rt_msg_t *m)
+{
+    return deliver(rt, to, m, SEND_SIG);
+}
+
+/* Outside actors, only a running runtime takes sends. */
+static bool send_refused(rt_t *rt)
+{
+    int st = atomic_load_explicit(&rt->state, memory_order_acquire);
+    /* While stopping, actors may still talk (to terminate in order); the
+     * outside world may not. */
+    return st == RT_STATE_DOWN || (st != RT_STATE_RUNNING && !rt__tls_actor);
 }
 
 int rt_send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
 {
     if (m == NULL)
         return CLEO_EINVAL;
-    int st = atomic_load_explicit(&rt->state, memory_order_acquire);
-    /* While stopping, actors may still talk (to terminate in order); the
-     * outside world may not. */
-    if (st == RT_STATE_DOWN || (st != RT_STATE_RUNNING && !rt__tls_actor)) {
+    if (send_refused(rt)) {
         rt_msg_free(m);
         return CLEO_ESHUTDOWN;
     }
     return rt__send(rt, to, m);
+}
+
+int rt_try_send(rt_t *rt, rt_pid_t to, rt_msg_t *m)
+{
+    if (m == NULL)
+        return CLEO_EINVAL;
+    if (send_refused(rt)) {
+        rt_msg_free(m);
+        return CLEO_ESHUTDOWN;
+    }
+    return deliver(rt, to, m, SEND_BOUNDED);
+}
+
+bool rt_is_overloaded(rt_t *rt, rt_pid_t pid)
+{
+    rt_actor_t *a;
+    if (rt__table_pin(&rt->table, pid, &a) < 0)
+        return false;
+    bool over =
+        a->mbox_limit != 0 && rt_mbox_len(&a->mbox) >= (int64_t)a->mbox_limit;
+    rt__table_unpin(&rt->table, a);
+    return over;
 }
 
 int rt_send_name(rt_t *rt, const char *name, rt_msg_t *m)
@@ -129,12 +198,12 @@ int rt_link(rt_actor_t *self, rt_pid_t pid)
     if (pid == self->pid || link_has(self, pid))
         return 0;
     link_add(self, pid);
-    int rc = rt__send(rt, pid, sys_msg(RT__SYS_LINK, self->pid, 0, 0, 0));
+    int rc = rt__send_sig(rt, pid, sys_msg(RT__SYS_LINK, self->pid, 0, 0, 0));
     if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID)
         /* Already dead: the link fires at once with noproc. */
-        (void)rt__send(rt, self->pid,
-                       sys_msg(RT_MSG_EXIT, pid, RT_REASON_NOPROC, 0,
-                               RT__F_LINK));
+        (void)rt__send_sig(
+            rt, self->pid,
+            sys_msg(RT_MSG_EXIT, pid, RT_REASON_NOPROC, 0, RT__F_LINK));
     return 0;
 }
 
@@ -142,8 +211,8 @@ int rt_unlink(rt_actor_t *self, rt_pid_t pid)
 {
     if (!link_del(self, pid))
         return 0;
-    (void)rt__send(self->rt, pid,
-                   sys_msg(RT__SYS_UNLINK, self->pid, 0, 0, 0));
+    (void)rt__send_sig(self->rt, pid,
+                       sys_msg(RT__SYS_UNLINK, self->pid, 0, 0, 0));
     return 0;
 }
 
@@ -155,7 +224,8 @@ int rt_monitor(rt_actor_t *self, rt_pid_t pid, rt_ref_t *out)
     rt_ref_t ref = rt__ref_new(rt);
     rt__map_put(&rt__actor_ext(self)->mons_out, ref, pid);
     rt__actor_publish(self);
-    int rc = rt__send(rt, pid, sys_msg(RT__SYS_MONITOR, self->pid, 0, ref, 0));
+    int rc =
+        rt__send_sig(rt, pid, sys_msg(RT__SYS_MONITOR, self->pid, 0, ref, 0));
     if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID)
         (void)rt__send(rt, self->pid,
                        sys_msg(RT_MSG_DOWN, pid, RT_REASON_NOPROC, ref, 0));
@@ -169,8 +239,8 @@ int rt_demonitor(rt_actor_t *self, rt_ref_t ref)
     rt_pid_t target;
     if (self->ext == NULL || !mon_del(self, &self->ext->mons_out, ref, &target))
         return CLEO_ENOTFOUND;
-    (void)rt__send(self->rt, target,
-                   sys_msg(RT__SYS_DEMONITOR, self->pid, 0, ref, 0));
+    (void)rt__send_sig(self->rt, target,
+                       sys_msg(RT__SYS_DEMONITOR, self->pid, 0, ref, 0));
     return 0;
 }
 
@@ -179,14 +249,11 @@ int rt_exit(rt_t *rt, rt_pid_t pid, int reason)
     rt_actor_t *cur = rt__tls_actor;
     rt_msg_t *m =
         sys_msg(RT_MSG_EXIT, cur ? cur->pid : RT_PID_NONE, reason, 0, 0);
-    if (reason != RT_REASON_KILL)
-        return rt_send(rt, pid, m);
-    int st = atomic_load_explicit(&rt->state, memory_order_acquire);
-    if (st == RT_STATE_DOWN || (st != RT_STATE_RUNNING && !cur)) {
+    if (send_refused(rt)) {
         rt_msg_free(m);
         return CLEO_ESHUTDOWN;
     }
-    return rt__send_urgent(rt, pid, m, RT__URGENT_KILL);
+    return rt__send_sig(rt, pid, m);
 }
 
 /* ---- receiving signals ---------------------------------------------- */
@@ -256,6 +323,10 @@ int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
         return 1;
     case RT__SYS_CALL_FAIL:
         return rt__call_complete(a, m, m->reason, rc);
+    case RT__SYS_REPLIED:
+        if (a->ext != NULL)
+            (void)rt__map_del(&a->ext->open, m->ref, NULL);
+        return 1;
     case RT__SYS_INBOX:
         return 0;
     default:
@@ -270,20 +341,20 @@ void rt__signal_on_death(rt_actor_t *a, int reason)
         return;
     for (uint32_t i = 0; i < x->links.cap; i++)
         if (x->links.e[i].key != 0)
-            (void)rt__send(a->rt, x->links.e[i].key,
-                           sys_msg(RT_MSG_EXIT, a->pid, reason, 0,
-                                   RT__F_LINK));
+            (void)rt__send_sig(
+                a->rt, x->links.e[i].key,
+                sys_msg(RT_MSG_EXIT, a->pid, reason, 0, RT__F_LINK));
     for (uint32_t i = 0; i < x->mons_in.cap; i++)
         if (x->mons_in.e[i].key != 0)
-            (void)rt__send(a->rt, x->mons_in.e[i].val,
-                           sys_msg(RT_MSG_DOWN, a->pid, reason,
-                                   x->mons_in.e[i].key, 0));
+            (void)rt__send(
+                a->rt, x->mons_in.e[i].val,
+                sys_msg(RT_MSG_DOWN, a->pid, reason, x->mons_in.e[i].key, 0));
     /* The targets of our monitors forget us (as Erlang's do). */
     for (uint32_t i = 0; i < x->mons_out.cap; i++)
         if (x->mons_out.e[i].key != 0)
-            (void)rt__send(a->rt, x->mons_out.e[i].val,
-                           sys_msg(RT__SYS_DEMONITOR, a->pid, 0,
-                                   x->mons_out.e[i].key, 0));
+            (void)rt__send_sig(
+                a->rt, x->mons_out.e[i].val,
+                sys_msg(RT__SYS_DEMONITOR, a->pid, 0, x->mons_out.e[i].key, 0));
 }
 
 void rt__signal_on_abort(rt_actor_t *a, rt_pid_t spawner)
@@ -293,27 +364,27 @@ void rt__signal_on_abort(rt_actor_t *a, rt_pid_t spawner)
         return;
     for (uint32_t i = 0; i < x->links.cap; i++)
         if (x->links.e[i].key != 0 && x->links.e[i].key != spawner)
-            (void)rt__send(a->rt, x->links.e[i].key,
-                           sys_msg(RT__SYS_UNLINK, a->pid, 0, 0, 0));
+            (void)rt__send_sig(a->rt, x->links.e[i].key,
+                               sys_msg(RT__SYS_UNLINK, a->pid, 0, 0, 0));
     for (uint32_t i = 0; i < x->mons_out.cap; i++)
         if (x->mons_out.e[i].key != 0)
-            (void)rt__send(a->rt, x->mons_out.e[i].val,
-                           sys_msg(RT__SYS_DEMONITOR, a->pid, 0,
-                                   x->mons_out.e[i].key, 0));
+            (void)rt__send_sig(
+                a->rt, x->mons_out.e[i].val,
+                sys_msg(RT__SYS_DEMONITOR, a->pid, 0, x->mons_out.e[i].key, 0));
 }
 
-void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, rt_msg_t *m)
+void rt__signal_on_reap(rt_t *rt, rt_pid_t dead, int reason, rt_msg_t *m)
 {
-    if (m->type == RT__SYS_LINK)
-        (void)rt__send(rt, m->from,
-                       sys_msg(RT_MSG_EXIT, dead, RT_REASON_NOPROC, 0,
-                               RT__F_LINK));
-    else if (m->type == RT__SYS_MONITOR)
+    if (m->type == RT__SYS_LINK && (m->_sys & RT__F_SIG))
+        (void)rt__send_sig(
+            rt, m->from,
+            sys_msg(RT_MSG_EXIT, dead, RT_REASON_NOPROC, 0, RT__F_LINK));
+    else if (m->type == RT__SYS_MONITOR && (m->_sys & RT__F_SIG))
         (void)rt__send(rt, m->from,
                        sys_msg(RT_MSG_DOWN, dead, RT_REASON_NOPROC, m->ref, 0));
     else if (m->_sys & RT__F_CALL)
-        (void)rt__send(rt, m->from,
-                       sys_msg(RT__SYS_CALL_FAIL, dead, CLEO_ENOPROC, m->ref,
-                               0));
+        /* Queued before the death: the caller learns the real reason,
+         * as OTP's monitoring gen_server:call does. */
+        rt__call_fail(rt, dead, m->from, m->ref, reason);
     rt_msg_free(m);
 }

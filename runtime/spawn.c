@@ -78,7 +78,7 @@ static void abort_child(rt_actor_t *a, rt_pid_t spawner)
     rt_t *rt = a->rt;
     a->flags |= RT__A_DEAD | RT__A_EXITING;
     rt__actor_release(a);
-    rt__call_on_death(a);
+    rt__call_on_death(a, RT_REASON_NORMAL); /* calls fail as noproc */
     rt__table_mark_dead(&rt->table, a);
     /* seq_cst: after marking dead, as in rt__actor_die(). */
     if (atomic_load_explicit(&a->has_name, memory_order_seq_cst))
@@ -119,6 +119,7 @@ int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
     a->beh = beh;
     a->rt = rt;
     a->sched = (int16_t)o->sched;
+    a->mbox_limit = o->mailbox_limit;
     if (o->trap_exit)
         (void)rt_trap_exit(a, true);
     if ((rc = rt__table_add(&rt->table, a, &pid)) < 0) {
@@ -167,6 +168,10 @@ static void fill_info(rt_actor_t *a, rt_actor_info_t *out)
     out->state = atomic_load_explicit(&a->run_state, memory_order_relaxed);
     out->trap_exit = atomic_load_explicit(&a->pub_trap, memory_order_relaxed);
     out->tracer = atomic_load_explicit(&a->tracer, memory_order_relaxed);
+    out->mailbox_limit = a->mbox_limit;
+    out->long_turns = atomic_load_explicit(&a->long_turns, memory_order_relaxed);
+    out->long_mqueues =
+        atomic_load_explicit(&a->long_mqueues, memory_order_relaxed);
     if (atomic_load_explicit(&a->has_name, memory_order_acquire))
         rt__registry_name_of(&a->rt->reg, a->pid, out->name,
                              sizeof out->name);
