@@ -277,14 +277,31 @@ static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
 
 static void pq_append(rt_actor_t *a, rt_msg_t *m)
 {
+    rt_actor_ext_t *x = rt__actor_ext(a);
     atomic_store_explicit(&m->_node.next, NULL, memory_order_relaxed);
-    if (a->pq_tail != NULL)
-        atomic_store_explicit(&a->pq_tail->_node.next, &m->_node,
+    if (x->pq_tail != NULL)
+        atomic_store_explicit(&x->pq_tail->_node.next, &m->_node,
                               memory_order_relaxed);
     else
-        a->pq_head = m;
-    a->pq_tail = m;
+        x->pq_head = m;
+    x->pq_tail = m;
+    a->flags |= RT__A_PQ;
     rt_mbox_count(&a->mbox, 1);
+}
+
+/* Take the oldest message of the private queue (RT__A_PQ is set). */
+static rt_msg_t *pq_take(rt_actor_t *a)
+{
+    rt_actor_ext_t *x = a->ext;
+    rt_msg_t *m = x->pq_head;
+    x->pq_head =
+        (rt_msg_t *)atomic_load_explicit(&m->_node.next, memory_order_relaxed);
+    if (x->pq_head == NULL) {
+        x->pq_tail = NULL;
+        a->flags &= (uint8_t)~RT__A_PQ;
+    }
+    rt_mbox_count(&a->mbox, -1);
+    return m;
 }
 
 /* Pop m from the mailbox; a signal is no longer pending once popped. */
@@ -302,29 +319,15 @@ static rt_msg_t *mbox_take(rt_actor_t *a)
  * mailbox. @return gives, or NULL when both are empty. */
 static rt_msg_t *next_msg(rt_actor_t *a)
 {
-    rt_msg_t *m = a->pq_head;
-    if (m == NULL)
-        return mbox_take(a);
-    a->pq_head =
-        (rt_msg_t *)atomic_load_explicit(&m->_node.next, memory_order_relaxed);
-    if (a->pq_head == NULL)
-        a->pq_tail = NULL;
-    rt_mbox_count(&a->mbox, -1);
-    return m;
+    return (a->flags & RT__A_PQ) ? pq_take(a) : mbox_take(a);
 }
 
 /* A dying actor's received, unhandled messages: requests among them
  * fail with its exit reason; the rest are freed. */
 static void pq_drop(rt_actor_t *a, int reason)
 {
-    rt_msg_t *m;
-    while ((m = a->pq_head) != NULL) {
-        a->pq_head = (rt_msg_t *)atomic_load_explicit(&m->_node.next,
-                                                      memory_order_relaxed);
-        rt_mbox_count(&a->mbox, -1);
-        rt__signal_on_reap(a->rt, a->pid, reason, m);
-    }
-    a->pq_tail = NULL;
+    while (a->flags & RT__A_PQ)
+        rt__signal_on_reap(a->rt, a->pid, reason, pq_take(a));
 }
 
 /* Receive the pending signals (ERTS's in-queue fetch): move the messages

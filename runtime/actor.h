@@ -35,6 +35,7 @@
 #define RT__A_EXITING 0x2u /* rt_exit_self() asked to exit */
 #define RT__A_DEAD 0x4u
 #define RT__A_RAW_REPLY 0x8u /* replies go to handle() (inboxes) */
+#define RT__A_PQ 0x10u       /* ext->pq_head holds received messages */
 
 typedef struct rt_callent_s {
     rt_ref_t ref;
@@ -57,6 +58,9 @@ typedef struct rt_actor_ext_s {
     rt_callent_t *calls; /* outstanding rt_call()s */
     rt_map_t open;       /* ref -> caller pid: requests this actor took
                             and has not answered (deferred replies) */
+    rt_msg_t *pq_head, *pq_tail; /* received, unhandled messages: the
+                                    mailbox moved here while signals were
+                                    taken early (RT__A_PQ) */
     uint32_t ncalls, capcalls;
     struct rt_res_s *res; /* registered resources, newest first */
 } rt_actor_ext_t;
@@ -65,8 +69,7 @@ struct rt_actor_s {
     rt_mbox_t mbox;              /* must stay first: hot for senders */
     _Atomic uint32_t nsig;       /* signals pushed and not yet taken from
                                     mbox; a hint to receive them early */
-    rt_msg_t *pq_head, *pq_tail; /* received messages (owner only): mbox
-                                    moved here while taking signals */
+    uint32_t mbox_limit;         /* 0 = unbounded (rt_try_send) */
     struct rt_actor_s *rq_next;  /* run-queue link, under the queue lock */
     const rt_behaviour_t *beh;
     void *state;
@@ -82,13 +85,14 @@ struct rt_actor_s {
     _Atomic uint8_t pub_trap;    /* mirrors RT__A_TRAP for other threads */
     _Atomic uint16_t pub_links;  /* mirrors ext->nlinks */
     _Atomic uint16_t pub_mons;   /* mirrors ext->nout + ext->nin */
+    _Atomic uint16_t long_turns; /* turns over opts.long_turn_ms (mod
+                                    2^16); sysmon adds, read relaxed */
+    _Atomic uint16_t long_mqueues; /* times the mailbox reached
+                                      opts.long_mqueue (mod 2^16) */
     _Atomic rt_pid_t tracer;     /* gets RT_MSG_TRACE per message; 0 = off */
-    uint32_t mbox_limit;         /* 0 = unbounded (rt_try_send) */
-    _Atomic uint32_t long_turns; /* turns over opts.long_turn_ms; written
-                                    by its schedulers, read relaxed */
-    _Atomic uint32_t long_mqueues; /* times its mailbox reached
-                                      opts.long_mqueue; senders add */
 };
+_Static_assert(sizeof(struct rt_actor_s) <= 128,
+               "an idle actor fits a 128-byte pool block");
 
 /* The actor and message being handled on this thread (NULL outside). */
 extern __thread rt_actor_t *rt__tls_actor;
