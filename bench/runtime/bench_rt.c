@@ -1,5 +1,5 @@
 /*
- * bench_rt.c - six actor-runtime workloads on cleo, mirrored one for one
+ * bench_rt.c - seven actor-runtime workloads on cleo, mirrored one for one
  * by erlang/bench.erl so that run.sh can print them side by side.
  *
  * Usage: bench_rt WORKLOAD [schedulers]
@@ -8,6 +8,7 @@
  * on stderr when it is wrong, so a fast but broken runtime never scores.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,9 @@
 #define IDLE_N 100000u
 #define CALL_N 1000000u
 #define CALL_TIMEOUT_MS 5000u
+#define BACKLOG_N 100000u /* messages queued ahead of the exit signal */
+#define BACKLOG_REPS 5u   /* exits timed per run; the median is printed */
+#define REASON_BACKLOG (-4243)
 #define WAIT_MS 120000u /* the longest any workload may take */
 
 enum {
@@ -40,7 +44,10 @@ enum {
     MSG_REPLY,
     MSG_READY,  /* to the inbox: setup done */
     MSG_RESULT, /* to the inbox or a skynet parent: arg = value */
-    MSG_FAIL    /* to the inbox: a check failed; arg = detail */
+    MSG_FAIL,   /* to the inbox: a check failed; arg = detail */
+    MSG_HOLD,   /* backlog victim: busy until g_release is set */
+    MSG_WORK,   /* backlog victim: one queued message */
+    MSG_FIRE    /* backlog watcher: send the exit now */
 };
 
 /* The main thread's inbox. Written once before the first spawn and only
@@ -164,7 +171,10 @@ static int st_init(rt_actor_t *self, void *arg)
     return 0;
 }
 
-static void st_destroy(rt_actor_t *self, int reason) { free(rt_state(self)); }
+static void st_destroy(rt_actor_t *self, int reason)
+{
+    free(rt_state(self));
+}
 
 #define BEH(nm, fn)                                                            \
     {                                                                          \
@@ -172,7 +182,10 @@ static void st_destroy(rt_actor_t *self, int reason) { free(rt_state(self)); }
     }
 
 /* Exits on its first message: spawn's children and idle_mem's sleepers. */
-static int stop_handle(rt_actor_t *self, rt_msg_t *m) { return RT_STOP; }
+static int stop_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    return RT_STOP;
+}
 
 static const rt_behaviour_t stop_beh = {.name = "bench_stop",
                                         .handle = stop_handle};
@@ -485,6 +498,136 @@ static double run_call(rt_t *rt, rt_inbox_t *ib)
 }
 
 /* ---------------------------------------------------------------------
+ * exit_latency_backlog: microseconds from an abnormal exit signal (not
+ * kill) sent to an actor with BACKLOG_N messages queued, to the DOWN at
+ * the actor that sent it and monitors it; the median of BACKLOG_REPS.
+ *
+ * The backlog is certain: the victim's first message (HOLD) keeps it busy
+ * in its handler until the watcher has sent the exit and set g_release,
+ * and the main thread queues BACKLOG_N messages behind HOLD (checked)
+ * before it tells the watcher to FIRE. So the exit reaches a busy, not
+ * blocked, actor with the whole backlog queued, whether the runtime lets
+ * signals overtake messages or not.
+ *
+ * Victim and watcher are pinned to different schedulers, as in bench.erl:
+ * on one scheduler the DOWN would wait behind the dead victim's cleanup
+ * (freeing the backlog) in both runtimes, and where each runtime happens
+ * to place the two made Erlang's figure bimodal (0.1 or 3-7 ms).
+ * ------------------------------------------------------------------- */
+
+static _Atomic int g_release;
+
+/* Nanoseconds on the monotonic clock (now_s() loses precision here). */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int victim_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    st_t *s = rt_state(self);
+
+    if (m->type == MSG_WORK) {
+        s->n++;
+        return 0;
+    }
+    if (m->type != MSG_HOLD)
+        return fail(self, m->type);
+    send_arg(rt_actor_rt(self), g_inbox, MSG_READY, 0);
+    while (!atomic_load_explicit(&g_release, memory_order_acquire))
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#else
+        ;
+#endif
+    return 0;
+}
+
+static const rt_behaviour_t victim_beh = BEH("bench_victim", victim_handle);
+
+/* GO: monitor the victim (peer), then send it HOLD (same sender: the
+ * monitor is in place before the victim holds). FIRE: note the time in
+ * n, send the exit, release the victim. DOWN: report the microseconds. */
+static int watcher_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    st_t *s = rt_state(self);
+    rt_t *rt = rt_actor_rt(self);
+    int rc;
+
+    if (m->type == MSG_GO) {
+        if ((rc = rt_monitor(self, s->peer, NULL)) < 0)
+            die("rt_monitor: %s", cleo_err_name(rc));
+        send_arg(rt, s->peer, MSG_HOLD, 0);
+        return 0;
+    }
+    if (m->type == MSG_FIRE) {
+        s->n = now_ns();
+        if ((rc = rt_exit(rt, s->peer, REASON_BACKLOG)) < 0)
+            die("rt_exit: %s", cleo_err_name(rc));
+        atomic_store_explicit(&g_release, 1, memory_order_release);
+        return 0;
+    }
+    if (m->type != RT_MSG_DOWN || m->from != s->peer)
+        return fail(self, m->type);
+    if (m->reason != REASON_BACKLOG)
+        return fail(self, (uint64_t)(uint32_t)m->reason);
+    report(self, (now_ns() - s->n) / 100u); /* tenths of a microsecond */
+    return RT_STOP;
+}
+
+static const rt_behaviour_t watcher_beh = BEH("bench_watcher", watcher_handle);
+
+/* One exit behind a full backlog; returns microseconds. */
+static double backlog_once(rt_t *rt, rt_inbox_t *ib)
+{
+    rt_spawn_opts_t vo = {.sched = 0}, wo = {.sched = 1};
+    rt_actor_info_t info;
+    rt_pid_t watcher;
+    st_t tmpl;
+    int rc;
+
+    if ((rc = rt_spawn(rt, NULL, &victim_beh, NULL, &vo, &tmpl.peer)) < 0 ||
+        (rc = rt_spawn(rt, NULL, &watcher_beh, &tmpl, &wo, &watcher)) < 0)
+        die("spawn: %s", cleo_err_name(rc));
+    atomic_store_explicit(&g_release, 0, memory_order_relaxed);
+    send_arg(rt, watcher, MSG_GO, 0);
+    wait_for(ib, MSG_READY);
+    for (uint32_t i = 0; i < BACKLOG_N; i++)
+        send_arg(rt, tmpl.peer, MSG_WORK, i);
+    if ((rc = rt_actor_info(rt, tmpl.peer, &info)) < 0)
+        die("victim info: %s", cleo_err_name(rc));
+    check("exit_latency_backlog: queued", info.mailbox, BACKLOG_N);
+    send_arg(rt, watcher, MSG_FIRE, 0);
+    return (double)wait_for(ib, MSG_RESULT) / 10.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Needs two schedulers (victim and watcher apart). */
+static double run_exit_latency_backlog(rt_t *rt, rt_inbox_t *ib)
+{
+    double us[BACKLOG_REPS];
+
+    if (rt_sched_count(rt) < 2)
+        die("exit_latency_backlog needs at least 2 schedulers");
+    for (uint32_t i = 0; i < BACKLOG_REPS; i++) {
+        us[i] = backlog_once(rt, ib);
+        fprintf(stderr, "bench_rt: exit_latency_backlog %u: %.1f us\n", i + 1,
+                us[i]);
+    }
+    qsort(us, BACKLOG_REPS, sizeof(us[0]), cmp_double);
+    return us[BACKLOG_REPS / 2];
+}
+
+/* ---------------------------------------------------------------------
  * Driver.
  * ------------------------------------------------------------------- */
 
@@ -502,6 +645,7 @@ static const workload_t workloads[] = {
     {"skynet", "ms", "%.1f", run_skynet},
     {"idle_mem", "bytes", "%.1f", run_idle_mem},
     {"call", "calls/s", "%.0f", run_call},
+    {"exit_latency_backlog", "us", "%.1f", run_exit_latency_backlog},
 };
 
 #define N_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -516,8 +660,8 @@ static const workload_t *find_workload(const char *name)
 
 static _Noreturn void usage(void)
 {
-    fputs("usage: bench_rt spawn|ring|pingpong|skynet|idle_mem|call "
-          "[schedulers]\n",
+    fputs("usage: bench_rt spawn|ring|pingpong|skynet|idle_mem|call|"
+          "exit_latency_backlog [schedulers]\n",
           stderr);
     exit(2);
 }
