@@ -81,6 +81,21 @@ static uint64_t rss_bytes(void)
     return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The turn a scheduler is in now: its age, its actor and that actor's
+ * registered name (else its behaviour), for stats and top. */
+static void sched_turn(rt_t *rt, const rt_sched_stats_t *y,
+                       Cleo__Introspect__Sched *x)
+{
+    rt_actor_info_t info;
+    x->turn_ms = y->turn_ms;
+    x->running = pid_dup(y->running);
+    if (y->running != RT_PID_NONE && rt_actor_info(rt, y->running, &info) == 0)
+        x->running_name =
+            rt__isp_strdup(info.name[0] ? info.name : info.behaviour);
+    else
+        x->running_name = rt__isp_strdup("");
+}
+
 static Cleo__Introspect__Stats *stats_new(const rt__isp_ctx_t *c)
 {
     rt_stats_t st;
@@ -96,6 +111,8 @@ static Cleo__Introspect__Stats *stats_new(const rt__isp_ctx_t *c)
     s->rss_bytes = rss_bytes();
     s->uptime_ms = rt_now_ms(c->rt) - c->start_ms;
     s->max_actors = st.max_actors;
+    s->long_turns = st.long_turns;
+    s->long_mqueues = st.long_mqueues;
     uint32_t ns = st.schedulers < RT_MAX_SCHED ? st.schedulers : RT_MAX_SCHED;
     s->sched = xcalloc(ns, sizeof *s->sched);
     for (uint32_t i = 0; i < ns; i++) {
@@ -109,6 +126,7 @@ static Cleo__Introspect__Stats *stats_new(const rt__isp_ctx_t *c)
         x->sleeps = y->sleeps;
         x->busy_ns = y->busy_ns;
         x->queue = y->queue;
+        sched_turn(c->rt, y, x);
         /* Busy share since the server started, which is the node's start
          * for a server its main launches; clients wanting a recent rate
          * difference busy_ns themselves. */
@@ -168,6 +186,9 @@ static actor_t *actor_new(const rt_actor_info_t *i)
     a->monitors = i->monitors;
     a->sched = i->sched;
     a->trap_exit = i->trap_exit;
+    a->long_turns = i->long_turns;
+    a->long_mqueues = i->long_mqueues;
+    a->mailbox_limit = i->mailbox_limit;
     return a;
 }
 
@@ -208,9 +229,11 @@ static int by_pid(const void *a, const void *b)
 DESC_BY(mailbox)
 DESC_BY(memory)
 DESC_BY(msgs)
+DESC_BY(long_turns)
 
-/* An actor costs roughly this many bytes in a frame, plus its strings. */
-#define ACTOR_WIRE_BYTES 64u
+/* An actor costs roughly this many bytes in a frame, plus its strings
+ * (long_turns, long_mqueues and mailbox_limit add up to 16). */
+#define ACTOR_WIRE_BYTES 80u
 
 resp_t *rt__isp_actors(const rt__isp_ctx_t *c, const char *sort,
                        uint32_t limit)
@@ -222,6 +245,8 @@ resp_t *rt__isp_actors(const rt__isp_ctx_t *c, const char *sort,
         cmp = by_memory;
     else if (sort != NULL && strcmp(sort, "msgs") == 0)
         cmp = by_msgs;
+    else if (sort != NULL && strcmp(sort, "long_turns") == 0)
+        cmp = by_long_turns;
     else if (sort != NULL && *sort != '\0')
         return rt__isp_resp_error(CLEO_EINVAL, "sort key");
     infos_t s = {0};

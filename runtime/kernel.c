@@ -244,4 +244,5 @@ void rt_stats(rt_t *rt, rt_stats_t *out)
         o->busy_ns = atomic_load_explicit(&s->busy_ns, memory_order_relaxed);
         o->queue = atomic_load_explicit(&s->qlen, memory_order_relaxed);
     }
+    rt__sched_stats(rt, out); /* turns now, long turns/mqueues (sched.c) */
 }

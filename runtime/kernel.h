@@ -31,6 +31,7 @@ struct rt_s {
     rt_work_pool_t work;
     rt_work_pool_t io;        /* rt_work_submit_io's pool */
     rt_sched_t *scheds;       /* opts.schedulers entries; NULL in det mode */
+    struct rt_sysmon_s *sysmon; /* long-turn watchdog; NULL in det mode */
     uint32_t nstarted;        /* scheduler threads started */
     _Atomic int sched_stop;   /* tells scheduler threads to exit */
     _Atomic uint32_t rr;      /* round robin for outside pushes */

@@ -4,10 +4,16 @@
 #include "runtime/sched.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 #include "runtime/actor.h"
 #include "runtime/kernel.h"
 #include "runtime/pool.h"
+#include "runtime/sysmon.h"
+
+#ifndef CLOCK_MONOTONIC_COARSE
+#define CLOCK_MONOTONIC_COARSE CLOCK_MONOTONIC /* not Linux: exact */
+#endif
 
 __thread rt_sched_t *rt__tls_sched;
 __thread bool rt__tls_det;
@@ -152,9 +158,92 @@ static rt_actor_t *steal(rt_sched_t *s)
     return NULL;
 }
 
+/* ---- the turn, published ------------------------------------------
+ * turn_start and turn_pid form a tiny seqlock with turn_start as its
+ * sequence (0 = "no turn"): the owner clears the start, writes the pid,
+ * then writes the new start. To keep to one clock read per turn, a turn
+ * is timed when the next one begins, or when the scheduler leaves its run
+ * loop (turn_idle: to sleep or to run its uv loop's callbacks), whichever
+ * comes first; what lies between two turns is a run-queue pop. */
+
+uint64_t rt__sched_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Publish "turn from start, of pid" (start 0: no turn). Plain stores on
+ * x86: release costs nothing there. */
+static void turn_publish(rt_sched_t *s, uint64_t start, rt_pid_t pid)
+{
+    atomic_store_explicit(&s->turn_start, 0, memory_order_relaxed);
+    /* release: pairs with the acquire load of the pid in
+     * rt__sched_turn_read(); a reader that reads this pid then reads the
+     * start cleared above, or a later one. */
+    atomic_store_explicit(&s->turn_pid, pid, memory_order_release);
+    /* release: pairs with the first acquire load of the start in
+     * rt__sched_turn_read(); a reader that sees this start sees this pid
+     * (or a later one). */
+    if (start != 0)
+        atomic_store_explicit(&s->turn_start, start, memory_order_release);
+}
+
+/* The last turn published (the owner reads its own stores) ended by
+ * now: report it if it was long. */
+static void turn_check(rt_sched_t *s, uint64_t now)
+{
+    uint64_t t0 = atomic_load_explicit(&s->turn_start, memory_order_relaxed);
+    if (t0 != 0 && now > t0 && now - t0 > s->rt->opts.long_turn_ms)
+        rt__sysmon_long_turn(
+            s->rt, s->idx,
+            atomic_load_explicit(&s->turn_pid, memory_order_relaxed),
+            s->turn_beh, now - t0);
+}
+
+static void turn_begin(rt_sched_t *s, rt_actor_t *a)
+{
+    uint64_t now = rt__sched_clock_ms();
+    turn_check(s, now);
+    s->turn_beh = a->beh; /* static: outlives the actor, for the log */
+    turn_publish(s, now, a->pid);
+}
+
+/* Leaving the run loop: the last turn is over. */
+static void turn_idle(rt_sched_t *s)
+{
+    if (atomic_load_explicit(&s->turn_start, memory_order_relaxed) == 0)
+        return;
+    turn_check(s, rt__sched_clock_ms());
+    turn_publish(s, 0, RT_PID_NONE);
+}
+
+uint64_t rt__sched_turn_read(rt_sched_t *s, rt_pid_t *pid)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        /* acquire: pairs with the release store of the start in
+         * turn_publish(). */
+        uint64_t start =
+            atomic_load_explicit(&s->turn_start, memory_order_acquire);
+        if (start == 0)
+            continue; /* between turns, or mid-publish */
+        /* acquire: pairs with the release store of the pid in
+         * turn_publish(). */
+        rt_pid_t p = atomic_load_explicit(&s->turn_pid, memory_order_acquire);
+        if (atomic_load_explicit(&s->turn_start, memory_order_relaxed) ==
+            start) {
+            *pid = p;
+            return start;
+        }
+    }
+    *pid = RT_PID_NONE;
+    return 0;
+}
+
 static void run(rt_sched_t *s, rt_actor_t *a)
 {
     uint32_t handled = 0;
+    turn_begin(s, a);
     rt_turn_t r = rt__actor_turn(a, RT_BATCH, &handled);
     STAT_ADD(s, runs, 1);
     STAT_ADD(s, msgs, handled);
@@ -216,6 +305,7 @@ static void arm(rt_sched_t *s)
 static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
 {
     rt_t *rt = s->rt;
+    turn_idle(s);
     (void)rt__timers_expire(&rt->timers, rt, rt_now_ms(rt));
     uv_run(&s->loop, UV_RUN_NOWAIT);
     /* seq_cst: pairs with the load in wake(). */
@@ -254,10 +344,12 @@ static void sched_main(void *arg)
         }
         run(s, a);
         if ((++tick & 63) == 0) {
+            turn_idle(s); /* the loop's callbacks are not the turn's */
             (void)rt__timers_expire(&rt->timers, rt, rt_now_ms(rt));
             uv_run(&s->loop, UV_RUN_NOWAIT);
         }
     }
+    turn_idle(s);
     uv_close((uv_handle_t *)&s->wake, NULL);
     uv_close((uv_handle_t *)&s->timer, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -322,7 +414,7 @@ int rt__sched_start(rt_t *rt, uint32_t n)
             return rc; /* rt__sched_stop joins the started ones */
         rt->nstarted = i + 1;
     }
-    return 0;
+    return rt__sysmon_start(rt, &rt->sysmon);
 }
 
 void rt__sched_stop(rt_t *rt)
@@ -334,6 +426,9 @@ void rt__sched_stop(rt_t *rt)
         uv_async_send(&rt->scheds[i].wake);
     for (uint32_t i = 0; i < rt->nstarted; i++)
         uv_thread_join(&rt->scheds[i].thread);
+    /* Stopped last, it still reports a scheduler that holds up the join. */
+    rt__sysmon_stop(rt->sysmon);
+    rt->sysmon = NULL;
     for (uint32_t i = 0; i < rt->opts.schedulers; i++) {
         rt_sched_t *s = &rt->scheds[i];
         if (i >= rt->nstarted) {
@@ -359,5 +454,37 @@ void rt__sched_timer_added(rt_t *rt, uint64_t deadline)
             uv_async_send(&s->wake);
             return;
         }
+    }
+}
+
+/* ---- what the turns show to others ------------------------------- */
+
+uint64_t rt_sched_stuck_ms(rt_t *rt)
+{
+    if (rt->scheds == NULL)
+        return 0; /* deterministic mode: no threads to get stuck */
+    uint64_t now = rt__sched_clock_ms(), worst = 0;
+    for (uint32_t i = 0; i < rt->opts.schedulers; i++) {
+        uint64_t start = atomic_load_explicit(&rt->scheds[i].turn_start,
+                                              memory_order_relaxed);
+        if (start != 0 && now > start && now - start > worst)
+            worst = now - start;
+    }
+    return worst;
+}
+
+void rt__sched_stats(rt_t *rt, rt_stats_t *out)
+{
+    out->long_turns =
+        atomic_load_explicit(&rt->long_turns, memory_order_relaxed);
+    out->long_mqueues =
+        atomic_load_explicit(&rt->long_mqueues, memory_order_relaxed);
+    if (rt->scheds == NULL)
+        return;
+    uint64_t now = rt__sched_clock_ms();
+    for (uint32_t i = 0; i < rt->opts.schedulers && i < RT_MAX_SCHED; i++) {
+        rt_sched_stats_t *o = &out->sched[i];
+        uint64_t start = rt__sched_turn_read(&rt->scheds[i], &o->running);
+        o->turn_ms = start != 0 && now > start ? now - start : 0;
     }
 }

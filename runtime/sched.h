@@ -34,6 +34,15 @@ typedef struct rt_sched_s {
     uint64_t seen[RT_MAX_SCHED];   /* owner: others' runs + 1 when it went
                                       to sleep seeing their queue, 0 = no */
     _Atomic uint64_t runs, msgs, steals, sleeps, busy_ns; /* owner writes */
+    /* The turn running now, for the system monitor (sysmon.c), heart's
+     * beat and stats. Owner writes; others read (see rt__sched_turn_read
+     * for the pairing). */
+    _Atomic uint64_t turn_start;    /* rt__sched_clock_ms() the turn began;
+                                       0 = none (it sleeps or runs its loop;
+                                       between two turns the last one stays
+                                       published for a run-queue pop) */
+    _Atomic rt_pid_t turn_pid;      /* the actor in it; RT_PID_NONE = none */
+    const rt_behaviour_t *turn_beh; /* owner: its behaviour, for the log */
 } rt_sched_t;
 
 /* The scheduler running on this thread, or NULL. */
@@ -49,5 +58,15 @@ void rt__sched_stop(rt_t *rt);
 void rt__sched_push(rt_t *rt, rt_actor_t *a);
 /* A timer with this deadline was added: wake a sleeper armed later. */
 void rt__sched_timer_added(rt_t *rt, uint64_t deadline);
+
+/* The clock turns are timed with: monotonic ms, coarse (to a tick,
+ * 1..4 ms), as it is read once per turn and costs ~4 ns so. */
+uint64_t rt__sched_clock_ms(void);
+/* Read scheduler s's turn: 0 and RT_PID_NONE between turns, else its
+ * start (rt__sched_clock_ms) and actor, consistent with each other. */
+uint64_t rt__sched_turn_read(rt_sched_t *s, rt_pid_t *pid);
+/* Fill out's per-scheduler turn_ms/running and the long_turns and
+ * long_mqueues counts (rt_stats). */
+void rt__sched_stats(rt_t *rt, rt_stats_t *out);
 
 #endif

@@ -57,8 +57,9 @@ static int run_admin(adm_conn_t *c, const adm_opts_t *o);
 static const adm_cmd_t cmds[] = {
     {"status", "status", "node name, version, roles, uptime, actor count",
      0, 0, 0, run_status},
-    {"actors", "actors [--sort mailbox|memory|msgs] [--limit N]",
-     "every actor: pid, name, behaviour, state, mailbox, messages, memory",
+    {"actors", "actors [--sort mailbox|memory|msgs|long_turns] [--limit N]",
+     "every actor: pid, name, behaviour, state, mailbox and its limit, "
+     "messages, memory, long turns",
      0, 0, OPT_SORT | OPT_LIMIT, run_actors},
     {"tree", "tree", "the supervision tree with pids, behaviours, restarts",
      0, 0, 0, run_tree},
@@ -70,12 +71,13 @@ static const adm_cmd_t cmds[] = {
      "print each message the actor handles, live, for N seconds (5)", 1, 1,
      OPT_SECONDS, run_trace},
     {"stats", "stats",
-     "scheduler utilisation, run queues, steals; memory; actor counters; "
-     "then the node's counters (e.g. gw.cache.hit) where it has them",
+     "scheduler utilisation, run queues, steals, the turn running now; "
+     "memory; actor counters, long turns, long message queues; then the "
+     "node's counters (e.g. gw.cache.hit) where it has them",
      0, 0, 0, run_stats},
-    {"top", "top [--sort mailbox|memory|msgs]",
+    {"top", "top [--sort mailbox|memory|msgs|long_turns]",
      "full-screen view refreshed each second; keys: m mailbox, b memory, "
-     "r messages, p pid, q quit",
+     "r messages, l long turns, p pid, q quit",
      0, 0, OPT_SORT, run_top},
     {"user", "user create NAME | user list | user delete NAME",
      "S3 users and their access keys; create prints the new key pair", 1, 2,
@@ -419,8 +421,9 @@ static int parse_opt(const adm_cmd_t *cmd, int argc, char **argv, int *i,
     if ((cmd->opts & OPT_SORT) && is_opt(a, "--sort")) {
         v = opt_value(argc, argv, i, "--sort");
         if (v == NULL || (strcmp(v, "mailbox") && strcmp(v, "memory") &&
-                          strcmp(v, "msgs")))
-            return usage_error("--sort takes mailbox, memory or msgs");
+                          strcmp(v, "msgs") && strcmp(v, "long_turns")))
+            return usage_error(
+                "--sort takes mailbox, memory, msgs or long_turns");
         o->sort = v;
         return 0;
     }

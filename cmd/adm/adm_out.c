@@ -205,19 +205,30 @@ void adm_print_status(const adm_resp_t *r)
     printf("schedulers %zu\n", s->n_sched);
 }
 
+/* A mailbox limit: "-" for none. */
+static const char *fmt_limit(uint32_t n, char *buf, size_t len)
+{
+    if (n == 0)
+        return "-";
+    snprintf(buf, len, "%u", n);
+    return buf;
+}
+
 static void actor_row(const Cleo__Introspect__Actor *a)
 {
-    char b[32];
-    printf("%-14s %-18s %-20s %-9s %8llu %10llu %10s\n", a->pid,
+    char b[32], l[16];
+    printf("%-14s %-18s %-20s %-9s %8llu %7s %10llu %10s %5u\n", a->pid,
            a->name[0] ? a->name : "-", a->behaviour, a->state,
-           (unsigned long long)a->mailbox, (unsigned long long)a->msgs,
-           adm_fmt_bytes(a->memory, b, sizeof b));
+           (unsigned long long)a->mailbox,
+           fmt_limit(a->mailbox_limit, l, sizeof l),
+           (unsigned long long)a->msgs, adm_fmt_bytes(a->memory, b, sizeof b),
+           a->long_turns);
 }
 
 void adm_print_actors(const adm_resp_t *r)
 {
-    printf("%-14s %-18s %-20s %-9s %8s %10s %10s\n", "PID", "NAME",
-           "BEHAVIOUR", "STATE", "MAILBOX", "MSGS", "MEMORY");
+    printf("%-14s %-18s %-20s %-9s %8s %7s %10s %10s %5s\n", "PID", "NAME",
+           "BEHAVIOUR", "STATE", "MAILBOX", "LIMIT", "MSGS", "MEMORY", "LONG");
     for (size_t i = 0; i < r->n_actor; i++)
         actor_row(r->actor[i]);
     if (r->total > r->n_actor)
@@ -236,6 +247,10 @@ void adm_print_info(const adm_resp_t *r)
     printf("behaviour  %s\n", a->behaviour);
     printf("state      %s\n", a->state);
     printf("mailbox    %llu\n", (unsigned long long)a->mailbox);
+    printf("mbox limit %s\n", fmt_limit(a->mailbox_limit, b, sizeof b));
+    printf("long turns %u (turns over runtime.long_turn_ms)\n", a->long_turns);
+    printf("long queue %u (times the mailbox reached runtime.long_mqueue)\n",
+           a->long_mqueues);
     printf("msgs       %llu\n", (unsigned long long)a->msgs);
     printf("memory     %s\n", adm_fmt_bytes(a->memory, b, sizeof b));
     printf("links      %u\n", a->links);
@@ -286,6 +301,20 @@ void adm_print_tree(const adm_resp_t *r)
     tree_walk(r->root, prefix, sizeof prefix, 0);
 }
 
+/* One scheduler, with the turn it is in now (age and actor). */
+static void sched_row(const Cleo__Introspect__Sched *x)
+{
+    char turn[24] = "-";
+    if (x->running[0] != '\0')
+        snprintf(turn, sizeof turn, "%llu ms", (unsigned long long)x->turn_ms);
+    printf("%-5u %5.1f%% %6u %12llu %12llu %8llu %10llu %9s  %s%s%s%s\n", x->id,
+           x->utilisation * 100.0, x->queue, (unsigned long long)x->runs,
+           (unsigned long long)x->msgs, (unsigned long long)x->steals,
+           (unsigned long long)x->sleeps, turn,
+           x->running[0] ? x->running : "-", x->running_name[0] ? " (" : "",
+           x->running_name, x->running_name[0] ? ")" : "");
+}
+
 void adm_print_stats(const adm_resp_t *r)
 {
     char b[32];
@@ -299,18 +328,17 @@ void adm_print_stats(const adm_resp_t *r)
            (unsigned long long)s->crashed);
     printf("messages   %llu dropped (sent to dead pids)\n",
            (unsigned long long)s->dropped);
+    printf("long       %llu turns over runtime.long_turn_ms, %llu mailboxes "
+           "reached runtime.long_mqueue\n",
+           (unsigned long long)s->long_turns,
+           (unsigned long long)s->long_mqueues);
     printf("timers     %llu pending\n", (unsigned long long)s->timers);
     printf("memory     %s rss\n", adm_fmt_bytes(s->rss_bytes, b, sizeof b));
     printf("uptime     %s\n\n", adm_fmt_uptime(s->uptime_ms, b, sizeof b));
-    printf("%-5s %6s %6s %12s %12s %8s %10s\n", "SCHED", "UTIL", "QUEUE",
-           "RUNS", "MSGS", "STEALS", "SLEEPS");
-    for (size_t i = 0; i < s->n_sched; i++) {
-        const Cleo__Introspect__Sched *x = s->sched[i];
-        printf("%-5u %5.1f%% %6u %12llu %12llu %8llu %10llu\n", x->id,
-               x->utilisation * 100.0, x->queue,
-               (unsigned long long)x->runs, (unsigned long long)x->msgs,
-               (unsigned long long)x->steals, (unsigned long long)x->sleeps);
-    }
+    printf("%-5s %6s %6s %12s %12s %8s %10s %9s  %s\n", "SCHED", "UTIL",
+           "QUEUE", "RUNS", "MSGS", "STEALS", "SLEEPS", "TURN", "RUNNING");
+    for (size_t i = 0; i < s->n_sched; i++)
+        sched_row(s->sched[i]);
 }
 
 void adm_print_counters(const char *json)

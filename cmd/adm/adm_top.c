@@ -13,6 +13,8 @@
 
 #define TOP_REFRESH_MS 1000
 #define TOP_SCHED_W 40 /* columns per scheduler cell */
+/* A turn this old (ms) is shown under the bars. */
+#define TOP_TURN_MS 100
 
 typedef struct top_s {
     const char *sort; /* "mailbox", "memory", "msgs" or "" (pid) */
@@ -66,6 +68,25 @@ static void draw_header(top_t *t, const adm_resp_t *st)
            (unsigned long long)s->actors,
            adm_fmt_bytes(s->rss_bytes, rss, sizeof rss),
            (unsigned long long)s->crashed);
+    printw("   long turns %llu   long mqueues %llu",
+           (unsigned long long)s->long_turns,
+           (unsigned long long)s->long_mqueues);
+}
+
+/* A line per scheduler in a turn of TOP_TURN_MS or more (a handler that
+ * blocks), from row; returns the next free row. */
+static int draw_turns(const Cleo__Introspect__Stats *s, int row)
+{
+    for (size_t i = 0; i < s->n_sched; i++) {
+        const Cleo__Introspect__Sched *x = s->sched[i];
+        if (x->turn_ms < TOP_TURN_MS || x->running[0] == '\0')
+            continue;
+        attron(A_BOLD);
+        mvprintw(row++, 0, "%3zu in one turn for %llu ms: %s %s", i,
+                 (unsigned long long)x->turn_ms, x->running, x->running_name);
+        attroff(A_BOLD);
+    }
+    return row;
 }
 
 /* Scheduler bars from row 2; returns the next free row. */
@@ -87,28 +108,32 @@ static int draw_scheds(top_t *t, const Cleo__Introspect__Stats *s)
     for (size_t i = 0; i < s->n_sched && i < 64; i++)
         t->busy[i] = s->sched[i]->busy_ns;
     t->up_ms = s->uptime_ms;
-    return row + ((int)s->n_sched + per - 1) / per + 1;
+    row += ((int)s->n_sched + per - 1) / per;
+    return draw_turns(s, row) + 1;
 }
 
 static void draw_actors(top_t *t, const adm_resp_t *a, int row)
 {
     char mem[32];
     attron(A_REVERSE);
-    mvprintw(row, 0, "%-14s %-20s %-20s %9s %12s %11s", "PID", "NAME",
-             "BEHAVIOUR", "MAILBOX", "MSGS", "MEMORY");
+    mvprintw(row, 0, "%-14s %-20s %-20s %9s %12s %11s %5s", "PID", "NAME",
+             "BEHAVIOUR", "MAILBOX", "MSGS", "MEMORY", "LONG");
     for (int x = getcurx(stdscr); x < COLS; x++)
         addch(' ');
     attroff(A_REVERSE);
     for (size_t i = 0; i < a->n_actor && row + 1 + (int)i < LINES - 1; i++) {
         const Cleo__Introspect__Actor *x = a->actor[i];
-        mvprintw(row + 1 + (int)i, 0, "%-14s %-20.20s %-20.20s %9llu %12llu "
-                 "%11s", x->pid, x->name[0] ? x->name : "-", x->behaviour,
+        mvprintw(row + 1 + (int)i, 0,
+                 "%-14s %-20.20s %-20.20s %9llu %12llu %11s %5u", x->pid,
+                 x->name[0] ? x->name : "-", x->behaviour,
                  (unsigned long long)x->mailbox, (unsigned long long)x->msgs,
-                 adm_fmt_bytes(x->memory, mem, sizeof mem));
+                 adm_fmt_bytes(x->memory, mem, sizeof mem), x->long_turns);
     }
     attron(A_REVERSE);
-    mvprintw(LINES - 1, 0, "sort: %-8s  m mailbox  b memory  r msgs  "
-             "p pid  q quit", t->sort[0] ? t->sort : "pid");
+    mvprintw(LINES - 1, 0,
+             "sort: %-8s  m mailbox  b memory  r msgs  l long turns  p pid  "
+             "q quit",
+             t->sort[0] ? t->sort : "pid");
     attroff(A_REVERSE);
 }
 
@@ -149,6 +174,9 @@ static bool on_key(top_t *t, int ch)
         break;
     case 'r':
         t->sort = "msgs";
+        break;
+    case 'l':
+        t->sort = "long_turns";
         break;
     case 'p':
         t->sort = "";

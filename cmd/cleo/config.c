@@ -58,6 +58,14 @@ static const cfg_key_t keys[] = {
     {"runtime.io_threads", "64", NULL, parse_u32, F(io_threads), 0, 4096,
      "threads of the I/O pool (synced writes wait there: more threads "
      "share more WAL syncs)"},
+    {"runtime.long_turn_ms", "100", NULL, parse_u32, F(long_turn_ms), 1,
+     3600000,
+     "a handler turn longer than this many ms is logged and counted "
+     "(cleo-adm stats)"},
+    {"runtime.long_mqueue", "10000", NULL, parse_u32, F(long_mqueue), 1,
+     UINT32_MAX,
+     "a mailbox reaching this many messages is logged and counted "
+     "(cleo-adm actors --sort mailbox)"},
     {"log.file", "", "<data>/cleo.log", parse_path, F(log_file), 0,
      SZ(log_file), "log file; \"-\" = stderr"},
     {"log.level", "info", NULL, parse_level, F(log_level), 0, 0,
@@ -130,6 +138,10 @@ static const cfg_key_t keys[] = {
      UINT32_MAX,
      "test-only: a scheduler thread of the node's first run "
      "hangs after this many ms; 0 = off"},
+    {"debug.hang_pinned_after_ms", "0", NULL, parse_u32,
+     F(debug_hang_pinned_ms), 0, UINT32_MAX,
+     "test-only: in the node's first run an actor pinned to scheduler 0 "
+     "(not the heartbeat's) blocks its thread after this many ms; 0 = off"},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

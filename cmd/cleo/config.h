@@ -24,6 +24,8 @@ typedef struct cfg_s {
     uint32_t max_actors;          /* 0 = the runtime's default */
     uint32_t dirty_threads;       /* 0 = the runtime's default */
     uint32_t io_threads;          /* 0 = the runtime's default */
+    uint32_t long_turn_ms;        /* a longer turn is logged, counted */
+    uint32_t long_mqueue;         /* a mailbox this long is logged */
     char log_file[CFG_PATH_MAX];  /* "" = <data>/cleo.log; "-" = stderr */
     int log_level;                /* a log_level_t */
     bool heart_enabled;
@@ -32,6 +34,7 @@ typedef struct cfg_s {
     uint32_t heart_restart_period_s; /* seconds */
     uint32_t admin_tcp_port;         /* 0 = no TCP listener */
     uint32_t debug_hang_after_ms;    /* test-only; 0 = off */
+    uint32_t debug_hang_pinned_ms;   /* test-only; 0 = off */
     /* storage.* */
     uint32_t sto_chunk_size;         /* bytes per chunk */
     uint32_t sto_tombstone_ttl_s;    /* seconds a tombstone is kept */

@@ -101,7 +101,9 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
     rt_opts_t ro = {.schedulers = c->schedulers,
                     .max_actors = c->max_actors,
                     .dirty_threads = c->dirty_threads,
-                    .io_threads = c->io_threads};
+                    .io_threads = c->io_threads,
+                    .long_turn_ms = c->long_turn_ms,
+                    .long_mqueue = c->long_mqueue};
     int rc = rt_new(&ro, rt);
     if (rc < 0) {
         fprintf(stderr, "cleo: runtime: %s\n", cleo_strerror(rc));
@@ -134,8 +136,14 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
                 cleo_err_name(rc));
         rt_free(*rt);
         *rt = NULL;
+        return rc;
     }
-    return rc;
+    /* Test-only, and only the first run, so a test sees heart recover. */
+    if (incarnation == 0 && c->debug_hang_pinned_ms > 0 &&
+        (rc = tree_debug_hang_start(*rt, c->debug_hang_pinned_ms)) < 0)
+        fprintf(stderr, "cleo: debug.hang_pinned_after_ms: %s\n",
+                cleo_strerror(rc));
+    return 0;
 }
 
 static void announce(rt_t *rt, const node_opts_t *o)

@@ -8,7 +8,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "actors/actors.h"
@@ -30,8 +33,17 @@ void tree_configure(const tree_env_t *e)
 
 /* ---- the heartbeat actor --------------------------------------------
  * It writes one byte to heart's pipe every TREE_BEAT_MS from a runtime
- * timer, so the beats stop when a scheduler hangs or the runtime stalls,
- * which is exactly what heart must notice. Without heart it idles. */
+ * timer, so the beats stop when the runtime stalls. It is not pinned, so
+ * when one scheduler hangs it runs on another and the timer alone would
+ * keep beating: it also withholds the beat while any scheduler has been
+ * in one turn for more than TREE_STUCK_MS. Heart kills the node after
+ * heart.timeout without a beat, so a scheduler stuck for about
+ * heart.timeout gets the node restarted. Without heart it idles. */
+
+typedef struct hb_s {
+    const tree_env_t *env;
+    bool withheld; /* the last beat was withheld: a scheduler is stuck */
+} hb_t;
 
 static int beat_arm(rt_actor_t *self, uint32_t type, uint64_t ms)
 {
@@ -42,8 +54,10 @@ static int beat_arm(rt_actor_t *self, uint32_t type, uint64_t ms)
 static int hb_init(rt_actor_t *self, void *arg, void **state)
 {
     const tree_env_t *e = arg;
+    hb_t *hb = cleo_xcalloc(1, sizeof *hb);
     int rc = 0;
-    *state = arg;
+    hb->env = e;
+    *state = hb;
     if (e->beat_fd >= 0)
         rc = rt_send(rt_actor_rt(self), rt_self(self),
                      rt_msg_new(TREE_MSG_BEAT));
@@ -52,21 +66,45 @@ static int hb_init(rt_actor_t *self, void *arg, void **state)
     return rc;
 }
 
+static void hb_terminate(rt_actor_t *self, void *state, int reason)
+{
+    free(state);
+}
+
 static int hb_call(rt_actor_t *self, void *state, rt_msg_t *req, rt_from_t from,
                    rt_msg_t **reply)
 {
     return 0; /* an empty reply: "alive" */
 }
 
-static int on_beat(rt_actor_t *self, const tree_env_t *e)
+/* True if the beat is due: no scheduler stuck (logged once per stall). */
+static bool beat_due(rt_actor_t *self, hb_t *hb)
+{
+    rt_t *rt = rt_actor_rt(self);
+    uint64_t stuck = rt_sched_stuck_ms(rt);
+    bool due = stuck <= TREE_STUCK_MS;
+    if (!due && !hb->withheld)
+        logger_log(rt, LOG_WARNING,
+                   "heartbeat withheld: a scheduler has been in one turn "
+                   "for %llu ms; heart restarts the node if it stays stuck",
+                   (unsigned long long)stuck);
+    else if (due && hb->withheld)
+        logger_log(rt, LOG_NOTICE, "heartbeat resumed");
+    hb->withheld = !due;
+    return due;
+}
+
+static int on_beat(rt_actor_t *self, hb_t *hb)
 {
     char b = 'b';
     /* The pipe is non-blocking: a full pipe means heart is behind, and
      * the beats already queued are proof enough of life. A closed pipe
      * (heart gone) is not our failure either: the node keeps running
      * until its own SIGTERM (PR_SET_PDEATHSIG) arrives. */
-    ssize_t n = write(e->beat_fd, &b, 1);
-    (void)n;
+    if (beat_due(self, hb)) {
+        ssize_t n = write(hb->env->beat_fd, &b, 1);
+        (void)n;
+    }
     return beat_arm(self, TREE_MSG_BEAT, TREE_BEAT_MS);
 }
 
@@ -97,7 +135,38 @@ static const gen_server_cbs_t heartbeat_cbs = {
     .init = hb_init,
     .handle_call = hb_call,
     .handle_info = hb_info,
+    .terminate = hb_terminate,
 };
+
+/* ---- debug.hang_pinned_after_ms (test-only) -------------------------
+ * An actor pinned to scheduler 0 that blocks its thread for good: a
+ * hang in an actor other than the heartbeat's, which runs on elsewhere. */
+
+static int hang_init(rt_actor_t *self, void *arg)
+{
+    uint64_t ms = (uint64_t)(uintptr_t)arg;
+    return beat_arm(self, TREE_MSG_HANG, ms);
+}
+
+static int hang_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    if (m->type != TREE_MSG_HANG)
+        return 0;
+    logger_log(rt_actor_rt(self), LOG_WARNING,
+               "debug.hang_pinned_after_ms: hanging scheduler 0 on purpose");
+    for (;;)
+        sleep(3600);
+    return 0;
+}
+
+static const rt_behaviour_t hang_beh = {
+    .name = "debug_hang", .init = hang_init, .handle = hang_handle};
+
+int tree_debug_hang_start(rt_t *rt, uint32_t after_ms)
+{
+    rt_spawn_opts_t o = {.name = "debug_hang", .sched = 0};
+    return rt_spawn(rt, NULL, &hang_beh, (void *)(uintptr_t)after_ms, &o, NULL);
+}
 
 /* ---- kernel_sup's children ------------------------------------------ */
 

@@ -55,5 +55,14 @@ enum {
 
 /* Milliseconds between heartbeats. */
 #define TREE_BEAT_MS 1000u
+/* A beat is withheld while a scheduler has been in one turn for longer
+ * (rt_sched_stuck_ms): heart then restarts a node whose scheduler stays
+ * stuck for heart.timeout, though the heartbeat runs on elsewhere. */
+#define TREE_STUCK_MS TREE_BEAT_MS
+
+/** Test-only (debug.hang_pinned_after_ms): spawn an actor pinned to
+ *  scheduler 0, registered as "debug_hang", that blocks its scheduler
+ *  thread for good after_ms from now. @return 0 or as rt_spawn(). */
+int tree_debug_hang_start(rt_t *rt, uint32_t after_ms);
 
 #endif /* CLEO_CMD_TREE_H */

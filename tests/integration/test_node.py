@@ -7,6 +7,7 @@
 #   python3 tests/integration/test_node.py --cleo build/cmd/cleo config
 #   python3 tests/integration/test_node.py --cleo build/cmd/cleo heart
 #   python3 tests/integration/test_node.py --cleo build/cmd/cleo hang
+#   python3 tests/integration/test_node.py --cleo build/cmd/cleo hang_pinned
 # or all of them: ... --cleo build/cmd/cleo all
 #
 # Every case uses a fresh temporary data directory and free ports, and
@@ -237,6 +238,13 @@ CONFIG_CASES = [
     (None, ["--set", "node.name=nohost"], r"bad value 'nohost' for node\.name"),
     (None, ["--set", "log.level=loud"], r"bad value 'loud' for log\.level"),
     (None, ["--set", "heart.timeout=0"], r"bad value '0' for heart\.timeout"),
+    (None, ["--set", "runtime.long_turn_ms=0"],
+     r"bad value '0' for runtime\.long_turn_ms: expected an integer in "
+     r"1\.\.3600000"),
+    (None, ["--set", "runtime.long_mqueue=many"],
+     r"bad value 'many' for runtime\.long_mqueue"),
+    ("runtime.long_mqueue = 0\n", [],
+     r"cleo\.conf:1: bad value '0' for runtime\.long_mqueue"),
     (None, ["--bogus"], r"unknown option '--bogus'"),
     (None, ["--config"], r"--config needs a value"),
 ]
@@ -268,10 +276,15 @@ def case_config(tmp):
                 "log.file = \"-\"\nlog.level = warning\nheart.enabled = off\n"
                 "heart.timeout = 10\nheart.max_restarts = 0\n"
                 "heart.restart_period = 5\nadmin.tcp_port = 0\n"
-                "debug.hang_after_ms = 0\n")
+                "debug.hang_after_ms = 0\nruntime.long_turn_ms = 250\n"
+                "runtime.long_mqueue = 5000\n"
+                "debug.hang_pinned_after_ms = 0\n")
     r = subprocess.run([CLEO, "--config", conf, "--help"],
                        capture_output=True, text=True, timeout=10)
     check(r.returncode == 0 and "node.name" in r.stdout, "--help")
+    check(re.search(r"runtime\.long_turn_ms +100 ", r.stdout) and
+          re.search(r"runtime\.long_mqueue +10000 ", r.stdout),
+          "--help lists runtime.long_turn_ms and long_mqueue with defaults")
     r = subprocess.run([CLEO, "--version"], capture_output=True, text=True,
                        timeout=10)
     check(r.returncode == 0 and r.stdout.startswith("cleo "), "--version")
@@ -375,8 +388,43 @@ def case_hang(tmp):
     wait_for(lambda: not alive(node2), 5, "the node to exit")
 
 
+# ---------------------------------------------------------------------
+# hang_pinned: an actor pinned to scheduler 0 blocks its thread while the
+# heartbeat actor, which is not pinned, runs on another scheduler. The
+# timer alone would keep beating; the beat is withheld because a
+# scheduler is stuck, so heart replaces the node all the same
+# (debug.hang_pinned_after_ms is test-only and hangs only the first run).
+# The runtime's monitor logs the stuck turn while it lasts.
+# ---------------------------------------------------------------------
+def case_hang_pinned(tmp):
+    data = os.path.join(tmp, "data")
+    t0 = time.monotonic()
+    h, node, err = start_heart(tmp, data, [
+        "--set", "heart.timeout=2", "--set", "runtime.schedulers=2",
+        "--set", "runtime.long_turn_ms=200",
+        "--set", "debug.hang_pinned_after_ms=300"])
+    node2 = new_node(data, node, 15)
+    took = time.monotonic() - t0
+    print("node %d with a stuck scheduler replaced by %d after %.1f s" %
+          (node, node2, took))
+    check(took >= 2, "replaced before heart.timeout")
+    check(not alive(node), "the stuck node is still alive")
+    log = read(err.name)
+    check("no heartbeat" in log, "no 'no heartbeat' message")
+    check(re.search(r"long turn in progress: <[0-9.]+> debug_hang "
+                    r"\(behaviour debug_hang\) on scheduler 0 for [0-9]+ ms "
+                    r"\(runtime\.long_turn_ms 200\)", log),
+          "the stuck turn was not logged (with runtime.long_turn_ms)")
+    time.sleep(3)  # the new node keeps beating: not killed again
+    check(read_pid(os.path.join(data, "cleo.pid")) == node2,
+          "the healthy node was restarted")
+    rc = stop(h, signal.SIGTERM, 10, "heart")
+    check(rc == 0, "heart exit code %d, want 0" % rc)
+    wait_for(lambda: not alive(node2), 5, "the node to exit")
+
+
 CASES = {"basic": case_basic, "config": case_config, "heart": case_heart,
-         "hang": case_hang}
+         "hang": case_hang, "hang_pinned": case_hang_pinned}
 
 
 def main():

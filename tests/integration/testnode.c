@@ -6,10 +6,18 @@
  *   ├── kernel_sup: logger, metrics, introspect
  *   └── workers_sup: w1, pinger (busy: a message to itself every 20 ms)
  *
- * usage: cleo-testnode --data DIR [--tcp-port N --token T]
+ * usage: cleo-testnode --data DIR [--tcp-port N --token T] [--hog]
  * The socket is DIR/cleo.sock. SIGINT/SIGTERM shut it down.
+ *
+ * --hog (test_adm_sysmon.py) adds, outside the tree, with
+ * long_turn_ms 50 and long_mqueue 100: "hog", pinned to scheduler 0
+ * with a mailbox limit of 1000, whose every message blocks its scheduler
+ * for HOG_MS and which is sent HOG_MSGS at start (so it stays in one turn
+ * with a long queue); and "blip", pinned to scheduler 1, which is sent
+ * one message that takes BLIP_MS (one long turn, then idle).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,8 @@ static volatile sig_atomic_t stop;
 static rt_introspect_opts_t isp;
 static char sock[4096];
 static const char *const roles[] = {"test", NULL};
+static int hog;                    /* --hog */
+static int hog_pipe[2] = {-1, -1}; /* readable once the node stops */
 
 static void on_signal(int sig)
 {
@@ -55,6 +65,50 @@ static int start_pinger(rt_actor_t *sup, void *arg, rt_pid_t *out)
     return rt_spawn(rt_actor_rt(sup), sup, &pinger, NULL, &o, out);
 }
 
+/* ---- --hog ---------------------------------------------------------- */
+
+#define HOG_MS 2000
+#define HOG_MSGS 200
+#define HOG_LIMIT 1000
+#define BLIP_MS 120
+
+/* Block this scheduler thread for ms, or until the node stops. */
+static int block_ms(rt_actor_t *self, rt_msg_t *m)
+{
+    (void)self;
+    struct pollfd p = {hog_pipe[0], POLLIN, 0};
+    (void)poll(&p, 1, (int)m->arg);
+    return 0;
+}
+
+static const rt_behaviour_t blocker_beh = {.name = "blocker",
+                                           .handle = block_ms};
+
+/* Spawn name pinned to sched and send it n messages that block ms. */
+static int start_blocker(rt_t *rt, const char *name, int sched, uint32_t limit,
+                         int n, uint64_t ms)
+{
+    rt_spawn_opts_t o = {.name = name, .sched = sched, .mailbox_limit = limit};
+    rt_pid_t pid;
+    int rc = rt_spawn(rt, NULL, &blocker_beh, NULL, &o, &pid);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rt_msg_t *m = rt_msg_new(1);
+        m->arg = ms;
+        rc = rt_send(rt, pid, m);
+    }
+    return rc;
+}
+
+static int start_hogs(rt_t *rt)
+{
+    int rc;
+    if (pipe(hog_pipe) < 0)
+        return -errno;
+    if ((rc = start_blocker(rt, "hog", 0, HOG_LIMIT, HOG_MSGS, HOG_MS)) < 0)
+        return rc;
+    return start_blocker(rt, "blip", 1, 0, 1, BLIP_MS);
+}
+
 static const minisup_child_t kernel_kids[] = {
     {"logger", minisup_start_worker, "logger", 0},
     {"metrics", minisup_start_worker, "metrics", 0},
@@ -77,7 +131,7 @@ static const minisup_spec_t top_spec = {top_kids, 2};
 static int usage(void)
 {
     fprintf(stderr, "usage: cleo-testnode --data DIR [--tcp-port N "
-                    "--token T]\n");
+                    "--token T] [--hog]\n");
     return 2;
 }
 
@@ -91,6 +145,8 @@ static int parse(int argc, char **argv)
             isp.tcp_port = (uint16_t)atoi(argv[++i]);
         else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
             isp.token = argv[++i];
+        else if (strcmp(argv[i], "--hog") == 0)
+            hog = 1;
         else
             return usage();
     }
@@ -119,8 +175,13 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     rt_t *rt;
     rt_opts_t o = {.schedulers = 2};
+    if (hog) {
+        o.long_turn_ms = 50;
+        o.long_mqueue = 100;
+    }
     if ((rc = rt_new(&o, &rt)) < 0 ||
-        (rc = minisup_start(rt, NULL, "cleo_sup", &top_spec, NULL)) < 0) {
+        (rc = minisup_start(rt, NULL, "cleo_sup", &top_spec, NULL)) < 0 ||
+        (hog && (rc = start_hogs(rt)) < 0)) {
         fprintf(stderr, "cleo-testnode: %s\n", cleo_strerror(rc));
         return 1;
     }
@@ -128,6 +189,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     while (!stop)
         pause();
+    if (hog_pipe[1] >= 0)
+        close(hog_pipe[1]); /* the blocked handlers return at once */
     rt_free(rt);
     return 0;
 }
