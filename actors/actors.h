@@ -60,6 +60,9 @@ typedef struct gen_server_cbs_s {
     int (*init)(rt_actor_t *self, void *arg, void **state);
     /* A call. Return 0 to reply with *reply (NULL: an empty reply of the
      * request's type), GEN_NOREPLY to reply later with gen_server_reply(),
+    uint32_t mailbox_limit; /* 0 = unbounded; else rt_spawn_opts_t's:
+                               rt_try_send() refuses past it and
+                               rt_is_overloaded() says so */
      * GEN_STOP to reply (if *reply) then stop normally, <0 to crash with
      * that reason (the caller times out or sees the exit). Required. */
     int (*handle_call)(rt_actor_t *self, void *state, rt_msg_t *req,

@@ -72,6 +72,7 @@ rt_spawn_opts_t gen__spawn_opts(const gen_opts_t *o)
     if (o == NULL)
         return so;
     so.name = o->name;
+    so.mailbox_limit = o->mailbox_limit;
     so.sched = o->sched;
     so.trap_exit = o->trap_exit;
     so.flags = o->link ? RT_SPAWN_LINK : 0;

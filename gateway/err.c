@@ -7,8 +7,10 @@
  *     MinIO answers: S3 has no such error, clients already recognise
  *     MinIO's, and unlike 503 SlowDown it does not invite SDKs to retry a
  *     write that cannot succeed until space is freed.
- *   - Overload inside the node (CLEO_ENOMEM, CLEO_ELIMIT) is 503 SlowDown,
- *     so SDKs back off and retry; an unreachable or slow actor
+ *   - Overload inside the node (CLEO_ENOMEM, CLEO_ELIMIT, and
+ *     CLEO_EOVERLOAD: storage over storage.mailbox_limit, the request
+ *     refused before it changed anything) is 503 SlowDown, so SDKs back
+ *     off and retry; an unreachable or slow actor
  *     (CLEO_ENOPROC, CLEO_ETIMEDOUT, CLEO_ESHUTDOWN, GW_EUNAVAILABLE) is
  *     503 ServiceUnavailable.
  *   - CLEO_EBADREQ is 400 InvalidRequest; a Content-MD5 mismatch is
@@ -135,6 +137,7 @@ static const row_t rows[] = {
     {CLEO_EBADREQ, ANY, {400, "InvalidRequest", "Invalid Request"}},
     {CLEO_ENOMEM, ANY, {503, "SlowDown", M_SLOWDOWN}},
     {CLEO_ELIMIT, ANY, {503, "SlowDown", M_SLOWDOWN}},
+    {CLEO_EOVERLOAD, ANY, {503, "SlowDown", M_SLOWDOWN}},
     {CLEO_ETIMEDOUT, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},
     {CLEO_ENOPROC, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},
     {CLEO_ESHUTDOWN, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},

@@ -244,15 +244,32 @@ static int on_reply(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
     return 0;
 }
 
+int s3_storage_check(gw_req_t *r, s3_t *s)
+{
+    rt_t *rt = gw__req_rt(r);
+    rt_pid_t to = gw__ring_storage(rt, s->bucket);
+    if (to == 0)
+        return GW_EUNAVAILABLE;
+    return rt_is_overloaded(rt, to) ? CLEO_EOVERLOAD : 0;
+}
+
 int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn)
 {
     s3_t *s = r->op;
     rt_actor_t *self = gw__req_actor(r);
-    if (to == 0)
+    bool fresh = to == 0; /* a new request, not a stream's next step */
+    if (fresh)
         to = gw__ring_storage(rt_actor_rt(self), s->bucket);
     if (to == 0) {
         rt_msg_free(req);
         return GW_EUNAVAILABLE;
+    }
+    /* Shed load: a check, then the send, so a few senders racing may
+     * pass the limit by one each; the storage engine's own count of the
+     * work it holds (CLEO_EOVERLOAD answers) is exact. */
+    if (fresh && rt_is_overloaded(rt_actor_rt(self), to)) {
+        rt_msg_free(req);
+        return CLEO_EOVERLOAD;
     }
     s->pending = fn;
     int rc = rt_call(self, to, req, CALL_TIMEOUT_MS, on_reply,

@@ -111,8 +111,18 @@ const char *s3_q(const s3_t *s, const char *name);
  * bytes), or NULL when absent or too long. */
 const char *s3_hdr(gw_req_t *r, const char *name, char *out, size_t cap);
 
-/* Call a storage actor (the ring's choice for the bucket when to = 0). */
+/* Call a storage actor (the ring's choice for the bucket when to = 0).
+ * A new request to the ring's storage is refused, with nothing sent,
+ * while that actor is over its mailbox limit: CLEO_EOVERLOAD, which is
+ * 503 SlowDown. A call to a given actor (to != 0: a stream already
+ * open, the cache) is never refused, so a PUT in flight completes.
+ * @param req takes. */
 int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn);
+
+/* Before a request that reads its body and then calls storage: 0, or
+ * CLEO_EOVERLOAD while the bucket's storage actor is over its mailbox
+ * limit (refused before the body is read), GW_EUNAVAILABLE if none. */
+int s3_storage_check(gw_req_t *r, s3_t *s);
 
 /* Answer with err as an S3 XML error. @return 0 or <0 if nothing could
  * be sent. */

@@ -2,6 +2,9 @@
  * s3_multi.c - DeleteObjects: up to 1000 keys in one XML body, deleted
  * with a window of storage calls in flight (each delete is its own
  * synced write, so running them together lets them share WAL syncs).
+ * Under overload the request is refused before its body is read; a key
+ * whose delete storage refuses, or that comes while storage is over its
+ * limit, is reported as a SlowDown error for that key and not deleted.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,26 +62,33 @@ static int on_one(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
         status = reply->reason;
     mt->out[i].err = status == CLEO_ENOTFOUND ? 0 : status;
     mt->done++;
-    int rc = mt->done == mt->req.n ? finish(r, s, mt) : send_next(r, s, mt);
+    int rc = send_next(r, s, mt);
     if (rc < 0)
         gw__req_fail(r, rc);
     return 0;
 }
 
+/* Fill the window; the last key done (answered or refused) finishes. */
 static int send_next(gw_req_t *r, s3_t *s, multi_t *mt)
 {
     rt_actor_t *self = gw__req_actor(r);
+    rt_t *rt = rt_actor_rt(self);
     while (mt->next < mt->req.n && mt->next - mt->done < WINDOW) {
         size_t i = mt->next++;
         mt->out[i].key = mt->req.objs[i].key;
+        rt_pid_t to = gw__ring_storage(rt, s->bucket);
+        if (rt_is_overloaded(rt, to)) { /* shed: this key is not deleted */
+            mt->out[i].err = CLEO_EOVERLOAD;
+            mt->done++;
+            continue;
+        }
         rt_msg_t *m = s3pb_object(STO_MSG_DELETE, s->bucket, mt->out[i].key);
-        rt_pid_t to = gw__ring_storage(rt_actor_rt(self), s->bucket);
         int rc = rt_call(self, to, m, 60000, on_one,
                          (void *)(uintptr_t)((r->seq << 16) | i));
         if (rc < 0)
             return rc;
     }
-    return 0;
+    return mt->done == mt->req.n ? finish(r, s, mt) : 0;
 }
 
 static int on_body(gw_req_t *r)
@@ -112,6 +122,8 @@ int s3_multi_delete(gw_req_t *r, s3_t *s)
         return rc;
     if (r->head->content_length > (int64_t)BODY_MAX)
         return GW_EMAXMSG;
+    if ((rc = s3_storage_check(r, s)) < 0)
+        return rc;
     r->on_body = on_body;
     return gw__req_read_body(r, GW_BODY_BUFFER, BODY_MAX);
 }

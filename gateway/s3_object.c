@@ -157,6 +157,9 @@ static int put_object(gw_req_t *r, s3_t *s)
     if (rc < 0)
         return rc;
     if (s->want_len >= 0 && s->want_len <= WHOLE_PUT_MAX) {
+        /* refused before the body is read, not after it was buffered */
+        if ((rc = s3_storage_check(r, s)) < 0)
+            return rc;
         r->on_body = on_whole_body;
         return gw__req_read_body(r, GW_BODY_BUFFER, (uint64_t)s->want_len);
     }

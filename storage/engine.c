@@ -7,9 +7,22 @@
  * when its work comes back, so the server keeps taking requests while
  * jobs run (group commit needs many puts in flight at once), and the
  * close is a job too (inline only at runtime shutdown).
+ *
+ * Load shedding (conf->mailbox_limit, storage.mailbox_limit): the engine
+ * hands each request to a pool at once, so under a flood its mailbox
+ * stays short and the backlog is the pools' queues. The limit therefore
+ * bounds three things: the mailbox (a spawn option: senders that check
+ * rt_is_overloaded(), as the gateway does, refuse before sending), and
+ * the reads and the writes queued or running on the pools (counted here:
+ * past the limit a new request is answered CLEO_EOVERLOAD at once, and
+ * nothing of it is done). Streams already open are not counted and never
+ * refused: a stream has one job at a time, and cutting a PUT in the
+ * middle would waste what the client already sent; a new stream is
+ * refused while the writes are at the limit.
  */
 #include "storage/engine.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,6 +71,7 @@ typedef struct {
     pending_t *pend;   /* unanswered requests, in submission order */
     size_t npend, cappend;
     uint64_t next_id;
+    uint32_t inflight[2]; /* on the pools: [0] writes, [1] reads */
 } engine_t;
 
 sto__dbref_t *sto__dbref_take(sto__dbref_t *ref)
@@ -132,6 +146,7 @@ static int run_drop(void *arg)
 void sto_engine_conf_init(sto_engine_conf_t *c, const char *path)
 {
     memset(c, 0, sizeof *c);
+    c->mailbox_limit = STO_DEFAULT_MAILBOX_LIMIT;
     c->path = path;
     sto_opts_init(&c->opts);
 }
@@ -206,12 +221,49 @@ static bool is_read(uint32_t type)
     case STO_MSG_MPU_LIST_PARTS:
     case STO_MSG_MPU_LIST_UPLOADS:
         return true;
+/* The maintenance actors' requests come one at a time and are never
+ * shed; every client request may be. */
+static bool sheds(uint32_t type)
+{
+    return type != STO_MSG_SCRUB && type != STO_MSG_COMPACT &&
+           type != STO_MSG_PURGE;
+}
+
+/* Are the pools holding as many requests of this kind (read or write)
+ * as the limit allows? Then type is refused: counted and answered
+ * CLEO_EOVERLOAD by the caller. */
+static bool is_full(rt_actor_t *self, const engine_t *e, bool read,
+                    uint32_t type)
+{
+    uint32_t limit = e->conf->mailbox_limit;
+    if (limit == 0 || e->inflight[read] < limit || !sheds(type))
+        return false;
+    metrics_inc(rt_actor_rt(self), "sto.overload", 1);
+    return true;
+}
+
+/* A write job: after the test-only delay (as on a slow disk), the
+ * request's sto_* call. On the I/O pool: the sleep blocks no scheduler. */
+static int run_write(void *arg)
+{
+    sto__job_t *j = arg;
+    uint32_t ms = j->ref->write_delay_ms;
+    if (ms != 0)
+        nanosleep(&(struct timespec){(time_t)(ms / 1000),
+                                     (long)(ms % 1000) * 1000000L},
+                  NULL);
+    return sto__job_run(j);
+}
+
     default:
         return false;
     }
 }
 
 /* A request: hand it to the pool; the reply waits for on_done(). */
+    bool read = is_read(req->type);
+    if (is_full(self, e, read, req->type))
+        return answer_now(req, CLEO_EOVERLOAD, reply);
 static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
                       rt_from_t from, rt_msg_t **reply)
 {
@@ -219,8 +271,11 @@ static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
         return answer_now(req, CLEO_EBADREQ, reply);
     sto__job_t *j = sto__job_new(e->ref, req, from);
     j->id = ++e->next_id;
-    int rc = (is_read(req->type) ? rt_work_submit : rt_work_submit_io)(
-        self, sto__job_run, j, sto__job_free, STO__MSG_DONE);
+    int rc = read ? rt_work_submit(self, sto__job_run, j, sto__job_free,
+    e->inflight[read]++;
+                                   STO__MSG_DONE)
+                  : rt_work_submit_io(self, run_write, j, sto__job_free,
+                                      STO__MSG_DONE);
     if (rc < 0) /* the job was freed with its request */
         return answer_now(req, rc, reply);
     pending_add(e, &(pending_t){e->next_id, from, req->type});
@@ -228,6 +283,8 @@ static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
 }
 
 /* A stream request: a stream actor takes it and answers the caller. */
+    if (is_full(self, e, false, req->type)) /* the disk is behind */
+        return answer_now(req, CLEO_EOVERLOAD, reply);
 static int on_stream(rt_actor_t *self, engine_t *e, rt_msg_t *req,
                      rt_from_t from, rt_msg_t **reply)
 {
@@ -297,6 +354,9 @@ static int on_queue(engine_t *e, rt_msg_t *req, rt_from_t from)
     req->payload = NULL;
     e->queue[e->nqueue++] = (queued_t){q, from};
     return GEN_NOREPLY;
+    uint32_t limit = e->conf->mailbox_limit;
+    if (e->opening && limit != 0 && e->nqueue >= limit && sheds(req->type))
+        return answer_now(req, CLEO_EOVERLOAD, reply);
 }
 
 static int eng_call(rt_actor_t *self, void *state, rt_msg_t *req,
@@ -330,6 +390,7 @@ static int on_opened(rt_actor_t *self, engine_t *e, rt_msg_t *m)
     if (m->reason < 0) {
         logger_log(rt_actor_rt(self), LOG_ERROR,
                    "sto_engine: cannot open %s: %s", e->conf->path,
+    e->ref->write_delay_ms = e->conf->debug_write_delay_ms;
                    sto_strerror(m->reason));
         e->open_rc = m->reason;
         return m->reason;
@@ -342,6 +403,7 @@ static int on_opened(rt_actor_t *self, engine_t *e, rt_msg_t *m)
     return 0;
 }
 
+    e->inflight[is_read(j->type)]--;
 /* A job is done: answer its caller with its status and result. The job
  * (now empty of results) is freed with m. */
 static int on_done(rt_actor_t *self, engine_t *e, rt_msg_t *m)
@@ -416,6 +478,7 @@ static const gen_server_cbs_t engine_cbs = {
     .handle_call = eng_call,
     .handle_info = eng_info,
     .terminate = eng_terminate,
+    const sto_engine_conf_t *c = spec->arg;
 };
 
 int sto_engine_start(rt_actor_t *sup, const sup_child_spec_t *spec, void *extra,
@@ -425,7 +488,8 @@ int sto_engine_start(rt_actor_t *sup, const sup_child_spec_t *spec, void *extra,
     gen_opts_t o = {.name = STO_ENGINE_NAME,
                     .link = true,
                     .sched = RT_SCHED_ANY,
-                    .trap_exit = true};
+                    .trap_exit = true,
+                    .mailbox_limit = c->mailbox_limit};
     return gen_server_start(rt_actor_rt(sup), sup, &engine_cbs, spec->arg, &o,
                             out);
 }

@@ -17,8 +17,9 @@
 
 typedef struct sto__dbref_s {
     sto_db_t *db;
-    rt_t *rt;      /* the engine's runtime, for jobs that log */
-    uint32_t refs; /* guarded by lock; the database closes at 0 */
+    rt_t *rt;                /* the engine's runtime, for jobs that log */
+    uint32_t write_delay_ms; /* test-only: engine write jobs sleep first */
+    uint32_t refs;           /* guarded by lock; the database closes at 0 */
     pthread_mutex_t lock;
 } sto__dbref_t;
 

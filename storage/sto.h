@@ -717,9 +717,27 @@ typedef struct sto_engine_conf_s {
     uint64_t scrub_interval_ms;   /* periodic scrub; 0 = only on demand */
     uint64_t compact_interval_ms; /* periodic compaction; 0 = on demand */
     uint32_t stream_idle_ms;      /* stream idle stop; 0 = STO_STREAM_IDLE_MS */
+    /* Load shedding (storage.mailbox_limit): the engine's mailbox limit
+     * (rt_spawn_opts_t), and also how many reads and how many writes it
+     * keeps queued or running on the pools. Past it a new request is
+     * answered CLEO_EOVERLOAD at once and changes nothing; streams
+     * already open go on. 0 = unbounded. */
+    uint32_t mailbox_limit;
+    /* Test-only (debug.storage_write_delay_ms): each write job of the
+     * engine sleeps this long on the I/O pool first, as on a slow disk.
+     * 0 = off. */
+    uint32_t debug_write_delay_ms;
 } sto_engine_conf_t;
 
-/** Fill c with path, sto_opts_init()'s defaults and no periodic work.
+/* The default of sto_engine_conf_t.mailbox_limit: 32 times the I/O
+ * pool's 64 threads, so that group commit always has full batches and a
+ * burst queues rather than fails, while a full queue of 1 MiB puts on a
+ * disk writing 100 MB/s drains in about 20 s, well inside the gateway's
+ * 60 s call timeout (a put answered by a timeout may still commit). */
+#define STO_DEFAULT_MAILBOX_LIMIT 2048u
+
+/** Fill c with path, sto_opts_init()'s defaults, no periodic work and
+ *  mailbox_limit STO_DEFAULT_MAILBOX_LIMIT.
  *  @param path borrows: must outlive c's use. */
 STO_API void sto_engine_conf_init(sto_engine_conf_t *c, const char *path);
 
@@ -729,6 +747,10 @@ STO_API void sto_engine_conf_init(sto_engine_conf_t *c, const char *path);
  *  the database on the blocking pool (retrying while a predecessor still
  *  holds it); requests that arrive meanwhile wait and are served after
  *  the open. If the open fails, the engine stops with that error.
+ *  Its mailbox limit is conf->mailbox_limit, and a client request that
+ *  finds that many reads (or writes) of its kind already queued or
+ *  running on the pools, or that many calls waiting for the open, is
+ *  answered CLEO_EOVERLOAD at once and does nothing.
  *  @return 0, CLEO_EEXIST (the name is taken), or as gen_server_start(). */
 STO_API STO_WUR int sto_engine_start(rt_actor_t *sup,
                                      const sup_child_spec_t *spec, void *extra,
@@ -752,7 +774,8 @@ STO_API STO_WUR int sto_compactor_start(rt_actor_t *sup,
  * request to STO_ENGINE_NAME with gen_server_call_sync() and waits up to
  * STO_CLIENT_TIMEOUT_MS. Not from a scheduler thread (CLEO_EDEADLK).
  * Besides the codes of the matching sto_* call they return CLEO_ENOPROC
- * (no engine registered, or it died), CLEO_ETIMEDOUT, CLEO_ESHUTDOWN.
+ * (no engine registered, or it died), CLEO_ETIMEDOUT, CLEO_ESHUTDOWN,
+ * CLEO_EOVERLOAD (the engine is over its limit: nothing was done).
  * Records given out are freed with protobuf_c_message_free_unpacked(x,
  * NULL).
  * ------------------------------------------------------------------- */

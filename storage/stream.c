@@ -672,7 +672,11 @@ int sto__stream_start(rt_actor_t *self, sto__dbref_t *ref, rt_msg_t *req,
     start_t a = {ref, req, from, rt_self(self), idle_ms, NULL, 0, 0};
     /* Not linked through gen_opts: a linked starter would be the
      * stream's parent, whose exit stops it at once, while a trapped
-     * exit lets a stream with a job in flight wait for it. */
+     * exit lets a stream with a job in flight wait for it. No mailbox
+     * limit: the owner has one call in flight at a time (a second is
+     * answered CLEO_ESTATE), so the mailbox stays a few messages long,
+     * and a limit could only cut an admitted PUT in the middle; load is
+     * shed when a stream is asked for (engine.c). */
     gen_opts_t o = {.sched = RT_SCHED_ANY, .trap_exit = true};
     return gen_server_start(rt_actor_rt(self), self, &stream_cbs, &a, &o, NULL);
 }

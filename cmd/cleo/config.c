@@ -134,10 +134,18 @@ static const cfg_key_t keys[] = {
      0, UINT32_MAX, "RocksDB block cache, bytes"},
     {"storage.reserve_mb", "64", NULL, parse_u32, F(sto_reserve_mb), 0,
      1048576, "free disk MiB puts must leave (deletes use it); 0 = no check"},
+    {"storage.mailbox_limit", "2048", NULL, parse_u32, F(sto_mailbox_limit),
+     0, 1048576,
+     "requests the storage engine holds (in its mailbox; reads, writes on "
+     "its pools) before new ones get 503 SlowDown; 0 = unbounded"},
     {"debug.hang_after_ms", "0", NULL, parse_u32, F(debug_hang_after_ms), 0,
      UINT32_MAX,
      "test-only: a scheduler thread of the node's first run "
      "hangs after this many ms; 0 = off"},
+    {"debug.storage_write_delay_ms", "0", NULL, parse_u32,
+     F(debug_storage_write_delay_ms), 0, 60000,
+     "test-only: each storage write job sleeps this long first, as on a "
+     "slow disk; 0 = off"},
     {"debug.hang_pinned_after_ms", "0", NULL, parse_u32,
      F(debug_hang_pinned_ms), 0, UINT32_MAX,
      "test-only: in the node's first run an actor pinned to scheduler 0 "

@@ -42,6 +42,8 @@ typedef struct cfg_s {
     uint32_t sto_compact_interval_s; /* seconds; 0 = on demand only */
     uint32_t sto_cache_bytes;        /* RocksDB block cache, bytes */
     uint32_t sto_reserve_mb;         /* free MiB puts leave; 0 = no check */
+    uint32_t sto_mailbox_limit;      /* engine backlog; 0 = unbounded */
+    uint32_t debug_storage_write_delay_ms; /* test-only; 0 = off */
     /* gateway.* */
     char gw_host[64];                /* listen address */
     uint32_t gw_port;                /* S3 HTTP port; 0 = off */

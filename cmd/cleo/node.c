@@ -91,6 +91,8 @@ static const sto_engine_conf_t *node_sto_conf(const cfg_t *c, const char *data)
     s.opts.reserve_bytes = (uint64_t)c->sto_reserve_mb << 20;
     s.scrub_interval_ms = (uint64_t)c->sto_scrub_interval_s * 1000;
     s.compact_interval_ms = (uint64_t)c->sto_compact_interval_s * 1000;
+    s.mailbox_limit = c->sto_mailbox_limit;
+    s.debug_write_delay_ms = c->debug_storage_write_delay_ms;
     return &s;
 }
 

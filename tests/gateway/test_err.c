@@ -100,6 +100,16 @@ Test(gw_err, project_codes)
     assert_err(CLEO_ESHUTDOWN, 0, 503, "ServiceUnavailable");
 }
 
+/* Storage over storage.mailbox_limit: SDKs back off and retry on
+ * SlowDown, for a key's request and a bucket's alike. */
+Test(gw_err, overload_is_slow_down)
+{
+    assert_err(CLEO_EOVERLOAD, 0, 503, "SlowDown");
+    assert_err(CLEO_EOVERLOAD, 1, 503, "SlowDown");
+    cr_assert_str_eq(gw__s3_err(CLEO_EOVERLOAD, 1)->message,
+                     "Please reduce your request rate.");
+}
+
 Test(gw_err, unknown_codes_are_internal_errors)
 {
     int unknown[] = {CLEO_ESTORAGE, CLEO_EPROTO, CLEO_EPANIC, -EIO,
