@@ -5,9 +5,12 @@
 #include "actors/gen.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "proto/introspect.pb-c.h"
 
 void *gen__xcalloc(size_t n)
 {
@@ -72,9 +75,9 @@ rt_spawn_opts_t gen__spawn_opts(const gen_opts_t *o)
     if (o == NULL)
         return so;
     so.name = o->name;
-    so.mailbox_limit = o->mailbox_limit;
     so.sched = o->sched;
     so.trap_exit = o->trap_exit;
+    so.mailbox_limit = o->mailbox_limit;
     so.flags = o->link ? RT_SPAWN_LINK : 0;
     return so;
 }
@@ -135,4 +138,96 @@ bool gen__from_parent(rt_actor_t *self, rt_pid_t parent, const rt_msg_t *m)
         return true;
     return m->reason == RT_REASON_SHUTDOWN &&
            !rt_is_alive(rt_actor_rt(self), parent);
+}
+
+/* ---- sys:get_status ---------------------------------------------------- */
+
+void gen__sbuf_printf(gen_sbuf_t *b, const char *fmt, ...)
+{
+    size_t room = b->cap - b->len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->buf + b->len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        b->len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+typedef struct sbuf_run_s {
+    void (*fn)(void *ctx, char *p, size_t n);
+    void *ctx;
+    char *p;
+    size_t n;
+} sbuf_run_t;
+
+static int sbuf_run(void *arg)
+{
+    sbuf_run_t *r = arg;
+    r->fn(r->ctx, r->p, r->n);
+    return 0;
+}
+
+void gen__sbuf_call(gen_sbuf_t *b, void (*fn)(void *ctx, char *p, size_t n),
+                    void *ctx)
+{
+    sbuf_run_t r = {fn, ctx, b->buf + b->len, b->cap - b->len};
+    if (r.n < 2)
+        return;
+    r.p[0] = '\0';
+    (void)rt_guard(sbuf_run, &r); /* a panic keeps what was written */
+    r.p[r.n - 1] = '\0';
+    b->len += strlen(r.p);
+}
+
+void gen__status_head(gen_sbuf_t *b, const char *kind, const char *module,
+                      rt_pid_t parent)
+{
+    char pb[32];
+    gen__sbuf_printf(b, "%s%s%s\nstatus: running\nparent: %s", kind,
+                     module != NULL ? " " : "", module != NULL ? module : "",
+                     parent != RT_PID_NONE ? rt_pid_fmt(parent, pb, sizeof pb)
+                                           : "none");
+}
+
+bool gen__is_status(const rt_msg_t *m)
+{
+    return m->type == RT_MSG_STATUS && rt_msg_caller(m).ref != 0;
+}
+
+int gen_status_reply(rt_t *rt, rt_from_t from, const char *text)
+{
+    if (text == NULL)
+        text = "";
+    size_t n = strnlen(text, GEN_STATUS_MAX - 1);
+    Cleo__Introspect__ActorStatus *st = gen__xcalloc(sizeof *st);
+    cleo__introspect__actor_status__init(st);
+    st->text = memcpy(gen__xcalloc(n + 1), text, n);
+    rt_msg_t *r = rt_msg_new(RT_MSG_STATUS);
+    rt_msg_set_pb(r, st);
+    return rt_reply(rt, from, r);
+}
+
+const char *gen_status_text(const rt_msg_t *reply)
+{
+    const ProtobufCMessage *pb = reply != NULL ? reply->payload : NULL;
+    if (pb == NULL || reply->payload_free == NULL ||
+        pb->descriptor != &cleo__introspect__actor_status__descriptor)
+        return NULL;
+    return ((const Cleo__Introspect__ActorStatus *)pb)->text;
+}
+
+int gen_get_status_sync(rt_t *rt, rt_pid_t pid, uint32_t timeout_ms, char **out)
+{
+    rt_msg_t *reply;
+    if (out == NULL)
+        return CLEO_EINVAL;
+    int rc =
+        rt_call_sync(rt, pid, rt_msg_new(RT_MSG_STATUS), timeout_ms, &reply);
+    if (rc < 0)
+        return rc;
+    const char *text = gen_status_text(reply);
+    if (text != NULL)
+        *out = gen__xstrdup(text);
+    rt_msg_free(reply);
+    return text != NULL ? 0 : CLEO_EPROTO;
 }

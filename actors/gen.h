@@ -46,4 +46,29 @@ int gen__stop_sync(rt_t *rt, rt_pid_t pid, int reason, uint32_t timeout_ms);
 int gen__await_down(rt_t *rt, rt_inbox_t *ib, rt_pid_t pid,
                     uint32_t timeout_ms, int *reason);
 
+/* A status text being written into a fixed buffer: every append is cut
+ * to fit, and buf stays NUL-terminated. */
+typedef struct gen_sbuf_s {
+    char *buf;
+    size_t len; /* bytes written, NUL excluded */
+    size_t cap; /* bytes of buf, NUL included; > 0 */
+} gen_sbuf_t;
+
+/* Append printf-style text, cut to fit. */
+void gen__sbuf_printf(gen_sbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Append what fn(ctx, p, n) writes into the room left (a user's
+ * format_status), run under rt_guard so that a panic only cuts it. */
+void gen__sbuf_call(gen_sbuf_t *b, void (*fn)(void *ctx, char *p, size_t n),
+                    void *ctx);
+
+/* Begin a status: "<kind> <module>", "status: running", "parent: <pid>"
+ * (or none); module may be NULL. */
+void gen__status_head(gen_sbuf_t *b, const char *kind, const char *module,
+                      rt_pid_t parent);
+
+/* True for a status request (a call of type RT_MSG_STATUS). */
+bool gen__is_status(const rt_msg_t *m);
+
 #endif

@@ -14,4 +14,7 @@ int gen_event__start_with(rt_t *rt, rt_actor_t *self, const gen_opts_t *opts,
                           const gen_event_handler_t *h, void *arg,
                           rt_pid_t *out);
 
+/* True if cbs is the event manager's (its status names it gen_event). */
+bool gen_event__is_mgr(const gen_server_cbs_t *cbs);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "actors/gen.h"
+#include "actors/gen_event.h"
 
 typedef struct gs_s {
     const gen_server_cbs_t *cbs;
@@ -53,15 +54,64 @@ static int on_call(rt_actor_t *self, gs_t *s, rt_msg_t *m, rt_from_t from)
     return rc == GEN_STOP ? RT_STOP : 0;
 }
 
+typedef struct gs_fmt_s {
+    rt_actor_t *self;
+    gs_t *s;
+} gs_fmt_t;
+
+static void fmt_state(void *ctx, char *p, size_t n)
+{
+    gs_fmt_t *f = ctx;
+    f->s->cbs->format_status(f->self, f->s->state, p, n);
+}
+
+/* sys:get_status: the kind, module and parent, then format_status's
+ * text. */
+static int on_status(rt_actor_t *self, gs_t *s, rt_msg_t *m)
+{
+    char buf[GEN_STATUS_MAX];
+    gen_sbuf_t b = {buf, 0, sizeof buf};
+    bool mgr = gen_event__is_mgr(s->cbs);
+    gen__status_head(&b, mgr ? "gen_event" : "gen_server",
+                     mgr ? NULL : s->cbs->name, s->parent);
+    if (s->cbs->format_status != NULL) {
+        gen__sbuf_printf(&b, "\n%s", mgr ? "" : "state: ");
+        gs_fmt_t f = {self, s};
+        gen__sbuf_call(&b, fmt_state, &f);
+    }
+    (void)gen_status_reply(rt_actor_rt(self), rt_msg_caller(m), buf);
+    return 0;
+}
+
+/* A message in the system range that the behaviour itself handles:
+ * *rc is then the handler's result. Kept off the path of plain calls
+ * and casts, which pay one comparison for all of it. */
+static bool on_system(rt_actor_t *self, gs_t *s, rt_msg_t *m, int *rc)
+{
+    if (m->type == GEN_MSG_STOP) {
+        *rc = gen__stop_rc(m->reason);
+        return true;
+    }
+    /* OTP: a trapping server stops when its parent exits, with its
+     * reason; this is how a supervisor shuts it down. */
+    if (m->type == RT_MSG_EXIT && gen__from_parent(self, s->parent, m)) {
+        *rc = gen__stop_rc(m->reason);
+        return true;
+    }
+    if (gen__is_status(m)) {
+        *rc = on_status(self, s, m);
+        return true;
+    }
+    return false;
+}
+
 static int gs_handle(rt_actor_t *self, rt_msg_t *m)
 {
     gs_t *s = rt_state(self);
-    if (m->type == GEN_MSG_STOP)
-        return gen__stop_rc(m->reason);
-    /* OTP: a trapping server stops when its parent exits, with its
-     * reason; this is how a supervisor shuts it down. */
-    if (m->type == RT_MSG_EXIT && gen__from_parent(self, s->parent, m))
-        return gen__stop_rc(m->reason);
+    int rc;
+    if (__builtin_expect(m->type >= RT_MSG_PROTO_BASE, 0) &&
+        on_system(self, s, m, &rc))
+        return rc;
     rt_from_t from = rt_msg_caller(m);
     if (from.ref != 0)
         return on_call(self, s, m, from);

@@ -1,8 +1,9 @@
 /*
  * gen_statem.c - OTP's gen_statem in handle_event_function mode: state
- * enter calls, a state timeout cancelled by a state change, named generic
- * timeouts, postponed events re-delivered in order after the next state
- * change, and calls answered now or later.
+ * enter calls, a state timeout cancelled by a state change, an event
+ * timeout cancelled by any event, named generic timeouts, postponed
+ * events re-delivered in order after the next state change, and calls
+ * answered now or later.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,12 @@ typedef struct gsm_s {
     uint64_t seq;            /* last timer generation handed out */
     uint64_t st_gen;         /* the live state timeout; 0 = none */
     rt_ref_t st_timer;
+    uint64_t ev_gen;   /* the live event timeout; 0 = none */
+    rt_ref_t ev_timer; /* 0 for a time-out zero sent to self */
+    rt_msg_t *ev_req;  /* an event timeout asked for in this turn,
+                          armed when it ends; NULL = none */
+    uint64_t ev_req_ms;
+    bool in_turn;            /* inside init or a turn: requests wait */
     gsm_tmo_t *tmo;          /* live generic timeouts */
     size_t ntmo, captmo;
     gsm_q_t postponed;       /* waiting for a state change, in order */
@@ -108,18 +115,54 @@ static gsm_t *self_gsm(rt_actor_t *self)
     return s;
 }
 
-/* Arm a timer of kind for self; the event is a GEN_MSG_TIMEOUT carrying
- * msg, so a timer that fired before being cancelled can be told stale by
- * its generation. */
-static int arm(rt_actor_t *self, gsm_t *s, gen_statem_event_t kind,
-               uint64_t ms, rt_msg_t *msg, rt_ref_t *timer)
+/* The message a timer of kind carries for self: a GEN_MSG_TIMEOUT with
+ * msg, stamped with a new generation so that one that fired before being
+ * cancelled can be told stale. */
+static rt_msg_t *timeout_msg(gsm_t *s, gen_statem_event_t kind, rt_msg_t *msg)
 {
     rt_msg_t *c = rt_msg_new(GEN_MSG_TIMEOUT);
     c->reason = (int32_t)kind;
     c->arg = ++s->seq;
     c->payload = msg != NULL ? msg : rt_msg_new(0);
     c->payload_free = free_msg;
+    return c;
+}
+
+/* Arm a timer of kind for self. */
+static int arm(rt_actor_t *self, gsm_t *s, gen_statem_event_t kind, uint64_t ms,
+               rt_msg_t *msg, rt_ref_t *timer)
+{
+    rt_msg_t *c = timeout_msg(s, kind, msg);
     return rt_send_after(rt_actor_rt(self), ms, rt_self(self), c, timer);
+}
+
+/* Cancel the live event timeout, and drop one asked for earlier in this
+ * turn: an event arrived (OTP: "unless another event arrives or has
+ * arrived", a retried postponed event included). */
+static void cancel_event_timeout(rt_actor_t *self, gsm_t *s)
+{
+    if (s->ev_gen != 0 && s->ev_timer != 0)
+        (void)rt_timer_cancel(rt_actor_rt(self), s->ev_timer);
+    s->ev_gen = 0;
+    s->ev_timer = 0;
+    rt_msg_free(s->ev_req);
+    s->ev_req = NULL;
+}
+
+/* Start the event timeout: a timer, or for time zero a message to self
+ * (from init, or outside a turn), which any event handled before it
+ * makes stale. A runtime shutting down starts none. */
+static void arm_event_timeout(rt_actor_t *self, gsm_t *s, uint64_t ms,
+                              rt_msg_t *msg)
+{
+    rt_t *rt = rt_actor_rt(self);
+    rt_msg_t *c = timeout_msg(s, GSM_EVENT_TIMEOUT, msg);
+    s->ev_gen = s->seq;
+    s->ev_timer = 0;
+    int rc = ms == 0 ? rt_send(rt, rt_self(self), c)
+                     : rt_send_after(rt, ms, rt_self(self), c, &s->ev_timer);
+    if (rc < 0)
+        s->ev_gen = 0;
 }
 
 static void cancel_state_timeout(rt_actor_t *self, gsm_t *s)
@@ -162,6 +205,7 @@ static gsm_tmo_t *add_tmo(gsm_t *s, uint64_t name)
 static void gsm_free(rt_actor_t *self, gsm_t *s)
 {
     cancel_state_timeout(self, s);
+    cancel_event_timeout(self, s);
     for (size_t i = 0; i < s->ntmo; i++)
         (void)rt_timer_cancel(rt_actor_rt(self), s->tmo[i].timer);
     free(s->tmo);
@@ -183,7 +227,7 @@ static int enter(rt_actor_t *self, gsm_t *s)
     if (!s->cbs->state_enter)
         return 0;
     int next = s->state;
-    rt_from_t none = {0, 0};
+    rt_from_t none = {0, 0, 0};
     s->cur = GSM_ENTER;
     int rc = s->cbs->handle_event(self, GSM_ENTER, NULL, none, s->state,
                                   s->data, &next);
@@ -226,6 +270,7 @@ static int on_event(rt_actor_t *self, gsm_t *s, gsm_ev_t ev, bool owned,
 {
     int next = s->state;
     uint64_t st_gen = s->st_gen;
+    cancel_event_timeout(self, s);
     s->cur = ev.type;
     s->postpone = false;
     int rc = s->cbs->handle_event(self, ev.type, ev.m, ev.from, s->state,
@@ -255,6 +300,11 @@ static int on_timeout(rt_actor_t *self, gsm_t *s, rt_msg_t *c)
             return 0;
         s->st_gen = 0;
         s->st_timer = 0;
+    } else if (kind == GSM_EVENT_TIMEOUT) {
+        if (c->arg != s->ev_gen)
+            return 0;
+        s->ev_gen = 0;
+        s->ev_timer = 0;
     } else {
         gsm_tmo_t *t = find_tmo(s, ev->arg);
         if (t == NULL || t->gen != c->arg)
@@ -263,7 +313,7 @@ static int on_timeout(rt_actor_t *self, gsm_t *s, rt_msg_t *c)
     }
     c->payload = NULL;
     bool kept;
-    gsm_ev_t e = {kind, {0, 0}, ev};
+    gsm_ev_t e = {kind, {0, 0, 0}, ev};
     int rc = on_event(self, s, e, true, &kept);
     rt_msg_free(ev); /* timeouts cannot be postponed */
     return rc;
@@ -281,6 +331,75 @@ static int on_msg(rt_actor_t *self, gsm_t *s, rt_msg_t *m)
     return on_event(self, s, ev, false, &kept);
 }
 
+/* The event timeout asked for in this turn, delivered now (time zero,
+ * before anything in the mailbox) or armed. */
+static int fire_event_timeout(rt_actor_t *self, gsm_t *s, rt_msg_t *msg)
+{
+    bool kept;
+    gsm_ev_t e = {GSM_EVENT_TIMEOUT, {0}, msg};
+    int rc = on_event(self, s, e, true, &kept);
+    rt_msg_free(msg); /* timeouts cannot be postponed */
+    return rc;
+}
+
+/* End a turn: re-deliver what a state change released, ahead of the
+ * mailbox (each such event cancels an event timeout asked for before
+ * it), then start the event timeout the last callback asked for. */
+static int end_turn(rt_actor_t *self, gsm_t *s, int rc)
+{
+    for (;;) {
+        while (rc == 0 && s->ready.n > 0) {
+            gsm_ev_t ev = q_shift(&s->ready);
+            bool kept;
+            rc = on_event(self, s, ev, true, &kept);
+            if (!kept)
+                rt_msg_free(ev.m);
+        }
+        if (rc != 0 || s->ev_req == NULL)
+            return rc;
+        rt_msg_t *msg = s->ev_req;
+        s->ev_req = NULL;
+        if (s->ev_req_ms != 0) {
+            arm_event_timeout(self, s, s->ev_req_ms, msg);
+            return 0;
+        }
+        rc = fire_event_timeout(self, s, msg);
+    }
+}
+
+typedef struct gsm_fmt_s {
+    rt_actor_t *self;
+    gsm_t *s;
+} gsm_fmt_t;
+
+static void fmt_data(void *ctx, char *p, size_t n)
+{
+    gsm_fmt_t *f = ctx;
+    f->s->cbs->format_status(f->self, f->s->state, f->s->data, p, n);
+}
+
+/* sys:get_status: the state, what waits, the live timeouts, then
+ * format_status's text for the data. Not an event: it cancels no event
+ * timeout. */
+static int on_status(rt_actor_t *self, gsm_t *s, rt_msg_t *m)
+{
+    char buf[GEN_STATUS_MAX];
+    gen_sbuf_t b = {buf, 0, sizeof buf};
+    gen__status_head(&b, "gen_statem", s->cbs->name, s->parent);
+    gen__sbuf_printf(&b,
+                     "\nstate: %d\npostponed: %zu\ntimeouts: state %s, "
+                     "event %s, generic %zu",
+                     s->state, s->postponed.n, s->st_gen ? "on" : "off",
+                     s->ev_gen ? "on" : "off", s->ntmo);
+    if (s->cbs->format_status != NULL) {
+        gen__sbuf_printf(&b, "\ndata: ");
+        gsm_fmt_t f = {self, s};
+        gen__sbuf_call(&b, fmt_data, &f);
+    }
+    (void)gen_status_reply(rt_actor_rt(self), rt_msg_caller(m), buf);
+    return 0;
+}
+
 static int gsm_handle(rt_actor_t *self, rt_msg_t *m)
 {
     gsm_t *s = rt_state(self);
@@ -288,16 +407,13 @@ static int gsm_handle(rt_actor_t *self, rt_msg_t *m)
         return gen__stop_rc(m->reason);
     if (m->type == RT_MSG_EXIT && gen__from_parent(self, s->parent, m))
         return gen__stop_rc(m->reason);
+    if (gen__is_status(m))
+        return on_status(self, s, m);
+    s->in_turn = true;
     int rc = m->type == GEN_MSG_TIMEOUT ? on_timeout(self, s, m)
                                         : on_msg(self, s, m);
-    /* Re-deliver what a state change released before the mailbox. */
-    while (rc == 0 && s->ready.n > 0) {
-        gsm_ev_t ev = q_shift(&s->ready);
-        bool kept;
-        rc = on_event(self, s, ev, true, &kept);
-        if (!kept)
-            rt_msg_free(ev.m);
-    }
+    rc = end_turn(self, s, rc);
+    s->in_turn = false;
     return rc;
 }
 
@@ -310,11 +426,18 @@ static int gsm_init(rt_actor_t *self, void *arg)
     s->parent = st->parent;
     /* Set first: init and the enter call may already set timeouts. */
     rt_set_state(self, s);
+    s->in_turn = true;
     int rc = s->cbs->init != NULL
                  ? s->cbs->init(self, st->arg, &s->data, &s->state)
                  : 0;
     if (rc >= 0 && (rc = enter(self, s)) < 0 && s->cbs->terminate != NULL)
         s->cbs->terminate(self, s->state, s->data, rc);
+    s->in_turn = false;
+    if (rc == 0 && s->ev_req != NULL) {
+        rt_msg_t *msg = s->ev_req;
+        s->ev_req = NULL;
+        arm_event_timeout(self, s, s->ev_req_ms, msg);
+    }
     if (rc < 0) {
         rt_set_state(self, NULL);
         gsm_free(self, s);
@@ -388,6 +511,25 @@ int gen_statem_state_timeout(rt_actor_t *self, uint64_t ms, rt_msg_t *msg)
     if (rc < 0)
         return rc;
     s->st_gen = s->seq;
+    return 0;
+}
+
+int gen_statem_event_timeout(rt_actor_t *self, uint64_t ms, rt_msg_t *msg)
+{
+    gsm_t *s = self_gsm(self);
+    cancel_event_timeout(self, s); /* a new one replaces the old */
+    if (ms == GEN_STATEM_INFINITY) {
+        rt_msg_free(msg);
+        return 0;
+    }
+    if (msg == NULL)
+        msg = rt_msg_new(0);
+    if (!s->in_turn) {
+        arm_event_timeout(self, s, ms, msg);
+        return 0;
+    }
+    s->ev_req = msg;
+    s->ev_req_ms = ms;
     return 0;
 }
 

@@ -99,11 +99,19 @@ static void file_terminate(void *state, int reason)
     free(f);
 }
 
+static void file_format(void *state, char *buf, size_t len)
+{
+    const log_file_t *f = state;
+    snprintf(buf, len, "%s, level %s", f->path != NULL ? f->path : "stderr",
+             level_names[f->min]);
+}
+
 static const gen_event_handler_t file_handler = {
     .name = "logger_file",
     .init = file_init,
     .handle_event = file_event,
     .terminate = file_terminate,
+    .format_status = file_format,
 };
 
 int logger_start(rt_t *rt, rt_actor_t *self, const char *path,

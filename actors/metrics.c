@@ -3,6 +3,7 @@
  * holding named 64-bit counters in a small chained hash table. A read of
  * all of them (METRICS_MSG_ALL) answers a Cleo__Metrics__Counters record.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,12 +123,19 @@ static void met_terminate(rt_actor_t *self, void *state, int reason)
     free(t);
 }
 
+static void met_format(rt_actor_t *self, void *state, char *buf, size_t len)
+{
+    const met_t *t = state;
+    snprintf(buf, len, "%zu counters", t->n);
+}
+
 static const gen_server_cbs_t met_cbs = {
     .name = "metrics",
     .init = met_init,
     .handle_call = met_call,
     .handle_cast = met_cast,
     .terminate = met_terminate,
+    .format_status = met_format,
 };
 
 int metrics_start(rt_t *rt, rt_actor_t *self, rt_pid_t *out)

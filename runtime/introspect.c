@@ -52,6 +52,8 @@ typedef struct conn_s {
     bool tcp, authed;
     bool busy;            /* a TREE or TRACE is in flight */
     rt_pid_t tracer;      /* RT_PID_NONE unless tracing */
+    Cleo__Introspect__Response *pending; /* an INFO waiting for the
+                                            actor's status; else NULL */
     uint64_t dropped;     /* trace events not sent */
 } conn_t;
 
@@ -85,6 +87,7 @@ static void on_handle_closed(uv_handle_t *h) { free(h->data); }
 static void on_conn_closed(uv_handle_t *h)
 {
     conn_t *c = h->data;
+    rt__isp_resp_free(c->pending);
     free(c->in);
     free(c);
 }
@@ -310,6 +313,46 @@ static int start_admin(rt_actor_t *self, isp_t *s, conn_t *c,
     return rc;
 }
 
+/* The actor's answer to INFO's status request, or the call's failure
+ * (a timeout, its death): the INFO goes out either way. */
+static int on_status_reply(rt_actor_t *self, rt_msg_t *reply, int status,
+                           void *data)
+{
+    isp_t *s = rt_state(self);
+    uint64_t id = (uint64_t)(uintptr_t)data;
+    conn_t *c = conn_find(s, id);
+    if (c == NULL || c->pending == NULL)
+        return 0; /* the client left meanwhile */
+    Cleo__Introspect__Response *r = c->pending;
+    c->pending = NULL;
+    if (status == 0)
+        rt__isp_info_status(r, reply);
+    c->busy = false;
+    conn_reply(s, c, r);
+    resume(self, s, id);
+    return 0;
+}
+
+/* INFO: the runtime's facts, then the behaviour's own status
+ * (RT_MSG_STATUS, OTP's sys:get_status), asked with a timeout so that a
+ * busy or silent actor delays only this connection. @return the
+ * response now, or NULL when it waits for the status. */
+static Cleo__Introspect__Response *start_info(rt_actor_t *self, isp_t *s,
+                                              conn_t *c, const char *target)
+{
+    Cleo__Introspect__Response *r = rt__isp_info(&s->ctx, target);
+    rt_pid_t pid;
+    if (r->kind != CLEO__INTROSPECT__RESPONSE__KIND__INFO || r->n_actor != 1 ||
+        rt__isp_pid_parse(r->actor[0]->pid, &pid) < 0 || pid == rt_self(self))
+        return r;
+    if (rt_call(self, pid, rt_msg_new(RT_MSG_STATUS), RT__ISP_STATUS_MS,
+                on_status_reply, (void *)(uintptr_t)c->id) < 0)
+        return r;
+    c->pending = r;
+    c->busy = true;
+    return NULL;
+}
+
 /* One request. @return false if c was closed. */
 static bool dispatch(rt_actor_t *self, isp_t *s, conn_t *c,
                      const Cleo__Introspect__Request *q)
@@ -332,7 +375,7 @@ static bool dispatch(rt_actor_t *self, isp_t *s, conn_t *c,
         r = rt__isp_actors(x, q->sort, q->limit);
         break;
     case CLEO__INTROSPECT__REQUEST__KIND__INFO:
-        r = rt__isp_info(x, q->target);
+        r = start_info(self, s, c, q->target);
         break;
     case CLEO__INTROSPECT__REQUEST__KIND__KILL:
         r = rt__isp_kill(x, q->target, q->reason);

@@ -28,6 +28,9 @@
 #define RT__ISP_TREE_DEPTH 16        /* deepest supervisor nesting */
 #define RT__ISP_ADMIN_NAME "admin"   /* who answers ADMIN requests */
 #define RT__ISP_ADMIN_MS 30000u      /* an ADMIN request's call */
+#define RT__ISP_STATUS_MS 1000u      /* INFO's RT_MSG_STATUS call: an actor
+                                        that does not answer (not an OTP
+                                        behaviour, or busy) costs this */
 
 /* The server's own message types (application range). */
 enum {
@@ -110,6 +113,12 @@ Cleo__Introspect__Response *rt__isp_info(const rt__isp_ctx_t *c,
 Cleo__Introspect__Response *rt__isp_kill(const rt__isp_ctx_t *c,
                                          const char *target,
                                          const char *reason);
+
+/* Put the status text of an RT_MSG_STATUS reply (a
+ * Cleo__Introspect__ActorStatus) in an INFO response; a reply without
+ * one leaves it out. @param reply borrows. */
+void rt__isp_info_status(Cleo__Introspect__Response *r,
+                         const rt_msg_t *reply);
 
 /* The TREE walk: an rt_work_fn for a rt__isp_tree_t, and its free. */
 int rt__isp_tree_walk(void *arg);

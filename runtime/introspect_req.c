@@ -286,6 +286,19 @@ resp_t *rt__isp_info(const rt__isp_ctx_t *c, const char *target)
     return r;
 }
 
+void rt__isp_info_status(resp_t *r, const rt_msg_t *reply)
+{
+    const ProtobufCMessage *pb = reply != NULL ? reply->payload : NULL;
+    if (r->n_actor != 1 || pb == NULL || reply->payload_free == NULL ||
+        pb->descriptor != &cleo__introspect__actor_status__descriptor)
+        return;
+    const Cleo__Introspect__ActorStatus *st = (const void *)pb;
+    actor_t *a = r->actor[0];
+    if (a->status != protobuf_c_empty_string)
+        free(a->status);
+    a->status = rt__isp_strdup(st->text);
+}
+
 resp_t *rt__isp_kill(const rt__isp_ctx_t *c, const char *target,
                      const char *reason)
 {

@@ -162,6 +162,11 @@ struct rt_msg_s {
  * (the manager role's): payload a Cleo__Introspect__AdminReq, reply
  * payload a Cleo__Introspect__AdminReply (proto/introspect.proto). */
 #define RT_MSG_ADMIN (RT_MSG_PROTO_BASE + 2u)
+/* sys:get_status, asked by the introspection server for `cleo-adm info`
+ * (with a timeout: an actor may not answer). The OTP behaviours answer
+ * with a reply whose payload is a Cleo__Introspect__ActorStatus
+ * (proto/introspect.proto) holding their status text. */
+#define RT_MSG_STATUS (RT_MSG_PROTO_BASE + 3u)
 #define RT_MSG_OTP_BASE (RT_MSG_PROTO_BASE + 0x40u)
 
 /** Allocate a message header of `type` from the runtime's pool, with

@@ -1,9 +1,11 @@
 /*
  * manage.c - the supervisor's management calls (start_child,
  * terminate_child, restart_child, delete_child) and its queries
- * (which_children, count_children, and the RT_MSG_WHICH_CHILDREN protocol
- * message answered with a Cleo__Introspect__Children protobuf).
+ * (which_children, count_children, the RT_MSG_WHICH_CHILDREN protocol
+ * message answered with a Cleo__Introspect__Children protobuf, and
+ * RT_MSG_STATUS answered with a Cleo__Introspect__ActorStatus text).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +203,84 @@ int sup__on_which_pb(rt_actor_t *self, sup_state_t *s, rt_msg_t *m)
     for (size_t i = 0; i < s->kids.n; i++)
         pb->child[i] = pb_child(rt_actor_rt(self), &s->kids.v[i]);
     rt_msg_t *r = rt_msg_new(RT_MSG_WHICH_CHILDREN);
+    rt_msg_set_pb(r, pb);
+    (void)rt_reply(rt_actor_rt(self), caller, r);
+    return 0;
+}
+
+/* ---- sys:get_status ---------------------------------------------------- */
+
+#define STATUS_MAX 4096 /* bytes of text, as actors.h's GEN_STATUS_MAX */
+
+/* Append printf-style text at *len, cut to fit buf[STATUS_MAX]. */
+static void __attribute__((format(printf, 3, 4)))
+status_add(char *buf, size_t *len, const char *fmt, ...)
+{
+    size_t room = STATUS_MAX - *len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+static const char *op_name(sup_op_t op)
+{
+    switch (op) {
+    case SUP_OP_RESTART:
+        return "restarting children";
+    case SUP_OP_TERMINATE:
+        return "terminating a child";
+    case SUP_OP_SHUTDOWN:
+        return "shutting down";
+    default:
+        return "running";
+    }
+}
+
+/* The status as OTP's supervisor shows it through sys:get_status: its
+ * flags, the restarts in the period, the child counts, then each child. */
+static void status_text(rt_actor_t *self, sup_state_t *s, char *buf)
+{
+    size_t len = 0, active = 0, sups = 0;
+    char pb[32];
+    for (size_t i = 0; i < s->kids.n; i++) {
+        active += s->kids.v[i].pid != RT_PID_NONE;
+        sups += s->kids.v[i].spec->type == SUP_SUPERVISOR;
+    }
+    buf[0] = '\0';
+    status_add(buf, &len, "supervisor\nstatus: %s\nparent: %s", op_name(s->op),
+               s->parent != RT_PID_NONE ? rt_pid_fmt(s->parent, pb, sizeof pb)
+                                        : "none");
+    status_add(buf, &len,
+               "\nstrategy: %s\nintensity: %u restarts in %u ms (%u now)"
+               "\nchildren: %zu specs, %zu active, %zu workers, "
+               "%zu supervisors",
+               strategy_names[s->spec->flags.strategy],
+               s->spec->flags.intensity, s->period_ms,
+               sup__restarts_in_period(self, s), s->kids.n, active,
+               s->kids.n - sups, sups);
+    for (size_t i = 0; i < s->kids.n; i++) {
+        const sup_child_t *c = &s->kids.v[i];
+        status_add(buf, &len, "\n  %s %s %s, restarts %u", c->id,
+                   c->pid != RT_PID_NONE ? rt_pid_fmt(c->pid, pb, sizeof pb)
+                                         : "(not running)",
+                   restart_names[c->spec->restart], c->restarts);
+    }
+}
+
+int sup__on_status(rt_actor_t *self, sup_state_t *s, rt_msg_t *m)
+{
+    rt_from_t caller = rt_msg_caller(m);
+    if (caller.ref == 0)
+        return 0;
+    char *buf = sup__xmalloc(STATUS_MAX);
+    status_text(self, s, buf);
+    Cleo__Introspect__ActorStatus *pb = sup__xmalloc(sizeof *pb);
+    cleo__introspect__actor_status__init(pb);
+    pb->text = buf;
+    rt_msg_t *r = rt_msg_new(RT_MSG_STATUS);
     rt_msg_set_pb(r, pb);
     (void)rt_reply(rt_actor_rt(self), caller, r);
     return 0;

@@ -455,6 +455,8 @@ static int sup_handle(rt_actor_t *self, rt_msg_t *m)
         return on_term_timeout(self, s, m);
     case RT_MSG_WHICH_CHILDREN:
         return sup__on_which_pb(self, s, m);
+    case RT_MSG_STATUS:
+        return sup__on_status(self, s, m);
     case SUP_MSG_WHICH:
         return sup__on_which(self, s, m);
     case SUP_MSG_COUNT:

@@ -114,6 +114,9 @@ int sup__on_delete_child(rt_actor_t *self, sup_state_t *s, sup_ev_t *ev);
 int sup__on_which(rt_actor_t *self, sup_state_t *s, rt_msg_t *m);
 int sup__on_count(rt_actor_t *self, sup_state_t *s, rt_msg_t *m);
 int sup__on_which_pb(rt_actor_t *self, sup_state_t *s, rt_msg_t *m);
+/* RT_MSG_STATUS (sys:get_status): strategy, intensity, child counts and
+ * the children, as text. */
+int sup__on_status(rt_actor_t *self, sup_state_t *s, rt_msg_t *m);
 
 /* Check a child spec: id (1..63 bytes), start, enums. 0 or CLEO_EINVAL. */
 int sup__child_spec_check(const sup_child_spec_t *c);

@@ -236,6 +236,19 @@ void adm_print_actors(const adm_resp_t *r)
                (unsigned long long)r->total);
 }
 
+/* The behaviour's own status (sys:get_status), its lines under one
+ * another; nothing for an actor that did not answer. */
+static void print_status(const char *text)
+{
+    const char *label = "status     ";
+    while (text != NULL && *text != '\0') {
+        size_t n = strcspn(text, "\n");
+        printf("%s%.*s\n", label, (int)n, text);
+        label = "           ";
+        text += n + (text[n] == '\n');
+    }
+}
+
 void adm_print_info(const adm_resp_t *r)
 {
     char b[32];
@@ -260,6 +273,7 @@ void adm_print_info(const adm_resp_t *r)
     else
         printf("scheduler  any\n");
     printf("trap_exit  %s\n", a->trap_exit ? "true" : "false");
+    print_status(a->status);
 }
 
 /* One line of the tree: id, pid, behaviour, then what a supervisor

@@ -4,13 +4,17 @@
  * answered at once or later (deferred reply); a call that times out sees
  * CLEO_ETIMEDOUT and the late reply is dropped; casts and infos reach
  * their callbacks; terminate runs once, with the reason, on every stop
- * (stop request, GEN_STOP, crash, panic, the parent's shutdown). The same
+ * (stop request, GEN_STOP, crash, panic, the parent's shutdown); the
+ * server answers sys:get_status with its module, parent and the text of
+ * its format_status, which a panic only cuts short. The same
  * scenarios also run in deterministic mode under many seeds.
  *
  * The test server reports what its callbacks see to the test's inbox.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../runtime/rtt.c"
 #include "actors/actors.h"
@@ -539,6 +543,102 @@ Test(gen_server, blocking_calls_from_a_handler_are_edeadlk)
     cr_assert_eq(r.reason, CLEO_EDEADLK);
     cr_assert_eq(-(int)r.ref, CLEO_EDEADLK);
     cr_assert(rt_is_alive(rtt_rt, server));
+}
+
+/* ---- sys:get_status ------------------------------------------------------ */
+
+/* casts=N; a server that has seen more than 100 casts panics, and one
+ * that has seen exactly 7 writes more than fits. */
+static void srv_format(rt_actor_t *self, void *state, char *buf, size_t len)
+{
+    const srv_t *s = state;
+    if (s->casts > 100)
+        cl_panic("format_status asked to panic");
+    if (s->casts == 7) {
+        memset(buf, 'x', len - 1);
+        buf[len - 1] = '\0';
+        return;
+    }
+    snprintf(buf, len, "casts=%llu", (unsigned long long)s->casts);
+}
+
+static const gen_server_cbs_t fmt_cbs = {
+    .name = "test_fmt",
+    .init = srv_init,
+    .handle_call = srv_call,
+    .handle_cast = srv_cast,
+    .terminate = srv_terminate,
+    .format_status = srv_format,
+};
+
+static char *status_of(rt_pid_t pid)
+{
+    char *text = NULL;
+    int rc = gen_get_status_sync(rtt_rt, pid, 5000, &text);
+    cr_assert_eq(rc, 0, "get_status: %s", cleo_err_name(rc));
+    return text;
+}
+
+Test(gen_server, get_status_shows_the_module_and_the_format_status_text)
+{
+    srv_arg_t a = {.to = rtt_ibp};
+    rt_pid_t pid;
+    cr_assert_eq(gen_server_start(rtt_rt, NULL, &fmt_cbs, &a, NULL, &pid), 0);
+    cast(pid, T_PING, 0, 0);
+    cast(pid, T_PING, 0, 0);
+    char *text = status_of(pid);
+    cr_assert_str_eq(text, "gen_server test_fmt\nstatus: running\n"
+                           "parent: none\nstate: casts=2");
+    free(text);
+}
+
+Test(gen_server, get_status_without_format_status_shows_module_and_parent)
+{
+    rt_pid_t parent = start_srv(NULL, RT_PID_NONE);
+    cast(parent, T_START_CHILD, 0, 0);
+    rt_pid_t child = rtt_expect(REP_CHILD, parent).other;
+    char *text = status_of(child), want[128], pb[32];
+    snprintf(want, sizeof want,
+             "gen_server test_srv\nstatus: running\nparent: %s",
+             rt_pid_fmt(parent, pb, sizeof pb));
+    cr_assert_str_eq(text, want);
+    free(text);
+}
+
+Test(gen_server, get_status_is_cut_at_gen_status_max_and_survives_a_panic)
+{
+    srv_arg_t a = {.to = rtt_ibp};
+    rt_pid_t pid;
+    cr_assert_eq(gen_server_start(rtt_rt, NULL, &fmt_cbs, &a, NULL, &pid), 0);
+    for (int i = 0; i < 7; i++)
+        cast(pid, T_PING, 0, 0);
+    char *text = status_of(pid);
+    cr_assert_eq(strlen(text), GEN_STATUS_MAX - 1);
+    cr_assert(strncmp(text, "gen_server test_fmt\n", 20) == 0);
+    free(text);
+    for (int i = 0; i < 100; i++)
+        cast(pid, T_PING, 0, 0);
+    text = status_of(pid); /* format_status panics: the head remains */
+    cr_assert_str_eq(text, "gen_server test_fmt\nstatus: running\n"
+                           "parent: none\nstate: ");
+    free(text);
+    cr_assert_eq(echo(pid, 1), 2); /* and the server lives */
+}
+
+Test(gen_server, get_status_of_an_actor_that_does_not_answer_times_out)
+{
+    static const rt_behaviour_t plain = {.name = "plain",
+                                         .init = rtt_probe_init,
+                                         .handle = rtt_probe_handle,
+                                         .destroy = rtt_probe_destroy};
+    rt_pid_t pid;
+    cr_assert_eq(
+        rt_spawn(rtt_rt, NULL, &plain, (void *)(uintptr_t)rtt_ibp, NULL, &pid),
+        0);
+    char *text = NULL;
+    cr_assert_eq(gen_get_status_sync(rtt_rt, pid, 50, &text), CLEO_ETIMEDOUT);
+    cr_assert_null(text);
+    cr_assert_eq(gen_get_status_sync(rtt_rt, pid, 50, NULL), CLEO_EINVAL);
 }
 
 /* ---- deterministic mode ------------------------------------------------- */

@@ -6,10 +6,15 @@
  * timeouts are named, restartable, cancellable and survive state changes;
  * postponed events come back in their order after the next state change,
  * ahead of newer ones; calls are answered now or after a postponement;
- * terminate runs on every stop. Also run under many deterministic seeds.
+ * the event timeout fires only if no event arrives first, and a new one
+ * replaces it; terminate runs on every stop; sys:get_status shows the
+ * state, what waits and the live timeouts, and is no event. Also run
+ * under many deterministic seeds.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../runtime/rtt.c"
 #include "actors/actors.h"
@@ -29,6 +34,15 @@ enum {
     S_STOP,                /* GEN_STOP */
     S_CRASH,               /* return reason */
     S_TMO_MSG,             /* the message a state timeout carries */
+    S_EV_TMO,              /* event timeout after arg ms; its message's
+                              arg is reason */
+    S_EV_TWICE,            /* event timeout 20 ms (message arg 1), then
+                              one after arg ms (message arg 2) */
+    S_EV_GEN,              /* generic timeout 5 after 20 ms, and an event
+                              timeout after 200 ms */
+    S_GOTO_EV,             /* next = arg, and an event timeout of 20 ms
+                              (message arg 7) */
+    S_SLEEP,               /* keep the scheduler for arg ms */
 };
 
 enum {
@@ -61,6 +75,37 @@ static int sm_init(rt_actor_t *self, void *arg, void **data, int *state)
     return 0;
 }
 
+static rt_msg_t *tmo_msg(uint64_t arg)
+{
+    rt_msg_t *m = rt_msg_new(S_TMO_MSG);
+    m->arg = arg;
+    return m;
+}
+
+/* The casts about the event timeout. */
+static int on_cast_ev(rt_actor_t *self, rt_msg_t *ev, int *next)
+{
+    switch (ev->type) {
+    case S_EV_TMO:
+        return gen_statem_event_timeout(self, ev->arg,
+                                        tmo_msg((uint64_t)ev->reason));
+    case S_EV_TWICE:
+        rt_assert(gen_statem_event_timeout(self, 20, tmo_msg(1)) == 0);
+        return gen_statem_event_timeout(self, ev->arg, tmo_msg(2));
+    case S_EV_GEN:
+        rt_assert(gen_statem_timeout(self, 5, 20, NULL) == 0);
+        return gen_statem_event_timeout(self, 200, tmo_msg(3));
+    case S_GOTO_EV:
+        *next = (int)ev->arg;
+        return gen_statem_event_timeout(self, 20, tmo_msg(7));
+    case S_SLEEP:
+        usleep((useconds_t)ev->arg * 1000);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static int on_cast(rt_actor_t *self, rt_msg_t *ev, int state, int *next)
 {
     switch (ev->type) {
@@ -83,7 +128,7 @@ static int on_cast(rt_actor_t *self, rt_msg_t *ev, int state, int *next)
     case S_CRASH:
         return ev->reason;
     default:
-        return 0;
+        return on_cast_ev(self, ev, next);
     }
 }
 
@@ -102,7 +147,7 @@ static int sm_event(rt_actor_t *self, gen_statem_event_t type, rt_msg_t *ev,
     tell(self, REP_EVENT, type, ev->arg, state);
     if (type == GSM_TIMEOUT && ev->arg == GO_NAME)
         *next = 1;
-    if (type == GSM_STATE_TIMEOUT)
+    if (type == GSM_STATE_TIMEOUT || type == GSM_EVENT_TIMEOUT)
         rt_assert(ev->type == S_TMO_MSG);
     if (type == GSM_CALL) {
         rt_msg_t *r = rt_msg_new(ev->type);
@@ -340,6 +385,146 @@ Test(gen_statem, restarting_a_generic_timeout_fires_it_once)
     rtt_expect_none(REP_EVENT, pid, 100);
     cr_assert_eq(fired7, 1);
     cr_assert_eq(fired8, 1);
+}
+
+/* ---- the event timeout ({timeout, T, Msg}) ------------------------------ */
+
+/* No report of an event timeout from pid within ms (other events may come). */
+static void expect_no_event_timeout(rt_pid_t pid, uint32_t ms)
+{
+    rtt_sleep_ms(ms);
+    rtt_report_t r;
+    while (rtt_wait_report(REP_EVENT, pid, 0, &r))
+        cr_assert_neq(r.other, GSM_EVENT_TIMEOUT, "event timeout %llu fired",
+                      (unsigned long long)r.ref);
+}
+
+Test(gen_statem, event_timeout_fires_with_its_message_when_no_event_arrives)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_EV_TMO, 20, 42);
+    expect_event(pid, GSM_CAST, 20, 0);
+    expect_event(pid, GSM_EVENT_TIMEOUT, 42, 0);
+    rtt_expect_none(REP_EVENT, pid, RTT_QUIET_MS); /* once */
+}
+
+Test(gen_statem, event_timeout_is_cancelled_by_a_cast_a_call_or_an_info)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_GOTO, 1, 0); /* where calls are answered at once */
+    expect_enter(pid, 1);
+    cast(pid, S_EV_TMO, 100, 1);
+    cast(pid, S_ST_TMO, 10000, 0); /* a cast */
+    expect_no_event_timeout(pid, 200);
+    cast(pid, S_EV_TMO, 100, 2);
+    cr_assert_eq(callw(pid, 3), 4); /* a call */
+    expect_no_event_timeout(pid, 200);
+    cast(pid, S_EV_TMO, 100, 3);
+    rtt_post(pid, S_TMO_MSG, 0, 0); /* an info */
+    expect_no_event_timeout(pid, 200);
+}
+
+Test(gen_statem, event_timeout_is_cancelled_by_another_timeout_event)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_EV_GEN, 0, 0);
+    expect_event(pid, GSM_CAST, 0, 0);
+    expect_event(pid, GSM_TIMEOUT, 5, 0);
+    expect_no_event_timeout(pid, 300);
+}
+
+Test(gen_statem, event_timeout_survives_a_state_change_without_events)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_GOTO_EV, 1, 0);
+    expect_event(pid, GSM_CAST, 1, 0);
+    expect_enter(pid, 1); /* an enter call is not an event */
+    expect_event(pid, GSM_EVENT_TIMEOUT, 7, 1);
+}
+
+Test(gen_statem, event_timeout_is_cancelled_by_a_retried_postponed_event)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_WORK, 1, 0); /* postponed in state 0 */
+    cast(pid, S_GOTO_EV, 1, 0);
+    expect_event(pid, GSM_CAST, 1, 0);
+    expect_enter(pid, 1);
+    expect_event(pid, GSM_CAST, 1, 1); /* the work, retried */
+    expect_no_event_timeout(pid, 150);
+}
+
+Test(gen_statem, zero_event_timeout_comes_before_queued_messages)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_SLEEP, 50, 0); /* so that what follows is queued */
+    cast(pid, S_EV_TMO, 0, 9);
+    rtt_post(pid, S_TMO_MSG, 5, 0);
+    expect_event(pid, GSM_CAST, 50, 0);
+    expect_event(pid, GSM_CAST, 0, 0);
+    expect_event(pid, GSM_EVENT_TIMEOUT, 9, 0);
+    expect_event(pid, GSM_INFO, 5, 0);
+}
+
+Test(gen_statem, a_new_event_timeout_replaces_the_old_and_infinity_cancels)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_EV_TWICE, 60, 0);
+    expect_event(pid, GSM_CAST, 60, 0);
+    expect_event(pid, GSM_EVENT_TIMEOUT, 2, 0); /* not 1, which was 20 ms */
+    rtt_expect_none(REP_EVENT, pid, 100);
+    cast(pid, S_EV_TWICE, GEN_STATEM_INFINITY, 0);
+    expect_event(pid, GSM_CAST, GEN_STATEM_INFINITY, 0);
+    rtt_expect_none(REP_EVENT, pid, 150);
+}
+
+/* ---- sys:get_status ------------------------------------------------------ */
+
+static void sm_format(rt_actor_t *self, int state, void *data, char *buf,
+                      size_t len)
+{
+    snprintf(buf, len, "seen in state %d", state);
+}
+
+static const gen_statem_cbs_t sm_fmt_cbs = {
+    .name = "test_sm_fmt",
+    .init = sm_init,
+    .handle_event = sm_event,
+    .format_status = sm_format,
+};
+
+Test(gen_statem, get_status_shows_state_postponed_and_timeouts_and_is_no_event)
+{
+    rt_pid_t pid = start_sm();
+    cast(pid, S_WORK, 1, 0);        /* postponed */
+    cast(pid, S_GEN_TMO, 7, 10000); /* a generic timeout */
+    cast(pid, S_EV_TMO, 150, 4);    /* the event timeout, last */
+    expect_event(pid, GSM_CAST, 7, 0);
+    expect_event(pid, GSM_CAST, 150, 0);
+    char *text = NULL;
+    cr_assert_eq(gen_get_status_sync(rtt_rt, pid, 5000, &text), 0);
+    cr_assert_str_eq(text, "gen_statem test_sm\nstatus: running\n"
+                           "parent: none\nstate: 0\npostponed: 1\n"
+                           "timeouts: state off, event on, generic 1");
+    free(text);
+    /* Asking is not an event: the event timeout still fires. */
+    expect_event(pid, GSM_EVENT_TIMEOUT, 4, 0);
+}
+
+Test(gen_statem, get_status_adds_the_format_status_text_for_the_data)
+{
+    sm_arg_t a = {.to = rtt_ibp};
+    rt_pid_t pid;
+    cr_assert_eq(gen_statem_start(rtt_rt, NULL, &sm_fmt_cbs, &a, NULL, &pid),
+                 0);
+    cast(pid, S_GOTO, 3, 0);
+    expect_event(pid, GSM_CAST, 3, 0);
+    char *text = NULL;
+    cr_assert_eq(gen_get_status_sync(rtt_rt, pid, 5000, &text), 0);
+    cr_assert_str_eq(text, "gen_statem test_sm_fmt\nstatus: running\n"
+                           "parent: none\nstate: 3\npostponed: 0\n"
+                           "timeouts: state off, event off, generic 0\n"
+                           "data: seen in state 3");
+    free(text);
 }
 
 /* ---- postpone ------------------------------------------------------------ */

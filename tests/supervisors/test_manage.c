@@ -1,10 +1,14 @@
 /*
  * test_manage.c - the management calls (start_child, terminate_child,
  * restart_child, delete_child), which_children and count_children, the
- * RT_MSG_WHICH_CHILDREN protobuf reply, and their bad inputs.
+ * RT_MSG_WHICH_CHILDREN protobuf reply, the status text (sys:get_status),
+ * and their bad inputs.
  */
 #include "supt.c"
 
+#include <stdio.h>
+
+#include "actors/actors.h"
 #include "proto/introspect.pb-c.h"
 
 #define X (-7003)
@@ -302,5 +306,30 @@ Test(sup_manage, which_children_protobuf_reply)
     cr_assert_str_eq(pb->child[1]->pid, "", "not running: empty pid");
     cr_assert_str_eq(pb->child[1]->behaviour, "");
     rt_msg_free(r);
+    cr_assert_eq(stop_sup(sup), RT_REASON_SHUTDOWN);
+}
+
+/* ---- sys:get_status ---------------------------------------------------- */
+
+Test(sup_manage, get_status_shows_strategy_intensity_counts_and_children)
+{
+    rt_pid_t sup = start_two();
+    rt_pid_t a = pid_of(sup, "a");
+    crash(a, X);
+    expect(REP_START, 1);
+    cr_assert_eq(sup_terminate_child_sync(T_rt, sup, "b", RT_PID_NONE), 0);
+    char *text = NULL;
+    int rc = gen_get_status_sync(T_rt, sup, 5000, &text);
+    cr_assert_eq(rc, 0, "get_status: %s", cleo_err_name(rc));
+    char want[512], pb[32];
+    snprintf(want, sizeof want,
+             "supervisor\nstatus: running\nparent: none\n"
+             "strategy: one_for_one\nintensity: 3 restarts in 60000 ms "
+             "(1 now)\nchildren: 2 specs, 1 active, 2 workers, 0 "
+             "supervisors\n  a %s permanent, restarts 1\n"
+             "  b (not running) permanent, restarts 0",
+             rt_pid_fmt(pid_of(sup, "a"), pb, sizeof pb));
+    cr_assert_str_eq(text, want);
+    free(text);
     cr_assert_eq(stop_sup(sup), RT_REASON_SHUTDOWN);
 }
