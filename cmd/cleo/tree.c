@@ -348,4 +348,4 @@ static int tree_start(rt_t *rt, void *arg, rt_pid_t *top)
     return sup_start(rt, NULL, "cleo_sup", &cleo_spec, top);
 }
 
-const app_spec_t tree_app = {"cleo", tree_start, NULL};
+const app_spec_t tree_app = {.name = "cleo", .start = tree_start};
