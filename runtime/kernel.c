@@ -31,6 +31,10 @@ static int check_opts(rt_opts_t *o)
         o->dirty_threads = 4;
     if (o->io_threads == 0)
         o->io_threads = 64;
+    if (o->long_turn_ms == 0)
+        o->long_turn_ms = 100;
+    if (o->long_mqueue == 0)
+        o->long_mqueue = 10000;
     if (o->deterministic)
         o->schedulers = 1;
     return 0;
@@ -131,7 +135,7 @@ static void kill_all(rt_t *rt)
         m->_sys = RT__F_SHUTDOWN;
         rt_pid_t pid = a->pid;
         rt__table_unpin(&rt->table, a);
-        (void)rt__send_urgent(rt, pid, m, RT__URGENT_SHUTDOWN);
+        (void)rt__send_sig(rt, pid, m);
     }
 }
 

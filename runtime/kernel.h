@@ -42,6 +42,7 @@ struct rt_s {
     uint32_t shutdown_waiters; /* idle_lock: rt_shutdown callers waiting
                                   for another's shutdown to finish */
     _Atomic uint64_t spawned, exited, crashed, dropped;
+    _Atomic uint64_t long_turns, long_mqueues; /* system_monitor counts */
 };
 
 /* A fresh reference (monitors, calls): unique within the runtime. */

@@ -51,6 +51,7 @@ extern "C" {
 #define CLEO_EBADREQ (-20013)   /* malformed request */
 #define CLEO_EPANIC (-20014)    /* an actor called cl_panic/failed assert */
 #define CLEO_ESTATE (-20015)    /* the call is not valid in this state */
+#define CLEO_EOVERLOAD (-20016) /* receiver over its mailbox limit */
 
 /** Short symbolic name of an error code ("CLEO_ENOPROC", "ENOENT"). Never
  *  NULL; the string is static. */
@@ -63,6 +64,15 @@ typedef struct {
     char *base;
     size_t len;
 } cleo_buf_t;
+
+/** Allocation for fixed-size control structures (STYLE rule 26): on
+ *  out-of-memory they log and abort, so no role needs an abort() of its
+ *  own. Client-sized allocations must fail with CLEO_ENOMEM instead.
+ *  @return gives: free with free(); never NULL (NULL for a 0-byte
+ *  calloc/realloc, as the libc call may). */
+RT_API void *cleo_xmalloc(size_t n);
+RT_API void *cleo_xcalloc(size_t n, size_t size);
+RT_API void *cleo_xrealloc(void *p, size_t n);
 
 /* ---------------------------------------------------------------------
  * Exit reasons. A reason is an int: 0 is `normal`, the named ones below
@@ -253,6 +263,12 @@ typedef struct rt_opts_s {
     uint16_t node;         /* node index put in pids; default 0 */
     bool deterministic;    /* one thread, seeded PRNG, virtual clock */
     uint64_t seed;         /* deterministic mode's PRNG seed */
+    uint32_t long_turn_ms; /* a turn longer than this is logged and
+                              counted (system_monitor long_schedule);
+                              0 = 100 */
+    uint32_t long_mqueue;  /* a mailbox reaching this many messages is
+                              logged and counted (long_message_queue);
+                              0 = 10000 */
 } rt_opts_t;
 
 /** Create a runtime and start its schedulers (none in deterministic mode:
@@ -297,6 +313,8 @@ typedef struct rt_spawn_opts_s {
     int sched;         /* pin to this scheduler; RT_SCHED_ANY = not pinned */
     bool trap_exit;    /* start with trap_exit on */
     rt_ref_t *mon_ref; /* out: the monitor ref with RT_SPAWN_MONITOR */
+    uint32_t mailbox_limit; /* 0 = unbounded; past it rt_try_send()
+                               refuses and rt_is_overloaded() is true */
 } rt_spawn_opts_t;
 
 /** Spawn an actor. init(self, arg) runs before this returns.
@@ -366,6 +384,16 @@ RT_API int rt_send(rt_t *rt, rt_pid_t to, rt_msg_t *m);
  *  @return as rt_send(), or CLEO_ENOTFOUND (no such name). */
 RT_API int rt_send_name(rt_t *rt, const char *name, rt_msg_t *m);
 
+/** Send m to `to` unless its mailbox holds mailbox_limit (a spawn
+ *  option) messages or more: the sender sheds load instead of letting
+ *  memory grow. Takes m as rt_send(). An unbounded actor never refuses.
+ *  @return as rt_send(), or CLEO_EOVERLOAD (refused; m freed). */
+RT_API int rt_try_send(rt_t *rt, rt_pid_t to, rt_msg_t *m);
+
+/** True if pid is a live actor whose mailbox is at or over its limit
+ *  (a snapshot: the length may change at once). */
+RT_API bool rt_is_overloaded(rt_t *rt, rt_pid_t pid);
+
 /** True if pid names a live actor of this runtime (a snapshot). */
 RT_API bool rt_is_alive(rt_t *rt, rt_pid_t pid);
 
@@ -431,17 +459,21 @@ RT_API int rt_timer_cancel(rt_t *rt, rt_ref_t ref);
 
 /* The continuation: reply is the reply (status 0; the runtime frees it
  * after this returns unless payload is cleared) or NULL with status
- * CLEO_ETIMEDOUT / CLEO_ENOPROC / CLEO_EBADPID, or the callee's exit
- * reason if it died while handling the request (CLEO_ENOPROC for a
- * normal stop, CLEO_EPANIC for a panic). Runs in the caller actor's
+ * CLEO_ETIMEDOUT / CLEO_ENOPROC (callee already dead) / CLEO_EBADPID, or
+ * the callee's exit reason if it died before answering: while handling
+ * the request, after deferring its reply, or with the request still
+ * queued (CLEO_ENOPROC for a normal stop, CLEO_EPANIC for a panic). Runs in the caller actor's
  * context; returns like a handler (0, RT_STOP or <0 to exit). */
 typedef int (*rt_reply_cb)(rt_actor_t *self, rt_msg_t *reply, int status,
                            void *data);
 
-/** Who to answer: copied out of a request so a reply can be deferred. */
+/** Who to answer: copied out of a request so a reply can be deferred,
+ *  even by another actor (a reply from elsewhere tells `server`, so that
+ *  its death no longer fails the call). */
 typedef struct rt_from_s {
-    rt_pid_t pid;
-    rt_ref_t ref;
+    rt_pid_t pid;    /* the caller */
+    rt_ref_t ref;    /* the call; 0 = not a call */
+    rt_pid_t server; /* the actor that took the request; 0 = unknown */
 } rt_from_t;
 
 /** Send req to `to` as a call; cb runs exactly once, with the reply or an
@@ -453,7 +485,14 @@ RT_API int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req,
                    uint32_t timeout_ms, rt_reply_cb cb, void *data);
 
 /** The caller of a request (valid for rt_reply until the reply is sent).
- *  ref is 0 if m was not sent with rt_call(). */
+ *  ref is 0 if m was not sent with rt_call(). Call it from the handler
+ *  that took the request: server is the calling actor.
+ *
+ *  Like OTP's gen_server:call, which monitors the callee, a call never
+ *  outlives its server: a request the server took and has not answered
+ *  when it dies fails at once with the server's exit reason (deferred
+ *  replies, postponed events), and so does one still queued in its
+ *  mailbox; a call to a dead pid fails with CLEO_ENOPROC. */
 RT_API rt_from_t rt_msg_caller(const rt_msg_t *req);
 
 /** Reply to a call. @param reply takes.
@@ -504,7 +543,10 @@ typedef int (*rt_work_fn)(void *arg);
 
 /** Run fn(arg) on the blocking pool, then send `self` a message of
  *  reply_type with payload = arg, payload_free = arg_free, reason = fn's
- *  return. In deterministic mode fn runs inline at once.
+ *  return. In deterministic mode fn runs inline at once. A cl_panic() or
+ *  failed rt_assert() in fn fails that job only: reason = CLEO_EPANIC
+ *  (inline too: the submitter's turn goes on); a memory fault is not
+ *  contained.
  *  @param arg takes (freed with arg_free with the reply, or at once on an
  *         error return; NULL fn allowed).
  *  @return 0, CLEO_ESHUTDOWN, CLEO_EINVAL. */
@@ -572,6 +614,9 @@ typedef struct rt_actor_info_s {
     rt_actor_state_t state;
     bool trap_exit;
     rt_pid_t tracer;       /* RT_PID_NONE if not traced */
+    uint32_t mailbox_limit; /* 0 = unbounded */
+    uint32_t long_turns;   /* turns longer than opts.long_turn_ms */
+    uint32_t long_mqueues; /* times the mailbox reached opts.long_mqueue */
 } rt_actor_info_t;
 
 /** Trace pid: for each message it handles, tracer gets an RT_MSG_TRACE
@@ -597,6 +642,8 @@ typedef struct rt_sched_stats_s {
     uint64_t sleeps;  /* times it slept in its loop */
     uint64_t busy_ns; /* time spent running actors */
     uint32_t queue;   /* run-queue length now */
+    uint64_t turn_ms; /* age of the turn running now; 0 = none */
+    rt_pid_t running; /* the actor in that turn; RT_PID_NONE = none */
 } rt_sched_stats_t;
 
 typedef struct rt_stats_s {
@@ -606,6 +653,8 @@ typedef struct rt_stats_s {
     uint64_t crashed; /* exits with reasons other than normal/shutdown */
     uint64_t dropped; /* messages sent to dead pids */
     uint64_t timers;  /* pending */
+    uint64_t long_turns;   /* turns longer than opts.long_turn_ms */
+    uint64_t long_mqueues; /* mailboxes that reached opts.long_mqueue */
     uint32_t schedulers;
     uint32_t max_actors;
     rt_sched_stats_t sched[RT_MAX_SCHED];
@@ -613,6 +662,11 @@ typedef struct rt_stats_s {
 
 /** Snapshot the runtime's counters. */
 RT_API void rt_stats(rt_t *rt, rt_stats_t *out);
+
+/** Age in ms of the oldest turn running now on any scheduler (0 when
+ *  every scheduler is between turns or asleep): a scheduler stuck in a
+ *  handler shows here, as heart's beat checks. */
+RT_API uint64_t rt_sched_stuck_ms(rt_t *rt);
 
 /* ---------------------------------------------------------------------
  * Introspection server: the node's Unix socket (and optional loopback TCP
