@@ -145,6 +145,7 @@ static const rt_behaviour_t gs_tmpl = {
     .handle = gs_handle,
     .destroy = gs_destroy,
     .memory = gs_memory,
+    .sys_msgs = true,
 };
 
 int gen_server_start(rt_t *rt, rt_actor_t *self, const gen_server_cbs_t *cbs,

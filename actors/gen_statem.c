@@ -70,9 +70,7 @@ static void q_push(gsm_q_t *q, gsm_ev_t ev)
 {
     if (q->n == q->cap) {
         q->cap = q->cap ? q->cap * 2 : 8;
-        gsm_ev_t *v = realloc(q->v, q->cap * sizeof *v);
-        if (v == NULL)
-            abort(); /* fixed-size entries */
+        gsm_ev_t *v = cleo_xrealloc(q->v, q->cap * sizeof *v);
         q->v = v;
     }
     q->v[q->n++] = ev;
@@ -190,9 +188,7 @@ static gsm_tmo_t *add_tmo(gsm_t *s, uint64_t name)
 {
     if (s->ntmo == s->captmo) {
         s->captmo = s->captmo ? s->captmo * 2 : 4;
-        gsm_tmo_t *v = realloc(s->tmo, s->captmo * sizeof *v);
-        if (v == NULL)
-            abort(); /* fixed-size entries */
+        gsm_tmo_t *v = cleo_xrealloc(s->tmo, s->captmo * sizeof *v);
         s->tmo = v;
     }
     gsm_tmo_t *t = &s->tmo[s->ntmo++];
@@ -475,6 +471,7 @@ static const rt_behaviour_t gsm_tmpl = {
     .handle = gsm_handle,
     .destroy = gsm_destroy,
     .memory = gsm_memory,
+    .sys_msgs = true,
 };
 
 /* ---- public ------------------------------------------------------------ */

@@ -249,6 +249,11 @@ typedef struct rt_behaviour_s {
      * actor may be running: it must not read the state, only values the
      * actor publishes through atomics. */
     size_t (*memory)(const rt_actor_t *self);
+    /* True if handle() answers the protocol calls (RT_MSG_STATUS), as the
+     * OTP behaviours do. Otherwise the runtime fails such a call at once
+     * with CLEO_EINVAL, as an unanswerable request would otherwise wait
+     * for its timeout and stay open on the actor. */
+    bool sys_msgs;
 } rt_behaviour_t;
 
 /* ---------------------------------------------------------------------

@@ -323,6 +323,12 @@ int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
         return 1;
     case RT__SYS_CALL_FAIL:
         return rt__call_complete(a, m, m->reason, rc);
+    case RT_MSG_STATUS:
+        if (a->beh->sys_msgs || !(m->_sys & RT__F_CALL))
+            return 0;
+        rt__call_fail(a->rt, a->pid, m->from, m->ref, CLEO_EINVAL);
+        rt__tls_call_ref = 0; /* answered */
+        return 1;
     case RT__SYS_REPLIED:
         if (a->ext != NULL)
             (void)rt__map_del(&a->ext->open, m->ref, NULL);

@@ -494,4 +494,5 @@ const rt_behaviour_t sup__behaviour = {
     .handle = sup_handle,
     .destroy = sup_destroy,
     .memory = sup_memory,
+    .sys_msgs = true,
 };

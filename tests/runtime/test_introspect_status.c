@@ -68,8 +68,10 @@ static int standin_init(rt_actor_t *self, void *arg)
     return 0;
 }
 
-static const rt_behaviour_t standin_beh = {
-    .name = "standin", .init = standin_init, .handle = standin_handle};
+static const rt_behaviour_t standin_beh = {.name = "standin",
+                                           .init = standin_init,
+                                           .handle = standin_handle,
+                                           .sys_msgs = true};
 
 static rt_pid_t spawn_standin(kind_t k, const char *name, int sched)
 {
