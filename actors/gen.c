@@ -14,12 +14,7 @@
 
 void *gen__xcalloc(size_t n)
 {
-    void *p = calloc(1, n);
-    if (p == NULL) {
-        fprintf(stderr, "cleo: out of memory (%zu bytes)\n", n);
-        abort();
-    }
-    return p;
+    return cleo_xcalloc(1, n); /* control structs (STYLE rule 26) */
 }
 
 char *gen__xstrdup(const char *s)

@@ -266,11 +266,16 @@ int gw__auth_date(const char *s, size_t n, int64_t *t)
 
 /* ---- OpenSSL one-shots ------------------------------------------------ */
 
+/* libcrypto fails a one-shot digest only when it cannot allocate its
+ * context. No input reaches that, and going on with an unwritten digest
+ * could let a forged signature compare equal, so the connection actor
+ * whose turn this is crashes (its socket closes; the node goes on). */
+
 void gw__sha256(const void *buf, size_t n, unsigned char out[32])
 {
     unsigned int len = 32;
     if (EVP_Digest(buf, n, out, &len, EVP_sha256(), NULL) != 1)
-        abort(); /* only a broken libcrypto fails a digest */
+        cl_panic("libcrypto: SHA-256 failed");
 }
 
 void gw__hmac256(const void *key, size_t klen, const void *buf, size_t n,
@@ -278,7 +283,7 @@ void gw__hmac256(const void *key, size_t klen, const void *buf, size_t n,
 {
     unsigned int len = 32;
     if (HMAC(EVP_sha256(), key, (int)klen, buf, n, out, &len) == NULL)
-        abort();
+        cl_panic("libcrypto: HMAC-SHA256 failed");
 }
 
 void gw__hmac1(const void *key, size_t klen, const void *buf, size_t n,
@@ -286,7 +291,7 @@ void gw__hmac1(const void *key, size_t klen, const void *buf, size_t n,
 {
     unsigned int len = 20;
     if (HMAC(EVP_sha1(), key, (int)klen, buf, n, out, &len) == NULL)
-        abort();
+        cl_panic("libcrypto: HMAC-SHA1 failed");
 }
 
 /* ---- the two phases ---------------------------------------------------- */

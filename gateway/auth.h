@@ -47,6 +47,7 @@
 #define GW_AUTH_AK_MAX 128         /* bytes of an access key id */
 #define GW_AUTH_REGION_MAX 32      /* bytes of a region name */
 #define GW_AUTH_SIGNED_MAX 1024    /* bytes of a SignedHeaders list */
+#define GW_AUTH_SECRET_MAX 256     /* bytes of a V4 secret (manager's) */
 #define GW_CHUNKED_LINE_MAX 256    /* bytes of a chunk or trailer line */
 
 /* Which mechanism a request uses. */
@@ -135,7 +136,8 @@ int gw__auth_parse(const gw_auth_req_t *rq, gw_auth_t *out)
  *  @param rq borrows: the same request given to gw__auth_parse().
  *  @param a the parse result; updated (signing key) on success.
  *  @param secret borrows. @param cache borrows; may be NULL.
- *  @return 0 (also for GW_AUTH_ANON), GW_ESIGNATURE, CLEO_ENOMEM. */
+ *  @return 0 (also for GW_AUTH_ANON), GW_ESIGNATURE, CLEO_ENOMEM,
+ *  CLEO_EPROTO (a V4 secret longer than GW_AUTH_SECRET_MAX). */
 int gw__auth_verify(const gw_auth_req_t *rq, gw_auth_t *a, const char *secret,
                     size_t secret_len, gw_sigv4_cache_t *cache)
     __attribute__((warn_unused_result));
@@ -178,7 +180,8 @@ int gw__sigv4_presign(const gw_auth_req_t *rq, const char *access_key,
                       size_t cap) __attribute__((warn_unused_result));
 
 /** The signing key HMAC chain: kSecret -> date -> region -> s3 ->
- *  aws4_request. @param date 8 bytes YYYYMMDD. */
+ *  aws4_request. @param date 8 bytes YYYYMMDD. @param secret_len at most
+ *  GW_AUTH_SECRET_MAX (more is a caller bug: rt_assert). */
 void gw__sigv4_key(const char *secret, size_t secret_len, const char *date,
                    const char *region, unsigned char key[32]);
 

@@ -71,7 +71,7 @@ static int ck_init(gw_chunked_t *d, const char *name)
     if ((d->_ck_md = EVP_MD_CTX_new()) == NULL)
         return CLEO_ENOMEM;
     if (EVP_DigestInit_ex(d->_ck_md, md, NULL) != 1)
-        abort(); /* only a broken libcrypto fails this */
+        return CLEO_ENOMEM; /* libcrypto fails only to allocate */
     return 0;
 }
 
@@ -157,10 +157,11 @@ void gw__chunked_destroy(gw_chunked_t *d)
     OPENSSL_cleanse(d->_key, sizeof d->_key);
 }
 
-static void md_start(gw_chunked_t *d)
+static int md_start(gw_chunked_t *d)
 {
     if (EVP_DigestInit_ex(d->_md, EVP_sha256(), NULL) != 1)
-        abort(); /* only a broken libcrypto fails this */
+        return CLEO_ENOMEM; /* libcrypto fails only to allocate */
+    return 0;
 }
 
 /* Check the declared signature of the chunk whose data hashed to h. */
@@ -215,9 +216,7 @@ static int on_head(gw_chunked_t *d, const char *l, size_t n)
     if (size > 0) {
         d->_left = size;
         d->_state = ST_DATA;
-        if (d->_signed)
-            md_start(d);
-        return 0;
+        return d->_signed ? md_start(d) : 0;
     }
     d->_state = ST_TRAILER;
     if (!d->_signed)
@@ -226,7 +225,7 @@ static int on_head(gw_chunked_t *d, const char *l, size_t n)
     gw__sha256("", 0, h);
     int rc = check_chunk(d, h);
     if (rc == 0 && d->_trailer)
-        md_start(d); /* hashes the canonical trailer */
+        rc = md_start(d); /* hashes the canonical trailer */
     return rc;
 }
 

@@ -7,7 +7,6 @@
  */
 #include "gateway/conn.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +92,8 @@ rt_buf_t *gw__buf_of(const void *p, size_t n)
     if (rt_buf_new(n ? n : 1, &b) < 0)
         return NULL;
     memcpy(rt_buf_data(b), p, n);
-    if (rt_buf_set_len(b, n) < 0)
-        abort(); /* n <= cap by construction */
+    int rc = rt_buf_set_len(b, n);
+    rt_assert(rc == 0); /* n <= cap by construction; in the conn's turn */
     return b;
 }
 
@@ -221,6 +220,8 @@ int gw__resp_head(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
 {
     gw_conn_t *c = r->conn;
     size_t cap = 512;
+    if (content_length < 0)
+        return CLEO_EPROTO; /* a GET's length comes from storage's record */
     for (size_t i = 0; i < n; i++)
         cap += strlen(kv[i].name) + strlen(kv[i].value) + 4;
     char *h = malloc(cap), date[64];
@@ -239,7 +240,6 @@ int gw__resp_head(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(h + len, cap - len, "%s: %s\r\n", kv[i].name,
                                 kv[i].value);
-    assert(content_length >= 0); /* every answer's length is known */
     len += (size_t)snprintf(h + len, cap - len, "Content-Length: %lld\r\n",
                             (long long)content_length);
     len += (size_t)snprintf(h + len, cap - len, "%s\r\n",

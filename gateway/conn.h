@@ -133,7 +133,8 @@ typedef struct gw_kv_s {
  * here knows its length (a GET's from storage's span, XML is built
  * whole), so responses are never chunked.
  * Date, Server, x-amz-request-id, Content-Length and Connection are
- * added. @param kv borrows. @return 0, CLEO_ENOMEM, or a socket error. */
+ * added. @param kv borrows. @return 0, CLEO_ENOMEM, CLEO_EPROTO (a
+ * negative length), or a socket error. */
 int gw__resp_head(gw_req_t *r, int status, const gw_kv_t *kv, size_t n,
                   int64_t content_length);
 

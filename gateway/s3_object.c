@@ -204,10 +204,8 @@ static char *hdr_dup(gw_req_t *r, const char *name)
 {
     size_t n;
     const char *v = gw__hdr_get(r->head->hdrs, r->head->nhdrs, name, &n);
-    char *c = v != NULL ? strndup(v, n) : strdup("");
-    if (c == NULL)
-        abort(); /* bounded by the header limit */
-    return c;
+    /* bounded by the header limit (STYLE rule 26) */
+    return v != NULL ? gw__xstrndup(v, n) : gw__xstrndup("", 0);
 }
 
 Cleo__Storage__PutReq *s3_put_req(gw_req_t *r, s3_t *s)
@@ -226,10 +224,8 @@ Cleo__Storage__PutReq *s3_put_req(gw_req_t *r, s3_t *s)
             continue;
         Cleo__Storage__MetaKV *kv =
             s3pb_new(&cleo__storage__meta_kv__descriptor);
-        kv->key = strndup(x->name + 11, x->name_len - 11);
-        kv->value = strndup(x->value, x->value_len);
-        if (kv->key == NULL || kv->value == NULL)
-            abort();
+        kv->key = gw__xstrndup(x->name + 11, x->name_len - 11);
+        kv->value = gw__xstrndup(x->value, x->value_len);
         for (char *c = kv->key; *c; c++)
             *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
         p->user_meta[p->n_user_meta++] = kv;

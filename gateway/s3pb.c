@@ -13,10 +13,8 @@
 
 char *s3pb_str(const char *s)
 {
-    char *c = strdup(s != NULL ? s : "");
-    if (c == NULL)
-        abort(); /* bounded strings (STYLE rule 26) */
-    return c;
+    s = s != NULL ? s : "";
+    return gw__xstrndup(s, strlen(s)); /* bounded strings (STYLE rule 26) */
 }
 
 void *s3pb_new(const ProtobufCMessageDescriptor *d)

@@ -19,7 +19,6 @@
  */
 #include "gateway/auth.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +34,7 @@
 #define ALGO "AWS4-HMAC-SHA256"
 #define EMPTY_SHA256                                                           \
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define SECRET_MAX 256 /* bytes; secrets come from the manager, not users */
+#define SECRET_MAX GW_AUTH_SECRET_MAX
 
 /* ---- parse ------------------------------------------------------------ */
 
@@ -517,7 +516,7 @@ static int signature(const gw_auth_req_t *rq, const gw_auth_t *a,
     gw__auth_hex(h, 32, hx);
     int n = snprintf(sts, sizeof sts, ALGO "\n%s\n%s\n%s", a->amz_date,
                      a->scope, hx);
-    assert(n > 0 && (size_t)n < sizeof sts);
+    rt_assert(n > 0 && (size_t)n < sizeof sts); /* the fields are bounded */
     gw__hmac256(key, 32, sts, (size_t)n, mac);
     gw__auth_hex(mac, 32, out);
     return 0;
@@ -530,7 +529,7 @@ void gw__sigv4_key(const char *secret, size_t secret_len, const char *date,
 {
     unsigned char k1[32], k2[32];
     char ks[4 + SECRET_MAX];
-    assert(secret_len <= SECRET_MAX);
+    rt_assert(secret_len <= SECRET_MAX); /* callers check the length */
     memcpy(ks, "AWS4", 4);
     memcpy(ks + 4, secret, secret_len);
     gw__hmac256(ks, 4 + secret_len, date, 8, k1);
@@ -553,7 +552,7 @@ static void signing_key(const char *secret, size_t slen, const gw_auth_t *a,
     unsigned char id[32];
     char buf[sizeof(size_t) + SECRET_MAX + sizeof a->scope];
     size_t sl = strlen(a->scope);
-    assert(slen <= SECRET_MAX);
+    rt_assert(slen <= SECRET_MAX); /* gw__sigv4_verify checked it */
     memcpy(buf, &slen, sizeof slen);
     memcpy(buf + sizeof slen, secret, slen);
     memcpy(buf + sizeof slen + slen, a->scope, sl);
@@ -578,6 +577,8 @@ int gw__sigv4_verify(const gw_auth_req_t *rq, gw_auth_t *a, const char *secret,
     unsigned char key[32];
     char sig[65];
     bool ok = false;
+    if (secret_len > SECRET_MAX)
+        return CLEO_EPROTO; /* a key record no signer could have used */
     signing_key(secret, secret_len, a, cache, key);
     for (int form = CANON_AWS; form < CANON_N && !ok; form++) {
         if (form == CANON_WIRE && (a->kind == GW_AUTH_V4_QUERY ||
@@ -646,7 +647,8 @@ int gw__sigv4_sign(const gw_auth_req_t *rq, const char *access_key,
                    char *out, size_t cap)
 {
     unsigned char key[32];
-    if (strlen(amz_date) != 16 || strlen(region) > GW_AUTH_REGION_MAX)
+    if (strlen(amz_date) != 16 || strlen(region) > GW_AUTH_REGION_MAX ||
+        strlen(secret) > SECRET_MAX)
         return GW_EARGUMENT;
     gw__sigv4_key(secret, strlen(secret), amz_date, region, key);
     int rc = gw__sigv4_sign_key(rq, access_key, key, region, amz_date,
@@ -668,6 +670,8 @@ int gw__sigv4_presign(const gw_auth_req_t *rq, const char *access_key,
                         "UNSIGNED-PAYLOAD");
     if (rc < 0)
         return rc;
+    if (strlen(secret) > SECRET_MAX)
+        return GW_EARGUMENT;
     snprintf(cred, sizeof cred, "%s/%s", access_key, a.scope);
     snprintf(tail, sizeof tail,
              "&X-Amz-Date=%s&X-Amz-Expires=%lld&X-Amz-SignedHeaders=host",
@@ -706,7 +710,7 @@ void gw__sigv4_chunk_sig(const unsigned char key[32], const char *amz_date,
     int n = snprintf(sts, sizeof sts,
                      ALGO "-PAYLOAD\n%s\n%s\n%s\n" EMPTY_SHA256 "\n%s",
                      amz_date, scope, prev_sig, hx);
-    assert(n > 0 && (size_t)n < sizeof sts);
+    rt_assert(n > 0 && (size_t)n < sizeof sts); /* the fields are bounded */
     gw__hmac256(key, 32, sts, (size_t)n, mac);
     gw__auth_hex(mac, 32, out);
 }

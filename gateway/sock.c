@@ -10,7 +10,6 @@
  */
 #include "gateway/sock.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +30,15 @@ typedef struct {
 
 void *gw__xcalloc(size_t n, size_t size)
 {
-    void *p = calloc(n, size);
-    if (p == NULL) {
-        fprintf(stderr, "cleo: out of memory (%zu bytes)\n", n * size);
-        abort();
-    }
-    return p;
+    return cleo_xcalloc(n, size);
+}
+
+char *gw__xstrndup(const char *s, size_t n)
+{
+    char *c = cleo_xmalloc(n + 1);
+    memcpy(c, s, n);
+    c[n] = '\0';
+    return c;
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -66,9 +68,15 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         send_error(s, (int)nread);
         return;
     }
+    /* libuv never reads past the buffer it was lent; if it ever did,
+     * this callback runs outside any turn (no actor to crash), so the
+     * owner is told as for a failed read and closes the connection. */
+    int rc = rt_buf_set_len(s->rbuf, (size_t)nread);
+    if (rc < 0) {
+        send_error(s, rc);
+        return;
+    }
     rt_msg_t *m = rt_msg_new(GW_MSG_READ);
-    if (rt_buf_set_len(s->rbuf, (size_t)nread) < 0)
-        abort(); /* libuv never reads past the buffer it was lent */
     rt_msg_set_buf(m, s->rbuf);
     s->rbuf = NULL;
     (void)rt_send(s->rt, s->owner, m);
@@ -118,7 +126,7 @@ static int raw_write(gw_sock_t *s, char *head, size_t head_len, rt_buf_t *body,
 
 int gw__sock_tls_attach(gw_sock_t *s, struct ssl_ctx_st *ctx)
 {
-    assert(s->tls == NULL);
+    rt_assert(s->tls == NULL); /* runs in the acceptor's turn */
     return gw__tls_new(ctx, &s->tls);
 }
 
@@ -175,8 +183,9 @@ static ssize_t decrypt(gw_sock_t *s)
                                  GW_READ_BYTES - len);
         if (n <= 0)
             return n;
-        if (rt_buf_set_len(s->pbuf, len + (size_t)n) < 0)
-            abort(); /* n <= the room it was given */
+        int rc = rt_buf_set_len(s->pbuf, len + (size_t)n);
+        if (rc < 0) /* n <= the room it was given; no turn to crash here */
+            return rc;
         if (len + (size_t)n == GW_READ_BYTES)
             plain_send(s);
     }

@@ -63,7 +63,10 @@ int gw__sock_write(gw_sock_t *s, char *head, size_t head_len, rt_buf_t *body,
 /* Close and free (asynchronously). An rt_free_fn for resources. */
 void gw__sock_close(void *s);
 
-/* Fixed-size control structs: abort on out-of-memory (STYLE rule 26). */
+/* Fixed-size control structs and bounded strings: abort on
+ * out-of-memory (STYLE rule 26, cleo_xcalloc). */
 void *gw__xcalloc(size_t n, size_t size);
+/* A NUL-terminated copy of n bytes of s. @return gives: free(). */
+char *gw__xstrndup(const char *s, size_t n);
 
 #endif /* CLEO_GATEWAY_SOCK_H */

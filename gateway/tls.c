@@ -7,7 +7,6 @@
  */
 #include "gateway/tls.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -106,8 +105,8 @@ int gw__tls_ctx_new(rt_t *rt, const char *cert, const char *key,
 
 gw_tls_ctx_t *gw__tls_ctx_ref(gw_tls_ctx_t *ctx)
 {
-    if (SSL_CTX_up_ref(ctx) != 1)
-        abort(); /* only fails on a corrupt count */
+    if (SSL_CTX_up_ref(ctx) != 1) /* only on a corrupt count: a bug */
+        cl_panic("SSL_CTX_up_ref failed");
     return ctx;
 }
 
@@ -153,7 +152,9 @@ void gw__tls_free(gw_tls_t *t)
 
 int gw__tls_feed(gw_tls_t *t, const char *p, size_t n)
 {
-    assert(n <= INT_MAX);
+    /* On a read callback, outside any turn: an error, not an assertion. */
+    if (n > INT_MAX)
+        return CLEO_EINVAL;
     if (n > 0 && BIO_write(t->rbio, p, (int)n) != (int)n) {
         ERR_clear_error();
         return CLEO_ENOMEM;

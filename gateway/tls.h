@@ -38,7 +38,8 @@ typedef struct gw_tls_s gw_tls_t;
 int gw__tls_ctx_new(rt_t *rt, const char *cert, const char *key,
                     gw_tls_ctx_t **out);
 
-/** Take another reference to ctx. @return ctx. */
+/** Take another reference to ctx (a corrupt count panics the caller's
+ *  actor). @return ctx. */
 gw_tls_ctx_t *gw__tls_ctx_ref(gw_tls_ctx_t *ctx);
 
 /** Drop a reference; the last one frees the context. Accepts NULL. */
@@ -53,7 +54,7 @@ int gw__tls_new(gw_tls_ctx_t *ctx, gw_tls_t **out);
 void gw__tls_free(gw_tls_t *t);
 
 /** Ciphertext from the network. @param p borrows.
- *  @return 0, or CLEO_ENOMEM. */
+ *  @return 0, CLEO_ENOMEM, or CLEO_EINVAL (n over INT_MAX). */
 int gw__tls_feed(gw_tls_t *t, const char *p, size_t n);
 
 /** Decrypted bytes into out (the handshake advances as a side effect;

@@ -74,14 +74,10 @@ static int finish(rt_actor_t *self, cmd_t *cmd, Cleo__Introspect__AdminReply *r)
 
 static rt_msg_t *bucket_req(uint32_t type, const char *name, const char *owner)
 {
-    Cleo__Storage__BucketReq *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        abort(); /* bounded (STYLE rule 26) */
+    Cleo__Storage__BucketReq *r = cleo_xcalloc(1, sizeof *r); /* rule 26 */
     cleo__storage__bucket_req__init(r);
-    r->name = strdup(name != NULL ? name : "");
-    r->owner = strdup(owner != NULL ? owner : "");
-    if (r->name == NULL || r->owner == NULL)
-        abort();
+    r->name = mgr__xstrdup(name);
+    r->owner = mgr__xstrdup(owner);
     rt_msg_t *m = rt_msg_new(type);
     rt_msg_set_pb(m, r);
     return m;
@@ -216,9 +212,7 @@ static void on_admin(rt_actor_t *self, admin_t *a, rt_msg_t *req,
         send_reply(self, from, mgr__reply_new(CLEO_EBADREQ, strdup(err), NULL));
         return;
     }
-    cmd_t *cmd = calloc(1, sizeof *cmd);
-    if (cmd == NULL)
-        abort();         /* a control struct (STYLE rule 26) */
+    cmd_t *cmd = cleo_xcalloc(1, sizeof *cmd); /* STYLE rule 26 */
     req->payload = NULL; /* the command owns the strings c points into */
     cmd->req = q;
     cmd->c = c;
@@ -247,9 +241,7 @@ static int admin_call(rt_actor_t *self, void *state, rt_msg_t *req,
 
 static int admin_init(rt_actor_t *self, void *arg, void **state)
 {
-    admin_t *a = calloc(1, sizeof *a);
-    if (a == NULL)
-        abort();
+    admin_t *a = cleo_xcalloc(1, sizeof *a);
     *state = a;
     return 0;
 }

@@ -41,8 +41,13 @@ int mgr__cmd_parse(int argc, char *const *argv, mgr__cmd_t *out, char *err,
 const char *mgr__cmd_usage(void);
 
 /* A reply for status rc, with text and json (either may be NULL = "").
- * @param text, json take (malloc'd). Aborts on out-of-memory. */
+ * @param text, json take (malloc'd). Aborts on out-of-memory (a fixed
+ * struct: cleo_xcalloc). */
 Cleo__Introspect__AdminReply *mgr__reply_new(int rc, char *text, char *json);
+
+/* A copy of s (NULL = ""), aborting on out-of-memory (bounded strings,
+ * STYLE rule 26). @return gives: free(). */
+char *mgr__xstrdup(const char *s);
 
 /* The error reply of command c whose call or operation failed with rc
  * (one line naming what went wrong). */

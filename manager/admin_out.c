@@ -116,24 +116,28 @@ int mgr__cmd_parse(int argc, char *const *argv, mgr__cmd_t *out, char *err,
 
 /* ---- replies ------------------------------------------------------------ */
 
-static char *xstrdup(const char *s)
+char *mgr__xstrdup(const char *s)
 {
-    char *p = strdup(s != NULL ? s : "");
-    if (p == NULL)
-        abort(); /* bounded replies (STYLE rule 26) */
-    return p;
+    s = s != NULL ? s : "";
+    size_t n = strlen(s) + 1;
+    return memcpy(cleo_xmalloc(n), s, n); /* bounded (STYLE rule 26) */
 }
 
 Cleo__Introspect__AdminReply *mgr__reply_new(int rc, char *text, char *json)
 {
-    Cleo__Introspect__AdminReply *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        abort();
+    Cleo__Introspect__AdminReply *r = cleo_xcalloc(1, sizeof *r);
     cleo__introspect__admin_reply__init(r);
     r->status = rc;
-    r->text = text != NULL ? text : xstrdup("");
-    r->json = json != NULL ? json : xstrdup("");
+    r->text = text != NULL ? text : mgr__xstrdup("");
+    r->json = json != NULL ? json : mgr__xstrdup("");
     return r;
+}
+
+/* Out of memory while building a reply sized by the data (every user,
+ * every bucket): the command fails with CLEO_ENOMEM; the node goes on. */
+static Cleo__Introspect__AdminReply *no_memory(void)
+{
+    return mgr__reply_new(CLEO_ENOMEM, NULL, NULL);
 }
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -143,7 +147,7 @@ static char *fmt(const char *f, ...)
     va_start(ap, f);
     char *s = NULL;
     if (vasprintf(&s, f, ap) < 0)
-        abort();
+        s = NULL; /* out of memory: mgr__reply_new() makes it "" */
     va_end(ap);
     return s;
 }
@@ -151,11 +155,11 @@ static char *fmt(const char *f, ...)
 /* Serialise and release j. */
 static char *dump(json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = json_dumps(j, JSON_COMPACT); /* NULL for a NULL j */
     json_decref(j);
     if (s == NULL)
-        abort();
-    char *p = xstrdup(s); /* jansson's allocator need not be malloc */
+        return NULL;           /* out of memory: mgr__reply_new() makes it "" */
+    char *p = mgr__xstrdup(s); /* jansson's allocator need not be malloc */
     free(s);
     return p;
 }
@@ -227,7 +231,7 @@ mgr__reply_user_list(const Cleo__Manager__UserList *l)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (f == NULL)
-        abort();
+        return no_memory();
     fprintf(f, "%-24s %-5s %-20s %s\n", "NAME", "ADMIN", "CREATED",
             "ACCESS KEYS");
     json_t *arr = json_array();
@@ -288,7 +292,7 @@ mgr__reply_bucket_list(const Cleo__Storage__BucketList *l, const char *owner)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (f == NULL)
-        abort();
+        return no_memory();
     fprintf(f, "%-32s %-20s %-20s %10s %14s\n", "NAME", "OWNER", "CREATED",
             "OBJECTS", "BYTES");
     json_t *arr = json_array();
@@ -321,7 +325,7 @@ mgr__reply_metrics(const Cleo__Metrics__Counters *all)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (f == NULL)
-        abort();
+        return no_memory();
     json_t *j = json_object();
     for (size_t i = 0; i < all->n_counters; i++) {
         const Cleo__Metrics__Counter *c = all->counters[i];

@@ -12,18 +12,13 @@
 static char *xstrdup(const char *s)
 {
     size_t n = strlen(s != NULL ? s : "") + 1;
-    char *p = malloc(n);
-    if (p == NULL)
-        abort(); /* bounded by the caller (STYLE rule 26) */
-    return memcpy(p, s != NULL ? s : "", n);
+    /* bounded by the caller (STYLE rule 26) */
+    return memcpy(cleo_xmalloc(n), s != NULL ? s : "", n);
 }
 
 static void *xcalloc(size_t size)
 {
-    void *p = calloc(1, size);
-    if (p == NULL)
-        abort();
-    return p;
+    return cleo_xcalloc(1, size);
 }
 
 rt_msg_t *mgr_msg_new(uint32_t type, const char *arg)

@@ -33,10 +33,7 @@ struct mgr__db_s {
 
 static void *xcalloc(size_t n, size_t size)
 {
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        abort(); /* control structures (STYLE rule 26) */
-    return p;
+    return cleo_xcalloc(n ? n : 1, size); /* control structures (rule 26) */
 }
 
 static int rerr(rt_t *rt, char *err, const char *what)
@@ -126,9 +123,8 @@ void mgr__job_op(mgr__job_t *j, const mgr__op_t *op)
 {
     if (j->nops == j->capops) {
         j->capops = j->capops ? 2 * j->capops : 4;
-        j->ops = realloc(j->ops, j->capops * sizeof *j->ops);
-        if (j->ops == NULL)
-            abort(); /* control structure: one entry per key of a user */
+        /* control structure: one entry per key of a user */
+        j->ops = cleo_xrealloc(j->ops, j->capops * sizeof *j->ops);
     }
     j->ops[j->nops++] = *op;
 }

@@ -44,9 +44,7 @@ static void *open_slot(void *base, size_t *n, size_t *cap, size_t size,
 {
     if (*n == *cap) {
         *cap = *cap ? 2 * *cap : 16;
-        base = realloc(base, *cap * size);
-        if (base == NULL)
-            abort(); /* a control structure (STYLE rule 26) */
+        base = cleo_xrealloc(base, *cap * size); /* STYLE rule 26 */
     }
     char *b = base;
     memmove(b + (i + 1) * size, b + i * size, (*n - i) * size);

@@ -46,10 +46,8 @@ typedef struct {
 
 static void *xcalloc(size_t n, size_t size)
 {
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        abort(); /* bounded records and control structs (rule 26) */
-    return p;
+    /* bounded records and control structs (rule 26) */
+    return cleo_xcalloc(n ? n : 1, size);
 }
 
 static char *xstrdup(const char *s)
@@ -253,9 +251,8 @@ static void enqueue(users_t *u, rt_from_t from, uint32_t type, void *pb)
         u->qhead = u->qlen = 0;
     if (u->qlen == u->qcap) {
         u->qcap = u->qcap ? 2 * u->qcap : 16;
-        u->q = realloc(u->q, u->qcap * sizeof *u->q);
-        if (u->q == NULL)
-            abort(); /* control structure: one entry per waiting call */
+        /* control structure: one entry per waiting call */
+        u->q = cleo_xrealloc(u->q, u->qcap * sizeof *u->q);
     }
     u->q[u->qlen++] = (queued_t){from, type, pb};
 }

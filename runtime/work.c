@@ -1,9 +1,18 @@
 /*
  * work.c - the blocking-work pool (see work.h).
+ *
+ * A job runs under a guard frame (rt__guarded): a cl_panic() or failed
+ * rt_assert() in it abandons that job only, and its submitter gets the
+ * usual reply with reason CLEO_EPANIC, as a caller of a crashed server
+ * would. The pool thread goes on with the next job. What the job itself
+ * held at the panic (its own allocations, a lock it took) is not undone:
+ * only arg, freed with the reply, is. A memory fault is not a panic and
+ * still kills the node (heart restarts it).
  */
 #include "runtime/work.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "runtime/actor.h"
@@ -17,12 +26,40 @@ struct rt_job_s {
     rt_free_fn arg_free;
     rt_pid_t to;
     uint32_t type;
+    bool io;       /* on the I/O pool (named in the panic line) */
+    bool returned; /* fn returned: a CLEO_EPANIC status is its own */
 };
+
+/* fn(arg), inside rt__guarded()'s frame. */
+static int call_fn(void *p)
+{
+    rt_job_t *j = p;
+    int status = j->fn(j->arg);
+    j->returned = true;
+    return status;
+}
+
+/* rt_panic() has printed where and why; this line says whose job it was
+ * and what becomes of it. */
+static void log_panic(const rt_job_t *j)
+{
+    char pb[32];
+    fprintf(stderr,
+            "cleo: %s-pool job %p (reply type %u) of %s panicked: the job "
+            "fails with CLEO_EPANIC, the node goes on\n",
+            j->io ? "io" : "blocking", (void *)j->fn, (unsigned)j->type,
+            rt_pid_fmt(j->to, pb, sizeof pb));
+}
 
 /* Run one job and send its reply (on whatever thread runs it). */
 static void run_job(rt_t *rt, rt_job_t *j)
 {
-    int status = j->fn != NULL ? j->fn(j->arg) : 0;
+    int status = 0;
+    if (j->fn != NULL) {
+        status = rt__guarded(call_fn, j);
+        if (!j->returned)
+            log_panic(j);
+    }
     rt_msg_t *m = rt_msg_new(j->type);
     m->from = RT_PID_NONE;
     m->reason = status;
@@ -89,22 +126,22 @@ void rt__work_stop(rt_work_pool_t *p)
 }
 
 static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn, void *arg,
-                  rt_free_fn arg_free, uint32_t reply_type);
+                  rt_free_fn arg_free, uint32_t reply_type, bool io);
 
 int rt_work_submit(rt_actor_t *self, rt_work_fn fn, void *arg,
                    rt_free_fn arg_free, uint32_t reply_type)
 {
-    return submit(self, &self->rt->work, fn, arg, arg_free, reply_type);
+    return submit(self, &self->rt->work, fn, arg, arg_free, reply_type, false);
 }
 
 int rt_work_submit_io(rt_actor_t *self, rt_work_fn fn, void *arg,
                       rt_free_fn arg_free, uint32_t reply_type)
 {
-    return submit(self, &self->rt->io, fn, arg, arg_free, reply_type);
+    return submit(self, &self->rt->io, fn, arg, arg_free, reply_type, true);
 }
 
 static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn, void *arg,
-                  rt_free_fn arg_free, uint32_t reply_type)
+                  rt_free_fn arg_free, uint32_t reply_type, bool io)
 {
     rt_t *rt = self->rt;
     int rc = 0;
@@ -120,9 +157,12 @@ static int submit(rt_actor_t *self, rt_work_pool_t *p, rt_work_fn fn, void *arg,
         return rc;
     }
     rt_job_t *j = cleo_xmalloc(sizeof *j);
-    *j = (rt_job_t){NULL, fn, arg, arg_free, self->pid, reply_type};
+    *j = (rt_job_t){NULL, fn, arg, arg_free, self->pid, reply_type, io, false};
     if (rt->opts.deterministic) {
-        run_job(rt, j); /* inline: no thread may perturb the schedule */
+        /* inline: no thread may perturb the schedule. The guard frame
+         * in run_job() stops a panic here too: it fails the job, not
+         * the submitting actor's turn. */
+        run_job(rt, j);
         return 0;
     }
     pthread_mutex_lock(&p->lock);

@@ -1,7 +1,8 @@
 /*
  * work.h - the blocking-work ("dirty") pool: threads that run functions
  * which may block (disk, fsync), replying to the submitting actor with a
- * message. Scheduler threads never block.
+ * message. Scheduler threads never block. A job that panics (cl_panic,
+ * rt_assert) fails alone: its reply carries CLEO_EPANIC (work.c).
  */
 #ifndef CLEO_RUNTIME_WORK_H
 #define CLEO_RUNTIME_WORK_H

@@ -34,6 +34,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1}
 
 WRAP=""
+# No plain assert()/abort() where they would kill the node (STYLE rule 25).
+echo "== lint: assert/abort" >&2
+if scripts/lint.sh >&2; then
+    total_pass=$((total_pass + 1))
+else
+    echo "== lint: FAILED" >&2
+    total_fail=$((total_fail + 1))
+fi
 run_suite release
 run_suite asan
 # TSan needs the classic address-space layout on kernels with high mmap

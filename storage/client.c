@@ -23,9 +23,7 @@ static void body_free(void *p)
 
 void sto_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf)
 {
-    sto_body_t *b = malloc(sizeof *b);
-    if (b == NULL)
-        abort(); /* fixed-size control struct (STYLE rule 26) */
+    sto_body_t *b = cleo_xmalloc(sizeof *b); /* STYLE rule 26 */
     b->pb = pb;
     b->buf = buf;
     if (m->payload_free != NULL && m->payload != NULL)

@@ -38,12 +38,7 @@ void sto__log(const char *fmt, ...)
 
 void *sto__xcalloc(size_t n, size_t size)
 {
-    void *p = calloc(n, size);
-    if (p == NULL) {
-        sto__log("out of memory (%zu bytes)", n * size);
-        abort();
-    }
-    return p;
+    return cleo_xcalloc(n, size);
 }
 
 const char *sto_err_name(int err)

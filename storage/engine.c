@@ -118,9 +118,7 @@ static int run_open(void *arg)
     }
     if (rc < 0)
         return rc;
-    sto__dbref_t *ref = calloc(1, sizeof *ref);
-    if (ref == NULL)
-        abort(); /* fixed-size control struct (STYLE rule 26) */
+    sto__dbref_t *ref = cleo_xcalloc(1, sizeof *ref); /* STYLE rule 26 */
     ref->db = db;
     ref->refs = 1;
     pthread_mutex_init(&ref->lock, NULL);
@@ -146,19 +144,17 @@ static int run_drop(void *arg)
 void sto_engine_conf_init(sto_engine_conf_t *c, const char *path)
 {
     memset(c, 0, sizeof *c);
-    c->mailbox_limit = STO_DEFAULT_MAILBOX_LIMIT;
     c->path = path;
     sto_opts_init(&c->opts);
+    c->mailbox_limit = STO_DEFAULT_MAILBOX_LIMIT;
 }
 
 /* Start opening on the pool and return at once: the supervisor's start
  * never waits on the disk, and calls queue until the open is done. */
 static int eng_init(rt_actor_t *self, void *arg, void **state)
 {
-    engine_t *e = calloc(1, sizeof *e);
-    open_job_t *o = calloc(1, sizeof *o);
-    if (e == NULL || o == NULL)
-        abort(); /* fixed-size control structs (STYLE rule 26) */
+    engine_t *e = cleo_xcalloc(1, sizeof *e); /* STYLE rule 26 */
+    open_job_t *o = cleo_xcalloc(1, sizeof *o);
     e->conf = arg;
     e->opening = true;
     o->conf = arg;
@@ -175,9 +171,8 @@ static void pending_add(engine_t *e, const pending_t *p)
 {
     if (e->npend == e->cappend) {
         e->cappend = e->cappend ? 2 * e->cappend : 16;
-        e->pend = realloc(e->pend, e->cappend * sizeof *e->pend);
-        if (e->pend == NULL)
-            abort(); /* control struct: one entry per request in flight */
+        /* control struct: one entry per request in flight */
+        e->pend = cleo_xrealloc(e->pend, e->cappend * sizeof *e->pend);
     }
     e->pend[e->npend++] = *p;
 }
@@ -221,6 +216,11 @@ static bool is_read(uint32_t type)
     case STO_MSG_MPU_LIST_PARTS:
     case STO_MSG_MPU_LIST_UPLOADS:
         return true;
+    default:
+        return false;
+    }
+}
+
 /* The maintenance actors' requests come one at a time and are never
  * shed; every client request may be. */
 static bool sheds(uint32_t type)
@@ -255,41 +255,36 @@ static int run_write(void *arg)
     return sto__job_run(j);
 }
 
-    default:
-        return false;
-    }
-}
-
 /* A request: hand it to the pool; the reply waits for on_done(). */
-    bool read = is_read(req->type);
-    if (is_full(self, e, read, req->type))
-        return answer_now(req, CLEO_EOVERLOAD, reply);
 static int on_request(rt_actor_t *self, engine_t *e, rt_msg_t *req,
                       rt_from_t from, rt_msg_t **reply)
 {
     if (!sto__job_is_valid(req))
         return answer_now(req, CLEO_EBADREQ, reply);
+    bool read = is_read(req->type);
+    if (is_full(self, e, read, req->type))
+        return answer_now(req, CLEO_EOVERLOAD, reply);
     sto__job_t *j = sto__job_new(e->ref, req, from);
     j->id = ++e->next_id;
     int rc = read ? rt_work_submit(self, sto__job_run, j, sto__job_free,
-    e->inflight[read]++;
                                    STO__MSG_DONE)
                   : rt_work_submit_io(self, run_write, j, sto__job_free,
                                       STO__MSG_DONE);
     if (rc < 0) /* the job was freed with its request */
         return answer_now(req, rc, reply);
+    e->inflight[read]++;
     pending_add(e, &(pending_t){e->next_id, from, req->type});
     return GEN_NOREPLY;
 }
 
 /* A stream request: a stream actor takes it and answers the caller. */
-    if (is_full(self, e, false, req->type)) /* the disk is behind */
-        return answer_now(req, CLEO_EOVERLOAD, reply);
 static int on_stream(rt_actor_t *self, engine_t *e, rt_msg_t *req,
                      rt_from_t from, rt_msg_t **reply)
 {
     if (!sto__stream_req_is_valid(req))
         return answer_now(req, CLEO_EBADREQ, reply);
+    if (is_full(self, e, false, req->type)) /* the disk is behind */
+        return answer_now(req, CLEO_EOVERLOAD, reply);
     int rc =
         sto__stream_start(self, e->ref, req, from, e->conf->stream_idle_ms);
     return rc < 0 ? answer_now(req, rc, reply) : GEN_NOREPLY;
@@ -343,9 +338,8 @@ static int on_queue(engine_t *e, rt_msg_t *req, rt_from_t from)
 {
     if (e->nqueue == e->capqueue) {
         e->capqueue = e->capqueue ? 2 * e->capqueue : 16;
-        e->queue = realloc(e->queue, e->capqueue * sizeof *e->queue);
-        if (e->queue == NULL)
-            abort(); /* control struct: one entry per waiting call */
+        /* control struct: one entry per waiting call */
+        e->queue = cleo_xrealloc(e->queue, e->capqueue * sizeof *e->queue);
     }
     rt_msg_t *q = rt_msg_new(req->type);
     q->arg = req->arg;
@@ -354,15 +348,15 @@ static int on_queue(engine_t *e, rt_msg_t *req, rt_from_t from)
     req->payload = NULL;
     e->queue[e->nqueue++] = (queued_t){q, from};
     return GEN_NOREPLY;
-    uint32_t limit = e->conf->mailbox_limit;
-    if (e->opening && limit != 0 && e->nqueue >= limit && sheds(req->type))
-        return answer_now(req, CLEO_EOVERLOAD, reply);
 }
 
 static int eng_call(rt_actor_t *self, void *state, rt_msg_t *req,
                     rt_from_t from, rt_msg_t **reply)
 {
     engine_t *e = state;
+    uint32_t limit = e->conf->mailbox_limit;
+    if (e->opening && limit != 0 && e->nqueue >= limit && sheds(req->type))
+        return answer_now(req, CLEO_EOVERLOAD, reply);
     if (e->opening)
         return on_queue(e, req, from);
     return dispatch(self, e, req, from, reply);
@@ -390,26 +384,26 @@ static int on_opened(rt_actor_t *self, engine_t *e, rt_msg_t *m)
     if (m->reason < 0) {
         logger_log(rt_actor_rt(self), LOG_ERROR,
                    "sto_engine: cannot open %s: %s", e->conf->path,
-    e->ref->write_delay_ms = e->conf->debug_write_delay_ms;
                    sto_strerror(m->reason));
         e->open_rc = m->reason;
         return m->reason;
     }
     e->ref = o->ref;
     e->ref->rt = rt_actor_rt(self);
+    e->ref->write_delay_ms = e->conf->debug_write_delay_ms;
     o->ref = NULL;
     e->opening = false;
     serve_queue(self, e);
     return 0;
 }
 
-    e->inflight[is_read(j->type)]--;
 /* A job is done: answer its caller with its status and result. The job
  * (now empty of results) is freed with m. */
 static int on_done(rt_actor_t *self, engine_t *e, rt_msg_t *m)
 {
     sto__job_t *j = m->payload;
     pending_del(e, j->id);
+    e->inflight[is_read(j->type)]--;
     rt_msg_t *reply = rt_msg_new(j->type);
     reply->reason = m->reason;
     if (m->reason == 0 && j->get != NULL) { /* more than one block */
@@ -478,13 +472,13 @@ static const gen_server_cbs_t engine_cbs = {
     .handle_call = eng_call,
     .handle_info = eng_info,
     .terminate = eng_terminate,
-    const sto_engine_conf_t *c = spec->arg;
 };
 
 int sto_engine_start(rt_actor_t *sup, const sup_child_spec_t *spec, void *extra,
                      rt_pid_t *out)
 {
     (void)extra;
+    const sto_engine_conf_t *c = spec->arg;
     gen_opts_t o = {.name = STO_ENGINE_NAME,
                     .link = true,
                     .sched = RT_SCHED_ANY,

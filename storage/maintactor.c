@@ -54,9 +54,7 @@ static int arm(rt_actor_t *self, const maint_t *s)
 static int mt_init(rt_actor_t *self, void *arg, void **state)
 {
     const start_t *a = arg;
-    maint_t *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        abort(); /* fixed-size control struct (STYLE rule 26) */
+    maint_t *s = cleo_xcalloc(1, sizeof *s); /* STYLE rule 26 */
     s->k = a->k;
     s->interval_ms = a->k->type == STO_MSG_SCRUB ? a->conf->scrub_interval_ms
                                                  : a->conf->compact_interval_ms;
@@ -142,9 +140,8 @@ static void wait_add(maint_t *s, rt_from_t from)
 {
     if (s->nwait == s->capwait) {
         s->capwait = s->capwait ? 2 * s->capwait : 4;
-        s->waiting = realloc(s->waiting, s->capwait * sizeof *s->waiting);
-        if (s->waiting == NULL)
-            abort(); /* control struct: one entry per waiting caller */
+        /* control struct: one entry per waiting caller */
+        s->waiting = cleo_xrealloc(s->waiting, s->capwait * sizeof *s->waiting);
     }
     s->waiting[s->nwait++] = from;
 }

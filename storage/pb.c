@@ -8,20 +8,15 @@
 
 void *sto__pb_calloc(size_t n, size_t size)
 {
-    void *p = calloc(n > 0 ? n : 1, size);
-    if (p == NULL)
-        abort();
-    return p;
+    return cleo_xcalloc(n > 0 ? n : 1, size);
 }
 
 char *sto__pb_strdup(const char *s)
 {
     if (s == NULL || *s == '\0')
         return (char *)protobuf_c_empty_string;
-    char *d = strdup(s);
-    if (d == NULL)
-        abort();
-    return d;
+    size_t n = strlen(s) + 1;
+    return memcpy(cleo_xmalloc(n), s, n);
 }
 
 Cleo__Storage__MetaKV **sto__pb_user_meta(const sto_kv_t *v, size_t n)

@@ -12,22 +12,12 @@
 
 void *sup__xmalloc(size_t n)
 {
-    void *p = malloc(n != 0 ? n : 1);
-    if (p == NULL) {
-        fprintf(stderr, "cleo: out of memory (%zu bytes)\n", n);
-        abort();
-    }
-    return p;
+    return cleo_xmalloc(n != 0 ? n : 1); /* STYLE rule 26 */
 }
 
 void *sup__xrealloc(void *p, size_t n)
 {
-    void *q = realloc(p, n != 0 ? n : 1);
-    if (q == NULL) {
-        fprintf(stderr, "cleo: out of memory (%zu bytes)\n", n);
-        abort();
-    }
-    return q;
+    return cleo_xrealloc(p, n != 0 ? n : 1);
 }
 
 void sup__children_init(sup_children_t *c)

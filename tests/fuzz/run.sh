@@ -40,7 +40,8 @@ mkdir -p "$OUT/corpus_auth"
     -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$ROOT" \
     "$ROOT/tests/fuzz/fuzz_auth.c" "$ROOT/gateway/auth.c" \
     "$ROOT/gateway/sigv4.c" "$ROOT/gateway/sigv2.c" \
-    "$ROOT/gateway/awschunked.c" $(pkg-config --cflags --libs libcrypto zlib) \
+    "$ROOT/gateway/awschunked.c" "$ROOT/tests/fuzz/panic_stub.c" \
+    $(pkg-config --cflags --libs libcrypto zlib) \
     -o "$OUT/fuzz_auth"
 "$OUT/fuzz_auth" -max_total_time="$SECS" -max_len=8192 \
     -print_final_stats=1 "$OUT/corpus_auth" "$ROOT/tests/fuzz/seeds_auth"
@@ -56,7 +57,8 @@ mkdir -p "$OUT/corpus_http"
     "$ROOT/tests/fuzz/fuzz_http.c" "$ROOT/gateway/http.c" \
     "$ROOT/gateway/s3_route.c" "$ROOT/gateway/gw.c" "$ROOT/gateway/auth.c" \
     "$ROOT/gateway/sigv4.c" "$ROOT/gateway/sigv2.c" \
-    "$ROOT/gateway/awschunked.c" /usr/share/llhttp/api.c \
+    "$ROOT/gateway/awschunked.c" "$ROOT/tests/fuzz/panic_stub.c" \
+    /usr/share/llhttp/api.c \
     /usr/share/llhttp/http.c /usr/share/llhttp/llhttp.c \
     $(pkg-config --cflags libprotobuf-c) \
     $(pkg-config --cflags --libs libcrypto) -lz -o "$OUT/fuzz_http"

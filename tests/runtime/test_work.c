@@ -2,25 +2,32 @@
  * test_work.c - rt_work_submit(): fn runs on the blocking pool, never on a
  * scheduler thread; the reply comes back to the submitting actor with the
  * argument as payload (freed once, with arg_free) and fn's status in
- * reason; blocking work does not stall the schedulers.
+ * reason; blocking work does not stall the schedulers; a job that panics
+ * (cl_panic, rt_assert) fails alone, with CLEO_EPANIC for its submitter,
+ * on either pool and inline in deterministic mode.
  *
  * One scheduler, four pool threads: anything that blocked the scheduler
  * would show up as a late pong.
  */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "rtt.h"
 #include "runtime/rt.h"
 
 enum {
-    MSG_SUBMIT = 1,    /* arg = sleep ms, reason = fn's status */
-    MSG_SUBMIT_KEEP,   /* as SUBMIT; the handler takes the payload on done */
-    MSG_SUBMIT_STATIC, /* static arg, arg_free NULL */
-    MSG_SUBMIT_IO,     /* as SUBMIT, on the I/O pool */
-    MSG_DONE,          /* the reply type */
+    MSG_SUBMIT = 1,      /* arg = sleep ms, reason = fn's status */
+    MSG_SUBMIT_KEEP,     /* as SUBMIT; the handler takes the payload on done */
+    MSG_SUBMIT_STATIC,   /* static arg, arg_free NULL */
+    MSG_SUBMIT_IO,       /* as SUBMIT, on the I/O pool */
+    MSG_SUBMIT_PANIC,    /* as SUBMIT; fn then panics (reason = PANIC_*) */
+    MSG_SUBMIT_IO_PANIC, /* as SUBMIT_PANIC, on the I/O pool */
+    MSG_DONE,            /* the reply type */
     MSG_PING,
     REP_DONE = 100, /* arg = job index, reason = status, ref-free flags */
     REP_FLAGS,      /* arg = job index, reason = DONE_* flags */
@@ -35,12 +42,16 @@ enum {
 #define DONE_ALL 15
 #define MAX_JOBS 256
 
+#define PANIC_CL 1     /* fn calls cl_panic() */
+#define PANIC_ASSERT 2 /* fn fails an rt_assert() */
+
 static int job_frees; /* read after rt_shutdown() */
 
 typedef struct job_s {
     int idx;
     int sleep_ms;
     int ret;
+    int panic;      /* PANIC_*: how fn fails after its work; 0 = returns */
     bool keep;      /* the handler takes ownership of the payload */
     bool on_sched;  /* written by fn */
     bool had_actor; /* written by fn */
@@ -66,6 +77,9 @@ static int work_fn(void *arg)
     j->had_actor = rt_current() != NULL;
     if (j->sleep_ms > 0)
         rtt_sleep_ms(j->sleep_ms);
+    if (j->panic == PANIC_CL)
+        cl_panic("job %d gives up", j->idx);
+    rt_assert(j->panic != PANIC_ASSERT);
     return j->ret;
 }
 
@@ -83,10 +97,12 @@ static void boss_destroy(rt_actor_t *self, int reason)
 static int on_submit(rt_actor_t *self, boss_t *b, rt_msg_t *m, bool keep,
                      bool io)
 {
+    bool panics = m->type == MSG_SUBMIT_PANIC || m->type == MSG_SUBMIT_IO_PANIC;
     job_t *j = calloc(1, sizeof(*j));
     j->idx = b->next++ % (MAX_JOBS - 1);
     j->sleep_ms = (int)m->arg;
-    j->ret = m->reason;
+    j->ret = panics ? 0 : m->reason;
+    j->panic = panics ? m->reason : 0;
     j->keep = keep;
     b->sent[j->idx] = j;
     int rc = (io ? rt_work_submit_io : rt_work_submit)(self, work_fn, j,
@@ -135,7 +151,10 @@ static int boss_handle(rt_actor_t *self, rt_msg_t *m)
     case MSG_SUBMIT_KEEP:
         return on_submit(self, b, m, true, false);
     case MSG_SUBMIT_IO:
+    case MSG_SUBMIT_IO_PANIC:
         return on_submit(self, b, m, false, true);
+    case MSG_SUBMIT_PANIC:
+        return on_submit(self, b, m, false, false);
     case MSG_SUBMIT_STATIC:
         return on_submit_static(self, b, m);
     case MSG_DONE:
@@ -313,4 +332,150 @@ Test(rt_work, job_running_at_shutdown_is_freed_once)
     rtt_sleep_ms(30); /* fn is now sleeping on a pool thread */
     rtt_stop_runtime();
     cr_assert_eq(job_frees, 1, "arg freed exactly once, reply or not");
+}
+
+/* ---- a panicking job fails alone ----------------------------------- */
+
+/* The boss answers a ping: the submitter outlived its job's panic. */
+static void expect_pong(rt_pid_t boss)
+{
+    cr_assert_eq(rt_send(rtt_rt, boss, rt_msg_new(MSG_PING)), 0);
+    rt_msg_free(rtt_expect_msg(REP_PONG, 3000));
+}
+
+Test(rt_work, cl_panic_in_a_job_fails_that_job_with_epanic)
+{
+    rt_pid_t boss = spawn_boss();
+    submit(boss, MSG_SUBMIT_PANIC, 0, PANIC_CL);
+    cr_assert_eq(expect_done(NULL, 3000), CLEO_EPANIC);
+    expect_pong(boss);
+    submit(boss, MSG_SUBMIT, 0, 7); /* the pool goes on */
+    cr_assert_eq(expect_done(NULL, 3000), 7);
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
+    cr_assert_eq(job_frees, 2, "the panicked job's arg freed once too");
+}
+
+Test(rt_work, failed_rt_assert_in_an_io_job_fails_that_job_with_epanic)
+{
+    rt_pid_t boss = spawn_boss();
+    submit(boss, MSG_SUBMIT_IO_PANIC, 0, PANIC_ASSERT);
+    cr_assert_eq(expect_done(NULL, 3000), CLEO_EPANIC);
+    expect_pong(boss);
+    submit(boss, MSG_SUBMIT_IO, 0, 5);
+    cr_assert_eq(expect_done(NULL, 3000), 5);
+    rtt_expect_silence(50);
+    rtt_stop_runtime();
+    cr_assert_eq(job_frees, 2);
+}
+
+Test(rt_work, cl_panic_in_an_io_job_fails_that_job_with_epanic)
+{
+    rt_pid_t boss = spawn_boss();
+    submit(boss, MSG_SUBMIT_IO_PANIC, 0, PANIC_CL);
+    cr_assert_eq(expect_done(NULL, 3000), CLEO_EPANIC);
+    expect_pong(boss);
+}
+
+Test(rt_work, failed_rt_assert_in_a_job_fails_that_job_with_epanic)
+{
+    rt_pid_t boss = spawn_boss();
+    submit(boss, MSG_SUBMIT_PANIC, 0, PANIC_ASSERT);
+    cr_assert_eq(expect_done(NULL, 3000), CLEO_EPANIC);
+    expect_pong(boss);
+}
+
+Test(rt_work, every_pool_thread_outlives_a_panicking_job)
+{
+    rt_pid_t boss = spawn_boss();
+    for (int i = 0; i < 4; i++) /* one panic on each of the four threads */
+        submit(boss, MSG_SUBMIT_PANIC, 100, i % 2 ? PANIC_CL : PANIC_ASSERT);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(expect_done(NULL, 3000), CLEO_EPANIC, "job %d", i);
+    uint64_t t0 = rt_now_ms(rtt_rt);
+    for (int i = 0; i < 4; i++)
+        submit(boss, MSG_SUBMIT, 250, i);
+    for (int i = 0; i < 4; i++)
+        cr_assert_geq(expect_done(NULL, 3000), 0);
+    uint64_t took = rt_now_ms(rtt_rt) - t0;
+    cr_assert_lt(took, 900, "4 x 250 ms jobs after 4 panics took %llu ms",
+                 (unsigned long long)took);
+}
+
+Test(rt_work, a_job_panic_is_logged_with_its_submitter)
+{
+    cr_redirect_stderr();
+    rt_pid_t boss = spawn_boss();
+    submit(boss, MSG_SUBMIT_PANIC, 0, PANIC_CL);
+    cr_assert_eq(expect_done(NULL, 3000), CLEO_EPANIC);
+    fflush(stderr);
+    char want[64], line[512];
+    snprintf(want, sizeof want, "of %s panicked",
+             rt_pid_fmt(boss, line, sizeof line));
+    FILE *err = cr_get_redirected_stderr();
+    bool where = false, whose = false;
+    while (!(where && whose) && fgets(line, sizeof line, err) != NULL) {
+        where = where || strstr(line, "job 0 gives up") != NULL;
+        whose = whose || (strstr(line, "blocking-pool job") != NULL &&
+                          strstr(line, want) != NULL);
+    }
+    cr_assert(where, "the panic's own line (file:line: message)");
+    cr_assert(whose, "a line naming the pool and the submitter %s", want);
+}
+
+/* ---- deterministic mode: the job runs inline --------------------------- */
+
+static int det_status = 1;    /* the reply's reason; 1 = no reply */
+static bool det_after_submit; /* the handler went on after submitting */
+static int det_destroy = 1;   /* the boss's exit reason; 1 = alive */
+
+static int det_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    if (m->type == MSG_SUBMIT_PANIC) {
+        job_t *j = calloc(1, sizeof *j);
+        j->panic = m->reason;
+        int rc = rt_work_submit(self, work_fn, j, job_free, MSG_DONE);
+        det_after_submit = rc == 0;
+    } else if (m->type == MSG_DONE) {
+        det_status = m->reason;
+    }
+    return 0;
+}
+
+static void det_destroy_fn(rt_actor_t *self, int reason)
+{
+    det_destroy = reason;
+}
+
+static const rt_behaviour_t det_beh = {
+    .name = "det_boss", .handle = det_handle, .destroy = det_destroy_fn};
+
+static void det_panic_case(int how)
+{
+    rt_opts_t o = {.deterministic = true, .seed = 7, .max_actors = 64};
+    rt_t *r = NULL;
+    cr_assert_eq(rt_new(&o, &r), 0);
+    rt_pid_t boss = RT_PID_NONE;
+    cr_assert_eq(rt_spawn(r, NULL, &det_beh, NULL, NULL, &boss), 0);
+    rt_msg_t *m = rt_msg_new(MSG_SUBMIT_PANIC);
+    m->reason = how;
+    cr_assert_eq(rt_send(r, boss, m), 0);
+    cr_assert_geq(rt_det_run(r, 0), 0);
+    cr_assert(det_after_submit, "rt_work_submit returned to the handler");
+    cr_assert_eq(det_status, CLEO_EPANIC, "reply reason %d", det_status);
+    cr_assert(rt_is_alive(r, boss), "the submitter did not crash");
+    cr_assert_eq(det_destroy, 1);
+    cr_assert_eq(rt_shutdown(r), 0);
+    rt_free(r);
+    cr_assert_eq(job_frees, 1, "the job's arg freed once, with the reply");
+}
+
+Test(rt_work_det, inline_job_panic_fails_the_job_not_the_submitter)
+{
+    det_panic_case(PANIC_CL);
+}
+
+Test(rt_work_det, inline_job_failed_assert_fails_the_job_not_the_submitter)
+{
+    det_panic_case(PANIC_ASSERT);
 }
