@@ -658,7 +658,8 @@ int sto__stream_adopt_get(rt_actor_t *self, sto__dbref_t *ref, sto_get_t *get,
                           uint64_t left, rt_pid_t owner, uint32_t idle_ms,
                           rt_pid_t *out)
 {
-    start_t a = {ref, NULL, {0, 0}, rt_self(self), idle_ms, get, left, owner};
+    start_t a = {ref,     NULL, {0, 0, 0}, rt_self(self),
+                 idle_ms, get,  left,      owner};
     gen_opts_t o = {.sched = RT_SCHED_ANY, .trap_exit = true};
     int rc =
         gen_server_start(rt_actor_rt(self), self, &stream_cbs, &a, &o, out);
