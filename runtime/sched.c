@@ -3,6 +3,7 @@
  */
 #include "runtime/sched.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -15,6 +16,12 @@
 #define CLOCK_MONOTONIC_COARSE CLOCK_MONOTONIC /* not Linux: exact */
 #endif
 
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
 __thread rt_sched_t *rt__tls_sched;
 __thread bool rt__tls_det;
 
@@ -22,6 +29,34 @@ __thread bool rt__tls_det;
     atomic_store_explicit(                                                   \
         &(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + (n),  \
         memory_order_relaxed)
+
+/* The run queues' lock: held for a few instructions, so a spin (then a
+ * yield, should the holder be preempted) beats a mutex, and its unlock is
+ * a plain store. acquire/release: the queues are read and written only
+ * under it. */
+static void rq_lock(rt_sched_t *s)
+{
+    while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire)) {
+        for (int i = 0;
+             atomic_load_explicit(&s->lock, memory_order_relaxed); i++) {
+            if (i < 100)
+                cpu_relax();
+            else
+                sched_yield();
+        }
+    }
+}
+
+static bool rq_trylock(rt_sched_t *s)
+{
+    return !atomic_load_explicit(&s->lock, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&s->lock, 1, memory_order_acquire);
+}
+
+static void rq_unlock(rt_sched_t *s)
+{
+    atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
 
 static void append(rt_actor_t **head, rt_actor_t **tail, rt_actor_t *a)
 {
@@ -47,14 +82,14 @@ static rt_actor_t *take(rt_actor_t **head, rt_actor_t **tail)
 /* Enqueue on s; returns the queue length after. */
 static uint32_t enqueue(rt_sched_t *s, rt_actor_t *a)
 {
-    pthread_mutex_lock(&s->lock);
+    rq_lock(s);
     if (a->sched >= 0)
         append(&s->phead, &s->ptail, a);
     else
         append(&s->head, &s->tail, a);
     uint32_t n = atomic_load_explicit(&s->qlen, memory_order_relaxed) + 1;
     atomic_store_explicit(&s->qlen, n, memory_order_relaxed);
-    pthread_mutex_unlock(&s->lock);
+    rq_unlock(s);
     return n;
 }
 
@@ -93,6 +128,14 @@ void rt__sched_push(rt_t *rt, rt_actor_t *a)
         s = &rt->scheds[atomic_fetch_add_explicit(&rt->rr, 1,
                                                   memory_order_relaxed) %
                         rt->opts.schedulers];
+    if (s == cur && a->sched < 0 &&
+        atomic_load_explicit(&s->next, memory_order_relaxed) == NULL) {
+        /* Made runnable by our own turn (a message, a reply): run it
+         * next, without the queue's lock, where its sender's data is
+         * warm. release: pairs with the acquire CAS in steal_next(). */
+        atomic_store_explicit(&s->next, a, memory_order_release);
+        return;
+    }
     uint32_t n = enqueue(s, a);
     if (s != cur)
         wake(s);
@@ -100,11 +143,34 @@ void rt__sched_push(rt_t *rt, rt_actor_t *a)
         wake_helper(rt, s);
 }
 
+/* RT_NEXT_RUNS turns in a row from next, then one from the queues, so a
+ * pair that keeps each other runnable cannot starve the rest. */
+#define RT_NEXT_RUNS 4
+
+/* The owner takes next (not while queued actors wait their turn). */
+static rt_actor_t *pop_next(rt_sched_t *s)
+{
+    if (atomic_load_explicit(&s->next, memory_order_relaxed) == NULL)
+        return NULL;
+    if (s->streak >= RT_NEXT_RUNS &&
+        atomic_load_explicit(&s->qlen, memory_order_relaxed) > 0) {
+        s->streak = 0;
+        return NULL;
+    }
+    /* exchange: a thief may be taking it too (steal_next); one wins.
+     * acquire: pairs with our own store, and orders nothing else. */
+    rt_actor_t *a =
+        atomic_exchange_explicit(&s->next, NULL, memory_order_acquire);
+    if (a != NULL)
+        s->streak++;
+    return a;
+}
+
 static rt_actor_t *pop_local(rt_sched_t *s)
 {
     if (atomic_load_explicit(&s->qlen, memory_order_relaxed) == 0)
         return NULL;
-    pthread_mutex_lock(&s->lock);
+    rq_lock(s);
     /* Alternate pinned and stealable so neither starves the other. */
     rt_actor_t *a = (s->flip++ & 1) ? take(&s->phead, &s->ptail)
                                     : take(&s->head, &s->tail);
@@ -116,22 +182,39 @@ static rt_actor_t *pop_local(rt_sched_t *s)
         atomic_store_explicit(
             &s->qlen, atomic_load_explicit(&s->qlen, memory_order_relaxed) - 1,
             memory_order_relaxed);
-    pthread_mutex_unlock(&s->lock);
+    rq_unlock(s);
     return a;
 }
 
-/* May s steal from v? Yes with two or more queued. A lone queued actor
- * is left where its cache is warm (ping-pong stays on one core) unless v
- * has not finished a turn since s last looked: v is stuck in a long
- * handler and the actor would wait for it. */
+/* Has v not finished a turn since s last looked (watch_others)? Then it
+ * is stuck in a long handler. */
+static bool stuck(rt_sched_t *s, rt_sched_t *v)
+{
+    return s->seen[v->idx] ==
+           atomic_load_explicit(&v->runs, memory_order_relaxed) + 1;
+}
+
+/* May s steal from v's queue? Yes with two or more queued. A lone queued
+ * actor is left where its cache is warm unless v is stuck and the actor
+ * would wait for it. */
 static bool worth_stealing(rt_sched_t *s, rt_sched_t *v)
 {
     uint32_t q = atomic_load_explicit(&v->qlen, memory_order_relaxed);
-    if (q >= 2)
-        return true;
-    return q == 1 && s->seen[v->idx] ==
-                         atomic_load_explicit(&v->runs, memory_order_relaxed) +
-                             1;
+    return q >= 2 || (q == 1 && stuck(s, v));
+}
+
+/* Take a stuck v's next, which would wait for v as long. */
+static rt_actor_t *steal_next(rt_sched_t *s, rt_sched_t *v)
+{
+    rt_actor_t *a = atomic_load_explicit(&v->next, memory_order_relaxed);
+    /* acquire: pairs with the release store in rt__sched_push(); the
+     * actor's fields written before it went in are visible. */
+    if (a == NULL || !stuck(s, v) ||
+        !atomic_compare_exchange_strong_explicit(
+            &v->next, &a, NULL, memory_order_acquire, memory_order_relaxed))
+        return NULL;
+    STAT_ADD(s, steals, 1);
+    return a;
 }
 
 static rt_actor_t *steal(rt_sched_t *s)
@@ -139,17 +222,20 @@ static rt_actor_t *steal(rt_sched_t *s)
     rt_t *rt = s->rt;
     for (uint32_t k = 1; k < rt->opts.schedulers; k++) {
         rt_sched_t *v = &rt->scheds[(s->idx + k) % rt->opts.schedulers];
+        rt_actor_t *a = steal_next(s, v);
+        if (a != NULL)
+            return a;
         if (!worth_stealing(s, v))
             continue;
-        if (pthread_mutex_trylock(&v->lock) != 0)
+        if (!rq_trylock(v))
             continue;
-        rt_actor_t *a = take(&v->head, &v->tail);
+        a = take(&v->head, &v->tail);
         if (a != NULL)
             atomic_store_explicit(
                 &v->qlen,
                 atomic_load_explicit(&v->qlen, memory_order_relaxed) - 1,
                 memory_order_relaxed);
-        pthread_mutex_unlock(&v->lock);
+        rq_unlock(v);
         if (a != NULL) {
             STAT_ADD(s, steals, 1);
             return a;
@@ -270,7 +356,8 @@ static bool watch_others(rt_sched_t *s)
         if (v == s || atomic_load_explicit(&v->sleeping, memory_order_relaxed))
             continue;
         any = true;
-        if (atomic_load_explicit(&v->qlen, memory_order_relaxed) > 0)
+        if (atomic_load_explicit(&v->qlen, memory_order_relaxed) > 0 ||
+            atomic_load_explicit(&v->next, memory_order_relaxed) != NULL)
             s->seen[i] =
                 atomic_load_explicit(&v->runs, memory_order_relaxed) + 1;
     }
@@ -311,6 +398,7 @@ static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
     /* seq_cst: pairs with the load in wake(). */
     atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->qlen, memory_order_seq_cst) > 0 ||
+        atomic_load_explicit(&s->next, memory_order_relaxed) != NULL ||
         atomic_load_explicit(&rt->sched_stop, memory_order_seq_cst)) {
         atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
         return;
@@ -335,7 +423,9 @@ static void sched_main(void *arg)
     uint32_t tick = 0;
     rt__tls_sched = s;
     while (!atomic_load_explicit(&rt->sched_stop, memory_order_acquire)) {
-        rt_actor_t *a = pop_local(s);
+        rt_actor_t *a = pop_next(s);
+        if (a == NULL && (a = pop_local(s)) != NULL)
+            s->streak = 0;
         if (a == NULL)
             a = steal(s);
         if (a == NULL) {
@@ -366,7 +456,6 @@ static void sched_unwind(rt_t *rt, uint32_t n)
         uv_close((uv_handle_t *)&s->timer, NULL);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         (void)uv_loop_close(&s->loop);
-        pthread_mutex_destroy(&s->lock);
     }
     free(rt->scheds);
     rt->scheds = NULL;
@@ -392,7 +481,6 @@ static int sched_init(rt_t *rt, rt_sched_t *s, uint32_t i)
         (void)uv_loop_close(&s->loop);
         return rc;
     }
-    pthread_mutex_init(&s->lock, NULL);
     return 0;
 }
 
@@ -437,7 +525,6 @@ void rt__sched_stop(rt_t *rt)
             uv_run(&s->loop, UV_RUN_DEFAULT);
         }
         (void)uv_loop_close(&s->loop);
-        pthread_mutex_destroy(&s->lock);
     }
     free(rt->scheds);
     rt->scheds = NULL;

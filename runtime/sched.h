@@ -1,7 +1,9 @@
 /*
  * sched.h - scheduler threads: one per core, each with a run queue of
- * stealable actors and one of actors pinned to it, sleeping in its own
- * libuv loop and woken with uv_async_send.
+ * stealable actors and one of actors pinned to it, a `next` slot for the
+ * actor its own turn just made runnable (run before the queues, without
+ * their lock: a message's receiver runs where the sender's data is warm),
+ * sleeping in its own libuv loop and woken with uv_async_send.
  */
 #ifndef CLEO_RUNTIME_SCHED_H
 #define CLEO_RUNTIME_SCHED_H
@@ -24,10 +26,15 @@ typedef struct rt_sched_s {
     uv_loop_t loop;
     uv_async_t wake;
     uv_timer_t timer;
-    pthread_mutex_t lock;          /* guards both queues */
+    _Atomic int lock;              /* guards both queues (rq_lock) */
     rt_actor_t *head, *tail;       /* stealable, FIFO */
     rt_actor_t *phead, *ptail;     /* pinned here, FIFO */
     _Atomic uint32_t qlen;         /* both queues; read without the lock */
+    rt_actor_t *_Atomic next;      /* made runnable by this scheduler's
+                                      turn: runs before the queues; the
+                                      owner fills it, a thief takes it
+                                      only from a stuck owner */
+    uint32_t streak;               /* owner: runs from next in a row */
     _Atomic int sleeping;          /* 1 while (about to be) in uv_run */
     _Atomic uint64_t armed;        /* deadline its uv timer is set to */
     uint32_t flip;                 /* owner: alternates the two queues */

@@ -1,6 +1,8 @@
 /*
  * test_sched.c - scheduling: an actor queued behind a long-running handler
- * is stolen by an idle scheduler; a lone ping-pong pair is not split.
+ * is stolen by an idle scheduler; a lone ping-pong pair is not split; a
+ * pair that keeps each other runnable (each runs next, before the queue)
+ * does not starve a queued actor.
  */
 #include <criterion/criterion.h>
 #include <time.h>
@@ -128,4 +130,42 @@ Test(rt_sched, ping_pong_pair_finishes_and_counts_its_turns)
     rt_stats_t st;
     rt_stats(rt, &st);
     cr_assert_geq(st.sched[0].msgs + st.sched[1].msgs, 100000);
+}
+
+/* One scheduler: the pair bounces 100000 times, each made runnable by the
+ * other's turn and run next; the ponger, queued meanwhile, must still get
+ * its turn long before they finish (RT_NEXT_RUNS in sched.c). */
+Test(rt_sched, a_pair_running_each_other_next_does_not_starve_the_queue)
+{
+    rt_t *r1;
+    rt_inbox_t *ib1;
+    rt_opts_t o = {.schedulers = 1};
+    cr_assert_eq(rt_new(&o, &r1), 0);
+    cr_assert_eq(rt_inbox_new(r1, &ib1), 0);
+    rt_pid_t a, b, pong;
+    cr_assert_eq(rt_spawn(r1, NULL, &bouncer_beh, (void *)0, NULL, &a), 0);
+    cr_assert_eq(rt_spawn(r1, NULL, &bouncer_beh, (void *)1, NULL, &b), 0);
+    cr_assert_eq(rt_spawn(r1, NULL, &ponger_beh, NULL, NULL, &pong), 0);
+    rt_msg_t *g = rt_msg_new(MSG_GO);
+    g->ref = b;
+    cr_assert_eq(rt_send(r1, a, g), 0);
+    g = rt_msg_new(MSG_GO);
+    g->ref = a;
+    cr_assert_eq(rt_send(r1, b, g), 0);
+    rt_msg_t *p = rt_msg_new(MSG_PING);
+    p->ref = rt_inbox_pid(ib1);
+    cr_assert_eq(rt_send(r1, a, p), 0);
+    p = rt_msg_new(MSG_PING);
+    p->arg = rt_inbox_pid(ib1);
+    cr_assert_eq(rt_send(r1, pong, p), 0);
+    rt_msg_t *r;
+    cr_assert_eq(rt_inbox_recv(ib1, 10000, &r), 0);
+    cr_assert_eq(r->type, MSG_PONG, "the pair finished first (arg %llu)",
+                 (unsigned long long)r->arg);
+    rt_msg_free(r);
+    cr_assert_eq(rt_inbox_recv(ib1, 10000, &r), 0);
+    cr_assert_eq(r->arg, 100000);
+    rt_msg_free(r);
+    rt_inbox_free(ib1);
+    rt_free(r1);
 }
