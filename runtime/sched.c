@@ -388,6 +388,49 @@ static void arm(rt_sched_t *s)
     }
 }
 
+/* How long an idle scheduler looks for work before it sleeps. */
+#define RT_SPIN_NS 50000
+
+/* True if s has work, or (others: looking costs their cache lines)
+ * another scheduler has enough to steal. */
+static bool work_for(rt_sched_t *s, bool others)
+{
+    rt_t *rt = s->rt;
+    if (atomic_load_explicit(&s->qlen, memory_order_relaxed) > 0 ||
+        atomic_load_explicit(&s->next, memory_order_relaxed) != NULL ||
+        atomic_load_explicit(&rt->sched_stop, memory_order_relaxed))
+        return true;
+    for (uint32_t i = 0; others && i < rt->opts.schedulers; i++)
+        if (&rt->scheds[i] != s && worth_stealing(s, &rt->scheds[i]))
+            return true;
+    return false;
+}
+
+/* Before sleeping, while another scheduler is awake (so work may come
+ * from it), look for work for up to RT_SPIN_NS: a message or a DOWN sent
+ * a few microseconds later is then taken without a wake, which costs the
+ * sender a syscall and this thread tens of microseconds to get a CPU
+ * back (ERTS's schedulers spin the same way). True if work came. */
+static bool spin_for_work(rt_sched_t *s)
+{
+    rt_t *rt = s->rt;
+    bool awake = false;
+    for (uint32_t i = 0; i < rt->opts.schedulers && !awake; i++)
+        awake = &rt->scheds[i] != s &&
+                !atomic_load_explicit(&rt->scheds[i].sleeping,
+                                      memory_order_relaxed);
+    if (!awake)
+        return false;
+    uint64_t t0 = uv_hrtime();
+    for (uint32_t i = 1;; i++) {
+        if (work_for(s, (i & 15) == 0))
+            return true;
+        if ((i & 63) == 0 && uv_hrtime() - t0 > RT_SPIN_NS)
+            return false;
+        cpu_relax();
+    }
+}
+
 /* Nothing to run: sleep in the loop until woken, a timer or I/O. */
 static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
 {
@@ -395,6 +438,8 @@ static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
     turn_idle(s);
     (void)rt__timers_expire(&rt->timers, rt, rt_now_ms(rt));
     uv_run(&s->loop, UV_RUN_NOWAIT);
+    if (spin_for_work(s))
+        return;
     /* seq_cst: pairs with the load in wake(). */
     atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->qlen, memory_order_seq_cst) > 0 ||

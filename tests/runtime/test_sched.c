@@ -2,9 +2,12 @@
  * test_sched.c - scheduling: an actor queued behind a long-running handler
  * is stolen by an idle scheduler; a lone ping-pong pair is not split; a
  * pair that keeps each other runnable (each runs next, before the queue)
- * does not starve a queued actor.
+ * does not starve a queued actor; an idle scheduler looks for work a
+ * moment before it sleeps, so work that comes microseconds later needs no
+ * wake.
  */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,4 +171,64 @@ Test(rt_sched, a_pair_running_each_other_next_does_not_starve_the_queue)
     rt_msg_free(r);
     rt_inbox_free(ib1);
     rt_free(r1);
+}
+
+#define QUICK_N 200
+static _Atomic uint32_t quick_handled;
+
+/* Counts what it gets. */
+static int counter(rt_actor_t *self, rt_msg_t *m)
+{
+    atomic_fetch_add(&quick_handled, 1);
+    return 0;
+}
+static const rt_behaviour_t counter_beh = {.name = "counter",
+                                           .handle = counter};
+
+/* On GO (ref = the counter): QUICK_N times, send a ping, wait until it
+ * was handled, then wait 10 us more (long enough for a scheduler that
+ * sleeps at once to be asleep) before the next. Keeps this scheduler
+ * awake meanwhile, so the other one has a reason to look for work. */
+static int quick_sender(rt_actor_t *self, rt_msg_t *m)
+{
+    for (uint32_t i = 1; i <= QUICK_N; i++) {
+        (void)rt_send(rt_actor_rt(self), (rt_pid_t)m->ref,
+                      rt_msg_new(MSG_PING));
+        uint64_t t0 = now_ms();
+        while (atomic_load(&quick_handled) < i && now_ms() - t0 < 2000)
+            ;
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        do
+            clock_gettime(CLOCK_MONOTONIC, &b);
+        while ((b.tv_sec - a.tv_sec) * 1000000000L + b.tv_nsec - a.tv_nsec <
+               10000);
+    }
+    (void)rt_send(rt_actor_rt(self), (rt_pid_t)m->arg, rt_msg_new(MSG_PONG));
+    return 0;
+}
+static const rt_behaviour_t quick_sender_beh = {.name = "quick_sender",
+                                                .handle = quick_sender};
+
+Test(rt_sched, work_that_comes_microseconds_later_needs_no_wake)
+{
+    rt_spawn_opts_t on0 = {.sched = 0}, on1 = {.sched = 1};
+    rt_pid_t snd, cnt;
+    cr_assert_eq(rt_spawn(rt, NULL, &quick_sender_beh, NULL, &on0, &snd), 0);
+    cr_assert_eq(rt_spawn(rt, NULL, &counter_beh, NULL, &on1, &cnt), 0);
+    rt_stats_t before, after;
+    rt_stats(rt, &before);
+    rt_msg_t *go = rt_msg_new(MSG_GO);
+    go->ref = cnt;
+    go->arg = rt_inbox_pid(ib);
+    cr_assert_eq(rt_send(rt, snd, go), 0);
+    rt_msg_t *r;
+    cr_assert_eq(rt_inbox_recv(ib, 10000, &r), 0);
+    cr_assert_eq(r->type, MSG_PONG);
+    rt_msg_free(r);
+    rt_stats(rt, &after);
+    cr_assert_eq(atomic_load(&quick_handled), QUICK_N);
+    uint64_t sleeps = after.sched[1].sleeps - before.sched[1].sleeps;
+    cr_assert_lt(sleeps, QUICK_N / 2, "scheduler 1 slept %llu times in %d",
+                 (unsigned long long)sleeps, QUICK_N);
 }
