@@ -384,3 +384,16 @@ void rtt_gate_close_pipes(void)
             close(ack[i]);
     }
 }
+
+void rtt_gate_setup(void)
+{
+    rtt_gate_open_pipes();
+    rtt_setup();
+}
+
+void rtt_gate_teardown(void)
+{
+    rtt_gate_unstick();
+    rtt_teardown();
+    rtt_gate_close_pipes();
+}

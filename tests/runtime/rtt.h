@@ -187,4 +187,11 @@ void rtt_gate_unstick(void);
 /* Close the gate's pipes. */
 void rtt_gate_close_pipes(void);
 
+/* A suite .init for tests that hold handlers: the gate's pipes, then
+ * rtt_setup(). */
+void rtt_gate_setup(void);
+
+/* Its .fini: let a blocked handler go, rtt_teardown(), close the pipes. */
+void rtt_gate_teardown(void);
+
 #endif

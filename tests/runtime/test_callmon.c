@@ -110,20 +110,8 @@ static const rt_behaviour_t caller = {
     .destroy = rtt_probe_destroy,
 };
 
-static void setup(void)
-{
-    rtt_gate_open_pipes();
-    rtt_setup();
-}
-
-static void teardown(void)
-{
-    rtt_gate_unstick();
-    rtt_teardown();
-    rtt_gate_close_pipes();
-}
-
-TestSuite(rt_callmon, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(rt_callmon, .init = rtt_gate_setup, .fini = rtt_gate_teardown,
+          .timeout = 120);
 
 /* Have c call s with a request of type; returns when the call is sent. */
 static void call(rt_pid_t c, rt_pid_t s, uint32_t type)

@@ -43,14 +43,7 @@ static void setup(void)
     rtt_start(&o);
 }
 
-static void teardown(void)
-{
-    rtt_gate_unstick();
-    rtt_teardown();
-    rtt_gate_close_pipes();
-}
-
-TestSuite(rt_overload, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(rt_overload, .init = setup, .fini = rtt_gate_teardown, .timeout = 60);
 
 static rt_pid_t spawn_bounded(uint32_t limit)
 {

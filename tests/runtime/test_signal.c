@@ -83,14 +83,7 @@ static void setup(void)
     rtt_setup();
 }
 
-static void teardown(void)
-{
-    rtt_gate_unstick();
-    rtt_teardown();
-    rtt_gate_close_pipes();
-}
-
-TestSuite(rt_signal, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(rt_signal, .init = setup, .fini = rtt_gate_teardown, .timeout = 120);
 
 static void post_fast(rt_pid_t to, uint32_t type, uint64_t arg, int n)
 {
