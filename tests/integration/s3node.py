@@ -15,7 +15,8 @@ The binaries come from --bin DIR (or $CLEO_BIN): DIR/cleo and
 DIR/../adm/cleo-adm or DIR/cleo-adm. Every process a Suite started is
 stopped when it ends (SIGTERM, then SIGKILL), pass or fail; SIGTERM and
 SIGINT to the test itself (ctest's timeout) go through the same path.
-Run with Debian's /usr/bin/python3, which has python3-boto3.
+Run with Debian's /usr/bin/python3, which has python3-boto3. free_port
+and Fail come from nodeutil.py, the plumbing all node tests share.
 """
 import argparse
 import hashlib
@@ -31,18 +32,11 @@ import tempfile
 import time
 import traceback
 
+from nodeutil import Fail, free_port  # noqa: F401 (s3node.Fail too)
+
 ACCESS_KEY = "CLEOTESTADMIN0000001"
 SECRET_KEY = "cleo/test/admin/secret/key/0123456789abc"
 REGION = "us-east-1"
-
-
-def free_port():
-    """A port the kernel just handed out on 127.0.0.1 (closed again)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def sha256_file(path):
@@ -65,10 +59,6 @@ def write_random(path, size, seed):
             f.write(bytes([i & 0xFF]) + block[1:n] if n > 1 else block[:n])
             left -= n
             i += 1
-
-
-class Fail(Exception):
-    pass
 
 
 def find_bins(bindir):

@@ -11,61 +11,19 @@ With --top-only: `cleo-adm top` under tmux (capture-pane, send-keys).
 Every process started here is stopped before exit.
 """
 import argparse
-import json
-import re
 import os
+import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-FAILED = []
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import Adm, Node, check, summary, wait_for, wait_up  # noqa
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-    return cond
-
-
-class Node:
-    """A node process with its data dir; stop() is idempotent."""
-
-    def __init__(self, argv, data):
-        self.data = data
-        self.sock = os.path.join(data, "cleo.sock")
-        self.log = open(os.path.join(os.path.dirname(data), "node.log"), "w")
-        self.proc = subprocess.Popen(argv, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-
-def adm(args, sock, timeout=30):
-    env = dict(os.environ)
-    env.pop("CLEO_SOCKET", None)
-    p = subprocess.run([ADM, "--socket", sock] + args, capture_output=True,
-                       text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
-
-
-def adm_json(args, sock):
-    rc, out, err = adm(["--json"] + args, sock)
-    if rc != 0:
-        raise RuntimeError("cleo-adm %s: %s" % (" ".join(args), err))
-    return json.loads(out)
+adm = None  # an Adm, set in main
 
 
 def real_cleo_usable(cleo):
@@ -89,13 +47,9 @@ def start_node(opts, tmp):
     else:
         argv = [opts.testnode, "--data", data]
     print("node: " + " ".join(argv), flush=True)
-    node = Node(argv, data)
-    for _ in range(200):
-        if os.path.exists(node.sock) and adm(["status"], node.sock)[0] == 0:
-            return node
-        if node.proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    node = Node(argv, data, os.path.join(tmp, "node.log"))
+    if wait_up(node, adm, 200):
+        return node
     node.stop()
     raise RuntimeError("the node did not come up (see %s)" % tmp)
 
@@ -139,12 +93,12 @@ def test_subcommands(sock):
                 ["stats"], ["tree"], ["info", "introspect"]):
         rc, out, err = adm(sub, sock)
         check(rc == 0 and out and not err, "cleo-adm %s" % " ".join(sub))
-    st = adm_json(["status"], sock)
+    st = adm.json(["status"], sock)
     check(st["kind"] == "status" and st["stats"]["actors"] > 0,
           "status --json")
-    acts = adm_json(["actors", "--sort", "msgs", "--limit", "3"], sock)
+    acts = adm.json(["actors", "--sort", "msgs", "--limit", "3"], sock)
     check(len(acts["actor"]) == 3, "actors --limit 3 --json")
-    stats = adm_json(["stats"], sock)
+    stats = adm.json(["stats"], sock)
     check(len(stats["stats"]["sched"]) >= 1 and
           stats["stats"]["rss_bytes"] > 0, "stats --json")
     rc, out, _ = adm(["trace", "introspect", "--seconds", "1"], sock)
@@ -157,7 +111,7 @@ def test_subcommands(sock):
 
 
 def test_kill_restart(sock):
-    tree = adm_json(["tree"], sock)["root"]
+    tree = adm.json(["tree"], sock)["root"]
     victim = pick_victim(tree)
     if not check(victim is not None, "a worker under one_for_one"):
         return None
@@ -167,7 +121,7 @@ def test_kill_restart(sock):
     check(rc == 0 and old_pid in out, "kill %s (%s)" % (old_pid, child["id"]))
     now = None
     for _ in range(100):
-        now = find_child(adm_json(["tree"], sock)["root"], sup["id"],
+        now = find_child(adm.json(["tree"], sock)["root"], sup["id"],
                          child["id"])
         if now and now.get("pid") and now["pid"] != old_pid:
             break
@@ -186,19 +140,9 @@ def test_kill_restart(sock):
 def try_tree(sock):
     """The tree, or None while the admin socket is being restarted."""
     try:
-        return adm_json(["tree"], sock)["root"]
+        return adm.json(["tree"], sock)["root"]
     except (RuntimeError, ValueError, subprocess.TimeoutExpired):
         return None
-
-
-def wait_for(fn, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    return None
 
 
 def test_intensity(sock):
@@ -297,7 +241,7 @@ def tmux(*args):
 
 def test_top(sock, tmp):
     session = "cleotop"
-    cmd = "%s --socket %s top" % (ADM, sock)
+    cmd = "%s --socket %s top" % (adm.exe, sock)
     tmux("new-session", "-d", "-s", session, "-x", "110", "-y", "30", cmd)
     try:
         time.sleep(2.5)
@@ -325,7 +269,7 @@ def test_top(sock, tmp):
 
 
 def main():
-    global ADM, TMUX_SOCK
+    global adm, TMUX_SOCK
     ap = argparse.ArgumentParser()
     ap.add_argument("--adm", required=True)
     ap.add_argument("--testnode", required=True)
@@ -334,7 +278,7 @@ def main():
     ap.add_argument("--force-testnode", action="store_true")
     ap.add_argument("--keep", action="store_true")
     opts = ap.parse_args()
-    ADM = opts.adm
+    adm = Adm(opts.adm)
     TMUX_SOCK = "cleo-adm-test-%d" % os.getpid()
     tmp = tempfile.mkdtemp(prefix="cleo-adm-it-")
     node = None
@@ -358,10 +302,7 @@ def main():
             node.stop()
         if not opts.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    if FAILED:
-        print("%d check(s) failed" % len(FAILED))
-        return 1
-    return 0
+    return summary()
 
 
 if __name__ == "__main__":

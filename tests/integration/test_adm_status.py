@@ -16,60 +16,28 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
-FAILED = []
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import Adm, Node, check, summary, wait_up  # noqa: E402
+
 STATUS_MS = 1000  # runtime/introspect.h RT__ISP_STATUS_MS
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-    return cond
-
-
-def adm(exe, sock, args, timeout=30):
-    env = dict(os.environ)
-    env.pop("CLEO_SOCKET", None)
-    p = subprocess.run([exe, "--socket", sock] + args, capture_output=True,
-                       text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
-
-
-def start_node(cleo, exe, tmp):
+def start_node(cleo, adm, tmp):
     data = os.path.join(tmp, "data")
     os.makedirs(data)
-    sock = os.path.join(data, "cleo.sock")
-    log = open(os.path.join(tmp, "node.log"), "w")
     argv = [cleo, "--data", data, "--no-heart",
             "--set", "gateway.http.port=0"]
     print("node: " + " ".join(argv), flush=True)
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(200):
-        if os.path.exists(sock) and adm(exe, sock, ["status"])[0] == 0:
-            return proc, log, sock
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    stop_node(proc, log)
+    node = Node(argv, data, os.path.join(tmp, "node.log"))
+    if wait_up(node, adm, 200):
+        return node
+    node.stop()
     raise RuntimeError("the node did not come up (see %s)" % tmp)
-
-
-def stop_node(proc, log):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    log.close()
-    return proc.returncode
 
 
 def status_lines(out):
@@ -85,19 +53,19 @@ def status_lines(out):
     return lines
 
 
-def pid_of(exe, sock, name):
-    rc, out, _ = adm(exe, sock, ["--json", "actors"])
+def pid_of(adm, sock, name):
+    rc, out, _ = adm(["--json", "actors"], sock)
     for a in json.loads(out)["actor"] if rc == 0 else []:
         if a.get("name") == name:
             return a["pid"]
     return None
 
 
-def test_gen_server(exe, sock):
-    pid = pid_of(exe, sock, "metrics")
+def test_gen_server(adm, sock):
+    pid = pid_of(adm, sock, "metrics")
     if not check(pid is not None, "the metrics gen_server runs"):
         return
-    rc, out, err = adm(exe, sock, ["info", pid])
+    rc, out, err = adm(["info", pid], sock)
     check(rc == 0 and not err, "cleo-adm info %s" % pid)
     st = status_lines(out)
     print("\n".join("  | " + l for l in st), flush=True)
@@ -107,41 +75,41 @@ def test_gen_server(exe, sock):
           "info shows its parent")
     check(len(st) > 3 and re.fullmatch(r"state: \d+ counters", st[3]),
           "info shows its format_status text")
-    rc, out, _ = adm(exe, sock, ["--json", "info", pid])
+    rc, out, _ = adm(["--json", "info", pid], sock)
     a = json.loads(out)["actor"][0] if rc == 0 else {}
     check(a.get("status", "").startswith("gen_server metrics\n"),
           "info --json carries the status")
 
 
-def test_supervisor_and_gen_event(exe, sock):
-    rc, out, _ = adm(exe, sock, ["info", "cleo_sup"])
+def test_supervisor_and_gen_event(adm, sock):
+    rc, out, _ = adm(["info", "cleo_sup"], sock)
     st = status_lines(out)
     check(rc == 0 and st[:1] == ["supervisor"] and
           "strategy: one_for_one" in st and
           any(l.startswith("children: ") for l in st),
           "a supervisor shows its strategy and children")
-    rc, out, _ = adm(exe, sock, ["info", "logger"])
+    rc, out, _ = adm(["info", "logger"], sock)
     st = status_lines(out)
     check(rc == 0 and st[:1] == ["gen_event"] and
           any(l.strip().startswith("logger_file") for l in st),
           "the logger (a gen_event) shows its handlers")
 
 
-def test_no_behaviour(exe, sock):
+def test_no_behaviour(adm, sock):
     """An actor that is no OTP behaviour: INFO without a status."""
-    rc, out, _ = adm(exe, sock, ["--json", "actors"])
+    rc, out, _ = adm(["--json", "actors"], sock)
     raw = [a for a in json.loads(out)["actor"]
            if a.get("name") == "gw_cache"] if rc == 0 else []
     if not check(len(raw) == 1, "a plain runtime actor (gw_cache) runs"):
         return
     t0 = time.time()
-    rc, out, err = adm(exe, sock, ["info", raw[0]["pid"]])
+    rc, out, err = adm(["info", raw[0]["pid"]], sock)
     ms = (time.time() - t0) * 1000
     check(rc == 0 and "behaviour  gw_cache" in out and
           not status_lines(out), "its INFO comes without a status")
     check(ms < STATUS_MS + 2000, "after the status timeout at most "
           "(%.0f ms)" % ms)
-    rc, _, _ = adm(exe, sock, ["status"])
+    rc, _, _ = adm(["status"], sock)
     check(rc == 0, "the node still answers")
 
 
@@ -152,23 +120,21 @@ def main():
     ap.add_argument("--keep", action="store_true")
     opts = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="cleo-adm-status-")
-    proc = log = None
+    adm = Adm(opts.adm)
+    node = None
     try:
-        proc, log, sock = start_node(opts.cleo, opts.adm, tmp)
-        test_gen_server(opts.adm, sock)
-        test_supervisor_and_gen_event(opts.adm, sock)
-        test_no_behaviour(opts.adm, sock)
-        rc = stop_node(proc, log)
+        node = start_node(opts.cleo, adm, tmp)
+        test_gen_server(adm, node.sock)
+        test_supervisor_and_gen_event(adm, node.sock)
+        test_no_behaviour(adm, node.sock)
+        rc = node.stop()
         check(rc == 0, "node exits 0 on SIGTERM (got %s)" % rc)
     finally:
-        if proc is not None:
-            stop_node(proc, log)
+        if node is not None:
+            node.stop()
         if not opts.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    if FAILED:
-        print("%d check(s) failed" % len(FAILED))
-        return 1
-    return 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -17,77 +17,32 @@ the node's long_turn_ms is 50 and long_mqueue 100. Then:
 Every process started here is stopped before exit.
 """
 import argparse
-import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
-FAILED = []
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import Adm, Node, check, summary, wait_for  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-    return cond
-
-
-def adm(args, sock, timeout=30):
-    env = dict(os.environ)
-    env.pop("CLEO_SOCKET", None)
-    p = subprocess.run([ADM, "--socket", sock] + args, capture_output=True,
-                       text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
-
-
-def adm_json(args, sock):
-    rc, out, err = adm(["--json"] + args, sock)
-    if rc != 0:
-        raise RuntimeError("cleo-adm %s: %s" % (" ".join(args), err))
-    return json.loads(out)
-
-
-def wait_for(fn, seconds=10):
-    end = time.time() + seconds
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    return None
+adm = None  # an Adm, set in main
 
 
 def start_node(testnode, tmp):
     data = os.path.join(tmp, "data")
-    sock = os.path.join(data, "cleo.sock")
-    log = open(os.path.join(tmp, "node.log"), "w")
-    proc = subprocess.Popen([testnode, "--data", data, "--hog"], stdout=log,
-                            stderr=subprocess.STDOUT)
+    node = Node([testnode, "--data", data, "--hog"], data,
+                os.path.join(tmp, "node.log"))
     try:
-        up = wait_for(lambda: proc.poll() is not None or (
-            os.path.exists(sock) and adm(["status"], sock)[0] == 0))
+        up = wait_for(lambda: node.proc.poll() is not None or
+                      adm.answers(node.sock))
     except BaseException:
         up = None
-    if not up or proc.poll() is not None:
-        stop_node(proc, log)
+    if not up or node.proc.poll() is not None:
+        node.stop()
         raise RuntimeError("the node did not come up (see %s)" % tmp)
-    return proc, log, sock
-
-
-def stop_node(proc, log):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    log.close()
-    return proc.returncode
+    return node
 
 
 def by_name(actors, name):
@@ -97,7 +52,7 @@ def by_name(actors, name):
 def test_actors(sock):
     first = wait_for(lambda: (lambda a: a and a[0].get("name") == "hog" and
                               a[0].get("mailbox", 0) >= 50 and a[0])(
-        adm_json(["actors", "--sort", "mailbox"], sock).get("actor")))
+        adm.json(["actors", "--sort", "mailbox"], sock).get("actor")))
     check(first is not None, "actors --sort mailbox: hog first (%s)" %
           (first and first.get("mailbox")))
     check(first is not None and first.get("mailbox_limit") == 1000,
@@ -109,7 +64,7 @@ def test_actors(sock):
     row = lines[1].split() if len(lines) > 1 else []
     check(len(row) > 5 and row[1] == "hog" and row[5] == "1000",
           "first row is hog with limit 1000: %r" % (lines[1:2],))
-    acts = adm_json(["actors", "--sort", "long_turns"], sock)["actor"]
+    acts = adm.json(["actors", "--sort", "long_turns"], sock)["actor"]
     check(acts[0].get("name") == "blip" and acts[0].get("long_turns") == 1,
           "actors --sort long_turns: blip first with 1 (%r)" % (acts[0],))
     w1 = by_name(acts, "w1")
@@ -120,7 +75,7 @@ def test_actors(sock):
           "info blip: one long turn, no limit")
     rc, out, _ = adm(["info", "hog"], sock)
     check(rc == 0 and "mbox limit 1000" in out, "info hog: limit 1000")
-    info = adm_json(["info", "hog"], sock)["actor"][0]
+    info = adm.json(["info", "hog"], sock)["actor"][0]
     check(info.get("long_mqueues") == 1,
           "hog's queue passed long_mqueue once (%r)" % info.get(
               "long_mqueues"))
@@ -129,7 +84,7 @@ def test_actors(sock):
 
 
 def hog_turn(sock):
-    st = adm_json(["stats"], sock)["stats"]
+    st = adm.json(["stats"], sock)["stats"]
     s0 = st["sched"][0]
     if s0.get("running_name") == "hog" and s0.get("turn_ms", 0) >= 100:
         return st
@@ -165,7 +120,7 @@ def test_top(sock, tmp):
         return
     name = "cleo-sysmon-%d" % os.getpid()
     tmux(name, "new-session", "-d", "-s", "top", "-x", "130", "-y", "30",
-         "%s --socket %s top" % (ADM, sock))
+         "%s --socket %s top" % (adm.exe, sock))
     try:
         screen = wait_for(lambda: (lambda s: "in one turn for" in s and s)(
             tmux(name, "capture-pane", "-p", "-t", "top").stdout), 8) or \
@@ -186,37 +141,33 @@ def test_top(sock, tmp):
 
 
 def main():
-    global ADM
+    global adm
     ap = argparse.ArgumentParser()
     ap.add_argument("--adm", required=True)
     ap.add_argument("--testnode", required=True)
     ap.add_argument("--keep", action="store_true")
     opts = ap.parse_args()
-    ADM = opts.adm
+    adm = Adm(opts.adm)
     tmp = tempfile.mkdtemp(prefix="cleo-adm-sysmon-")
-    proc = log = None
+    node = None
     try:
-        proc, log, sock = start_node(opts.testnode, tmp)
-        test_actors(sock)
-        test_stats(sock)
-        test_top(sock, tmp)
-        rc = stop_node(proc, log)
+        node = start_node(opts.testnode, tmp)
+        test_actors(node.sock)
+        test_stats(node.sock)
+        test_top(node.sock, tmp)
+        rc = node.stop()
         check(rc == 0, "node exits 0 on SIGTERM (got %s)" % rc)
-        with open(os.path.join(tmp, "node.log")) as f:
-            text = f.read()
+        text = node.output()
         check("long turn in progress: " in text and "hog" in text,
               "the node logged hog's stuck turn")
         check("long turn: " in text and "blip" in text,
               "the node logged blip's long turn")
     finally:
-        if proc is not None:
-            stop_node(proc, log)
+        if node is not None:
+            node.stop()
         if not opts.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    if FAILED:
-        print("%d check(s) failed" % len(FAILED))
-        return 1
-    return 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -24,17 +24,13 @@ from botocore.auth import HmacV1Auth, S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import free_port  # noqa: E402
+
 AK = "HTTPTESTKEY000000001"
 SK = "httptestsecrethttptestsecrethttptest1234"
 CREDS = Credentials(AK, SK)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Node:

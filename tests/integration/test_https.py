@@ -19,7 +19,6 @@ import argparse
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -27,24 +26,13 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nodeutil  # noqa: E402
+from nodeutil import FAILED, check, free_port  # noqa: E402
+
 ACCESS_KEY = "CLEOTESTADMIN0000001"
 SECRET_KEY = "cleo/test/admin/secret/key/0123456789abc"
-FAILED = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def node_env():
@@ -64,24 +52,22 @@ def make_cert(tmp, name):
     return cert, key
 
 
-class Node:
-    """A cleo process; stop() is idempotent and returns the exit code."""
+class Node(nodeutil.Node):
+    """A cleo process with both listeners; stop() is idempotent and
+    returns the exit code."""
 
     def __init__(self, cleo, tmp, cert, key):
-        self.data = os.path.join(tmp, "data")
         self.http = free_port()
         self.https = free_port()
-        self.log_path = os.path.join(tmp, "node.out")
-        self.argv = [cleo, "--data", self.data,
-                     "--set", "heart.enabled=false",
-                     "--set", "gateway.http.port=%d" % self.http,
-                     "--set", "gateway.https.port=%d" % self.https,
-                     "--set", "gateway.https.cert=" + cert,
-                     "--set", "gateway.https.key=" + key]
-        self.out = open(self.log_path, "w")
-        self.proc = subprocess.Popen(self.argv, stdout=self.out,
-                                     stderr=subprocess.STDOUT,
-                                     env=node_env(), start_new_session=True)
+        data = os.path.join(tmp, "data")
+        argv = [cleo, "--data", data,
+                "--set", "heart.enabled=false",
+                "--set", "gateway.http.port=%d" % self.http,
+                "--set", "gateway.https.port=%d" % self.https,
+                "--set", "gateway.https.cert=" + cert,
+                "--set", "gateway.https.key=" + key]
+        super().__init__(argv, data, os.path.join(tmp, "node.out"),
+                         env=node_env(), stop_timeout=30, new_session=True)
 
     def wait_up(self, ctx, timeout=30):
         end = time.monotonic() + timeout
@@ -96,22 +82,6 @@ class Node:
             except OSError:
                 time.sleep(0.1)
         return False
-
-    def output(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.out.closed:
-            self.out.close()
-        return self.proc.returncode
 
 
 def client(node, cert):

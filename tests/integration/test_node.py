@@ -25,76 +25,16 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import (Fail, alive, free_port, kill_all, read,  # noqa: E402
+                      read_pid, require, signal_and_wait, spawn, wait_until)
+
 CLEO = None
-PROCS = []  # every Popen we started; each leads its own process group
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-
-
-def wait_for(pred, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise Fail("timed out after %.1f s waiting for %s" % (timeout, what))
 
 
 def start(args, out, err):
-    p = subprocess.Popen([CLEO] + args, stdout=out, stderr=err,
-                         start_new_session=True)
-    PROCS.append(p)
-    return p
-
-
-def kill_all():
-    for p in PROCS:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still "exists": read its state.
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def read_pid(path):
-    try:
-        with open(path) as f:
-            s = f.read()
-        return int(s) if s.endswith("\n") else None
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+    return spawn([CLEO] + args, out, err)
 
 
 def sock_answers(path):
@@ -109,14 +49,6 @@ def sock_answers(path):
         s.close()
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def adm_check(sock):
     """Ask cleo-adm for the status when it was built next to cleo."""
     adm = os.path.join(os.path.dirname(CLEO), "cleo-adm")
@@ -125,23 +57,14 @@ def adm_check(sock):
     r = subprocess.run([adm, "--socket", sock, "status"],
                        capture_output=True, text=True, timeout=10)
     print("cleo-adm status -> %d: %s" % (r.returncode, r.stdout.strip()))
-    check(r.returncode == 0, "cleo-adm status failed: " + r.stderr)
+    require(r.returncode == 0, "cleo-adm status failed: " + r.stderr)
     r = subprocess.run([adm, "--socket", sock, "tree"],
                        capture_output=True, text=True, timeout=10)
-    check(r.returncode == 0, "cleo-adm tree failed: " + r.stderr)
+    require(r.returncode == 0, "cleo-adm tree failed: " + r.stderr)
     for name in ("cleo_sup", "kernel_sup", "logger", "metrics", "introspect",
                  "heartbeat", "manager_sup", "storage_sup", "gateway_sup"):
-        check(name in r.stdout, "cleo-adm tree lacks %s:\n%s" %
-              (name, r.stdout))
-
-
-def stop(p, sig, timeout, what):
-    p.send_signal(sig)
-    try:
-        return p.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise Fail("%s did not exit within %d s of %s" %
-                   (what, timeout, signal.Signals(sig).name))
+        require(name in r.stdout, "cleo-adm tree lacks %s:\n%s" %
+                (name, r.stdout))
 
 
 # ---------------------------------------------------------------------
@@ -162,23 +85,23 @@ def case_basic(tmp):
     p = start(["--no-heart", "--data", data, "--config", conf,
                "--set", "node.name=fromset@localhost",
                "--set", "admin.tcp_port=%d" % port], out, err)
-    wait_for(lambda: os.path.exists(sockp) or p.poll() is not None, 10,
-             "the socket")
-    check(p.poll() is None, "cleo exited: " + read(err.name))
+    wait_until(lambda: os.path.exists(sockp) or p.poll() is not None, 10,
+               "the socket")
+    require(p.poll() is None, "cleo exited: " + read(err.name))
     st = os.stat(sockp)
-    check(stat.S_ISSOCK(st.st_mode), "cleo.sock is not a socket")
-    check(stat.S_IMODE(st.st_mode) == 0o600,
-          "cleo.sock mode %o, want 600" % stat.S_IMODE(st.st_mode))
-    check(sock_answers(sockp), "the socket does not accept connections")
+    require(stat.S_ISSOCK(st.st_mode), "cleo.sock is not a socket")
+    require(stat.S_IMODE(st.st_mode) == 0o600,
+            "cleo.sock mode %o, want 600" % stat.S_IMODE(st.st_mode))
+    require(sock_answers(sockp), "the socket does not accept connections")
     line = ("cleo: node fromset@localhost up; data %s; admin socket %s" %
             (os.path.realpath(data), os.path.realpath(sockp)))
-    wait_for(lambda: line in read(out.name), 5, "the start line on stdout")
-    wait_for(lambda: line in read(logp), 5, "the start line in the log")
-    wait_for(lambda: read_pid(os.path.join(data, "cleo.pid")) == p.pid, 5,
-             "cleo.pid to hold the node's pid")
+    wait_until(lambda: line in read(out.name), 5, "the start line on stdout")
+    wait_until(lambda: line in read(logp), 5, "the start line in the log")
+    wait_until(lambda: read_pid(os.path.join(data, "cleo.pid")) == p.pid, 5,
+               "cleo.pid to hold the node's pid")
     tok = os.path.join(data, "admin.token")
-    check(stat.S_IMODE(os.stat(tok).st_mode) == 0o600, "admin.token mode")
-    check(re.fullmatch(r"[0-9a-f]{64}\n", read(tok)), "admin.token format")
+    require(stat.S_IMODE(os.stat(tok).st_mode) == 0o600, "admin.token mode")
+    require(re.fullmatch(r"[0-9a-f]{64}\n", read(tok)), "admin.token format")
     c = socket.create_connection(("127.0.0.1", port), timeout=2)
     c.close()
     adm_check(sockp)
@@ -186,29 +109,30 @@ def case_basic(tmp):
     # A second node on the same data directory is refused.
     r = subprocess.run([CLEO, "--no-heart", "--data", data],
                        capture_output=True, text=True, timeout=10)
-    check(r.returncode == 1 and "in use" in r.stderr,
-          "second node: rc %d, %r" % (r.returncode, r.stderr))
+    require(r.returncode == 1 and "in use" in r.stderr,
+            "second node: rc %d, %r" % (r.returncode, r.stderr))
 
     # SIGHUP: the logger reopens its file (log rotation).
     os.rename(logp, logp + ".1")
     p.send_signal(signal.SIGHUP)
-    wait_for(lambda: "SIGHUP" in read(logp), 5, "a new cleo.log after SIGHUP")
-    check(p.poll() is None, "SIGHUP stopped the node")
+    wait_until(lambda: "SIGHUP" in read(logp), 5,
+               "a new cleo.log after SIGHUP")
+    require(p.poll() is None, "SIGHUP stopped the node")
 
     t0 = time.monotonic()
-    rc = stop(p, signal.SIGTERM, 5, "cleo")
-    check(rc == 0, "SIGTERM: exit code %d, want 0" % rc)
+    rc = signal_and_wait(p, signal.SIGTERM, 5, "cleo")
+    require(rc == 0, "SIGTERM: exit code %d, want 0" % rc)
     print("stopped in %.2f s" % (time.monotonic() - t0))
-    check(not os.path.exists(sockp), "the socket is still there")
-    check(not os.path.exists(os.path.join(data, "cleo.pid")),
-          "cleo.pid is still there")
+    require(not os.path.exists(sockp), "the socket is still there")
+    require(not os.path.exists(os.path.join(data, "cleo.pid")),
+            "cleo.pid is still there")
 
     # SIGINT stops it too; the default log.file is <data>/cleo.log.
     p = start(["--no-heart", "--data", data], out, err)
-    wait_for(lambda: read_pid(os.path.join(data, "cleo.pid")) == p.pid, 10,
-             "the second start")
-    rc = stop(p, signal.SIGINT, 5, "cleo")
-    check(rc == 0, "SIGINT: exit code %d, want 0" % rc)
+    wait_until(lambda: read_pid(os.path.join(data, "cleo.pid")) == p.pid, 10,
+               "the second start")
+    rc = signal_and_wait(p, signal.SIGINT, 5, "cleo")
+    require(rc == 0, "SIGINT: exit code %d, want 0" % rc)
 
 
 # ---------------------------------------------------------------------
@@ -264,10 +188,10 @@ def case_config(tmp):
         lines = r.stderr.splitlines()
         what = "%r %r -> rc %d, stderr %r" % (text, extra, r.returncode,
                                               r.stderr)
-        check(r.returncode == 2, "want exit 2: " + what)
-        check(len(lines) == 1, "want one line: " + what)
-        check(re.search(want, lines[0]), "want /%s/: %s" % (want, what))
-        check(not os.path.exists(data), "data dir created: " + what)
+        require(r.returncode == 2, "want exit 2: " + what)
+        require(len(lines) == 1, "want one line: " + what)
+        require(re.search(want, lines[0]), "want /%s/: %s" % (want, what))
+        require(not os.path.exists(data), "data dir created: " + what)
         print("ok: " + lines[0])
     # A file that sets every key, quoted values and spaces, is accepted.
     with open(conf, "w") as f:
@@ -281,22 +205,22 @@ def case_config(tmp):
                 "debug.hang_pinned_after_ms = 0\n")
     r = subprocess.run([CLEO, "--config", conf, "--help"],
                        capture_output=True, text=True, timeout=10)
-    check(r.returncode == 0 and "node.name" in r.stdout, "--help")
-    check(re.search(r"runtime\.long_turn_ms +100 ", r.stdout) and
-          re.search(r"runtime\.long_mqueue +10000 ", r.stdout),
-          "--help lists runtime.long_turn_ms and long_mqueue with defaults")
+    require(r.returncode == 0 and "node.name" in r.stdout, "--help")
+    require(re.search(r"runtime\.long_turn_ms +100 ", r.stdout) and
+            re.search(r"runtime\.long_mqueue +10000 ", r.stdout),
+            "--help lists runtime.long_turn_ms and long_mqueue with defaults")
     r = subprocess.run([CLEO, "--version"], capture_output=True, text=True,
                        timeout=10)
-    check(r.returncode == 0 and r.stdout.startswith("cleo "), "--version")
+    require(r.returncode == 0 and r.stdout.startswith("cleo "), "--version")
     out = open(os.path.join(tmp, "out"), "w+")
     err = open(os.path.join(tmp, "err"), "w+")
     p = start(["--data", data, "--config", conf], out, err)
-    wait_for(lambda: "node a@b.c up" in read(out.name) or
-             p.poll() is not None, 10, "a node from the full file")
-    check(p.poll() is None, "cleo exited: " + read(err.name))
-    check(read_pid(os.path.join(data, "heart.pid")) is None,
-          "heart.enabled = off still ran heart")
-    check(stop(p, signal.SIGTERM, 5, "cleo") == 0, "exit code")
+    wait_until(lambda: "node a@b.c up" in read(out.name) or
+               p.poll() is not None, 10, "a node from the full file")
+    require(p.poll() is None, "cleo exited: " + read(err.name))
+    require(read_pid(os.path.join(data, "heart.pid")) is None,
+            "heart.enabled = off still ran heart")
+    require(signal_and_wait(p, signal.SIGTERM, 5, "cleo") == 0, "exit code")
 
 
 # ---------------------------------------------------------------------
@@ -308,48 +232,48 @@ def start_heart(tmp, data, extra):
     err = open(os.path.join(tmp, "err"), "a+")
     h = start(["--data", data] + extra, out, err)
     pidp = os.path.join(data, "cleo.pid")
-    node = wait_for(lambda: read_pid(pidp) or h.poll() is not None, 10,
-                    "the node's pid")
-    check(h.poll() is None, "heart exited: " + read(err.name))
-    check(read_pid(os.path.join(data, "heart.pid")) == h.pid,
-          "heart.pid does not hold heart's pid")
-    check(node != h.pid, "the node runs in heart's process")
+    node = wait_until(lambda: read_pid(pidp) or h.poll() is not None, 10,
+                      "the node's pid")
+    require(h.poll() is None, "heart exited: " + read(err.name))
+    require(read_pid(os.path.join(data, "heart.pid")) == h.pid,
+            "heart.pid does not hold heart's pid")
+    require(node != h.pid, "the node runs in heart's process")
     return h, node, err
 
 
 def new_node(data, old, timeout):
     sockp = os.path.join(data, "cleo.sock")
     pidp = os.path.join(data, "cleo.pid")
-    node = wait_for(lambda: (read_pid(pidp) not in (None, old) and
-                             read_pid(pidp)), timeout, "a new node pid")
-    check(alive(node), "the new node %d is not alive" % node)
-    wait_for(lambda: sock_answers(sockp), 5, "the new node's socket")
+    node = wait_until(lambda: (read_pid(pidp) not in (None, old) and
+                               read_pid(pidp)), timeout, "a new node pid")
+    require(alive(node), "the new node %d is not alive" % node)
+    wait_until(lambda: sock_answers(sockp), 5, "the new node's socket")
     return node
 
 
 def case_heart(tmp):
     data = os.path.join(tmp, "data")
     h, node, err = start_heart(tmp, data, ["--set", "heart.timeout=5"])
-    wait_for(lambda: sock_answers(os.path.join(data, "cleo.sock")), 5,
-             "the socket")
+    wait_until(lambda: sock_answers(os.path.join(data, "cleo.sock")), 5,
+               "the socket")
     # A second heart on the same data directory is refused, and leaves
     # the first one's pid file alone.
     r = subprocess.run([CLEO, "--data", data], capture_output=True,
                        text=True, timeout=10)
-    check(r.returncode == 1 and "another heart" in r.stderr,
-          "second heart: rc %d, %r" % (r.returncode, r.stderr))
-    check(read_pid(os.path.join(data, "heart.pid")) == h.pid,
-          "the second heart touched heart.pid")
+    require(r.returncode == 1 and "another heart" in r.stderr,
+            "second heart: rc %d, %r" % (r.returncode, r.stderr))
+    require(read_pid(os.path.join(data, "heart.pid")) == h.pid,
+            "the second heart touched heart.pid")
     os.kill(node, signal.SIGKILL)
     node2 = new_node(data, node, 10)
     print("node %d killed, restarted as %d" % (node, node2))
-    check(h.poll() is None, "heart exited")
+    require(h.poll() is None, "heart exited")
     adm_check(os.path.join(data, "cleo.sock"))
-    rc = stop(h, signal.SIGTERM, 10, "heart")
-    check(rc == 0, "heart exit code %d, want 0" % rc)
-    wait_for(lambda: not alive(node2), 5, "the node to exit")
-    check(not os.path.exists(os.path.join(data, "heart.pid")),
-          "heart.pid is still there")
+    rc = signal_and_wait(h, signal.SIGTERM, 10, "heart")
+    require(rc == 0, "heart exit code %d, want 0" % rc)
+    wait_until(lambda: not alive(node2), 5, "the node to exit")
+    require(not os.path.exists(os.path.join(data, "heart.pid")),
+            "heart.pid is still there")
 
     # The restart cap: one restart allowed, the second death gives up.
     h, node, err = start_heart(tmp, data, ["--set", "heart.max_restarts=1"])
@@ -360,8 +284,8 @@ def case_heart(tmp):
         rc = h.wait(timeout=10)
     except subprocess.TimeoutExpired:
         raise Fail("heart did not give up after max_restarts")
-    check(rc == 1, "heart gave up with %d, want 1" % rc)
-    check("giving up" in read(err.name), "no 'giving up' message")
+    require(rc == 1, "heart gave up with %d, want 1" % rc)
+    require("giving up" in read(err.name), "no 'giving up' message")
 
 
 # ---------------------------------------------------------------------
@@ -377,15 +301,15 @@ def case_hang(tmp):
     node2 = new_node(data, node, 15)
     took = time.monotonic() - t0
     print("hung node %d replaced by %d after %.1f s" % (node, node2, took))
-    check(took >= 2, "replaced before heart.timeout")
-    check(not alive(node), "the hung node is still alive")
-    check("no heartbeat" in read(err.name), "no 'no heartbeat' message")
+    require(took >= 2, "replaced before heart.timeout")
+    require(not alive(node), "the hung node is still alive")
+    require("no heartbeat" in read(err.name), "no 'no heartbeat' message")
     time.sleep(3)  # the new node keeps beating: not killed again
-    check(read_pid(os.path.join(data, "cleo.pid")) == node2,
-          "the healthy node was restarted")
-    rc = stop(h, signal.SIGTERM, 10, "heart")
-    check(rc == 0, "heart exit code %d, want 0" % rc)
-    wait_for(lambda: not alive(node2), 5, "the node to exit")
+    require(read_pid(os.path.join(data, "cleo.pid")) == node2,
+            "the healthy node was restarted")
+    rc = signal_and_wait(h, signal.SIGTERM, 10, "heart")
+    require(rc == 0, "heart exit code %d, want 0" % rc)
+    wait_until(lambda: not alive(node2), 5, "the node to exit")
 
 
 # ---------------------------------------------------------------------
@@ -407,20 +331,20 @@ def case_hang_pinned(tmp):
     took = time.monotonic() - t0
     print("node %d with a stuck scheduler replaced by %d after %.1f s" %
           (node, node2, took))
-    check(took >= 2, "replaced before heart.timeout")
-    check(not alive(node), "the stuck node is still alive")
+    require(took >= 2, "replaced before heart.timeout")
+    require(not alive(node), "the stuck node is still alive")
     log = read(err.name)
-    check("no heartbeat" in log, "no 'no heartbeat' message")
-    check(re.search(r"long turn in progress: <[0-9.]+> debug_hang "
-                    r"\(behaviour debug_hang\) on scheduler 0 for [0-9]+ ms "
-                    r"\(runtime\.long_turn_ms 200\)", log),
-          "the stuck turn was not logged (with runtime.long_turn_ms)")
+    require("no heartbeat" in log, "no 'no heartbeat' message")
+    require(re.search(r"long turn in progress: <[0-9.]+> debug_hang "
+                      r"\(behaviour debug_hang\) on scheduler 0 for [0-9]+ ms "
+                      r"\(runtime\.long_turn_ms 200\)", log),
+            "the stuck turn was not logged (with runtime.long_turn_ms)")
     time.sleep(3)  # the new node keeps beating: not killed again
-    check(read_pid(os.path.join(data, "cleo.pid")) == node2,
-          "the healthy node was restarted")
-    rc = stop(h, signal.SIGTERM, 10, "heart")
-    check(rc == 0, "heart exit code %d, want 0" % rc)
-    wait_for(lambda: not alive(node2), 5, "the node to exit")
+    require(read_pid(os.path.join(data, "cleo.pid")) == node2,
+            "the healthy node was restarted")
+    rc = signal_and_wait(h, signal.SIGTERM, 10, "heart")
+    require(rc == 0, "heart exit code %d, want 0" % rc)
+    wait_until(lambda: not alive(node2), 5, "the node to exit")
 
 
 CASES = {"basic": case_basic, "config": case_config, "heart": case_heart,
@@ -451,7 +375,6 @@ def main():
                 print("--- %s ---\n%s" % (f, read(os.path.join(tmp, f))))
         finally:
             kill_all()
-            PROCS.clear()
             shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(1 if failed else 0)
 

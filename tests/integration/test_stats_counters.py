@@ -22,11 +22,14 @@ import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nodeutil  # noqa: E402
+from nodeutil import FAILED, Adm, check, free_port  # noqa: E402
 
 try:
     import boto3
@@ -38,78 +41,21 @@ except ImportError:
 
 ACCESS_KEY = "CLEOSTATSTEST0000001"
 SECRET_KEY = "cleo/stats/test/secret/0123456789abcdefgh"
-FAILED = []
-ADM = None
+adm = None  # an Adm, set in main
 NODES = []
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-    return cond
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Node:
-    """A node process on data; stop() is idempotent."""
-
-    def __init__(self, argv, data, env):
-        self.data = data
-        self.sock = os.path.join(data, "cleo.sock")
-        self.out_path = data + ".out"
-        self.out = open(self.out_path, "w")
-        self.proc = subprocess.Popen(argv, stdout=self.out,
-                                     stderr=subprocess.STDOUT, env=env)
-        NODES.append(self)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.out.closed:
-            self.out.close()
-
-    def output(self):
-        self.out.flush()
-        with open(self.out_path) as f:
-            return f.read()
-
-
-def adm(args, sock, timeout=60):
-    env = dict(os.environ)
-    env.pop("CLEO_SOCKET", None)
-    p = subprocess.run([ADM, "--socket", sock] + args, capture_output=True,
-                       text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
+def start_node(argv, data, env):
+    """A node whose output goes to <data>.out, remembered in NODES."""
+    node = nodeutil.Node(argv, data, data + ".out", env=env, stop_timeout=20)
+    NODES.append(node)
+    return node
 
 
 def wait_up(node, port=None):
     """Until the socket answers `status` (and the S3 port accepts)."""
-    for _ in range(400):
-        if node.proc.poll() is not None:
-            break
-        if os.path.exists(node.sock) and adm(["status"], node.sock)[0] == 0:
-            if port is None:
-                return
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                return
-            except OSError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError("the node did not come up: %s" % node.output())
+    if not nodeutil.wait_up(node, adm, 400, port):
+        raise RuntimeError("the node did not come up: %s" % node.output())
 
 
 def start_cleo(binary, data, port):
@@ -119,7 +65,7 @@ def start_cleo(binary, data, port):
     env.pop("CLEO_SOCKET", None)
     argv = [binary, "--data", data, "--set", "heart.enabled=false",
             "--set", "gateway.http.port=%d" % port]
-    node = Node(argv, data, env)
+    node = start_node(argv, data, env)
     wait_up(node, port)
     return node
 
@@ -220,7 +166,7 @@ def test_invalidation(s3):
 def test_testnode(binary, data):
     """A node without an admin actor: runtime stats only, exit 0."""
     os.makedirs(data)
-    node = Node([binary, "--data", data], data, dict(os.environ))
+    node = start_node([binary, "--data", data], data, dict(os.environ))
     try:
         wait_up(node)
         rc, out, err = adm(["stats"], node.sock)
@@ -236,14 +182,14 @@ def test_testnode(binary, data):
 
 
 def main():
-    global ADM
+    global adm
     ap = argparse.ArgumentParser()
     ap.add_argument("--adm", required=True)
     ap.add_argument("--cleo", required=True)
     ap.add_argument("--testnode")
     ap.add_argument("--keep", action="store_true")
     opts = ap.parse_args()
-    ADM = opts.adm
+    adm = Adm(opts.adm, timeout=60)
     tmp = tempfile.mkdtemp(prefix="cleo-stats-it-")
 
     def on_signal(signum, frame):

@@ -14,71 +14,20 @@ stand-in cleo-testnode) answers admin commands with "not available".
 Every process started here is stopped before exit.
 """
 import argparse
-import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import time
 
-FAILED = []
-ADM = None
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import Adm, Node, check, summary, wait_up  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILED.append(what)
-    return cond
-
-
-class Node:
-    """A node process on data; stop() is idempotent."""
-
-    def __init__(self, argv, data, env=None):
-        self.data = data
-        self.sock = os.path.join(data, "cleo.sock")
-        self.out_path = os.path.join(os.path.dirname(data),
-                                     "node-%d.out" % time.time_ns())
-        self.out = open(self.out_path, "w")
-        self.proc = subprocess.Popen(argv, stdout=self.out,
-                                     stderr=subprocess.STDOUT, env=env)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if not self.out.closed:
-            self.out.close()
-        return self.proc.returncode
-
-    def output(self):
-        self.out.flush()
-        with open(self.out_path) as f:
-            return f.read()
-
-
-def adm(args, sock, timeout=60):
-    env = dict(os.environ)
-    env.pop("CLEO_SOCKET", None)
-    p = subprocess.run([ADM, "--socket", sock] + args, capture_output=True,
-                       text=True, timeout=timeout, env=env)
-    return p.returncode, p.stdout, p.stderr
-
-
-def adm_json(args, sock):
-    rc, out, err = adm(["--json"] + args, sock)
-    if rc != 0:
-        raise RuntimeError("cleo-adm %s: %s" % (" ".join(args), err))
-    return json.loads(out)
+adm = None  # an Adm, set in main
 
 
 def env_without_keys(extra=None):
@@ -94,13 +43,11 @@ def start(binary, data, env=None, testnode=False):
     argv = [binary, "--data", data]
     if not testnode:
         argv.append("--no-heart")
-    node = Node(argv, data, env if env is not None else env_without_keys())
-    for _ in range(300):
-        if os.path.exists(node.sock) and adm(["status"], node.sock)[0] == 0:
-            return node
-        if node.proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    out = os.path.join(os.path.dirname(data), "node-%d.out" % time.time_ns())
+    node = Node(argv, data, out, stop_timeout=20,
+                env=env if env is not None else env_without_keys())
+    if wait_up(node, adm, 300):
+        return node
     node.stop()
     raise RuntimeError("the node did not come up: %s" % node.output())
 
@@ -147,7 +94,7 @@ def test_first_start(node):
     check(cred.get("access_key", "?") in out and
           cred.get("secret_key", "?") in out and "first start" in out,
           "first start prints the endpoint and keys")
-    users = adm_json(["user", "list"], node.sock)["users"]
+    users = adm.json(["user", "list"], node.sock)["users"]
     check(len(users) == 1 and users[0]["name"] == "admin" and
           users[0]["is_admin"] and
           users[0]["access_keys"] == [cred.get("access_key")],
@@ -162,17 +109,17 @@ def test_users(sock):
     s = re.search(r"secret_key = ([A-Za-z0-9+/]{40})", out)
     check(m is not None and s is not None, "create prints the new key pair")
     ak = m.group(1) if m else None
-    j = adm_json(["user", "create", "bob"], sock)
+    j = adm.json(["user", "create", "bob"], sock)
     check(j["user"] == "bob" and len(j["access_key"]) == 20 and
           len(j["secret_key"]) == 40, "user create bob --json")
     rc, out, err = adm(["user", "list"], sock)
     check(rc == 0 and "alice" in out and "bob" in out and ak in out,
           "user list shows alice, bob and alice's key")
-    names = [u["name"] for u in adm_json(["user", "list"], sock)["users"]]
+    names = [u["name"] for u in adm.json(["user", "list"], sock)["users"]]
     check(names == ["admin", "alice", "bob"], "user list --json, sorted")
     rc, out, err = adm(["user", "delete", "bob"], sock)
     check(rc == 0 and "deleted" in out, "user delete bob")
-    names = [u["name"] for u in adm_json(["user", "list"], sock)["users"]]
+    names = [u["name"] for u in adm.json(["user", "list"], sock)["users"]]
     check(names == ["admin", "alice"], "bob is gone")
     return ak
 
@@ -193,12 +140,12 @@ def test_buckets(sock):
     check(rc == 0 and "alice" in out, "bucket create bkt2 --owner alice")
     rc, out, err = adm(["bucket", "list"], sock)
     check(rc == 0 and "bkt1" in out and "bkt2" in out, "bucket list")
-    j = adm_json(["bucket", "list", "--owner", "alice"], sock)
+    j = adm.json(["bucket", "list", "--owner", "alice"], sock)
     check([b["name"] for b in j["buckets"]] == ["bkt2"],
           "bucket list --owner alice")
     rc, out, err = adm(["bucket", "du", "bkt1"], sock)
     check(rc == 0 and "0 objects" in out, "bucket du bkt1")
-    j = adm_json(["bucket", "du", "bkt1"], sock)
+    j = adm.json(["bucket", "du", "bkt1"], sock)
     check(j["name"] == "bkt1" and j["objects"] == 0 and j["bytes"] == 0,
           "bucket du bkt1 --json")
     for args, what in ((["bucket", "create", "bkt1"], "existing bucket"),
@@ -210,11 +157,11 @@ def test_buckets(sock):
         rc, out, err = adm(args, sock)
         check(one_line_error(rc, err, 1), "%s -> exit 1, one line: %r"
               % (what, err.strip()))
-    names = [b["name"] for b in adm_json(["bucket", "list"], sock)["buckets"]]
+    names = [b["name"] for b in adm.json(["bucket", "list"], sock)["buckets"]]
     check(names == ["bkt1", "bkt2"], "failed bucket commands changed nothing")
     rc, out, err = adm(["bucket", "delete", "bkt1"], sock)
     check(rc == 0 and "deleted" in out, "bucket delete bkt1")
-    names = [b["name"] for b in adm_json(["bucket", "list"], sock)["buckets"]]
+    names = [b["name"] for b in adm.json(["bucket", "list"], sock)["buckets"]]
     check(names == ["bkt2"], "bkt1 is gone")
     return True
 
@@ -240,19 +187,19 @@ def test_bad_cli(sock):
         (["user", "create", "x" * 65], 1, "bad user name (65 bytes)"),
         (["user", "create", "../etc"], 1, "bad user name (path)"),
     ]
-    before = adm_json(["user", "list"], sock)
+    before = adm.json(["user", "list"], sock)
     for args, want, what in cases:
         rc, out, err = adm(args, sock)
         check(one_line_error(rc, err, want),
               "%s -> exit %d, one line: %r" % (what, rc, err.strip()))
-    check(adm_json(["user", "list"], sock) == before,
+    check(adm.json(["user", "list"], sock) == before,
           "bad input changed no user")
 
 
 def test_restart(binary, data, cred, alice_key, buckets):
     node = start(binary, data)
     try:
-        users = adm_json(["user", "list"], node.sock)["users"]
+        users = adm.json(["user", "list"], node.sock)["users"]
         names = [u["name"] for u in users]
         check(names == ["admin", "alice"], "users survive a restart")
         alice = [u for u in users if u["name"] == "alice"]
@@ -263,7 +210,7 @@ def test_restart(binary, data, cred, alice_key, buckets):
               "the keys are printed only on the first start")
         if buckets:
             names = [b["name"] for b in
-                     adm_json(["bucket", "list"], node.sock)["buckets"]]
+                     adm.json(["bucket", "list"], node.sock)["buckets"]]
             check(names == ["bkt2"], "buckets survive a restart")
     finally:
         rc = node.stop()
@@ -284,7 +231,7 @@ def test_env_pair(binary, tmp):
         out = node.output()
         check("script-secret-key-1" not in out,
               "an environment secret is not printed")
-        users = adm_json(["user", "list"], node.sock)["users"]
+        users = adm.json(["user", "list"], node.sock)["users"]
         check(users[0]["access_keys"] == ["SCRIPTACCESSKEY1"],
               "the admin holds only the environment's key")
     finally:
@@ -311,14 +258,14 @@ def test_not_available(testnode, tmp):
 
 
 def main():
-    global ADM
+    global adm
     ap = argparse.ArgumentParser()
     ap.add_argument("--adm", required=True)
     ap.add_argument("--cleo", required=True)
     ap.add_argument("--testnode")
     ap.add_argument("--keep", action="store_true")
     opts = ap.parse_args()
-    ADM = opts.adm
+    adm = Adm(opts.adm, timeout=60)
     tmp = tempfile.mkdtemp(prefix="cleo-users-it-")
     data = os.path.join(tmp, "data")
     node = None
@@ -338,10 +285,7 @@ def main():
             node.stop()
         if not opts.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-    if FAILED:
-        print("%d check(s) failed" % len(FAILED))
-        return 1
-    return 0
+    return summary()
 
 
 if __name__ == "__main__":
