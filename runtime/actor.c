@@ -275,88 +275,87 @@ static int dispatch(rt_actor_t *a, rt_msg_t *m, int *reason)
 
 /* ---- receiving ---------------------------------------------------- */
 
-static void pq_append(rt_actor_t *a, rt_msg_t *m)
+/* Signal m was taken: settle its placeholder. A trapped exit (handled
+ * is 0) becomes the message at the placeholder's place in the mailbox;
+ * anything else leaves it to be skipped. Frees m. */
+static void settle(rt_msg_t *m, int handled)
 {
-    rt_actor_ext_t *x = rt__actor_ext(a);
-    atomic_store_explicit(&m->_node.next, NULL, memory_order_relaxed);
-    if (x->pq_tail != NULL)
-        atomic_store_explicit(&x->pq_tail->_node.next, &m->_node,
-                              memory_order_relaxed);
-    else
-        x->pq_head = m;
-    x->pq_tail = m;
-    a->flags |= RT__A_PQ;
-    rt_mbox_count(&a->mbox, 1);
-}
-
-/* Take the oldest message of the private queue (RT__A_PQ is set). */
-static rt_msg_t *pq_take(rt_actor_t *a)
-{
-    rt_actor_ext_t *x = a->ext;
-    rt_msg_t *m = x->pq_head;
-    x->pq_head =
-        (rt_msg_t *)atomic_load_explicit(&m->_node.next, memory_order_relaxed);
-    if (x->pq_head == NULL) {
-        x->pq_tail = NULL;
-        a->flags &= (uint8_t)~RT__A_PQ;
+    rt_msg_t *ph = m->payload;
+    m->payload = NULL;
+    if (!handled) {
+        ph->type = m->type;
+        ph->tag = m->tag;
+        ph->reason = m->reason;
+        ph->from = m->from;
+        ph->ref = m->ref;
+        ph->arg = m->arg;
     }
-    rt_mbox_count(&a->mbox, -1);
-    return m;
+    ph->_sys = 0; /* settled: a message, or a void RT__SYS_PH */
+    rt_msg_free(m);
 }
 
-/* Pop m from the mailbox; a signal is no longer pending once popped. */
-static rt_msg_t *mbox_take(rt_actor_t *a)
+/* Take the signal queue, oldest first (it is a stack: reverse it). */
+static rt_msg_t *sigq_take(rt_actor_t *a)
 {
-    rt_msg_t *m = rt_mbox_pop(&a->mbox);
-    if (m != NULL && (m->_sys & RT__F_SIG))
-        /* relaxed: pairs with nothing; the pop (acquire) ordered us after
-         * the sender's increment. */
-        atomic_fetch_sub_explicit(&a->nsig, 1, memory_order_relaxed);
-    return m;
+    /* acquire: pairs with the release CAS in sig_push() (signal.c). */
+    rt_msg_t *s =
+        atomic_exchange_explicit(&a->sigq, NULL, memory_order_acquire);
+    rt_msg_t *fifo = NULL;
+    while (s != NULL) {
+        rt_msg_t *next = (rt_msg_t *)atomic_load_explicit(&s->_node.next,
+                                                          memory_order_relaxed);
+        atomic_store_explicit(&s->_node.next, (rt_mnode_t *)fifo,
+                              memory_order_relaxed);
+        fifo = s;
+        s = next;
+    }
+    return fifo;
 }
 
-/* The oldest received message: the private queue first, then the
- * mailbox. @return gives, or NULL when both are empty. */
-static rt_msg_t *next_msg(rt_actor_t *a)
+/* Act on every signal received so far, in order, whatever the mailbox
+ * holds (ERTS: a signal takes effect when received). Signals after one
+ * that ends the actor find it dead: a link or monitor gets noproc.
+ * Returns 1 if the actor must exit (*reason set). */
+static int take_signals(rt_actor_t *a, int *reason)
 {
-    return (a->flags & RT__A_PQ) ? pq_take(a) : mbox_take(a);
-}
-
-/* A dying actor's received, unhandled messages: requests among them
- * fail with its exit reason; the rest are freed. */
-static void pq_drop(rt_actor_t *a, int reason)
-{
-    while (a->flags & RT__A_PQ)
-        rt__signal_on_reap(a->rt, a->pid, reason, pq_take(a));
-}
-
-/* Receive the pending signals (ERTS's in-queue fetch): move the messages
- * ahead of each into the private queue, unhandled and in order, and act
- * on the signal now. A trapped exit becomes a message at the signal's
- * place. Bounded by the signals pending on entry. Returns 1 if a signal
- * made the actor exit (*reason set). */
-static int receive_signals(rt_actor_t *a, int *reason)
-{
-    uint32_t want = atomic_load_explicit(&a->nsig, memory_order_relaxed);
-    while (want > 0) {
-        rt_msg_t *m = mbox_take(a);
-        if (m == NULL)
-            return 0; /* its push has not landed yet: next time */
-        if (!(m->_sys & RT__F_SIG)) {
-            pq_append(a, m);
-            continue;
-        }
-        want--;
-        int rc;
-        if (rt__signal_handle(a, m, &rc))
-            rt_msg_free(m);
-        else
-            pq_append(a, m);
+    rt_msg_t *m = sigq_take(a);
+    while (m != NULL) {
+        rt_msg_t *next = (rt_msg_t *)atomic_load_explicit(&m->_node.next,
+                                                          memory_order_relaxed);
         if (a->flags & RT__A_EXITING) {
-            *reason = a->exit_reason;
+            /* As if it came after the death: noproc to a link or monitor. */
+            ((rt_msg_t *)m->payload)->_sys = 0;
+            m->payload = NULL;
+            rt__signal_on_reap(a->rt, a->pid, a->exit_reason, m);
+        } else {
+            int rc;
+            settle(m, rt__signal_handle(a, m, &rc));
+        }
+        m = next;
+    }
+    if (!(a->flags & RT__A_EXITING))
+        return 0;
+    *reason = a->exit_reason;
+    return 1;
+}
+
+/* The next message, skipping settled void placeholders; NULL when the
+ * mailbox is empty. A placeholder still open means its signal arrived
+ * after the last take: take the signals now (it is visible, having been
+ * pushed before it). Returns 1 if that ended the actor. */
+static int next_msg(rt_actor_t *a, rt_msg_t **out, int *reason)
+{
+    rt_msg_t *m;
+    while ((m = rt_mbox_pop(&a->mbox)) != NULL && m->type == RT__SYS_PH) {
+        if ((m->_sys & RT__F_PH_OPEN) && take_signals(a, reason)) {
+            rt_msg_free(m);
             return 1;
         }
+        if (m->type != RT__SYS_PH)
+            break; /* a trapped exit, now in its place */
+        rt_msg_free(m);
     }
+    *out = m;
     return 0;
 }
 
@@ -364,12 +363,13 @@ static rt_turn_t run_batch(rt_actor_t *a, uint32_t batch, uint32_t *handled)
 {
     int reason;
     for (uint32_t i = 0; i < batch; i++, (*handled)++) {
-        if (atomic_load_explicit(&a->nsig, memory_order_relaxed) != 0 &&
-            receive_signals(a, &reason)) {
+        rt_msg_t *m;
+        if ((atomic_load_explicit(&a->sigq, memory_order_relaxed) != NULL &&
+             take_signals(a, &reason)) ||
+            next_msg(a, &m, &reason)) {
             rt__actor_die(a, reason);
             return RT__TURN_DEAD;
         }
-        rt_msg_t *m = next_msg(a);
         if (m == NULL) {
             /* Publish WAITING before mark_empty: once it succeeds another
              * scheduler may run, and even free, the actor. */
@@ -463,9 +463,6 @@ void rt__actor_die(rt_actor_t *a, int reason)
     if (atomic_load_explicit(&a->has_name, memory_order_seq_cst))
         rt__registry_drop_pid(&rt->reg, a);
     rt__signal_on_death(a, reason);
-    /* After the exit signals and DOWNs: a backlog of 100k received
-     * messages must not delay them. */
-    pq_drop(a, reason);
     rt__actor_ext_free(a);
     atomic_fetch_add_explicit(&rt->exited, 1, memory_order_relaxed);
     if (reason != RT_REASON_NORMAL && reason != RT_REASON_SHUTDOWN)
@@ -479,7 +476,16 @@ void rt__actor_reap(rt_actor_t *a)
     rt_t *rt = a->rt;
     rt_pid_t pid = a->pid;
     rt_msg_t *m;
-    /* No pins remain, so no producer is mid-push: this drains it all. */
+    /* No pins remain, so no producer is mid-push: this drains it all.
+     * Signals first: they point at placeholders in the mailbox. */
+    m = sigq_take(a);
+    while (m != NULL) {
+        rt_msg_t *next = (rt_msg_t *)atomic_load_explicit(&m->_node.next,
+                                                          memory_order_relaxed);
+        m->payload = NULL;
+        rt__signal_on_reap(rt, pid, a->exit_reason, m);
+        m = next;
+    }
     while ((m = rt_mbox_pop(&a->mbox)) != NULL)
         rt__signal_on_reap(rt, pid, a->exit_reason, m);
     rt__pool_free(sizeof *a, a);

@@ -20,6 +20,8 @@
 #define RT__SYS_INBOX (UINT32_MAX - 15)     /* an inbox's command */
 #define RT__SYS_REPLIED (UINT32_MAX - 16)   /* ref was answered by another
                                                actor: forget it */
+#define RT__SYS_PH (UINT32_MAX - 17)        /* a signal's place in the
+                                               mailbox (see signal.c) */
 
 /* rt_msg_t._sys flags. */
 #define RT__F_CALL 0x1u     /* a request sent by rt_call: answer it */
@@ -27,15 +29,15 @@
 #define RT__F_LINK 0x4u     /* exit signal caused by a link */
 #define RT__F_SHUTDOWN 0x8u /* exit signal from rt_shutdown: untrappable */
 #define RT__F_SIG 0x10u     /* a signal (exit, link, monitor and their
-                               undoing): acted on when received, ahead of
-                               the messages queued before it */
+                               undoing), in the signal queue; payload is
+                               its placeholder in the mailbox */
+#define RT__F_PH_OPEN 0x20u /* a placeholder whose signal is not taken */
 
 /* rt_actor_t.flags (owner only). */
 #define RT__A_TRAP 0x1u
 #define RT__A_EXITING 0x2u /* rt_exit_self() asked to exit */
 #define RT__A_DEAD 0x4u
 #define RT__A_RAW_REPLY 0x8u /* replies go to handle() (inboxes) */
-#define RT__A_PQ 0x10u       /* ext->pq_head holds received messages */
 
 typedef struct rt_callent_s {
     rt_ref_t ref;
@@ -58,18 +60,14 @@ typedef struct rt_actor_ext_s {
     rt_callent_t *calls; /* outstanding rt_call()s */
     rt_map_t open;       /* ref -> caller pid: requests this actor took
                             and has not answered (deferred replies) */
-    rt_msg_t *pq_head, *pq_tail; /* received, unhandled messages: the
-                                    mailbox moved here while signals were
-                                    taken early (RT__A_PQ) */
     uint32_t ncalls, capcalls;
     struct rt_res_s *res; /* registered resources, newest first */
 } rt_actor_ext_t;
 
 struct rt_actor_s {
     rt_mbox_t mbox;              /* must stay first: hot for senders */
-    _Atomic uint32_t nsig;       /* signals pushed and not yet taken from
-                                    mbox; a hint to receive them early */
-    uint32_t mbox_limit;         /* 0 = unbounded (rt_try_send) */
+    rt_msg_t *_Atomic sigq;      /* signals not yet taken, newest first
+                                    (a Treiber stack the owner empties) */
     struct rt_actor_s *rq_next;  /* run-queue link, under the queue lock */
     const rt_behaviour_t *beh;
     void *state;
@@ -89,6 +87,7 @@ struct rt_actor_s {
                                     2^16); sysmon adds, read relaxed */
     _Atomic uint16_t long_mqueues; /* times the mailbox reached
                                       opts.long_mqueue (mod 2^16) */
+    uint32_t mbox_limit;         /* 0 = unbounded (rt_try_send) */
     _Atomic rt_pid_t tracer;     /* gets RT_MSG_TRACE per message; 0 = off */
 };
 _Static_assert(sizeof(struct rt_actor_s) <= 128,

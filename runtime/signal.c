@@ -2,14 +2,15 @@
  * signal.c - sending, and Erlang's signals: links, monitors, exits.
  *
  * Link and monitor bookkeeping is per actor and touched only by its own
- * turns, so every change to the other side travels as a signal in the
- * same mailbox as ordinary messages; signals and messages between a pair
- * therefore stay in order, as in Erlang. A signal also bumps the
- * receiver's nsig, and the receiver then takes it early (actor.c,
- * receive_signals): it moves the messages queued ahead of it into its
- * private queue, unhandled, and acts on the signal, so an exit, link or
- * monitor takes effect when it is received, not when the backlog ahead
- * of it has been handled.
+ * turns, so every change to the other side travels as a signal. A signal
+ * goes on the receiver's signal queue, which it empties before each
+ * message (actor.c, take_signals): an exit, link or monitor takes effect
+ * when it is received, in constant time whatever the backlog, as in
+ * ERTS. Per-pair order with messages is kept by a placeholder that the
+ * sender pushes into the mailbox right after the signal: it holds the
+ * signal's place among the sender's messages. A trapped exit becomes a
+ * message at that place; otherwise the placeholder is skipped. The
+ * placeholder's push is also what schedules the receiver.
  */
 #include <stdlib.h>
 
@@ -50,6 +51,28 @@ static void long_mqueue(rt_t *rt, rt_actor_t *a, int64_t len)
                 n, n == 1 ? "" : "s");
 }
 
+/* Push signal m on a's signal queue, with a placeholder that the caller
+ * pushes into the mailbox. Everything the receiver reads of both is
+ * written before the push of m. @return gives: the placeholder. */
+static rt_msg_t *sig_push(rt_actor_t *a, rt_msg_t *m)
+{
+    rt_msg_t *ph = rt_msg_new(RT__SYS_PH);
+    ph->from = m->from;
+    ph->_sys = RT__F_PH_OPEN;
+    m->_sys |= RT__F_SIG;
+    m->payload = ph; /* not owned: payload_free stays NULL */
+    m->payload_free = NULL;
+    rt_msg_t *old = atomic_load_explicit(&a->sigq, memory_order_relaxed);
+    do
+        atomic_store_explicit(&m->_node.next, (rt_mnode_t *)old,
+                              memory_order_relaxed);
+    /* release: publishes m and ph to the owner; pairs with the acquire
+     * exchange in take_signals() (actor.c). */
+    while (!atomic_compare_exchange_weak_explicit(
+        &a->sigq, &old, m, memory_order_release, memory_order_relaxed));
+    return ph;
+}
+
 static int deliver(rt_t *rt, rt_pid_t to, rt_msg_t *m, unsigned how)
 {
     rt_actor_t *a;
@@ -66,12 +89,8 @@ static int deliver(rt_t *rt, rt_pid_t to, rt_msg_t *m, unsigned how)
         rt_msg_free(m);
         return CLEO_EOVERLOAD;
     }
-    if (how & SEND_SIG) {
-        m->_sys |= RT__F_SIG;
-        /* relaxed: only a hint; the push below (release) publishes it, and
-         * the receiver's decrement follows its pop of m. */
-        atomic_fetch_add_explicit(&a->nsig, 1, memory_order_relaxed);
-    }
+    if (how & SEND_SIG)
+        m = sig_push(a, m); /* m is now the placeholder */
     int64_t len;
     if (rt_mbox_push_len(&a->mbox, m, &len)) {
         atomic_store_explicit(&a->run_state, RT_ACTOR_RUNNABLE,

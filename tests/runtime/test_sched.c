@@ -49,8 +49,7 @@ static int ponger(rt_actor_t *self, rt_msg_t *m)
     (void)rt_send(rt_actor_rt(self), (rt_pid_t)m->arg, r);
     return 0;
 }
-static const rt_behaviour_t ponger_beh = {.name = "ponger",
-                                          .handle = ponger};
+static const rt_behaviour_t ponger_beh = {.name = "ponger", .handle = ponger};
 
 /* On GO: queue a ping for the ponger (on this scheduler), then hog the
  * thread for 300 ms, as a badly written handler would. */
@@ -229,6 +228,9 @@ Test(rt_sched, work_that_comes_microseconds_later_needs_no_wake)
     rt_stats(rt, &after);
     cr_assert_eq(atomic_load(&quick_handled), QUICK_N);
     uint64_t sleeps = after.sched[1].sleeps - before.sched[1].sleeps;
-    cr_assert_lt(sleeps, QUICK_N / 2, "scheduler 1 slept %llu times in %d",
+    /* Without the spin it sleeps before every ping (about QUICK_N times);
+     * with it, rarely. The bound leaves room for a loaded machine that
+     * preempts the spinning thread. */
+    cr_assert_lt(sleeps, QUICK_N * 3 / 4, "scheduler 1 slept %llu times in %d",
                  (unsigned long long)sleeps, QUICK_N);
 }
