@@ -39,6 +39,16 @@ int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
     return 0;
 }
 
+/* The caller gave up on ref (timeout): the server, which may hold the
+ * request open, forgets it, so a request never answered does not stay
+ * on it for its whole life. */
+static void forget(rt_t *rt, rt_pid_t server, rt_ref_t ref)
+{
+    rt_msg_t *n = rt_msg_new(RT__SYS_REPLIED);
+    n->ref = ref;
+    (void)rt__send(rt, server, n);
+}
+
 int rt__call_complete(rt_actor_t *a, rt_msg_t *m, int status, int *rc)
 {
     rt_actor_ext_t *x = a->ext;
@@ -49,6 +59,8 @@ int rt__call_complete(rt_actor_t *a, rt_msg_t *m, int status, int *rc)
         rt__vec_del(x->calls, &x->ncalls, sizeof e, i);
         if (e.timer != 0 && status != CLEO_ETIMEDOUT)
             (void)rt_timer_cancel(a->rt, e.timer);
+        if (status == CLEO_ETIMEDOUT)
+            forget(a->rt, m->from, e.ref);
         if (status == 0)
             m->_sys = 0;
         *rc = e.cb(a, status == 0 ? m : NULL, status, e.data);
@@ -181,6 +193,8 @@ int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
     rc = rt_send(rt, to, req);
     if (rc == 0)
         rc = await_reply(ib, ref, timeout_ms, reply_out);
+    if (rc == CLEO_ETIMEDOUT)
+        forget(rt, to, ref);
     rt_inbox_free(ib);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "rtt.h"
+#include "runtime/actor.h" /* white box: the server's open requests */
 #include "runtime/rt.h"
 
 #define REASON_X (-4242)
@@ -28,6 +29,7 @@ enum {
     S_CRASH,                   /* exit with m->reason */
     C_CALL,                    /* caller: call arg with type m->reason */
     H_REPLY,                   /* helper: answer the from in the payload */
+    S_OPEN,                    /* ack with reason = open requests held */
     REP_RESULT = RTT_REP_BASE, /* the call's status; other = server */
 };
 
@@ -75,6 +77,9 @@ static int server_handle(rt_actor_t *self, rt_msg_t *m)
     case H_REPLY:
         answer(self, *(rt_from_t *)m->payload);
         return 0;
+    case S_OPEN:
+        return rtt_tell(self, RTT_ACK, 0, 0,
+                        self->ext != NULL ? (int)self->ext->open.n : 0);
     default:
         return rtt_probe_handle(self, m);
     }
@@ -255,4 +260,30 @@ Test(rt_callmon, unanswered_call_still_times_out)
                  CLEO_ETIMEDOUT);
     cr_assert_geq(rtt_now_ms() - t0, 100);
     rtt_expect_alive(s);
+}
+
+/* Requests left open are forgotten once answered, by the server or by
+ * another actor, and once their caller times out: a long-lived server
+ * that never answers some requests does not keep them all its life. */
+Test(rt_callmon, open_requests_are_forgotten_when_answered_or_given_up)
+{
+    rt_pid_t s = rtt_spawn(&server, false);
+    rt_pid_t h = rtt_spawn(&server, false);
+    rt_msg_t *reply = NULL;
+    cr_assert_eq(rt_call_sync(rtt_rt, s, rt_msg_new(S_DEFER), 50, &reply),
+                 CLEO_ETIMEDOUT);
+    cr_assert_eq(rtt_cmd(s, S_OPEN, 0).reason, 0,
+                 "a timed-out call stays open");
+    rt_pid_t c = rtt_spawn(&caller, false);
+    call(c, s, S_DEFER);
+    cr_assert_eq(rtt_cmd(s, S_OPEN, 0).reason, 1);
+    rtt_post(s, S_ANSWER, 0, 0);
+    cr_assert_eq(result_of(c), 0);
+    cr_assert_eq(rtt_cmd(s, S_OPEN, 0).reason, 0);
+    rt_msg_t *req = rt_msg_new(S_HANDOFF);
+    req->arg = h;
+    cr_assert_eq(rt_call_sync(rtt_rt, s, req, 10000, &reply), 0);
+    rt_msg_free(reply);
+    cr_assert_eq(rtt_cmd(s, S_OPEN, 0).reason, 0,
+                 "a handed-off call stays open");
 }
