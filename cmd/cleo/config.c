@@ -42,6 +42,8 @@ static int parse_node(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
                       size_t errlen);
 static int parse_path(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
                       size_t errlen);
+static int parse_roles(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                       size_t errlen);
 
 #define F(field) offsetof(cfg_t, field)
 #define SZ(field) ((uint32_t)sizeof(((cfg_t *)0)->field))
@@ -49,6 +51,9 @@ static int parse_path(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
 static const cfg_key_t keys[] = {
     {"node.name", "", "cleo@<hostname>", parse_node, F(node_name), 0,
      SZ(node_name), "the node's name, name@host"},
+    {"node.roles", "manager,storage,gateway", NULL, parse_roles, F(roles), 0, 0,
+     "the role subtrees this node runs: a comma-separated subset of "
+     "manager,storage,gateway"},
     {"runtime.schedulers", "0", NULL, parse_u32, F(schedulers), 0, RT_MAX_SCHED,
      "scheduler threads; 0 = one per core"},
     {"runtime.max_actors", "0", NULL, parse_u32, F(max_actors), 0,
@@ -263,6 +268,42 @@ static int parse_path(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
         return CLEO_EINVAL;
     }
     strcpy(field(k, c), v);
+    return 0;
+}
+
+/* node.roles: a comma-separated subset of manager,storage,gateway, in
+ * any order, each at most once, not empty. */
+static int parse_roles(const cfg_key_t *k, cfg_t *c, const char *v, char *err,
+                       size_t errlen)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } roles[] = {{"manager", CFG_ROLE_MANAGER},
+                 {"storage", CFG_ROLE_STORAGE},
+                 {"gateway", CFG_ROLE_GATEWAY}};
+    unsigned bits = 0;
+    bool ok = true;
+    for (const char *p = v; ok; p++) {
+        size_t n = strcspn(p, ","), i = 0;
+        while (i < 3 && (strlen(roles[i].name) != n ||
+                         strncmp(p, roles[i].name, n) != 0))
+            i++;
+        ok = i < 3 && !(bits & roles[i].bit);
+        if (ok)
+            bits |= roles[i].bit;
+        p += n;
+        if (*p == '\0')
+            break;
+    }
+    if (!ok) {
+        errf(err, errlen,
+             "bad value '%s' for %s: expected a comma-separated subset of "
+             "manager,storage,gateway, each once",
+             v, k->key);
+        return CLEO_EINVAL;
+    }
+    *(unsigned *)field(k, c) = bits;
     return 0;
 }
 

@@ -17,9 +17,16 @@
 #define CFG_PATH_MAX 4096 /* log.file, NUL included */
 #define CFG_ERR_MAX 512   /* room for one error line */
 
+/* node.roles: the role subtrees a node runs, as bits of cfg_t.roles. */
+#define CFG_ROLE_MANAGER 0x1u
+#define CFG_ROLE_STORAGE 0x2u
+#define CFG_ROLE_GATEWAY 0x4u
+#define CFG_ROLE_ALL (CFG_ROLE_MANAGER | CFG_ROLE_STORAGE | CFG_ROLE_GATEWAY)
+
 /* The effective configuration. Strings are NUL-terminated and inline. */
 typedef struct cfg_s {
     char node_name[CFG_NAME_MAX]; /* "" = cleo@<hostname> (cfg_finish) */
+    unsigned roles;               /* CFG_ROLE_* bits; never 0 */
     uint32_t schedulers;          /* threads; 0 = one per core */
     uint32_t max_actors;          /* 0 = the runtime's default */
     uint32_t dirty_threads;       /* 0 = the runtime's default */

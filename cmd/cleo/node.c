@@ -128,6 +128,7 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
         .data_dir = o->data,
         .gw = node_gw_conf(c),
         .s3_endpoint = endpoint,
+        .roles = c->roles,
     };
     tree_configure(&env);
     /* A node killed with SIGKILL leaves its socket behind; the data lock

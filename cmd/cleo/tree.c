@@ -1,8 +1,9 @@
 /*
  * tree.c - the node's supervision tree and the heartbeat actor.
  *
- * The tree is static const child spec tables (STYLE rule 48). The role
- * supervisors start empty; later work fills their tables.
+ * The tree is static const child spec tables (STYLE rule 48). cleo_sup's
+ * children are kernel_sup and the rows of the node's roles (node.roles),
+ * picked from the const table once per start.
  */
 #include "tree.h"
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "actors/actors.h"
+#include "config.h"
 #include "manager/mgr.h"
 #include "runtime/rt.h"
 #include "storage/sto.h"
@@ -184,7 +186,9 @@ static int start_metrics(rt_actor_t *sup, const sup_child_spec_t *spec,
     return metrics_start(rt_actor_rt(sup), sup, out);
 }
 
-static const char *const roles[] = {"manager", "storage", "gateway", NULL};
+/* The names of the node's roles, as introspection's STATUS reports them;
+ * filled by tree_start (NULL-terminated). */
+static const char *roles[4];
 
 static int start_introspect(rt_actor_t *sup, const sup_child_spec_t *spec,
                             void *extra, rt_pid_t *out)
@@ -340,11 +344,33 @@ static const sup_child_spec_t cleo_children[] = {
     SUP_CHILD("gateway_sup", gateway_sup),
 };
 
-static const sup_spec_t cleo_spec = {
-    {SUP_ONE_FOR_ONE, 3, 10000}, cleo_children, NELEMS(cleo_children)};
+/* Row i + 1 of cleo_children is the role with bit 1 << i. */
+static const struct {
+    const char *name;
+    unsigned bit;
+} role_rows[] = {{"manager", CFG_ROLE_MANAGER},
+                 {"storage", CFG_ROLE_STORAGE},
+                 {"gateway", CFG_ROLE_GATEWAY}};
+_Static_assert(NELEMS(role_rows) + 1 == NELEMS(cleo_children),
+               "one row of cleo_children per role, after kernel_sup");
+
+/* cleo_sup's children on this node: kernel_sup, then the chosen roles'.
+ * Static: the supervisor borrows its spec for as long as it runs. */
+static sup_child_spec_t chosen[NELEMS(cleo_children)];
+static sup_spec_t cleo_spec = {{SUP_ONE_FOR_ONE, 3, 10000}, chosen, 0};
 
 static int tree_start(rt_t *rt, void *arg, rt_pid_t *top)
 {
+    size_t n = 0, r = 0;
+    chosen[n++] = cleo_children[0]; /* kernel_sup */
+    for (size_t i = 0; i < NELEMS(role_rows); i++) {
+        if (env.roles & role_rows[i].bit) {
+            chosen[n++] = cleo_children[i + 1];
+            roles[r++] = role_rows[i].name;
+        }
+    }
+    roles[r] = NULL;
+    cleo_spec.nchildren = n;
     return sup_start(rt, NULL, "cleo_sup", &cleo_spec, top);
 }
 

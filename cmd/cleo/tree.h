@@ -8,6 +8,8 @@
  *   │                               sto_compactor
  *   └── gateway_sup (one_for_one)
  *
+ * kernel_sup always runs; of the role supervisors only those of the
+ * node's roles (node.roles) are started, in this order.
  * Every supervisor and kernel service is registered under its name.
  * Private to cmd/cleo.
  */
@@ -37,6 +39,7 @@ typedef struct tree_env_s {
     const char *s3_endpoint; /* for <data>/credentials; NULL = the
                                 manager's default (127.0.0.1:8080) */
     const gw_conf_t *gw;     /* the gateway's configuration */
+    unsigned roles;          /* the roles run: CFG_ROLE_* bits (config.h) */
 } tree_env_t;
 
 /** Set the environment the tree's children start with; call before

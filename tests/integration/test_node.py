@@ -169,6 +169,16 @@ CONFIG_CASES = [
      r"bad value 'many' for runtime\.long_mqueue"),
     ("runtime.long_mqueue = 0\n", [],
      r"cleo\.conf:1: bad value '0' for runtime\.long_mqueue"),
+    (None, ["--set", "node.roles=foo"], r"--set: bad value 'foo' for "
+     r"node\.roles: expected a comma-separated subset of "
+     r"manager,storage,gateway"),
+    (None, ["--set", "node.roles="], r"--set: bad value '' for node\.roles"),
+    (None, ["--set", "node.roles=storage,storage"],
+     r"--set: bad value 'storage,storage' for node\.roles"),
+    (None, ["--set", "node.roles=storage,"],
+     r"--set: bad value 'storage,' for node\.roles"),
+    ("node.roles = manager,,gateway\n", [],
+     r"cleo\.conf:1: bad value 'manager,,gateway' for node\.roles"),
     (None, ["--bogus"], r"unknown option '--bogus'"),
     (None, ["--config"], r"--config needs a value"),
 ]
@@ -202,13 +212,16 @@ def case_config(tmp):
                 "heart.restart_period = 5\nadmin.tcp_port = 0\n"
                 "debug.hang_after_ms = 0\nruntime.long_turn_ms = 250\n"
                 "runtime.long_mqueue = 5000\n"
-                "debug.hang_pinned_after_ms = 0\n")
+                "debug.hang_pinned_after_ms = 0\n"
+                "node.roles = gateway,storage,manager\n")
     r = subprocess.run([CLEO, "--config", conf, "--help"],
                        capture_output=True, text=True, timeout=10)
     require(r.returncode == 0 and "node.name" in r.stdout, "--help")
     require(re.search(r"runtime\.long_turn_ms +100 ", r.stdout) and
             re.search(r"runtime\.long_mqueue +10000 ", r.stdout),
             "--help lists runtime.long_turn_ms and long_mqueue with defaults")
+    require(re.search(r"node\.roles +manager,storage,gateway ", r.stdout),
+            "--help lists node.roles with its default")
     r = subprocess.run([CLEO, "--version"], capture_output=True, text=True,
                        timeout=10)
     require(r.returncode == 0 and r.stdout.startswith("cleo "), "--version")
