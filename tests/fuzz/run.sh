@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh [SECONDS] - build each libFuzzer target (introspection frames,
-# S3 XML bodies, S3 request auth) with ASan/UBSan, and run each for
-# SECONDS (default 60).
+# S3 XML bodies, S3 request auth, the S3 request path, the distribution
+# frame decoder and handshake) with ASan/UBSan, and run each for SECONDS
+# (default 60); the two distribution targets run SECONDS/2 each.
 # Build output and the corpora go to $FUZZ_OUT (default <repo>/build-fuzz).
 set -eu
 SECS=${1:-60}
@@ -64,3 +65,27 @@ mkdir -p "$OUT/corpus_http"
     $(pkg-config --cflags --libs libcrypto) -lz -o "$OUT/fuzz_http"
 "$OUT/fuzz_http" -max_total_time="$SECS" -max_len=8192 \
     -print_final_stats=1 "$OUT/corpus_http" "$ROOT/tests/fuzz/seeds_http"
+
+# The distribution frame decoder (runtime/dist_frame.c) and handshake
+# (runtime/dist_hs.c, on OpenSSL libcrypto). These two run SECS/2 each, so
+# that together they add at most SECS to a run.
+HALF=$(( (SECS + 1) / 2 ))
+mkdir -p "$OUT/corpus_dist_frame" "$OUT/corpus_dist_hs"
+protoc-c --c_out="$OUT/proto" -I"$ROOT/proto" "$ROOT/proto/dist.proto"
+# shellcheck disable=SC2046
+"$CC" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$ROOT" -I"$OUT" \
+    "$ROOT/tests/fuzz/fuzz_dist_frame.c" "$ROOT/runtime/dist_frame.c" \
+    "$OUT/proto/dist.pb-c.c" \
+    $(pkg-config --cflags --libs libprotobuf-c) -o "$OUT/fuzz_dist_frame"
+"$OUT/fuzz_dist_frame" -max_total_time="$HALF" -max_len=8192 \
+    -print_final_stats=1 "$OUT/corpus_dist_frame"
+# shellcheck disable=SC2046
+"$CC" -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -D_GNU_SOURCE -I"$ROOT" -I"$OUT" \
+    "$ROOT/tests/fuzz/fuzz_dist_hs.c" "$ROOT/runtime/dist_hs.c" \
+    "$ROOT/runtime/xmalloc.c" "$ROOT/runtime/err.c" \
+    $(pkg-config --cflags libprotobuf-c) \
+    $(pkg-config --cflags --libs libcrypto) -o "$OUT/fuzz_dist_hs"
+"$OUT/fuzz_dist_hs" -max_total_time="$HALF" -max_len=4096 \
+    -print_final_stats=1 "$OUT/corpus_dist_hs" "$ROOT/tests/fuzz/seeds_dist_hs"
