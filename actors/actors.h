@@ -27,12 +27,13 @@ extern "C" {
 #define ACT_WUR __attribute__((warn_unused_result))
 
 /* Protocol message ids of the OTP layer (see RT_MSG_OTP_BASE). */
-#define GEN_MSG_STOP (RT_MSG_OTP_BASE + 0u)   /* ask a gen_* to stop */
+#define GEN_MSG_STOP (RT_MSG_OTP_BASE + 0u) /* ask a gen_* to stop */
 /* sys:get_status: every behaviour answers it (gen_get_status_sync());
  * the id belongs to the runtime, whose introspection server asks too.
  * (RT_MSG_OTP_BASE + 1 is retired: it was GEN_MSG_STATUS's before.) */
 #define GEN_MSG_STATUS RT_MSG_STATUS
-#define GEN_MSG_TIMEOUT (RT_MSG_OTP_BASE + 2u) /* private: gen_statem timers */
+#define GEN_MSG_TIMEOUT (RT_MSG_OTP_BASE + 2u) /* private: gen_statem timers   \
+                                                */
 #define GEN_EVENT_MSG_ADD (RT_MSG_OTP_BASE + 8u)
 #define GEN_EVENT_MSG_DEL (RT_MSG_OTP_BASE + 9u)
 #define GEN_EVENT_MSG_WHICH (RT_MSG_OTP_BASE + 10u)
@@ -175,9 +176,8 @@ typedef struct gen_statem_cbs_s {
      * reply to calls with gen_statem_reply() (now or later); request
      * actions with gen_statem_postpone()/_state_timeout()/_timeout().
      * Return 0, GEN_STOP or <0. Required. */
-    int (*handle_event)(rt_actor_t *self, gen_statem_event_t type,
-                        rt_msg_t *ev, rt_from_t from, int state, void *data,
-                        int *next);
+    int (*handle_event)(rt_actor_t *self, gen_statem_event_t type, rt_msg_t *ev,
+                        rt_from_t from, int state, void *data, int *next);
     /* As gen_server's terminate. Optional. */
     void (*terminate)(rt_actor_t *self, int state, void *data, int reason);
     /* As gen_server's format_status, for the data. Optional: without it
@@ -284,8 +284,7 @@ ACT_API ACT_WUR int gen_event_start(rt_t *rt, rt_actor_t *self,
  *  @param h borrows: static. @return 0, CLEO_EEXIST, init's error, or as
  *  rt_call_sync(). */
 ACT_API int gen_event_add_handler_sync(rt_t *rt, rt_pid_t mgr,
-                                       const gen_event_handler_t *h,
-                                       void *arg);
+                                       const gen_event_handler_t *h, void *arg);
 /** Add from an actor, without waiting. @return as rt_send(). */
 ACT_API int gen_event_add_handler(rt_t *rt, rt_pid_t mgr,
                                   const gen_event_handler_t *h, void *arg);
@@ -366,8 +365,7 @@ typedef struct app_spec_s {
 /** Start an application: run spec->start and monitor the top supervisor.
  *  Non-scheduler threads only. @param spec borrows: static.
  *  @param out gives: free with app_free(). @return 0 or start's error. */
-ACT_API ACT_WUR int app_start(rt_t *rt, const app_spec_t *spec,
-                              app_t **out);
+ACT_API ACT_WUR int app_start(rt_t *rt, const app_spec_t *spec, app_t **out);
 /** Wait until the top supervisor exits (it gave up) or timeout_ms.
  *  @param reason its exit reason. @return 0 (it exited), CLEO_ETIMEDOUT. */
 ACT_API int app_wait(app_t *app, uint32_t timeout_ms, int *reason);
@@ -443,9 +441,8 @@ typedef enum {
 /** Start the logger manager linked to self, registered as "logger", with a
  *  file handler writing to path (NULL: stderr). The file handler reopens
  *  the file on LOG_MSG_REOPEN. @param path borrows (copied). */
-ACT_API ACT_WUR int logger_start(rt_t *rt, rt_actor_t *self,
-                                 const char *path, log_level_t min,
-                                 rt_pid_t *out);
+ACT_API ACT_WUR int logger_start(rt_t *rt, rt_actor_t *self, const char *path,
+                                 log_level_t min, rt_pid_t *out);
 /** Log a line through the registered "logger" (dropped if none runs).
  *  Usable from any thread. */
 ACT_API void logger_log(rt_t *rt, log_level_t level, const char *fmt, ...)
@@ -462,8 +459,7 @@ ACT_API void logger_log(rt_t *rt, log_level_t level, const char *fmt, ...)
 #define METRICS_MSG_ALL (RT_MSG_OTP_BASE + 26u)
 
 /** Start the metrics server linked to self, registered as "metrics". */
-ACT_API ACT_WUR int metrics_start(rt_t *rt, rt_actor_t *self,
-                                  rt_pid_t *out);
+ACT_API ACT_WUR int metrics_start(rt_t *rt, rt_actor_t *self, rt_pid_t *out);
 /** Add n to counter name (created at 0). Any thread; asynchronous. */
 ACT_API void metrics_inc(rt_t *rt, const char *name, uint64_t n);
 /** Read counter name. Blocking. @return 0 or as rt_call_sync(). */

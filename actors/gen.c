@@ -77,8 +77,8 @@ rt_spawn_opts_t gen__spawn_opts(const gen_opts_t *o)
     return so;
 }
 
-int gen__await_down(rt_t *rt, rt_inbox_t *ib, rt_pid_t pid,
-                    uint32_t timeout_ms, int *reason)
+int gen__await_down(rt_t *rt, rt_inbox_t *ib, rt_pid_t pid, uint32_t timeout_ms,
+                    int *reason)
 {
     uint64_t end = timeout_ms == RT_INFINITY
                        ? UINT64_MAX

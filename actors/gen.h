@@ -43,8 +43,8 @@ int gen__stop_sync(rt_t *rt, rt_pid_t pid, int reason, uint32_t timeout_ms);
 /* Wait in ib for the DOWN of pid, up to timeout_ms on the runtime's
  * clock. @param reason out: its exit reason (may be NULL).
  * @return 0 or CLEO_ETIMEDOUT / CLEO_EDEADLK. */
-int gen__await_down(rt_t *rt, rt_inbox_t *ib, rt_pid_t pid,
-                    uint32_t timeout_ms, int *reason);
+int gen__await_down(rt_t *rt, rt_inbox_t *ib, rt_pid_t pid, uint32_t timeout_ms,
+                    int *reason);
 
 /* A status text being written into a fixed buffer: every append is cut
  * to fit, and buf stays NUL-terminated. */

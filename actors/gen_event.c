@@ -499,8 +499,8 @@ int gen_event_add_handler_sync(rt_t *rt, rt_pid_t mgr,
     return mgr_call_sync(rt, mgr, add_msg(h, arg), RT_INFINITY, NULL);
 }
 
-int gen_event_add_handler(rt_t *rt, rt_pid_t mgr,
-                          const gen_event_handler_t *h, void *arg)
+int gen_event_add_handler(rt_t *rt, rt_pid_t mgr, const gen_event_handler_t *h,
+                          void *arg)
 {
     if (h == NULL || h->name == NULL || h->handle_event == NULL)
         return CLEO_EINVAL;

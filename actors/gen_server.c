@@ -157,8 +157,8 @@ int gen_server_start(rt_t *rt, rt_actor_t *self, const gen_server_cbs_t *cbs,
     if (opts != NULL && opts->link && self == NULL)
         return CLEO_EINVAL;
     rt_spawn_opts_t so = gen__spawn_opts(opts);
-    gs_start_t st = {cbs, arg, so.flags & RT_SPAWN_LINK ? rt_self(self)
-                                                          : RT_PID_NONE};
+    gs_start_t st = {cbs, arg,
+                     so.flags & RT_SPAWN_LINK ? rt_self(self) : RT_PID_NONE};
     return rt_spawn(rt, self, gen__beh(cbs, cbs->name, &gs_tmpl), &st, &so,
                     out);
 }

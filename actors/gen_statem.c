@@ -35,22 +35,22 @@ typedef struct gsm_s {
     const gen_statem_cbs_t *cbs;
     void *data;
     int state;
-    rt_pid_t parent;         /* the linked starter; RT_PID_NONE if none */
-    gen_statem_event_t cur;  /* the event being handled; 0 = none */
-    bool postpone;           /* the current event asked to be postponed */
-    uint64_t seq;            /* last timer generation handed out */
-    uint64_t st_gen;         /* the live state timeout; 0 = none */
+    rt_pid_t parent;        /* the linked starter; RT_PID_NONE if none */
+    gen_statem_event_t cur; /* the event being handled; 0 = none */
+    bool postpone;          /* the current event asked to be postponed */
+    uint64_t seq;           /* last timer generation handed out */
+    uint64_t st_gen;        /* the live state timeout; 0 = none */
     rt_ref_t st_timer;
     uint64_t ev_gen;   /* the live event timeout; 0 = none */
     rt_ref_t ev_timer; /* 0 for a time-out zero sent to self */
     rt_msg_t *ev_req;  /* an event timeout asked for in this turn,
                           armed when it ends; NULL = none */
     uint64_t ev_req_ms;
-    bool in_turn;            /* inside init or a turn: requests wait */
-    gsm_tmo_t *tmo;          /* live generic timeouts */
+    bool in_turn;   /* inside init or a turn: requests wait */
+    gsm_tmo_t *tmo; /* live generic timeouts */
     size_t ntmo, captmo;
-    gsm_q_t postponed;       /* waiting for a state change, in order */
-    gsm_q_t ready;           /* re-delivered before the mailbox */
+    gsm_q_t postponed; /* waiting for a state change, in order */
+    gsm_q_t ready;     /* re-delivered before the mailbox */
 } gsm_t;
 
 typedef struct gsm_start_s {
@@ -485,8 +485,8 @@ int gen_statem_start(rt_t *rt, rt_actor_t *self, const gen_statem_cbs_t *cbs,
     if (opts != NULL && opts->link && self == NULL)
         return CLEO_EINVAL;
     rt_spawn_opts_t so = gen__spawn_opts(opts);
-    gsm_start_t st = {cbs, arg, so.flags & RT_SPAWN_LINK ? rt_self(self)
-                                                           : RT_PID_NONE};
+    gsm_start_t st = {cbs, arg,
+                      so.flags & RT_SPAWN_LINK ? rt_self(self) : RT_PID_NONE};
     return rt_spawn(rt, self, gen__beh(cbs, cbs->name, &gsm_tmpl), &st, &so,
                     out);
 }

@@ -19,9 +19,9 @@
 #define LOG_LINE_MAX 2048 /* bytes of one formatted line, NUL included */
 
 typedef struct log_file_s {
-    char *path;        /* NULL = stderr */
-    int fd;            /* -1 when the file could not be opened */
-    log_level_t min;   /* lines below this level are dropped */
+    char *path;      /* NULL = stderr */
+    int fd;          /* -1 when the file could not be opened */
+    log_level_t min; /* lines below this level are dropped */
 } log_file_t;
 
 typedef struct log_start_s {
@@ -29,8 +29,8 @@ typedef struct log_start_s {
     log_level_t min;
 } log_start_t;
 
-static const char *const level_names[] = {"debug", "info", "notice",
-                                          "warning", "error"};
+static const char *const level_names[] = {"debug", "info", "notice", "warning",
+                                          "error"};
 
 static int open_log(const char *path)
 {
@@ -114,14 +114,14 @@ static const gen_event_handler_t file_handler = {
     .format_status = file_format,
 };
 
-int logger_start(rt_t *rt, rt_actor_t *self, const char *path,
-                 log_level_t min, rt_pid_t *out)
+int logger_start(rt_t *rt, rt_actor_t *self, const char *path, log_level_t min,
+                 rt_pid_t *out)
 {
     if (rt == NULL || (unsigned)min > LOG_ERROR)
         return CLEO_EINVAL;
     log_start_t st = {path, min};
-    gen_opts_t o = {.name = "logger", .link = self != NULL,
-                    .sched = RT_SCHED_ANY};
+    gen_opts_t o = {
+        .name = "logger", .link = self != NULL, .sched = RT_SCHED_ANY};
     return gen_event__start_with(rt, self, &o, &file_handler, &st, out);
 }
 
@@ -151,8 +151,8 @@ void logger_log(rt_t *rt, log_level_t level, const char *fmt, ...)
     char *line = malloc(LOG_LINE_MAX);
     if (line == NULL)
         return; /* a log line is not worth an abort */
-    int n = snprintf(line, LOG_LINE_MAX, "%s %s %s ", ts, level_names[level],
-                     pid);
+    int n =
+        snprintf(line, LOG_LINE_MAX, "%s %s %s ", ts, level_names[level], pid);
     va_list ap;
     va_start(ap, fmt);
     if (n > 0 && n < LOG_LINE_MAX)

@@ -140,8 +140,8 @@ static const gen_server_cbs_t met_cbs = {
 
 int metrics_start(rt_t *rt, rt_actor_t *self, rt_pid_t *out)
 {
-    gen_opts_t o = {.name = "metrics", .link = self != NULL,
-                    .sched = RT_SCHED_ANY};
+    gen_opts_t o = {
+        .name = "metrics", .link = self != NULL, .sched = RT_SCHED_ANY};
     return gen_server_start(rt, self, &met_cbs, NULL, &o, out);
 }
 

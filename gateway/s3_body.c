@@ -42,8 +42,8 @@ int s3_body_final(gw_req_t *r, s3_t *s)
 static int content_md5(gw_req_t *r, s3_t *s)
 {
     size_t n;
-    const char *v = gw__hdr_get(r->head->hdrs, r->head->nhdrs, "content-md5",
-                                &n);
+    const char *v =
+        gw__hdr_get(r->head->hdrs, r->head->nhdrs, "content-md5", &n);
     if (v == NULL)
         return 0;
     unsigned char out[18];

@@ -18,18 +18,21 @@
 #define RT__SYS_DEMONITOR (UINT32_MAX - 13)
 #define RT__SYS_CALL_FAIL (UINT32_MAX - 14) /* reason = status, ref */
 #define RT__SYS_INBOX (UINT32_MAX - 15)     /* an inbox's command */
-#define RT__SYS_REPLIED (UINT32_MAX - 16)   /* ref was answered by another
-                                               actor: forget it */
-#define RT__SYS_PH (UINT32_MAX - 17)        /* a signal's place in the
-                                               mailbox (see signal.c) */
+#define RT__SYS_REPLIED                                                        \
+    (UINT32_MAX - 16) /* ref was answered by another                           \
+                         actor: forget it */
+#define RT__SYS_PH                                                             \
+    (UINT32_MAX - 17) /* a signal's place in the                               \
+                         mailbox (see signal.c) */
 
 /* rt_msg_t._sys flags. */
 #define RT__F_CALL 0x1u     /* a request sent by rt_call: answer it */
 #define RT__F_REPLY 0x2u    /* a reply to a call (ref) */
 #define RT__F_LINK 0x4u     /* exit signal caused by a link */
 #define RT__F_SHUTDOWN 0x8u /* exit signal from rt_shutdown: untrappable */
-#define RT__F_SIG 0x10u     /* a signal (exit, link, monitor and their
-                               undoing), in the signal queue; payload is
+#define RT__F_SIG                                                              \
+    0x10u                   /* a signal (exit, link, monitor and their         \
+                               undoing), in the signal queue; payload is       \
                                its placeholder in the mailbox */
 #define RT__F_PH_OPEN 0x20u /* a placeholder whose signal is not taken */
 
@@ -65,30 +68,30 @@ typedef struct rt_actor_ext_s {
 } rt_actor_ext_t;
 
 struct rt_actor_s {
-    rt_mbox_t mbox;              /* must stay first: hot for senders */
-    rt_msg_t *_Atomic sigq;      /* signals not yet taken, newest first
-                                    (a Treiber stack the owner empties) */
-    struct rt_actor_s *rq_next;  /* run-queue link, under the queue lock */
+    rt_mbox_t mbox;             /* must stay first: hot for senders */
+    rt_msg_t *_Atomic sigq;     /* signals not yet taken, newest first
+                                   (a Treiber stack the owner empties) */
+    struct rt_actor_s *rq_next; /* run-queue link, under the queue lock */
     const rt_behaviour_t *beh;
     void *state;
     rt_t *rt;
     rt_pid_t pid;
-    _Atomic uint64_t msgs;       /* handled; written by the owner only */
-    rt_actor_ext_t *ext;         /* NULL until links/monitors/calls/res */
-    int32_t exit_reason;         /* valid with RT__A_EXITING */
-    int16_t sched;               /* pinned scheduler or -1 */
-    uint8_t flags;               /* RT__A_*; owner only */
-    _Atomic uint8_t run_state;   /* rt_actor_state_t, for introspection */
-    _Atomic uint8_t has_name;    /* set under the registry lock */
-    _Atomic uint8_t pub_trap;    /* mirrors RT__A_TRAP for other threads */
-    _Atomic uint16_t pub_links;  /* mirrors ext->nlinks */
-    _Atomic uint16_t pub_mons;   /* mirrors ext->nout + ext->nin */
-    _Atomic uint16_t long_turns; /* turns over opts.long_turn_ms (mod
-                                    2^16); sysmon adds, read relaxed */
+    _Atomic uint64_t msgs;         /* handled; written by the owner only */
+    rt_actor_ext_t *ext;           /* NULL until links/monitors/calls/res */
+    int32_t exit_reason;           /* valid with RT__A_EXITING */
+    int16_t sched;                 /* pinned scheduler or -1 */
+    uint8_t flags;                 /* RT__A_*; owner only */
+    _Atomic uint8_t run_state;     /* rt_actor_state_t, for introspection */
+    _Atomic uint8_t has_name;      /* set under the registry lock */
+    _Atomic uint8_t pub_trap;      /* mirrors RT__A_TRAP for other threads */
+    _Atomic uint16_t pub_links;    /* mirrors ext->nlinks */
+    _Atomic uint16_t pub_mons;     /* mirrors ext->nout + ext->nin */
+    _Atomic uint16_t long_turns;   /* turns over opts.long_turn_ms (mod
+                                      2^16); sysmon adds, read relaxed */
     _Atomic uint16_t long_mqueues; /* times the mailbox reached
                                       opts.long_mqueue (mod 2^16) */
-    uint32_t mbox_limit;         /* 0 = unbounded (rt_try_send) */
-    _Atomic rt_pid_t tracer;     /* gets RT_MSG_TRACE per message; 0 = off */
+    uint32_t mbox_limit;           /* 0 = unbounded (rt_try_send) */
+    _Atomic rt_pid_t tracer;       /* gets RT_MSG_TRACE per message; 0 = off */
 };
 _Static_assert(sizeof(struct rt_actor_s) <= 128,
                "an idle actor fits a 128-byte pool block");

@@ -45,9 +45,18 @@ void rt_buf_unref(rt_buf_t *b)
         free(b);
 }
 
-char *rt_buf_data(rt_buf_t *b) { return b->data; }
-size_t rt_buf_len(const rt_buf_t *b) { return b->len; }
-size_t rt_buf_cap(const rt_buf_t *b) { return b->cap; }
+char *rt_buf_data(rt_buf_t *b)
+{
+    return b->data;
+}
+size_t rt_buf_len(const rt_buf_t *b)
+{
+    return b->len;
+}
+size_t rt_buf_cap(const rt_buf_t *b)
+{
+    return b->cap;
+}
 
 int rt_buf_set_len(rt_buf_t *b, size_t len)
 {

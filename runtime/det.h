@@ -14,8 +14,8 @@
 typedef struct rt_det_s {
     rt_actor_t **v; /* runnable actors, unordered */
     uint32_t n, cap;
-    uint64_t rng;   /* xorshift64* state, from opts.seed */
-    uint64_t now;   /* virtual ms */
+    uint64_t rng; /* xorshift64* state, from opts.seed */
+    uint64_t now; /* virtual ms */
 } rt_det_t;
 
 void rt__det_init(rt_det_t *d, uint64_t seed);

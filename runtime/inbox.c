@@ -33,8 +33,8 @@ static void inbox_unref(rt_inbox_t *ib)
         return;
     rt_msg_t *m = ib->head;
     while (m != NULL) {
-        rt_msg_t *next = (rt_msg_t *)atomic_load_explicit(
-            &m->_node.next, memory_order_relaxed);
+        rt_msg_t *next = (rt_msg_t *)atomic_load_explicit(&m->_node.next,
+                                                          memory_order_relaxed);
         rt_msg_free(m);
         m = next;
     }
@@ -122,7 +122,10 @@ int rt_inbox_new(rt_t *rt, rt_inbox_t **out)
     return 0;
 }
 
-rt_pid_t rt_inbox_pid(const rt_inbox_t *ib) { return ib->pid; }
+rt_pid_t rt_inbox_pid(const rt_inbox_t *ib)
+{
+    return ib->pid;
+}
 
 static rt_msg_t *take_locked(rt_inbox_t *ib)
 {

@@ -29,9 +29,9 @@
 
 #define READ_CHUNK 65536u
 #define IN_MAX (2u * (RT__ISP_MAX_FRAME + RT__ISP_HDR)) /* buffered input */
-#define WQ_MAX (8u << 20)    /* a client that reads slower is cut off */
-#define WQ_TRACE (1u << 20)  /* trace events beyond this are dropped */
-#define FRAMES_PER_TURN 32u  /* then continue with a message to self */
+#define WQ_MAX (8u << 20)   /* a client that reads slower is cut off */
+#define WQ_TRACE (1u << 20) /* trace events beyond this are dropped */
+#define FRAMES_PER_TURN 32u /* then continue with a message to self */
 
 typedef union {
     uv_handle_t h;
@@ -41,20 +41,20 @@ typedef union {
 } isp_handle_t;
 
 typedef struct conn_s {
-    isp_handle_t u;       /* must stay first: freed through it */
+    isp_handle_t u; /* must stay first: freed through it */
     uv_shutdown_t sreq;
     uint64_t id;
     rt_t *rt;
     rt_pid_t owner;
-    struct conn_s *next;  /* the server's list, while attached */
-    uint8_t *in;          /* buffered input, len of cap bytes */
+    struct conn_s *next; /* the server's list, while attached */
+    uint8_t *in;         /* buffered input, len of cap bytes */
     size_t len, cap;
     bool tcp, authed;
-    bool busy;            /* a TREE or TRACE is in flight */
-    rt_pid_t tracer;      /* RT_PID_NONE unless tracing */
+    bool busy;                           /* a TREE or TRACE is in flight */
+    rt_pid_t tracer;                     /* RT_PID_NONE unless tracing */
     Cleo__Introspect__Response *pending; /* an INFO waiting for the
                                             actor's status; else NULL */
-    uint64_t dropped;     /* trace events not sent */
+    uint64_t dropped;                    /* trace events not sent */
 } conn_t;
 
 typedef struct listener_s {
@@ -67,8 +67,8 @@ typedef struct listener_s {
 typedef struct isp_s {
     rt__isp_ctx_t ctx;
     char *path, *token, *top, *node;
-    ino_t ino;            /* the socket file we made, to unlink only it */
-    int fds[2];           /* listening sockets until START adopts them */
+    ino_t ino;  /* the socket file we made, to unlink only it */
+    int fds[2]; /* listening sockets until START adopts them */
     listener_t *lis[2];
     conn_t *conns;
     uint64_t next_id;
@@ -82,7 +82,10 @@ typedef struct wreq_s {
 
 /* ---- callbacks (outside the actor's turn: they only send) ---------- */
 
-static void on_handle_closed(uv_handle_t *h) { free(h->data); }
+static void on_handle_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
 
 static void on_conn_closed(uv_handle_t *h)
 {
@@ -688,7 +691,6 @@ static const rt_behaviour_t isp_beh = {
     .init = isp_init,
     .handle = isp_handle,
 };
-
 
 /* ---- start ------------------------------------------------------------ */
 

@@ -24,13 +24,14 @@
 #define RT__ISP_HDR 4                /* big-endian length prefix */
 #define RT__ISP_TRACE_MAX_S 3600u    /* longest TRACE */
 #define RT__ISP_TRACE_DEFAULT_S 5u
-#define RT__ISP_CALL_MS 2000u        /* per WHICH_CHILDREN call */
-#define RT__ISP_TREE_DEPTH 16        /* deepest supervisor nesting */
-#define RT__ISP_ADMIN_NAME "admin"   /* who answers ADMIN requests */
-#define RT__ISP_ADMIN_MS 30000u      /* an ADMIN request's call */
-#define RT__ISP_STATUS_MS 1000u      /* INFO's RT_MSG_STATUS call: an actor
-                                        that does not answer (not an OTP
-                                        behaviour, or busy) costs this */
+#define RT__ISP_CALL_MS 2000u      /* per WHICH_CHILDREN call */
+#define RT__ISP_TREE_DEPTH 16      /* deepest supervisor nesting */
+#define RT__ISP_ADMIN_NAME "admin" /* who answers ADMIN requests */
+#define RT__ISP_ADMIN_MS 30000u    /* an ADMIN request's call */
+#define RT__ISP_STATUS_MS                                                      \
+    1000u /* INFO's RT_MSG_STATUS call: an actor                               \
+             that does not answer (not an OTP                                  \
+             behaviour, or busy) costs this */
 
 /* The server's own message types (application range). */
 enum {
@@ -47,10 +48,10 @@ enum {
 /* What the TREE walk produces on a pool thread. */
 typedef struct rt__isp_tree_s {
     rt_t *rt;
-    uint64_t conn;                  /* whom to answer */
-    char top[RT_NAME_MAX];          /* registered top supervisor */
-    int rc;                         /* 0 or an error for the client */
-    Cleo__Introspect__Child *root;  /* malloc'd tree; NULL on error */
+    uint64_t conn;                 /* whom to answer */
+    char top[RT_NAME_MAX];         /* registered top supervisor */
+    int rc;                        /* 0 or an error for the client */
+    Cleo__Introspect__Child *root; /* malloc'd tree; NULL on error */
 } rt__isp_tree_t;
 
 /* ---- frames and targets (introspect_frame.c) ------------------------ */
@@ -58,8 +59,7 @@ typedef struct rt__isp_tree_s {
 /* Look at the front of buf: 1 and *off, *n (payload offset and size) when
  * a whole frame is there, 0 when more bytes are needed, CLEO_EPROTO for a
  * zero length, CLEO_ELIMIT for a length above RT__ISP_MAX_FRAME. */
-int rt__isp_frame_peek(const uint8_t *buf, size_t len, size_t *off,
-                       size_t *n);
+int rt__isp_frame_peek(const uint8_t *buf, size_t len, size_t *off, size_t *n);
 
 /* Unpack one frame's payload. @param out gives: free with
  * cleo__introspect__request__free_unpacked(). @return 0, CLEO_EPROTO. */
@@ -68,8 +68,8 @@ int rt__isp_request_decode(const uint8_t *p, size_t n,
 
 /* Pack a response with its length prefix. @param out gives: free().
  * @return 0, CLEO_ELIMIT (above a frame), CLEO_ENOMEM. */
-int rt__isp_response_encode(const Cleo__Introspect__Response *r,
-                            uint8_t **out, size_t *n);
+int rt__isp_response_encode(const Cleo__Introspect__Response *r, uint8_t **out,
+                            size_t *n);
 
 /* Parse "<node.slot.gen>". @return 0, CLEO_EBADPID. */
 int rt__isp_pid_parse(const char *s, rt_pid_t *out);
@@ -106,19 +106,16 @@ char *rt__isp_strdup(const char *s);
 Cleo__Introspect__Response *rt__isp_status(const rt__isp_ctx_t *c);
 Cleo__Introspect__Response *rt__isp_stats(const rt__isp_ctx_t *c);
 Cleo__Introspect__Response *rt__isp_actors(const rt__isp_ctx_t *c,
-                                           const char *sort,
-                                           uint32_t limit);
+                                           const char *sort, uint32_t limit);
 Cleo__Introspect__Response *rt__isp_info(const rt__isp_ctx_t *c,
                                          const char *target);
-Cleo__Introspect__Response *rt__isp_kill(const rt__isp_ctx_t *c,
-                                         const char *target,
-                                         const char *reason);
+Cleo__Introspect__Response *
+rt__isp_kill(const rt__isp_ctx_t *c, const char *target, const char *reason);
 
 /* Put the status text of an RT_MSG_STATUS reply (a
  * Cleo__Introspect__ActorStatus) in an INFO response; a reply without
  * one leaves it out. @param reply borrows. */
-void rt__isp_info_status(Cleo__Introspect__Response *r,
-                         const rt_msg_t *reply);
+void rt__isp_info_status(Cleo__Introspect__Response *r, const rt_msg_t *reply);
 
 /* The TREE walk: an rt_work_fn for a rt__isp_tree_t, and its free. */
 int rt__isp_tree_walk(void *arg);

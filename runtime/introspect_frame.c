@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int rt__isp_frame_peek(const uint8_t *buf, size_t len, size_t *off,
-                       size_t *n)
+int rt__isp_frame_peek(const uint8_t *buf, size_t len, size_t *off, size_t *n)
 {
     if (len < RT__ISP_HDR)
         return 0;
@@ -38,8 +37,8 @@ int rt__isp_request_decode(const uint8_t *p, size_t n,
     return 0;
 }
 
-int rt__isp_response_encode(const Cleo__Introspect__Response *r,
-                            uint8_t **out, size_t *n)
+int rt__isp_response_encode(const Cleo__Introspect__Response *r, uint8_t **out,
+                            size_t *n)
 {
     size_t len = cleo__introspect__response__get_packed_size(r);
     if (len > RT__ISP_MAX_FRAME)
@@ -125,8 +124,8 @@ int rt__isp_reason_parse(const char *s, int *out)
         const char *name;
         int reason;
     } t[] = {
-        {"kill", RT_REASON_KILL},         {"shutdown", RT_REASON_SHUTDOWN},
-        {"normal", RT_REASON_NORMAL},     {"killed", RT_REASON_KILLED},
+        {"kill", RT_REASON_KILL},     {"shutdown", RT_REASON_SHUTDOWN},
+        {"normal", RT_REASON_NORMAL}, {"killed", RT_REASON_KILLED},
         {"panic", RT_REASON_PANIC},
     };
     if (s == NULL || *s == '\0') {

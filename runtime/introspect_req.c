@@ -36,7 +36,8 @@ static void *xcalloc(size_t n, size_t size)
 static char *pid_dup(rt_pid_t pid)
 {
     char b[32];
-    return rt__isp_strdup(pid == RT_PID_NONE ? "" : rt_pid_fmt(pid, b, sizeof b));
+    return rt__isp_strdup(pid == RT_PID_NONE ? ""
+                                             : rt_pid_fmt(pid, b, sizeof b));
 }
 
 resp_t *rt__isp_resp_new(int kind)
@@ -163,10 +164,14 @@ resp_t *rt__isp_status(const rt__isp_ctx_t *c)
 static const char *state_name(rt_actor_state_t s)
 {
     switch (s) {
-    case RT_ACTOR_WAITING: return "waiting";
-    case RT_ACTOR_RUNNABLE: return "runnable";
-    case RT_ACTOR_RUNNING: return "running";
-    case RT_ACTOR_EXITING: return "exiting";
+    case RT_ACTOR_WAITING:
+        return "waiting";
+    case RT_ACTOR_RUNNABLE:
+        return "runnable";
+    case RT_ACTOR_RUNNING:
+        return "running";
+    case RT_ACTOR_EXITING:
+        return "exiting";
     }
     return "unknown";
 }
@@ -218,13 +223,13 @@ static int by_pid(const void *a, const void *b)
     uint32_t sx = RT_PID_SLOT(x->pid), sy = RT_PID_SLOT(y->pid);
     return sx < sy ? -1 : sx > sy;
 }
-#define DESC_BY(field)                                                       \
-    static int by_##field(const void *a, const void *b)                      \
-    {                                                                        \
-        const rt_actor_info_t *x = a, *y = b;                                \
-        if (x->field != y->field)                                            \
-            return x->field > y->field ? -1 : 1;                             \
-        return by_pid(a, b);                                                 \
+#define DESC_BY(field)                                                         \
+    static int by_##field(const void *a, const void *b)                        \
+    {                                                                          \
+        const rt_actor_info_t *x = a, *y = b;                                  \
+        if (x->field != y->field)                                              \
+            return x->field > y->field ? -1 : 1;                               \
+        return by_pid(a, b);                                                   \
     }
 DESC_BY(mailbox)
 DESC_BY(memory)
@@ -235,8 +240,7 @@ DESC_BY(long_turns)
  * (long_turns, long_mqueues and mailbox_limit add up to 16). */
 #define ACTOR_WIRE_BYTES 80u
 
-resp_t *rt__isp_actors(const rt__isp_ctx_t *c, const char *sort,
-                       uint32_t limit)
+resp_t *rt__isp_actors(const rt__isp_ctx_t *c, const char *sort, uint32_t limit)
 {
     int (*cmp)(const void *, const void *) = by_pid;
     if (sort != NULL && strcmp(sort, "mailbox") == 0)
@@ -261,8 +265,8 @@ resp_t *rt__isp_actors(const rt__isp_ctx_t *c, const char *sort,
     r->actor = xcalloc(n, sizeof *r->actor);
     size_t bytes = 64;
     for (size_t i = 0; i < n; i++) {
-        bytes += ACTOR_WIRE_BYTES + strlen(s.v[i].name) +
-                 strlen(s.v[i].behaviour);
+        bytes +=
+            ACTOR_WIRE_BYTES + strlen(s.v[i].name) + strlen(s.v[i].behaviour);
         if (bytes > RT__ISP_MAX_FRAME)
             break; /* the rest does not fit one frame; total says so */
         r->actor[r->n_actor++] = actor_new(&s.v[i]);
@@ -332,7 +336,8 @@ static int which_children(rt_t *rt, rt_pid_t sup, children_t **out)
     if (rc < 0)
         return rc;
     const ProtobufCMessage *pb = rep->payload;
-    if (pb == NULL || pb->descriptor != &cleo__introspect__children__descriptor) {
+    if (pb == NULL ||
+        pb->descriptor != &cleo__introspect__children__descriptor) {
         rt_msg_free(rep);
         return CLEO_EPROTO;
     }

@@ -24,18 +24,18 @@ typedef enum {
 
 struct rt_s {
     rt_opts_t opts;
-    _Atomic int state;        /* rt_kstate_t */
+    _Atomic int state; /* rt_kstate_t */
     rt_table_t table;
     rt_registry_t reg;
     rt_timers_t timers;
     rt_work_pool_t work;
-    rt_work_pool_t io;        /* rt_work_submit_io's pool */
-    rt_sched_t *scheds;       /* opts.schedulers entries; NULL in det mode */
+    rt_work_pool_t io;          /* rt_work_submit_io's pool */
+    rt_sched_t *scheds;         /* opts.schedulers entries; NULL in det mode */
     struct rt_sysmon_s *sysmon; /* long-turn watchdog; NULL in det mode */
-    uint32_t nstarted;        /* scheduler threads started */
-    _Atomic int sched_stop;   /* tells scheduler threads to exit */
-    _Atomic uint32_t rr;      /* round robin for outside pushes */
-    rt_det_t det;             /* deterministic mode */
+    uint32_t nstarted;          /* scheduler threads started */
+    _Atomic int sched_stop;     /* tells scheduler threads to exit */
+    _Atomic uint32_t rr;        /* round robin for outside pushes */
+    rt_det_t det;               /* deterministic mode */
     _Atomic uint64_t next_ref;
     pthread_mutex_t idle_lock; /* with idle_cond: waits for live == 0 */
     pthread_cond_t idle_cond;  /* also broadcast when state turns DOWN */

@@ -159,8 +159,7 @@ void rt__registry_drop_pid(rt_registry_t *r, rt_actor_t *a)
     pthread_mutex_unlock(&r->lock);
 }
 
-void rt__registry_name_of(rt_registry_t *r, rt_pid_t pid, char *buf,
-                          size_t len)
+void rt__registry_name_of(rt_registry_t *r, rt_pid_t pid, char *buf, size_t len)
 {
     pthread_mutex_lock(&r->lock);
     rt_regent_t *e = find_pid(r, pid);

@@ -100,8 +100,8 @@ typedef uint64_t rt_pid_t;
 #define RT_PID_NODE(p) ((uint32_t)((p) >> 48))
 #define RT_PID_GEN(p) ((uint32_t)(((p) >> 24) & 0xFFFFFF))
 #define RT_PID_SLOT(p) ((uint32_t)((p)&0xFFFFFF))
-#define RT_PID_MAKE(node, gen, slot)                                         \
-    (((uint64_t)(node) << 48) | ((uint64_t)((gen)&0xFFFFFF) << 24) |         \
+#define RT_PID_MAKE(node, gen, slot)                                           \
+    (((uint64_t)(node) << 48) | ((uint64_t)((gen)&0xFFFFFF) << 24) |           \
      ((uint64_t)(slot)&0xFFFFFF))
 #define RT_MAX_ACTORS_LIMIT (1u << 24)
 
@@ -153,11 +153,12 @@ struct rt_msg_s {
  * DOWN, TRACE and the protocol messages; the rest are consumed by the
  * runtime. */
 #define RT_MSG_SYS_BASE 0xFFFFFF00u
-#define RT_MSG_EXIT (UINT32_MAX - 1)  /* from = dead pid, reason */
-#define RT_MSG_DOWN (UINT32_MAX - 2)  /* ref = monitor, from, reason */
-#define RT_MSG_TRACE (UINT32_MAX - 3) /* from = traced pid, arg = type of
-                                         the message it handled, ref = that
-                                         message's sender */
+#define RT_MSG_EXIT (UINT32_MAX - 1) /* from = dead pid, reason */
+#define RT_MSG_DOWN (UINT32_MAX - 2) /* ref = monitor, from, reason */
+#define RT_MSG_TRACE                                                           \
+    (UINT32_MAX - 3) /* from = traced pid, arg = type of                       \
+                        the message it handled, ref = that                     \
+                        message's sender */
 
 /* Protocol messages: well-known requests that several behaviours answer
  * (like OTP's system messages). They pass through to handlers and may be
@@ -261,19 +262,19 @@ typedef struct rt_behaviour_s {
  * ------------------------------------------------------------------- */
 
 typedef struct rt_opts_s {
-    uint32_t schedulers;   /* threads; 0 = one per core */
-    uint32_t max_actors;   /* 0 = 1<<22; at most RT_MAX_ACTORS_LIMIT */
+    uint32_t schedulers;    /* threads; 0 = one per core */
+    uint32_t max_actors;    /* 0 = 1<<22; at most RT_MAX_ACTORS_LIMIT */
     uint32_t dirty_threads; /* blocking-work pool size; 0 = 4 */
     uint32_t io_threads;    /* I/O-wait pool size (rt_work_submit_io); 0 = 64 */
-    uint16_t node;         /* node index put in pids; default 0 */
-    bool deterministic;    /* one thread, seeded PRNG, virtual clock */
-    uint64_t seed;         /* deterministic mode's PRNG seed */
-    uint32_t long_turn_ms; /* a turn longer than this is logged and
-                              counted (system_monitor long_schedule);
-                              0 = 100 */
-    uint32_t long_mqueue;  /* a mailbox reaching this many messages is
-                              logged and counted (long_message_queue);
-                              0 = 10000 */
+    uint16_t node;          /* node index put in pids; default 0 */
+    bool deterministic;     /* one thread, seeded PRNG, virtual clock */
+    uint64_t seed;          /* deterministic mode's PRNG seed */
+    uint32_t long_turn_ms;  /* a turn longer than this is logged and
+                               counted (system_monitor long_schedule);
+                               0 = 100 */
+    uint32_t long_mqueue;   /* a mailbox reaching this many messages is
+                               logged and counted (long_message_queue);
+                               0 = 10000 */
 } rt_opts_t;
 
 /** Create a runtime and start its schedulers (none in deterministic mode:
@@ -359,8 +360,8 @@ RT_API void rt_exit_self(rt_actor_t *self, int reason);
 /** Crash the calling actor now: unwind to the scheduler, run destroy and
  *  resource destructors, send exit signals with reason CLEO_EPANIC. Only
  *  inside a handler; never returns. Elsewhere it aborts the process. */
-RT_API _Noreturn void rt_panic(const char *file, int line, const char *fmt,
-                               ...) __attribute__((format(printf, 3, 4)));
+RT_API _Noreturn void rt_panic(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 #define cl_panic(...) rt_panic(__FILE__, __LINE__, __VA_ARGS__)
 /** Run fn(p) so that a cl_panic() inside it abandons only fn: the caller
  *  (e.g. an event manager calling a handler) survives.
@@ -368,7 +369,7 @@ RT_API _Noreturn void rt_panic(const char *file, int line, const char *fmt,
 RT_API int rt_guard(int (*fn)(void *p), void *p);
 
 /** A runtime assertion: on failure, crashes the calling actor only. */
-#define rt_assert(c)                                                         \
+#define rt_assert(c)                                                           \
     ((c) ? (void)0 : rt_panic(__FILE__, __LINE__, "assertion %s", #c))
 
 /* ---------------------------------------------------------------------
@@ -448,7 +449,8 @@ RT_API rt_pid_t rt_whereis(rt_t *rt, const char *name);
  * ------------------------------------------------------------------- */
 
 /** Send m to `to` after ms milliseconds (a deadline past UINT64_MAX
- *  saturates: the timer never fires). @param m takes. @param out the timer reference (may be NULL).
+ *  saturates: the timer never fires). @param m takes. @param out the timer
+ * reference (may be NULL).
  *  @return 0, CLEO_EBADPID, CLEO_ESHUTDOWN (m freed on error). */
 RT_API int rt_send_after(rt_t *rt, uint64_t ms, rt_pid_t to, rt_msg_t *m,
                          rt_ref_t *out);
@@ -467,8 +469,8 @@ RT_API int rt_timer_cancel(rt_t *rt, rt_ref_t ref);
  * CLEO_ETIMEDOUT / CLEO_ENOPROC (callee already dead) / CLEO_EBADPID, or
  * the callee's exit reason if it died before answering: while handling
  * the request, after deferring its reply, or with the request still
- * queued (CLEO_ENOPROC for a normal stop, CLEO_EPANIC for a panic). Runs in the caller actor's
- * context; returns like a handler (0, RT_STOP or <0 to exit). */
+ * queued (CLEO_ENOPROC for a normal stop, CLEO_EPANIC for a panic). Runs in the
+ * caller actor's context; returns like a handler (0, RT_STOP or <0 to exit). */
 typedef int (*rt_reply_cb)(rt_actor_t *self, rt_msg_t *reply, int status,
                            void *data);
 
@@ -530,8 +532,7 @@ RT_API rt_pid_t rt_inbox_pid(const rt_inbox_t *ib);
  *  CLEO_ESHUTDOWN once the inbox's actor is dead (killed, shut down) and
  *  the messages it queued are taken, CLEO_EDEADLK on a scheduler thread.
  */
-RT_API int rt_inbox_recv(rt_inbox_t *ib, uint32_t timeout_ms,
-                         rt_msg_t **out);
+RT_API int rt_inbox_recv(rt_inbox_t *ib, uint32_t timeout_ms, rt_msg_t **out);
 /** Link / monitor from the inbox (asynchronous: done by its actor).
  *  @return 0 or as rt_send(). */
 RT_API int rt_inbox_link(rt_inbox_t *ib, rt_pid_t pid);
@@ -609,19 +610,19 @@ typedef enum {
 
 typedef struct rt_actor_info_s {
     rt_pid_t pid;
-    const char *behaviour; /* static name */
-    char name[RT_NAME_MAX];       /* registered name or "" */
-    uint64_t msgs;         /* messages handled */
-    uint64_t mailbox;      /* messages queued */
-    uint64_t memory;       /* bytes: actor + bookkeeping + state */
+    const char *behaviour;  /* static name */
+    char name[RT_NAME_MAX]; /* registered name or "" */
+    uint64_t msgs;          /* messages handled */
+    uint64_t mailbox;       /* messages queued */
+    uint64_t memory;        /* bytes: actor + bookkeeping + state */
     uint32_t links, monitors;
-    int sched;             /* pinned scheduler or -1 */
+    int sched; /* pinned scheduler or -1 */
     rt_actor_state_t state;
     bool trap_exit;
-    rt_pid_t tracer;       /* RT_PID_NONE if not traced */
+    rt_pid_t tracer;        /* RT_PID_NONE if not traced */
     uint32_t mailbox_limit; /* 0 = unbounded */
-    uint32_t long_turns;   /* turns longer than opts.long_turn_ms */
-    uint32_t long_mqueues; /* times the mailbox reached opts.long_mqueue */
+    uint32_t long_turns;    /* turns longer than opts.long_turn_ms */
+    uint32_t long_mqueues;  /* times the mailbox reached opts.long_mqueue */
 } rt_actor_info_t;
 
 /** Trace pid: for each message it handles, tracer gets an RT_MSG_TRACE
@@ -652,12 +653,12 @@ typedef struct rt_sched_stats_s {
 } rt_sched_stats_t;
 
 typedef struct rt_stats_s {
-    uint64_t actors;  /* alive now */
-    uint64_t spawned; /* total */
-    uint64_t exited;  /* total */
-    uint64_t crashed; /* exits with reasons other than normal/shutdown */
-    uint64_t dropped; /* messages sent to dead pids */
-    uint64_t timers;  /* pending */
+    uint64_t actors;       /* alive now */
+    uint64_t spawned;      /* total */
+    uint64_t exited;       /* total */
+    uint64_t crashed;      /* exits with reasons other than normal/shutdown */
+    uint64_t dropped;      /* messages sent to dead pids */
+    uint64_t timers;       /* pending */
     uint64_t long_turns;   /* turns longer than opts.long_turn_ms */
     uint64_t long_mqueues; /* mailboxes that reached opts.long_mqueue */
     uint32_t schedulers;
@@ -679,12 +680,12 @@ RT_API uint64_t rt_sched_stuck_ms(rt_t *rt);
  * ------------------------------------------------------------------- */
 
 typedef struct rt_introspect_opts_s {
-    const char *path;     /* Unix socket path (created 0600); required */
-    uint16_t tcp_port;    /* 0 = no TCP listener; else 127.0.0.1 only */
-    const char *token;    /* required with tcp_port: clients must send it */
-    const char *top;      /* registered name of the top supervisor, for
-                             TREE (e.g. "cleo_sup") */
-    const char *node;     /* node name for STATUS */
+    const char *path;         /* Unix socket path (created 0600); required */
+    uint16_t tcp_port;        /* 0 = no TCP listener; else 127.0.0.1 only */
+    const char *token;        /* required with tcp_port: clients must send it */
+    const char *top;          /* registered name of the top supervisor, for
+                                 TREE (e.g. "cleo_sup") */
+    const char *node;         /* node name for STATUS */
     const char *const *roles; /* NULL-terminated, for STATUS; may be NULL */
 } rt_introspect_opts_t;
 

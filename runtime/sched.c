@@ -25,9 +25,9 @@
 __thread rt_sched_t *rt__tls_sched;
 __thread bool rt__tls_det;
 
-#define STAT_ADD(s, f, n)                                                    \
-    atomic_store_explicit(                                                   \
-        &(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + (n),  \
+#define STAT_ADD(s, f, n)                                                      \
+    atomic_store_explicit(                                                     \
+        &(s)->f, atomic_load_explicit(&(s)->f, memory_order_relaxed) + (n),    \
         memory_order_relaxed)
 
 /* The run queues' lock: held for a few instructions, so a spin (then a
@@ -37,8 +37,8 @@ __thread bool rt__tls_det;
 static void rq_lock(rt_sched_t *s)
 {
     while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire)) {
-        for (int i = 0;
-             atomic_load_explicit(&s->lock, memory_order_relaxed); i++) {
+        for (int i = 0; atomic_load_explicit(&s->lock, memory_order_relaxed);
+             i++) {
             if (i < 100)
                 cpu_relax();
             else
@@ -172,8 +172,8 @@ static rt_actor_t *pop_local(rt_sched_t *s)
         return NULL;
     rq_lock(s);
     /* Alternate pinned and stealable so neither starves the other. */
-    rt_actor_t *a = (s->flip++ & 1) ? take(&s->phead, &s->ptail)
-                                    : take(&s->head, &s->tail);
+    rt_actor_t *a =
+        (s->flip++ & 1) ? take(&s->phead, &s->ptail) : take(&s->head, &s->tail);
     if (a == NULL)
         a = take(&s->phead, &s->ptail);
     if (a == NULL)
@@ -337,11 +337,17 @@ static void run(rt_sched_t *s, rt_actor_t *a)
         (void)enqueue(a->sched >= 0 ? &s->rt->scheds[a->sched] : s, a);
 }
 
-static void on_wake(uv_async_t *h) { (void)h; }
+static void on_wake(uv_async_t *h)
+{
+    (void)h;
+}
 /* A due timer ends the sleep: uv_run(UV_RUN_ONCE) runs due uv timers
  * before it polls, so without the stop it would poll on, with the
  * runtime timer that armed it unserved. */
-static void on_timer(uv_timer_t *h) { uv_stop(h->loop); }
+static void on_timer(uv_timer_t *h)
+{
+    uv_stop(h->loop);
+}
 
 /* Note the turn counts of busy schedulers with a queued actor. Returns
  * true if any other scheduler is awake: then the sleeper looks again in
@@ -541,8 +547,8 @@ int rt__sched_start(rt_t *rt, uint32_t n)
         }
     }
     for (uint32_t i = 0; i < n; i++) {
-        int rc = uv_thread_create(&rt->scheds[i].thread, sched_main,
-                                  &rt->scheds[i]);
+        int rc =
+            uv_thread_create(&rt->scheds[i].thread, sched_main, &rt->scheds[i]);
         if (rc < 0)
             return rc; /* rt__sched_stop joins the started ones */
         rt->nstarted = i + 1;

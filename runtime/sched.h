@@ -28,20 +28,20 @@ typedef struct rt_sched_s {
     uv_loop_t loop;
     uv_async_t wake;
     uv_timer_t timer;
-    _Atomic int lock;              /* guards both queues (rq_lock) */
-    rt_actor_t *head, *tail;       /* stealable, FIFO */
-    rt_actor_t *phead, *ptail;     /* pinned here, FIFO */
-    _Atomic uint32_t qlen;         /* both queues; read without the lock */
-    rt_actor_t *_Atomic next;      /* made runnable by this scheduler's
-                                      turn: runs before the queues; the
-                                      owner fills it, a thief takes it
-                                      only from a stuck owner */
-    uint32_t streak;               /* owner: runs from next in a row */
-    _Atomic int sleeping;          /* 1 while (about to be) in uv_run */
-    _Atomic uint64_t armed;        /* deadline its uv timer is set to */
-    uint32_t flip;                 /* owner: alternates the two queues */
-    uint64_t seen[RT_MAX_SCHED];   /* owner: others' runs + 1 when it went
-                                      to sleep seeing their queue, 0 = no */
+    _Atomic int lock;            /* guards both queues (rq_lock) */
+    rt_actor_t *head, *tail;     /* stealable, FIFO */
+    rt_actor_t *phead, *ptail;   /* pinned here, FIFO */
+    _Atomic uint32_t qlen;       /* both queues; read without the lock */
+    rt_actor_t *_Atomic next;    /* made runnable by this scheduler's
+                                    turn: runs before the queues; the
+                                    owner fills it, a thief takes it
+                                    only from a stuck owner */
+    uint32_t streak;             /* owner: runs from next in a row */
+    _Atomic int sleeping;        /* 1 while (about to be) in uv_run */
+    _Atomic uint64_t armed;      /* deadline its uv timer is set to */
+    uint32_t flip;               /* owner: alternates the two queues */
+    uint64_t seen[RT_MAX_SCHED]; /* owner: others' runs + 1 when it went
+                                    to sleep seeing their queue, 0 = no */
     _Atomic uint64_t runs, msgs, steals, sleeps, busy_ns; /* owner writes */
     /* The turn running now, for the system monitor (sysmon.c), heart's
      * beat and stats. Owner writes; others read (see rt__sched_turn_read

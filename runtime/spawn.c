@@ -30,7 +30,8 @@ static int check_opts(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
     if (o->flags & ~(RT_SPAWN_LINK | RT_SPAWN_MONITOR))
         return CLEO_EINVAL;
     uint32_t nsched = rt->scheds ? rt->opts.schedulers : 1;
-    if (o->sched != RT_SCHED_ANY && (o->sched < 0 || (uint32_t)o->sched >= nsched))
+    if (o->sched != RT_SCHED_ANY &&
+        (o->sched < 0 || (uint32_t)o->sched >= nsched))
         return CLEO_EINVAL;
     if (o->name != NULL &&
         (o->name[0] == '\0' || strnlen(o->name, RT_NAME_MAX) >= RT_NAME_MAX))
@@ -100,8 +101,8 @@ static int run_child_init(rt_actor_t *a, void *arg)
     return rc < 0 ? rc : 0;
 }
 
-int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
-             void *arg, const rt_spawn_opts_t *opts, rt_pid_t *out)
+int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh, void *arg,
+             const rt_spawn_opts_t *opts, rt_pid_t *out)
 {
     static const rt_spawn_opts_t defaults = {.sched = RT_SCHED_ANY};
     const rt_spawn_opts_t *o = opts != NULL ? opts : &defaults;
@@ -126,8 +127,7 @@ int rt_spawn(rt_t *rt, rt_actor_t *self, const rt_behaviour_t *beh,
         rt__pool_free(sizeof *a, a);
         return rc;
     }
-    if (o->name != NULL &&
-        (rc = rt__registry_add(&rt->reg, o->name, a)) < 0)
+    if (o->name != NULL && (rc = rt__registry_add(&rt->reg, o->name, a)) < 0)
         goto fail;
     if (self != NULL)
         bind_spawner(self, a, o, &ref);
@@ -169,12 +169,12 @@ static void fill_info(rt_actor_t *a, rt_actor_info_t *out)
     out->trap_exit = atomic_load_explicit(&a->pub_trap, memory_order_relaxed);
     out->tracer = atomic_load_explicit(&a->tracer, memory_order_relaxed);
     out->mailbox_limit = a->mbox_limit;
-    out->long_turns = atomic_load_explicit(&a->long_turns, memory_order_relaxed);
+    out->long_turns =
+        atomic_load_explicit(&a->long_turns, memory_order_relaxed);
     out->long_mqueues =
         atomic_load_explicit(&a->long_mqueues, memory_order_relaxed);
     if (atomic_load_explicit(&a->has_name, memory_order_acquire))
-        rt__registry_name_of(&a->rt->reg, a->pid, out->name,
-                             sizeof out->name);
+        rt__registry_name_of(&a->rt->reg, a->pid, out->name, sizeof out->name);
 }
 
 int rt_actor_info(rt_t *rt, rt_pid_t pid, rt_actor_info_t *out)

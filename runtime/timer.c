@@ -91,8 +91,8 @@ static rt_msg_t *remove_at(rt_timers_t *t, uint32_t i)
         sift_down(t, i);
         sift_up(t, i);
     }
-    rt__vec_push((void **)&t->freel, &t->nfree, &t->capfree,
-                 sizeof(uint32_t), &slot);
+    rt__vec_push((void **)&t->freel, &t->nfree, &t->capfree, sizeof(uint32_t),
+                 &slot);
     return m;
 }
 
@@ -105,8 +105,8 @@ rt_ref_t rt__timers_add(rt_timers_t *t, uint64_t deadline, rt_pid_t to,
         slot = t->freel[--t->nfree];
     } else {
         rt_tentry_t blank = {.gen = 1};
-        rt__vec_push((void **)&t->ents, &t->nents, &t->capents,
-                     sizeof blank, &blank);
+        rt__vec_push((void **)&t->ents, &t->nents, &t->capents, sizeof blank,
+                     &blank);
         slot = t->nents - 1;
     }
     rt_tentry_t *e = &t->ents[slot];
@@ -115,8 +115,7 @@ rt_ref_t rt__timers_add(rt_timers_t *t, uint64_t deadline, rt_pid_t to,
     e->to = to;
     e->msg = m;
     e->heap_idx = t->nheap;
-    rt__vec_push((void **)&t->heap, &t->nheap, &t->capheap, sizeof slot,
-                 &slot);
+    rt__vec_push((void **)&t->heap, &t->nheap, &t->capheap, sizeof slot, &slot);
     sift_up(t, e->heap_idx);
     rt_ref_t ref = REF(slot, e->gen);
     publish_next(t);

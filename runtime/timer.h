@@ -18,7 +18,7 @@ typedef struct rt_tentry_s {
     uint64_t deadline; /* ms on the runtime clock */
     uint64_t seq;      /* tie-break: equal deadlines fire in add order */
     rt_pid_t to;
-    rt_msg_t *msg;     /* NULL when the entry is free */
+    rt_msg_t *msg; /* NULL when the entry is free */
     uint32_t heap_idx;
     uint32_t gen;
 } rt_tentry_t;

@@ -32,9 +32,9 @@
 
 #define STO__LIVE 'L'
 #define STO__TOMB 'T'
-#define STO__STRIPES 64  /* per-key commit locks */
-#define STO__DKEY_LEN 12 /* data CF key bytes */
-#define STO__CHUNK_HDR 8 /* xxh3 before the payload */
+#define STO__STRIPES 64      /* per-key commit locks */
+#define STO__DKEY_LEN 12     /* data CF key bytes */
+#define STO__CHUNK_HDR 8     /* xxh3 before the payload */
 #define STO__INLINE_MAX 8192 /* one-shot objects up to this live in meta */
 #define STO__MKEY_MAX (STO_BUCKET_MAX + 1 + STO_KEY_MAX)
 

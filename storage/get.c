@@ -198,8 +198,7 @@ static ssize_t read_inline(sto_get_t *g, void *buf, size_t cap)
     if (!g->inline_ok) {
         if (d->len != g->pb->size ||
             XXH3_64bits(d->data, d->len) != g->pb->inline_xxh3) {
-            sto__log("corrupt inline data of %s/%s", g->pb->bucket,
-                     g->pb->key);
+            sto__log("corrupt inline data of %s/%s", g->pb->bucket, g->pb->key);
             return STO_ECORRUPT;
         }
         g->inline_ok = true;

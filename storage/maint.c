@@ -132,8 +132,7 @@ static void scrub_inline(sto_db_t *db, const rocksdb_readoptions_t *ro,
             st->bytes += m->inline_data.len;
         } else {
             st->corrupt++;
-            sto__log("scrub: corrupt inline data of %s/%s", m->bucket,
-                     m->key);
+            sto__log("scrub: corrupt inline data of %s/%s", m->bucket, m->key);
             if (cb != NULL)
                 cb(data, m->clock, UINT32_MAX, STO_ECORRUPT);
         }

@@ -349,7 +349,7 @@ int sto_put_commit(sto_put_t *p, int64_t expected_size,
     Cleo__Storage__ChunkRef **refp = NULL;
     Cleo__Storage__ObjectMeta__UserMetaEntry **ump = NULL;
     if (rc == 0 && p->fill > 0)
-        rc = !p->one_shot                     ? chunk_flush(p)
+        rc = !p->one_shot                 ? chunk_flush(p)
              : p->fill <= STO__INLINE_MAX ? data_inline(p)
                                           : chunk_inline(p);
     if (rc == 0)

@@ -57,13 +57,13 @@ extern "C" {
  *   CLEO_ESTORAGE  RocksDB failed (its message is logged to stderr)
  * ------------------------------------------------------------------- */
 
-#define STO_ENOBUCKET (-20101) /* object call on a bucket that is absent */
-#define STO_ECORRUPT (-20102)  /* a chunk failed its checksum or is gone */
-#define STO_ERANGE (-20103)    /* unsatisfiable range (S3 InvalidRange) */
-#define STO_ENOUPLOAD (-20104) /* no such multipart upload (NoSuchUpload) */
-#define STO_EBADPART (-20105)  /* a part missing or its ETag differs */
+#define STO_ENOBUCKET (-20101)  /* object call on a bucket that is absent */
+#define STO_ECORRUPT (-20102)   /* a chunk failed its checksum or is gone */
+#define STO_ERANGE (-20103)     /* unsatisfiable range (S3 InvalidRange) */
+#define STO_ENOUPLOAD (-20104)  /* no such multipart upload (NoSuchUpload) */
+#define STO_EBADPART (-20105)   /* a part missing or its ETag differs */
 #define STO_EPARTORDER (-20106) /* parts not in ascending order */
-#define STO_ETOOSMALL (-20107) /* a part but the last under 5 MiB */
+#define STO_ETOOSMALL (-20107)  /* a part but the last under 5 MiB */
 /* The disk is full (free space under opts.reserve_bytes, or RocksDB's "No
  * space left"): the put fails, nothing of it is visible, deletes and reads
  * still work. */

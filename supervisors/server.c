@@ -284,8 +284,8 @@ static int on_exit_msg(rt_actor_t *self, sup_state_t *s, sup_ev_t *ev)
         return shutdown_begin(self, s, ev->reason);
     size_t i = sup__children_find_pid(&s->kids, ev->from);
     if (i == SUP_NONE) {
-        bool outside = ev->from == RT_PID_NONE &&
-                       ev->reason != RT_REASON_NORMAL;
+        bool outside =
+            ev->from == RT_PID_NONE && ev->reason != RT_REASON_NORMAL;
         bool orphan = s->parent != RT_PID_NONE &&
                       ev->reason == RT_REASON_SHUTDOWN &&
                       !rt_is_alive(rt_actor_rt(self), s->parent);

@@ -44,8 +44,9 @@ typedef enum {
 
 typedef enum { SUP_WORKER = 0, SUP_SUPERVISOR } sup_child_type_t;
 
-#define SUP_BRUTAL_KILL 0u         /* shutdown_ms: kill at once (for a
-                                      SUP_SUPERVISOR child, 0 means the
+#define SUP_BRUTAL_KILL                                                        \
+    0u                             /* shutdown_ms: kill at once (for a         \
+                                      SUP_SUPERVISOR child, 0 means the        \
                                       default, SUP_INFINITY) */
 #define SUP_INFINITY UINT32_MAX    /* shutdown_ms: wait forever */
 #define SUP_DEFAULT_SHUTDOWN 5000u /* OTP's default for workers */
@@ -63,12 +64,12 @@ typedef int (*sup_start_fn)(rt_actor_t *sup, const sup_child_spec_t *spec,
                             void *extra, rt_pid_t *out);
 
 struct sup_child_spec_s {
-    const char *id;          /* unique within the supervisor; required */
-    sup_start_fn start;      /* required */
-    void *arg;               /* for start, via spec->arg */
+    const char *id;     /* unique within the supervisor; required */
+    sup_start_fn start; /* required */
+    void *arg;          /* for start, via spec->arg */
     sup_restart_t restart;
-    uint32_t shutdown_ms;    /* SUP_BRUTAL_KILL, ms, or SUP_INFINITY */
-    sup_child_type_t type;   /* supervisors default to SUP_INFINITY */
+    uint32_t shutdown_ms;  /* SUP_BRUTAL_KILL, ms, or SUP_INFINITY */
+    sup_child_type_t type; /* supervisors default to SUP_INFINITY */
 };
 
 typedef struct sup_flags_s {
@@ -155,8 +156,7 @@ typedef struct sup_counts_s {
     uint32_t specs, active, supervisors, workers;
 } sup_counts_t;
 /** OTP's count_children. @return 0 or as rt_call_sync(). */
-SUP_API int sup_count_children_sync(rt_t *rt, rt_pid_t sup,
-                                    sup_counts_t *out);
+SUP_API int sup_count_children_sync(rt_t *rt, rt_pid_t sup, sup_counts_t *out);
 
 #ifdef __cplusplus
 }

@@ -256,8 +256,8 @@ static void write_more(conn_t *c, const char *hdr, size_t hlen)
     if (piece > 0)
         b[n++] = uv_buf_init(G.pattern, (unsigned)piece);
     c->send_left -= piece;
-    int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, (unsigned)n,
-                      on_written);
+    int rc =
+        uv_write(&c->wreq, (uv_stream_t *)&c->tcp, b, (unsigned)n, on_written);
     if (rc < 0) {
         fail(c, uv_strerror(rc));
         finish(c, false);
@@ -316,8 +316,9 @@ static int build(conn_t *c)
                      "%s %s HTTP/1.1\r\nHost: %s\r\nx-amz-date: %s\r\n"
                      "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n%s%s",
                      method, path, G.hosthdr, date, auth,
-                     O.op == OP_GET ? "" : "Content-Type: "
-                                           "application/octet-stream\r\n");
+                     O.op == OP_GET ? ""
+                                    : "Content-Type: "
+                                      "application/octet-stream\r\n");
     if (O.op != OP_GET)
         n += snprintf(c->hdr + n, sizeof c->hdr - (size_t)n,
                       "Content-Length: %llu\r\n", (unsigned long long)len);
@@ -356,8 +357,7 @@ static int parse_head(conn_t *c)
         return -1;
     bool has_len = false;
     c->left = 0;
-    for (char *l = strstr(c->head, "\r\n"); l != NULL;
-         l = strstr(l, "\r\n")) {
+    for (char *l = strstr(c->head, "\r\n"); l != NULL; l = strstr(l, "\r\n")) {
         l += 2;
         if (strncasecmp(l, "content-length:", 15) == 0) {
             c->left = strtoull(l + 15, NULL, 10);
@@ -365,8 +365,8 @@ static int parse_head(conn_t *c)
         } else if (strncasecmp(l, "transfer-encoding:", 18) == 0) {
             c->chunked = strstr(l, "chunked") != NULL; /* lower case */
         } else if (strncasecmp(l, "connection:", 11) == 0) {
-            c->close_after = strncasecmp(l + 11 + strspn(l + 11, " "),
-                                         "close", 5) == 0;
+            c->close_after =
+                strncasecmp(l + 11 + strspn(l + 11, " "), "close", 5) == 0;
         }
     }
     if (c->chunked)
@@ -499,8 +499,8 @@ static void conn_open(conn_t *c)
     uv_tcp_nodelay(&c->tcp, 1);
     c->tcp.data = c->creq.data = c->wreq.data = c;
     G.live++;
-    int rc = uv_tcp_connect(&c->creq, &c->tcp,
-                            (const struct sockaddr *)&G.addr, on_connect);
+    int rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&G.addr,
+                            on_connect);
     if (rc < 0) {
         fprintf(stderr, "loadgen: connect: %s\n", uv_strerror(rc));
         G.errors++;
@@ -515,10 +515,14 @@ static uint64_t parse_size(const char *s)
     char *end;
     double v = strtod(s, &end);
     switch (*end | 0x20) {
-    case 'k': return (uint64_t)(v * 1024);
-    case 'm': return (uint64_t)(v * 1024 * 1024);
-    case 'g': return (uint64_t)(v * 1024 * 1024 * 1024);
-    default: return (uint64_t)v;
+    case 'k':
+        return (uint64_t)(v * 1024);
+    case 'm':
+        return (uint64_t)(v * 1024 * 1024);
+    case 'g':
+        return (uint64_t)(v * 1024 * 1024 * 1024);
+    default:
+        return (uint64_t)v;
     }
 }
 
@@ -535,42 +539,73 @@ static void usage(void)
 static void parse_args(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"host", 1, 0, 'h'},     {"port", 1, 0, 'p'},
-        {"op", 1, 0, 'o'},       {"bucket", 1, 0, 'b'},
-        {"prefix", 1, 0, 'x'},   {"size", 1, 0, 's'},
-        {"conns", 1, 0, 'c'},    {"keys", 1, 0, 'k'},
-        {"duration", 1, 0, 'd'}, {"requests", 1, 0, 'n'},
-        {"first", 1, 0, 'f'},    {"auth", 1, 0, 'a'},
+        {"host", 1, 0, 'h'},       {"port", 1, 0, 'p'},
+        {"op", 1, 0, 'o'},         {"bucket", 1, 0, 'b'},
+        {"prefix", 1, 0, 'x'},     {"size", 1, 0, 's'},
+        {"conns", 1, 0, 'c'},      {"keys", 1, 0, 'k'},
+        {"duration", 1, 0, 'd'},   {"requests", 1, 0, 'n'},
+        {"first", 1, 0, 'f'},      {"auth", 1, 0, 'a'},
         {"access-key", 1, 0, 'A'}, {"secret-key", 1, 0, 'S'},
-        {"region", 1, 0, 'r'},   {0, 0, 0, 0}};
+        {"region", 1, 0, 'r'},     {0, 0, 0, 0}};
     const char *op = NULL;
     int ch;
     O.ak = getenv("CLEO_ACCESS_KEY"), O.sk = getenv("CLEO_SECRET_KEY");
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) { /* size: dispatch */
-        case 'h': O.host = optarg; break;
-        case 'p': O.port = atoi(optarg); break;
-        case 'o': op = optarg; break;
-        case 'b': O.bucket = optarg; break;
-        case 'x': O.prefix = optarg; break;
-        case 's': O.size = parse_size(optarg); break;
-        case 'c': O.conns = atoi(optarg); break;
-        case 'k': O.keys = strtoull(optarg, NULL, 10); break;
-        case 'd': O.duration = atof(optarg); break;
-        case 'n': O.requests = strtoull(optarg, NULL, 10); break;
-        case 'f': O.first = strtoull(optarg, NULL, 10); break;
-        case 'a': O.auth = optarg; break;
-        case 'A': O.ak = optarg; break;
-        case 'S': O.sk = optarg; break;
-        case 'r': O.region = optarg; break;
-        default: usage();
+        case 'h':
+            O.host = optarg;
+            break;
+        case 'p':
+            O.port = atoi(optarg);
+            break;
+        case 'o':
+            op = optarg;
+            break;
+        case 'b':
+            O.bucket = optarg;
+            break;
+        case 'x':
+            O.prefix = optarg;
+            break;
+        case 's':
+            O.size = parse_size(optarg);
+            break;
+        case 'c':
+            O.conns = atoi(optarg);
+            break;
+        case 'k':
+            O.keys = strtoull(optarg, NULL, 10);
+            break;
+        case 'd':
+            O.duration = atof(optarg);
+            break;
+        case 'n':
+            O.requests = strtoull(optarg, NULL, 10);
+            break;
+        case 'f':
+            O.first = strtoull(optarg, NULL, 10);
+            break;
+        case 'a':
+            O.auth = optarg;
+            break;
+        case 'A':
+            O.ak = optarg;
+            break;
+        case 'S':
+            O.sk = optarg;
+            break;
+        case 'r':
+            O.region = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (op == NULL || O.port <= 0 || O.conns < 1 || O.conns > MAX_CONNS ||
         O.keys == 0)
         usage();
-    O.op = strcmp(op, "put") == 0   ? OP_PUT
-           : strcmp(op, "get") == 0 ? OP_GET
+    O.op = strcmp(op, "put") == 0        ? OP_PUT
+           : strcmp(op, "get") == 0      ? OP_GET
            : strcmp(op, "mkbucket") == 0 ? OP_MKBUCKET
                                          : (usage(), OP_PUT);
     if (O.op == OP_MKBUCKET)
@@ -613,8 +648,7 @@ int main(int argc, char **argv)
            (unsigned long long)G.done, (unsigned long long)G.errors, secs,
            (double)G.done / secs, (double)G.bytes / secs / 1e6,
            percentile_ms(G.done, 0.50, G.max_us),
-           percentile_ms(G.done, 0.99, G.max_us),
-           (double)G.max_us / 1000);
+           percentile_ms(G.done, 0.99, G.max_us), (double)G.max_us / 1000);
     free(C);
     return G.errors > 0 ? 1 : 0;
 }

@@ -54,8 +54,8 @@ static void hex(const uint8_t *b, size_t n, char *out)
 static int hmac(const void *key, size_t klen, const char *msg, uint8_t out[32])
 {
     unsigned int len = 32;
-    return HMAC(EVP_sha256(), key, (int)klen, (const uint8_t *)msg,
-                strlen(msg), out, &len) != NULL
+    return HMAC(EVP_sha256(), key, (int)klen, (const uint8_t *)msg, strlen(msg),
+                out, &len) != NULL
                ? 0
                : -1;
 }
@@ -69,9 +69,8 @@ static int signing_key(lg_signer_t *s, const char *day)
     char k0[160];
     uint8_t a[32], b[32];
     snprintf(k0, sizeof k0, "AWS4%s", s->secret_key);
-    if (hmac(k0, strlen(k0), day, a) < 0 ||
-        hmac(a, 32, s->region, b) < 0 || hmac(b, 32, "s3", a) < 0 ||
-        hmac(a, 32, "aws4_request", s->_key) < 0)
+    if (hmac(k0, strlen(k0), day, a) < 0 || hmac(a, 32, s->region, b) < 0 ||
+        hmac(b, 32, "s3", a) < 0 || hmac(a, 32, "aws4_request", s->_key) < 0)
         return -1;
     memcpy(s->_day, day, 9);
     return 0;
@@ -94,9 +93,8 @@ int lg_sign(lg_signer_t *s, const char *method, const char *host,
         EVP_Digest(creq, (size_t)n, d, &dl, EVP_sha256(), NULL) != 1)
         return -1;
     hex(d, 32, h);
-    snprintf(sts, sizeof sts,
-             "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s", amz_date, day,
-             s->region, h);
+    snprintf(sts, sizeof sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/s3/aws4_request\n%s",
+             amz_date, day, s->region, h);
     if (signing_key(s, day) < 0 || hmac(s->_key, 32, sts, d) < 0)
         return -1;
     hex(d, 32, sig);

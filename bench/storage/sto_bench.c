@@ -212,8 +212,7 @@ typedef struct {
 /* Run nclients clients for b->seconds; each client's successful call
  * count lands in counts[id]. @return ops/s over the whole phase. */
 static double run_phase(bench_t *b, char tag, bool put, size_t size,
-                        int nclients,
-                        const uint64_t *written, int nwritten,
+                        int nclients, const uint64_t *written, int nwritten,
                         uint64_t *counts)
 {
     static client_t cl[MAX_CLIENTS];
@@ -240,8 +239,8 @@ static double run_phase(bench_t *b, char tag, bool put, size_t size,
                            .nwritten = nwritten,
                            .deadline_ms = deadline,
                            .rng = 0x2545F4914F6CDD1Dull + (uint64_t)i};
-        if ((rc = rt_spawn(b->rt, NULL, &client_beh, &cl[i], NULL,
-                           &pids[i])) < 0)
+        if ((rc = rt_spawn(b->rt, NULL, &client_beh, &cl[i], NULL, &pids[i])) <
+            0)
             die("spawn client", rc);
     }
     double t0 = now_s();
@@ -267,7 +266,7 @@ static double run_phase(bench_t *b, char tag, bool put, size_t size,
     return (double)total / dt;
 }
 
-static char T_path[4096];      /* the engine's directory */
+static char T_path[4096];        /* the engine's directory */
 static sto_engine_conf_t T_conf; /* the engine's start arg: T_path, defaults */
 
 static const sup_child_spec_t kids[] = {
@@ -309,15 +308,14 @@ static void print(const char *fig, double v, const char *unit)
 static void group_small(bench_t *b)
 {
     static uint64_t c1[MAX_CLIENTS], c64[MAX_CLIENTS], scratch[MAX_CLIENTS];
-    print("put_4k_c1", run_phase(b, 'a', true, 4096, 1, NULL, 0, c1),
-          "ops/s");
+    print("put_4k_c1", run_phase(b, 'a', true, 4096, 1, NULL, 0, c1), "ops/s");
     print("put_4k_c64", run_phase(b, 'b', true, 4096, 64, NULL, 0, c64),
           "ops/s");
     /* Both gets read among the c64 phase's keys, the larger set. */
     print("get_4k_c1", run_phase(b, 'b', false, 4096, 1, c64, 64, scratch),
           "ops/s");
-    print("get_4k_c64",
-          run_phase(b, 'b', false, 4096, 64, c64, 64, scratch), "ops/s");
+    print("get_4k_c64", run_phase(b, 'b', false, 4096, 64, c64, 64, scratch),
+          "ops/s");
 }
 
 /* One figure alone, for profiling (perf record -g sto_bench put_4k_c64 ..):
@@ -343,8 +341,7 @@ static void group_large(bench_t *b)
 {
     static uint64_t w[MAX_CLIENTS], scratch[MAX_CLIENTS];
     size_t mib = (size_t)1 << 20;
-    print("put_1m_c64", run_phase(b, 'm', true, mib, 64, NULL, 0, w),
-          "ops/s");
+    print("put_1m_c64", run_phase(b, 'm', true, mib, 64, NULL, 0, w), "ops/s");
     print("get_1m_c64", run_phase(b, 'm', false, mib, 64, w, 64, scratch),
           "ops/s");
 }
@@ -379,8 +376,8 @@ static void reset_hwm(void)
 }
 
 typedef struct {
-    volatile int stop;  /* set by main when the stream is done */
-    uint64_t max_kib;   /* largest VmRSS seen */
+    volatile int stop; /* set by main when the stream is done */
+    uint64_t max_kib;  /* largest VmRSS seen */
 } sampler_t;
 
 /* Sample VmRSS every 2 ms: VmHWM alone would also be fine, but a sampler
@@ -582,9 +579,8 @@ static int on_begin(rt_actor_t *self, rt_msg_t *r, int status, void *data)
 
 static int read_next(rt_actor_t *self, streamer_t *st)
 {
-    return gen_server_call(self, st->stream,
-                           rt_msg_new(STO_MSG_STREAM_READ), 60000, on_read,
-                           st);
+    return gen_server_call(self, st->stream, rt_msg_new(STO_MSG_STREAM_READ),
+                           60000, on_read, st);
 }
 
 /* A block: count it; stop after the span (GetOpen.len) is read. */

@@ -20,7 +20,7 @@
 #define OPT_SORT 0x1u
 #define OPT_LIMIT 0x2u
 #define OPT_SECONDS 0x4u
-#define OPT_ADMIN 0x8u /* an admin command: VERB [NAME] [--owner USER] */
+#define OPT_ADMIN 0x8u      /* an admin command: VERB [NAME] [--owner USER] */
 #define ADMIN_WAIT_MS 40000 /* the node gives up on a command after 30 s */
 
 typedef struct adm_opts_s {
@@ -55,18 +55,18 @@ static int run_top(adm_conn_t *c, const adm_opts_t *o);
 static int run_admin(adm_conn_t *c, const adm_opts_t *o);
 
 static const adm_cmd_t cmds[] = {
-    {"status", "status", "node name, version, roles, uptime, actor count",
-     0, 0, 0, run_status},
+    {"status", "status", "node name, version, roles, uptime, actor count", 0, 0,
+     0, run_status},
     {"actors", "actors [--sort mailbox|memory|msgs|long_turns] [--limit N]",
      "every actor: pid, name, behaviour, state, mailbox and its limit, "
      "messages, memory, long turns",
      0, 0, OPT_SORT | OPT_LIMIT, run_actors},
-    {"tree", "tree", "the supervision tree with pids, behaviours, restarts",
-     0, 0, 0, run_tree},
+    {"tree", "tree", "the supervision tree with pids, behaviours, restarts", 0,
+     0, 0, run_tree},
     {"info", "info PID|NAME", "one actor in detail", 1, 1, 0, run_info},
     {"kill", "kill PID|NAME [REASON]",
-     "send an exit signal (REASON: kill (default), shutdown, normal)", 1, 2,
-     0, run_kill},
+     "send an exit signal (REASON: kill (default), shutdown, normal)", 1, 2, 0,
+     run_kill},
     {"trace", "trace PID|NAME [--seconds N]",
      "print each message the actor handles, live, for N seconds (5)", 1, 1,
      OPT_SECONDS, run_trace},
@@ -115,8 +115,7 @@ static int check(const adm_resp_t *r)
 {
     if (r->kind != CLEO__INTROSPECT__RESPONSE__KIND__ERROR)
         return 0;
-    fprintf(stderr, "cleo-adm: %s (%s)\n", r->error,
-            cleo_err_name(r->code));
+    fprintf(stderr, "cleo-adm: %s (%s)\n", r->error, cleo_err_name(r->code));
     return ADM_EXIT_NODE;
 }
 
@@ -378,9 +377,9 @@ static bool target_ok(const char *s)
         return false;
     if (s[0] != '<')
         return strlen(s) < RT_NAME_MAX;
-    return sscanf(s, "<%lu.%lu.%lu%c", &a, &b, &c, &tail) == 4 &&
-           tail == '>' && strspn(s + 1, "0123456789.") == strlen(s) - 2 &&
-           a <= 0xFFFF && b <= 0xFFFFFF && c <= 0xFFFFFF;
+    return sscanf(s, "<%lu.%lu.%lu%c", &a, &b, &c, &tail) == 4 && tail == '>' &&
+           strspn(s + 1, "0123456789.") == strlen(s) - 2 && a <= 0xFFFF &&
+           b <= 0xFFFFFF && c <= 0xFFFFFF;
 }
 
 /* An option taking a value: --opt V or --opt=V. */
@@ -456,9 +455,9 @@ static int admin_check(const adm_cmd_t *cmd, const adm_opts_t *o)
         const char *noun, *verb;
         bool name, owner;
     } verbs[] = {
-        {"user", "create", true, false},    {"user", "list", false, false},
-        {"user", "delete", true, false},    {"bucket", "create", true, true},
-        {"bucket", "delete", true, false},  {"bucket", "list", false, true},
+        {"user", "create", true, false},   {"user", "list", false, false},
+        {"user", "delete", true, false},   {"bucket", "create", true, true},
+        {"bucket", "delete", true, false}, {"bucket", "list", false, true},
         {"bucket", "du", true, false},
     };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
@@ -472,8 +471,7 @@ static int admin_check(const adm_cmd_t *cmd, const adm_opts_t *o)
             return usage_error("%s %s: unexpected argument '%s'", cmd->name,
                                o->args[0], o->args[1]);
         if (!verbs[i].owner && o->owner != NULL)
-            return usage_error("%s %s: no --owner here", cmd->name,
-                               o->args[0]);
+            return usage_error("%s %s: no --owner here", cmd->name, o->args[0]);
         return 0;
     }
     return usage_error("%s: unknown subcommand '%s' (usage: cleo-adm %s)",
@@ -503,8 +501,7 @@ static int parse_cmd(const adm_cmd_t *cmd, int argc, char **argv, int i,
     if (cmd->opts & OPT_ADMIN)
         return admin_check(cmd, o);
     if (o->nargs > 0 && cmd->min_args > 0 && !target_ok(o->args[0]))
-        return usage_error("%s: bad pid or name '%s'", cmd->name,
-                           o->args[0]);
+        return usage_error("%s: bad pid or name '%s'", cmd->name, o->args[0]);
     return 0;
 }
 

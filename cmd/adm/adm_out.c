@@ -107,8 +107,8 @@ static json_t *msg_json(const ProtobufCMessage *m, bool sparse)
         const char *base = (const char *)m + f->offset;
         json_t *v;
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t n = *(const size_t *)((const char *)m +
-                                         f->quantifier_offset);
+            size_t n =
+                *(const size_t *)((const char *)m + f->quantifier_offset);
             const char *arr = *(char *const *)base;
             v = json_array();
             for (size_t k = 0; k < n; k++) {
@@ -135,8 +135,8 @@ void adm_print_json(const ProtobufCMessage *m, bool pretty)
 void adm_print_json_with(const ProtobufCMessage *m, bool pretty,
                          const char *key, const char *extra)
 {
-    json_t *o = msg_json(m, m->descriptor ==
-                                &cleo__introspect__response__descriptor);
+    json_t *o =
+        msg_json(m, m->descriptor == &cleo__introspect__response__descriptor);
     json_t *x =
         key != NULL && extra != NULL ? json_loads(extra, 0, NULL) : NULL;
     if (x != NULL)
@@ -169,8 +169,7 @@ const char *adm_fmt_bytes(uint64_t n, char *buf, size_t len)
 
 const char *adm_fmt_uptime(uint64_t ms, char *buf, size_t len)
 {
-    uint64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24,
-             m = s / 60 % 60;
+    uint64_t s = ms / 1000, d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
     if (d > 0)
         snprintf(buf, len, "%llud %lluh %llum", (unsigned long long)d,
                  (unsigned long long)h, (unsigned long long)m);
@@ -388,8 +387,7 @@ void adm_print_trace_event(const adm_resp_t *r)
         return;
     if (first_ms == 0)
         first_ms = e->at_ms != 0 ? e->at_ms : 1;
-    printf("+%9.3fs %s <- %s type=%u\n",
-           (double)(e->at_ms - first_ms) / 1000.0, e->pid,
-           e->from[0] ? e->from : "(outside)", e->type);
+    printf("+%9.3fs %s <- %s type=%u\n", (double)(e->at_ms - first_ms) / 1000.0,
+           e->pid, e->from[0] ? e->from : "(outside)", e->type);
     fflush(stdout);
 }

@@ -17,7 +17,7 @@
 #define TOP_TURN_MS 100
 
 typedef struct top_s {
-    const char *sort; /* "mailbox", "memory", "msgs" or "" (pid) */
+    const char *sort;  /* "mailbox", "memory", "msgs" or "" (pid) */
     uint64_t busy[64]; /* busy_ns at the last refresh */
     uint64_t up_ms;    /* uptime at the last refresh; 0 = none yet */
     char err[256];
@@ -144,8 +144,8 @@ static int draw(adm_conn_t *c, top_t *t)
     if (fetch(c, t, CLEO__INTROSPECT__REQUEST__KIND__STATUS, 0, &st) < 0)
         return -1;
     int rows = LINES > 8 ? LINES : 8;
-    if (fetch(c, t, CLEO__INTROSPECT__REQUEST__KIND__ACTORS,
-              (uint32_t)rows, &a) < 0) {
+    if (fetch(c, t, CLEO__INTROSPECT__REQUEST__KIND__ACTORS, (uint32_t)rows,
+              &a) < 0) {
         adm_resp_free(st);
         return -1;
     }

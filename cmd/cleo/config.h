@@ -52,19 +52,19 @@ typedef struct cfg_s {
     uint32_t sto_mailbox_limit;      /* engine backlog; 0 = unbounded */
     uint32_t debug_storage_write_delay_ms; /* test-only; 0 = off */
     /* gateway.* */
-    char gw_host[64];                /* listen address */
-    uint32_t gw_port;                /* S3 HTTP port; 0 = off */
-    uint32_t gw_rest_port;           /* REST port; 0 = off */
-    uint32_t gw_https_port;          /* S3 over TLS port; 0 = off */
+    char gw_host[64];                 /* listen address */
+    uint32_t gw_port;                 /* S3 HTTP port; 0 = off */
+    uint32_t gw_rest_port;            /* REST port; 0 = off */
+    uint32_t gw_https_port;           /* S3 over TLS port; 0 = off */
     char gw_https_cert[CFG_PATH_MAX]; /* PEM certificate chain path */
     char gw_https_key[CFG_PATH_MAX];  /* PEM private key path */
-    char gw_rest_token[128];         /* bearer token; "" = open */
+    char gw_rest_token[128];          /* bearer token; "" = open */
     char gw_region[32];
-    char gw_domain[128];             /* virtual-host suffix */
+    char gw_domain[128]; /* virtual-host suffix */
     uint32_t gw_max_header_bytes;
     uint32_t gw_max_headers;
     uint32_t gw_max_key_bytes;
-    uint32_t gw_max_put_mb;          /* MiB */
+    uint32_t gw_max_put_mb; /* MiB */
     uint32_t gw_idle_timeout_ms;
     uint32_t gw_header_timeout_ms;
     uint32_t gw_max_conns;

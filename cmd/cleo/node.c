@@ -112,8 +112,7 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
         return rc;
     }
     static char endpoint[96];
-    snprintf(endpoint, sizeof endpoint, "http://%s:%u", c->gw_host,
-             c->gw_port);
+    snprintf(endpoint, sizeof endpoint, "http://%s:%u", c->gw_host, c->gw_port);
     tree_env_t env = {
         .node = c->node_name,
         .sock_path = o->sock_path,

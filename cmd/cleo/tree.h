@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 #include "actors/actors.h"
-#include "storage/sto.h"
 #include "gateway/gw.h"
+#include "storage/sto.h"
 
 /* What the kernel services need from the node's configuration. */
 typedef struct tree_env_s {
@@ -35,7 +35,7 @@ typedef struct tree_env_s {
     /* storage_sup's children's conf (copied; its path must outlive the
      * application) */
     const sto_engine_conf_t *storage;
-    const char *data_dir;   /* absolute data directory */
+    const char *data_dir;    /* absolute data directory */
     const char *s3_endpoint; /* for <data>/credentials; NULL = the
                                 manager's default (127.0.0.1:8080) */
     const gw_conf_t *gw;     /* the gateway's configuration */

@@ -86,12 +86,14 @@ static void h_terminate(void *state, int reason)
     free(s);
 }
 
-static const gen_event_handler_t h_a = {
-    .name = "a", .init = h_init, .handle_event = h_event,
-    .terminate = h_terminate};
-static const gen_event_handler_t h_b = {
-    .name = "b", .init = h_init, .handle_event = h_event,
-    .terminate = h_terminate};
+static const gen_event_handler_t h_a = {.name = "a",
+                                        .init = h_init,
+                                        .handle_event = h_event,
+                                        .terminate = h_terminate};
+static const gen_event_handler_t h_b = {.name = "b",
+                                        .init = h_init,
+                                        .handle_event = h_event,
+                                        .terminate = h_terminate};
 static const gen_event_handler_t h_bare = {.name = "bare",
                                            .handle_event = h_event};
 
@@ -204,9 +206,9 @@ Test(gen_event, sync_notify_returns_after_every_handler_ran)
     add(&h_b, 2);
     add(&h_bare, 3);
     for (int i = 0; i < 100; i++) {
-        cr_assert_eq(gen_event_sync_notify(rtt_rt, mgr, ev(E_PLAIN + 50, 9, 0),
-                                           5000),
-                     0);
+        cr_assert_eq(
+            gen_event_sync_notify(rtt_rt, mgr, ev(E_PLAIN + 50, 9, 0), 5000),
+            0);
         cr_assert_eq(seen, 3 * (i + 1));
     }
 }
@@ -314,8 +316,7 @@ Test(gen_event, registered_manager_and_bad_input)
     cr_assert_eq(gen_event_add_handler_sync(rtt_rt, mgr, &no_event, NULL),
                  CLEO_EINVAL);
     cr_assert_eq(gen_event_add_handler(rtt_rt, mgr, NULL, NULL), CLEO_EINVAL);
-    cr_assert_eq(gen_event_delete_handler_sync(rtt_rt, mgr, NULL),
-                 CLEO_EINVAL);
+    cr_assert_eq(gen_event_delete_handler_sync(rtt_rt, mgr, NULL), CLEO_EINVAL);
     cr_assert_eq(gen_event_notify(rtt_rt, mgr, NULL), CLEO_EINVAL);
     cr_assert_eq(gen_event_sync_notify(rtt_rt, mgr, NULL, 10), CLEO_EINVAL);
     cr_assert_eq(gen_event_count_handlers_sync(rtt_rt, mgr), 0);

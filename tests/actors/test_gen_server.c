@@ -49,7 +49,7 @@ enum {
 
 typedef struct srv_arg_s {
     rt_pid_t to;
-    int fail;    /* init returns this when < 0 */
+    int fail;        /* init returns this when < 0 */
     rt_pid_t server; /* a client's server */
 } srv_arg_t;
 
@@ -151,8 +151,7 @@ static const gen_server_cbs_t srv_cbs = {
 };
 
 /* The continuation of a client's call: report the status and reply. */
-static int on_reply(rt_actor_t *self, rt_msg_t *reply, int status,
-                    void *data)
+static int on_reply(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
 {
     srv_t *s = data;
     tell(self, s, REP_REPLY, 0, reply != NULL ? reply->arg : 0, status);
@@ -176,11 +175,10 @@ static int srv_cast(rt_actor_t *self, void *state, rt_msg_t *m)
     }
     case T_START_CHILD: {
         srv_arg_t a = {.to = s->to};
-        gen_opts_t o = {.link = true, .trap_exit = true,
-                        .sched = RT_SCHED_ANY};
+        gen_opts_t o = {.link = true, .trap_exit = true, .sched = RT_SCHED_ANY};
         rt_pid_t child = RT_PID_NONE;
-        int rc = gen_server_start(rt_actor_rt(self), self, &srv_cbs, &a, &o,
-                                  &child);
+        int rc =
+            gen_server_start(rt_actor_rt(self), self, &srv_cbs, &a, &o, &child);
         tell(self, s, REP_CHILD, child, 0, rc);
         return 0;
     }
@@ -246,8 +244,7 @@ static void expect_terminate(rt_pid_t pid, int reason)
     rtt_expect_none(REP_TERMINATE, pid, 0);
 }
 
-TestSuite(gen_server, .init = rtt_setup, .fini = rtt_teardown,
-          .timeout = 60);
+TestSuite(gen_server, .init = rtt_setup, .fini = rtt_teardown, .timeout = 60);
 
 /* ---- start and init --------------------------------------------------- */
 
@@ -328,9 +325,9 @@ Test(gen_server, call_left_without_reply_gets_an_empty_reply_of_its_type)
 {
     rt_pid_t pid = start_srv(NULL, 0);
     rt_msg_t *reply = NULL;
-    cr_assert_eq(gen_server_call_sync(rtt_rt, pid, rt_msg_new(T_EMPTY), 5000,
-                                      &reply),
-                 0);
+    cr_assert_eq(
+        gen_server_call_sync(rtt_rt, pid, rt_msg_new(T_EMPTY), 5000, &reply),
+        0);
     cr_assert_eq(reply->type, T_EMPTY);
     cr_assert_eq(reply->arg, 0);
     rt_msg_free(reply);
@@ -398,9 +395,9 @@ Test(gen_server, call_to_a_dead_server_is_enoproc)
     rt_pid_t pid = start_srv(NULL, 0);
     cr_assert_eq(gen_server_stop_sync(rtt_rt, pid, 0, 5000), 0);
     rt_msg_t *reply = NULL;
-    cr_assert_eq(gen_server_call_sync(rtt_rt, pid, rt_msg_new(T_ECHO), 1000,
-                                      &reply),
-                 CLEO_ENOPROC);
+    cr_assert_eq(
+        gen_server_call_sync(rtt_rt, pid, rt_msg_new(T_ECHO), 1000, &reply),
+        CLEO_ENOPROC);
 }
 
 /* ---- casts and infos ---------------------------------------------------- */
@@ -418,8 +415,7 @@ Test(gen_server, casts_go_to_handle_cast_and_plain_messages_to_handle_info)
 Test(gen_server, timers_and_monitor_downs_arrive_as_infos)
 {
     rt_pid_t pid = start_srv(NULL, 0);
-    cr_assert_eq(rt_send_after(rtt_rt, 10, pid, rt_msg_new(T_PING), NULL),
-                 0);
+    cr_assert_eq(rt_send_after(rtt_rt, 10, pid, rt_msg_new(T_PING), NULL), 0);
     cr_assert_eq(rtt_expect(REP_INFO, pid).other, T_PING);
     rt_pid_t other = start_srv(NULL, 0);
     rtt_post(pid, RTT_MONITOR, other, 0); /* an info: monitors other */
@@ -437,9 +433,9 @@ Test(gen_server, many_casts_arrive_in_order_before_a_later_call)
     for (int i = 0; i < 1000; i++)
         cast(pid, T_PING + 100, (uint64_t)i, 0);
     rt_msg_t *reply = NULL;
-    cr_assert_eq(gen_server_call_sync(rtt_rt, pid, rt_msg_new(T_COUNT), 5000,
-                                      &reply),
-                 0);
+    cr_assert_eq(
+        gen_server_call_sync(rtt_rt, pid, rt_msg_new(T_COUNT), 5000, &reply),
+        0);
     cr_assert_eq(reply->arg, 1000);
     rt_msg_free(reply);
 }
@@ -666,8 +662,7 @@ static void det_scenario(uint64_t seed)
     rtt_expect(REP_CAST, server);
     cast(client, T_START_CHILD, 0, 0);
     rt_pid_t child = rtt_expect(REP_CHILD, client).other;
-    cr_assert_eq(gen_server_stop_sync(rtt_rt, client, RT_REASON_SHUTDOWN,
-                                      1000),
+    cr_assert_eq(gen_server_stop_sync(rtt_rt, client, RT_REASON_SHUTDOWN, 1000),
                  0);
     expect_terminate(client, RT_REASON_SHUTDOWN);
     expect_terminate(child, RT_REASON_SHUTDOWN);

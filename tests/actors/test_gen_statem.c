@@ -58,8 +58,8 @@ typedef struct sm_arg_s {
     int fail;
 } sm_arg_t;
 
-static void tell(rt_actor_t *self, uint32_t kind, uint64_t other,
-                 uint64_t ref, int reason)
+static void tell(rt_actor_t *self, uint32_t kind, uint64_t other, uint64_t ref,
+                 int reason)
 {
     rtt_report_t rep = {kind, rt_self(self), other, ref, reason};
     rtt_report(rt_actor_rt(self), rtt_ibp, &rep);
@@ -116,8 +116,7 @@ static int on_cast(rt_actor_t *self, rt_msg_t *ev, int state, int *next)
         *next = (int)ev->arg;
         return gen_statem_state_timeout(self, 10, rt_msg_new(S_TMO_MSG));
     case S_ST_TMO:
-        return gen_statem_state_timeout(self, ev->arg,
-                                        rt_msg_new(S_TMO_MSG));
+        return gen_statem_state_timeout(self, ev->arg, rt_msg_new(S_TMO_MSG));
     case S_GEN_TMO:
         return gen_statem_timeout(self, ev->arg, (uint64_t)ev->reason, NULL);
     case S_CANCEL:
@@ -137,8 +136,7 @@ static int sm_event(rt_actor_t *self, gen_statem_event_t type, rt_msg_t *ev,
 {
     rt_assert(gen_statem_state(self) == state);
     if (type == GSM_ENTER) {
-        tell(self, REP_ENTER, 0, (uint64_t)-gen_statem_postpone(self),
-             state);
+        tell(self, REP_ENTER, 0, (uint64_t)-gen_statem_postpone(self), state);
         return 0;
     }
     bool waits = ev->type == S_WORK || ev->type == S_CALLW;
@@ -179,7 +177,7 @@ static rt_pid_t start_sm(void)
     int rc = gen_statem_start(rtt_rt, NULL, &sm_cbs, &a, NULL, &pid);
     cr_assert_eq(rc, 0, "gen_statem_start: %s", cleo_err_name(rc));
     rtt_report_t r = rtt_expect(REP_ENTER, pid);
-    cr_assert_eq(r.reason, 0); /* the initial state */
+    cr_assert_eq(r.reason, 0);              /* the initial state */
     cr_assert_eq(-(int)r.ref, CLEO_ESTATE); /* no postponing an enter */
     return pid;
 }
@@ -220,8 +218,7 @@ static uint64_t callw(rt_pid_t pid, uint64_t arg)
     return v;
 }
 
-TestSuite(gen_statem, .init = rtt_setup, .fini = rtt_teardown,
-          .timeout = 60);
+TestSuite(gen_statem, .init = rtt_setup, .fini = rtt_teardown, .timeout = 60);
 
 /* ---- start -------------------------------------------------------------- */
 
@@ -565,7 +562,8 @@ Test(gen_statem, a_postponed_call_is_answered_after_the_state_change)
     expect_event(pid, GSM_CALL, 10, 1);
 }
 
-/* ---- stopping ------------------------------------------------------------- */
+/* ---- stopping -------------------------------------------------------------
+ */
 
 Test(gen_statem, terminate_runs_with_the_state_on_every_stop)
 {
@@ -579,10 +577,9 @@ Test(gen_statem, terminate_runs_with_the_state_on_every_stop)
     cast(b, S_CRASH, 0, REASON_X);
     cr_assert_eq(rtt_expect(REP_TERMINATE, b).reason, REASON_X);
     rt_pid_t c = start_sm();
-    cast(c, S_WORK, 1, 0); /* a postponed event is freed too */
+    cast(c, S_WORK, 1, 0);        /* a postponed event is freed too */
     cast(c, S_GEN_TMO, 9, 10000); /* and a pending timer cancelled */
-    cr_assert_eq(gen_server_stop_sync(rtt_rt, c, RT_REASON_SHUTDOWN, 5000),
-                 0);
+    cr_assert_eq(gen_server_stop_sync(rtt_rt, c, RT_REASON_SHUTDOWN, 5000), 0);
     cr_assert_eq(rtt_expect(REP_TERMINATE, c).reason, RT_REASON_SHUTDOWN);
     cr_assert_eq(gen_server_stop_sync(rtt_rt, c, 0, 5000), CLEO_ENOPROC);
 }

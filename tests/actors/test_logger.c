@@ -52,9 +52,8 @@ static void start(log_level_t min)
 /* Wait until the logger handled everything sent before. */
 static void flush(void)
 {
-    cr_assert_eq(gen_event_sync_notify(rtt_rt, logger, rt_msg_new(T_LOG + 1),
-                                       5000),
-                 0);
+    cr_assert_eq(
+        gen_event_sync_notify(rtt_rt, logger, rt_msg_new(T_LOG + 1), 5000), 0);
 }
 
 /* The whole file at p ("" if missing); static buffer. */
@@ -154,8 +153,7 @@ Test(logger, a_line_logged_by_an_actor_names_its_pid)
 {
     start(LOG_DEBUG);
     rt_pid_t pid = RT_PID_NONE;
-    cr_assert_eq(gen_server_start(rtt_rt, NULL, &srv_cbs, NULL, NULL, &pid),
-                 0);
+    cr_assert_eq(gen_server_start(rtt_rt, NULL, &srv_cbs, NULL, NULL, &pid), 0);
     rt_msg_t *req = rt_msg_new(T_LOG), *reply = NULL;
     cr_assert_eq(gen_server_cast(rtt_rt, pid, rt_msg_new(T_LOG)), 0);
     /* The call answers after the cast was handled, hence logged. */

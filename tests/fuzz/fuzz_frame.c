@@ -14,8 +14,7 @@
 rt_pid_t rt_whereis(rt_t *rt, const char *name)
 {
     (void)rt;
-    return strcmp(name, "introspect") == 0 ? RT_PID_MAKE(0, 1, 5)
-                                           : RT_PID_NONE;
+    return strcmp(name, "introspect") == 0 ? RT_PID_MAKE(0, 1, 5) : RT_PID_NONE;
 }
 
 static void request(const Cleo__Introspect__Request *q)

@@ -31,10 +31,10 @@ static void route_one(const gw_http_head_t *hd)
     s3_t s = {0};
     if (s3_parse_target(&r, &s) == 0) {
         (void)s3_route(&r, &s);
-        gw_auth_req_t q = {hd->method, strlen(hd->method), s.path,
-                           s.path_len,  s.query,           s.query_len,
-                           hd->hdrs,    hd->nhdrs,         NULL,
-                           0,           1764000000};
+        gw_auth_req_t q = {
+            hd->method,  strlen(hd->method), s.path,    s.path_len, s.query,
+            s.query_len, hd->hdrs,           hd->nhdrs, NULL,       0,
+            1764000000};
         gw_auth_t a;
         (void)gw__auth_parse(&q, &a);
     }

@@ -2,118 +2,286 @@
 #define VEC_NOW 1795608000
 #define VEC_AK "AKIDEXAMPLE"
 #define VEC_SK "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define AWS_CHUNK_SIG0 "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
-#define AWS_CHUNK_SIG1 "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
-#define AWS_CHUNK_SIG2 "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+#define AWS_CHUNK_SIG0                                                         \
+    "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+#define AWS_CHUNK_SIG1                                                         \
+    "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+#define AWS_CHUNK_SIG2                                                         \
+    "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
 #define TRAILER_DATA "hello world, this is aws-chunked"
-#define TRAILER_BODY "8\015\012hello wo\015\0128\015\012rld, thi\015\0128\015\012s is aws\015\0128\015\012-chunked\015\0120\015\012x-amz-checksum-crc32:vkvhHg==\015\012\015\012"
-#define TRAILER_BODY_SHA256 "10\015\012hello world, thi\015\01210\015\012s is aws-chunked\015\0120\015\012x-amz-checksum-sha256:wiW0z6Sfs32IPODuZdHMlZlXcEbIrFg3OyIwRgNGQlg=\015\012\015\012"
-#define TRAILER_BODY_SHA1 "20\015\012hello world, this is aws-chunked\015\0120\015\012x-amz-checksum-sha1:pBu7emgzOvSWOR3gkhTlQZuNPFE=\015\012\015\012"
+#define TRAILER_BODY                                                           \
+    "8\015\012hello wo\015\0128\015\012rld, thi\015\0128\015\012s is "         \
+    "aws\015\0128\015\012-chunked\015\0120\015\012x-amz-checksum-crc32:"       \
+    "vkvhHg==\015\012\015\012"
+#define TRAILER_BODY_SHA256                                                    \
+    "10\015\012hello world, thi\015\01210\015\012s is "                        \
+    "aws-chunked\015\0120\015\012x-amz-checksum-sha256:"                       \
+    "wiW0z6Sfs32IPODuZdHMlZlXcEbIrFg3OyIwRgNGQlg=\015\012\015\012"
+#define TRAILER_BODY_SHA1                                                      \
+    "20\015\012hello world, this is "                                          \
+    "aws-chunked\015\0120\015\012x-amz-checksum-sha1:"                         \
+    "pBu7emgzOvSWOR3gkhTlQZuNPFE=\015\012\015\012"
 static const vec_t v4_vectors[] = {
-    {"get_list_query", "GET", "/bucket", "list-type=2&prefix=a%20b&max-keys=10", "",
-     4, {
+    {"get_list_query",
+     "GET",
+     "/bucket",
+     "list-type=2&prefix=a%20b&max-keys=10",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=dfec751dc328f113b9a98994a251ea80db1d4aa6284de169d193667e914ad17c"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "dfec751dc328f113b9a98994a251ea80db1d4aa6284de169d193667e914ad17c"},
      }},
-    {"put_encoded_key", "PUT", "/bucket/my%20key%2Bplus~tilde", "", "hello",
-     5, {
+    {"put_encoded_key",
+     "PUT",
+     "/bucket/my%20key%2Bplus~tilde",
+     "",
+     "hello",
+     5,
+     {
          {"Host", "127.0.0.1:8080"},
          {"Content-Type", "text/plain"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, Signature=8df507740a767c61d5b4e91308e30e686f74a9fe5cea4ca193ab4e9f78a96d63"},
+         {"X-Amz-Content-SHA256",
+          "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "8df507740a767c61d5b4e91308e30e686f74a9fe5cea4ca193ab4e9f78a96d63"},
      }},
-    {"get_unicode_key", "GET", "/bucket/%C3%A9t%C3%A9/%E2%9C%93", "", "",
-     4, {
+    {"get_unicode_key",
+     "GET",
+     "/bucket/%C3%A9t%C3%A9/%E2%9C%93",
+     "",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=37ca270f745c2e7c563bc5ea3fb4698e7fb228a2b7112d6817e8c254b2917bd4"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "37ca270f745c2e7c563bc5ea3fb4698e7fb228a2b7112d6817e8c254b2917bd4"},
      }},
-    {"get_escaped_slash", "GET", "/bucket/a%2Fb/c", "", "",
-     4, {
+    {"get_escaped_slash",
+     "GET",
+     "/bucket/a%2Fb/c",
+     "",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=eb21172afc52b39332ba30ed4a7dd9ba28faf52339ab0cf7a16518ed06ac1717"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "eb21172afc52b39332ba30ed4a7dd9ba28faf52339ab0cf7a16518ed06ac1717"},
      }},
-    {"uploads_no_value", "POST", "/bucket/big", "uploads", "",
-     4, {
+    {"uploads_no_value",
+     "POST",
+     "/bucket/big",
+     "uploads",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=18ecfea57e9b63d7c5eb15b6f387f7be3c766c8a9fdb071af2245c7bce825c8b"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "18ecfea57e9b63d7c5eb15b6f387f7be3c766c8a9fdb071af2245c7bce825c8b"},
      }},
-    {"repeated_and_empty", "GET", "/bucket", "prefix=&b=2&a=2&a=1&delimiter=%2F", "",
-     4, {
+    {"repeated_and_empty",
+     "GET",
+     "/bucket",
+     "prefix=&b=2&a=2&a=1&delimiter=%2F",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=66afe425cee039635455c3de6635f2d17320a2427cacbff8f39a61ee6b628191"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "66afe425cee039635455c3de6635f2d17320a2427cacbff8f39a61ee6b628191"},
      }},
-    {"meta_spaces", "PUT", "/bucket/k", "", "",
-     6, {
+    {"meta_spaces",
+     "PUT",
+     "/bucket/k",
+     "",
+     "",
+     6,
+     {
          {"Host", "127.0.0.1:8080"},
          {"x-amz-meta-note", "  a   b  c "},
          {"Content-Type", "text/plain"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-meta-note, Signature=07193a5f92054ab5eff8122d04c54578d2c2d17c5c0042d6098b5c1cfdfb688d"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-"
+          "amz-meta-note, "
+          "Signature="
+          "07193a5f92054ab5eff8122d04c54578d2c2d17c5c0042d6098b5c1cfdfb688d"},
      }},
-    {"unsigned_payload", "PUT", "/bucket/u", "", "hello",
-     4, {
+    {"unsigned_payload",
+     "PUT",
+     "/bucket/u",
+     "",
+     "hello",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
          {"X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=5631f15d3f64d0fdb9cb458b797df126744fa9feefd949a053c68f3e5d12cc88"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "5631f15d3f64d0fdb9cb458b797df126744fa9feefd949a053c68f3e5d12cc88"},
      }},
-    {"upload_part", "PUT", "/bucket/big", "partNumber=3&uploadId=abc%2Bdef%3D", "hello",
-     4, {
+    {"upload_part",
+     "PUT",
+     "/bucket/big",
+     "partNumber=3&uploadId=abc%2Bdef%3D",
+     "hello",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=c37cd78053667b3cd858b1dd08a927ca6882904c0cdc133bb388815dd41d9dea"},
+         {"X-Amz-Content-SHA256",
+          "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "c37cd78053667b3cd858b1dd08a927ca6882904c0cdc133bb388815dd41d9dea"},
      }},
-    {"raw_specials", "GET", "/bucket/a!b(c)*'d", "", "",
-     4, {
+    {"raw_specials",
+     "GET",
+     "/bucket/a!b(c)*'d",
+     "",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=baffd3d8dcad32f94edbeb4e18ac3ba238fc09c19580dd12fe1f3f92de01da99"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "baffd3d8dcad32f94edbeb4e18ac3ba238fc09c19580dd12fe1f3f92de01da99"},
      }},
-    {"raw_plus_query", "GET", "/bucket", "prefix=a+b&x=%7e", "",
-     4, {
+    {"raw_plus_query",
+     "GET",
+     "/bucket",
+     "prefix=a+b&x=%7e",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"X-Amz-Date", "20261125T120000Z"},
-         {"X-Amz-Content-SHA256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-         {"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=93856540ff7805af4c5ae704e1285e80bdd94afd125ce2ebad4e1190d1409431"},
+         {"X-Amz-Content-SHA256",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+         {"Authorization",
+          "AWS4-HMAC-SHA256 "
+          "Credential=AKIDEXAMPLE/20261125/us-east-1/s3/aws4_request, "
+          "SignedHeaders=host;x-amz-content-sha256;x-amz-date, "
+          "Signature="
+          "93856540ff7805af4c5ae704e1285e80bdd94afd125ce2ebad4e1190d1409431"},
      }},
 };
 static const vec_t v4q_vectors[] = {
-    {"presign_get", "GET", "/bucket/my%20key", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261125%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261125T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=bd5ff635839285849e3ffabe073be90a0da94b76ae22860a6d831c4a58f54d79", "",
-     1, {
+    {"presign_get",
+     "GET",
+     "/bucket/my%20key",
+     "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261125%"
+     "2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261125T120000Z&X-Amz-"
+     "Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature="
+     "bd5ff635839285849e3ffabe073be90a0da94b76ae22860a6d831c4a58f54d79",
+     "",
+     1,
+     {
          {"Host", "127.0.0.1:8080"},
      }},
-    {"presign_get_resp", "GET", "/bucket/f.txt", "response-content-disposition=attachment%3B%20filename%3Df.txt&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261125%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261125T120000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=970a89112f9b21b6ad0f45aa15f07c802daf5600eecdcbb5c022a65f0f82b308", "",
-     1, {
+    {"presign_get_resp",
+     "GET",
+     "/bucket/f.txt",
+     "response-content-disposition=attachment%3B%20filename%3Df.txt&X-Amz-"
+     "Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261125%2Fus-"
+     "east-1%2Fs3%2Faws4_request&X-Amz-Date=20261125T120000Z&X-Amz-Expires="
+     "3600&X-Amz-SignedHeaders=host&X-Amz-Signature="
+     "970a89112f9b21b6ad0f45aa15f07c802daf5600eecdcbb5c022a65f0f82b308",
+     "",
+     1,
+     {
          {"Host", "127.0.0.1:8080"},
      }},
-    {"presign_put_week", "PUT", "/bucket/up", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261125%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261125T120000Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=cf72ba9857fa3063feb3df5a62a505825335a34d3efc75054b5fd5ac2a6ae7b2", "",
-     1, {
+    {"presign_put_week",
+     "PUT",
+     "/bucket/up",
+     "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20261125%"
+     "2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261125T120000Z&X-Amz-"
+     "Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature="
+     "cf72ba9857fa3063feb3df5a62a505825335a34d3efc75054b5fd5ac2a6ae7b2",
+     "",
+     1,
+     {
          {"Host", "127.0.0.1:8080"},
      }},
 };
 static const vec_t v2_vectors[] = {
-    {"v2_get", "GET", "/bucket/my%20key", "", "",
-     3, {
+    {"v2_get",
+     "GET",
+     "/bucket/my%20key",
+     "",
+     "",
+     3,
+     {
          {"Host", "127.0.0.1:8080"},
          {"Date", "Wed, 25 Nov 2026 12:00:00 GMT"},
          {"Authorization", "AWS AKIDEXAMPLE:HYzbFLhaZ1Rwn94nzLpuvFWLwDY="},
      }},
-    {"v2_put_amz", "PUT", "/bucket/k", "", "",
-     8, {
+    {"v2_put_amz",
+     "PUT",
+     "/bucket/k",
+     "",
+     "",
+     8,
+     {
          {"Host", "127.0.0.1:8080"},
          {"Content-Type", "text/plain"},
          {"Content-MD5", "XUFAKrxLKna5cZ2REBfFkg=="},
@@ -123,33 +291,60 @@ static const vec_t v2_vectors[] = {
          {"Date", "Wed, 25 Nov 2026 12:00:00 GMT"},
          {"Authorization", "AWS AKIDEXAMPLE:JnnW71Gm2r9DzOmC93tH7tkUYM4="},
      }},
-    {"v2_subresources", "GET", "/bucket/k", "versionId=3&acl&prefix=x&uploadId=a%2Fb", "",
-     3, {
+    {"v2_subresources",
+     "GET",
+     "/bucket/k",
+     "versionId=3&acl&prefix=x&uploadId=a%2Fb",
+     "",
+     3,
+     {
          {"Host", "127.0.0.1:8080"},
          {"Date", "Wed, 25 Nov 2026 12:00:00 GMT"},
          {"Authorization", "AWS AKIDEXAMPLE:WIj3SitNsd1qe/aAMBPLnRvBHz8="},
      }},
-    {"v2_amz_date_and_date", "GET", "/bucket/k", "", "",
-     4, {
+    {"v2_amz_date_and_date",
+     "GET",
+     "/bucket/k",
+     "",
+     "",
+     4,
+     {
          {"Host", "127.0.0.1:8080"},
          {"x-amz-date", "Wed, 25 Nov 2026 12:01:00 GMT"},
          {"Date", "Wed, 25 Nov 2026 12:00:00 GMT"},
          {"Authorization", "AWS AKIDEXAMPLE:X9WDqMI8jM+O7htOHvr+FSlcLvY="},
      }},
-    {"v2_s3cmd_style", "GET", "/bucket/k", "uploads", "",
-     3, {
+    {"v2_s3cmd_style",
+     "GET",
+     "/bucket/k",
+     "uploads",
+     "",
+     3,
+     {
          {"Host", "127.0.0.1:8080"},
          {"x-amz-date", "Wed, 25 Nov 2026 11:59:00 +0000"},
          {"Authorization", "AWS AKIDEXAMPLE:pxcuVw7KzV+zZemk6GsxENYD16A="},
      }},
 };
 static const vec_t v2q_vectors[] = {
-    {"v2q_get", "GET", "/bucket/my%20key", "AWSAccessKeyId=AKIDEXAMPLE&Signature=aHhFn%2FDuwUt4FOmg8zKO1hdQUT4%3D&Expires=1795608600", "",
-     1, {
+    {"v2q_get",
+     "GET",
+     "/bucket/my%20key",
+     "AWSAccessKeyId=AKIDEXAMPLE&Signature=aHhFn%2FDuwUt4FOmg8zKO1hdQUT4%3D&"
+     "Expires=1795608600",
+     "",
+     1,
+     {
          {"Host", "127.0.0.1:8080"},
      }},
-    {"v2q_acl", "GET", "/bucket/k", "acl&AWSAccessKeyId=AKIDEXAMPLE&Signature=UP5AJ0Oya6in15XarLZuiImorbw%3D&Expires=1795608600", "",
-     1, {
+    {"v2q_acl",
+     "GET",
+     "/bucket/k",
+     "acl&AWSAccessKeyId=AKIDEXAMPLE&Signature=UP5AJ0Oya6in15XarLZuiImorbw%3D&"
+     "Expires=1795608600",
+     "",
+     1,
+     {
          {"Host", "127.0.0.1:8080"},
      }},
 };

@@ -29,8 +29,8 @@ static const rt_behaviour_t worker_beh = {.name = "test_worker",
 
 int minisup_start_worker(rt_actor_t *sup, void *arg, rt_pid_t *out)
 {
-    rt_spawn_opts_t o = {.flags = RT_SPAWN_LINK, .name = arg,
-                         .sched = RT_SCHED_ANY};
+    rt_spawn_opts_t o = {
+        .flags = RT_SPAWN_LINK, .name = arg, .sched = RT_SCHED_ANY};
     return rt_spawn(rt_actor_rt(sup), sup, &worker_beh, NULL, &o, out);
 }
 
@@ -45,7 +45,10 @@ int minisup_start_introspect(rt_actor_t *sup, void *arg, rt_pid_t *out)
     return rt_introspect_start(rt_actor_rt(sup), sup, arg, out);
 }
 
-static char *sdup(const char *s) { return strdup(s != NULL ? s : ""); }
+static char *sdup(const char *s)
+{
+    return strdup(s != NULL ? s : "");
+}
 
 /* The Children protobuf, all malloc'd (rt_msg_set_pb frees it). */
 static Cleo__Introspect__Children *children_pb(const minisup_t *s)
@@ -81,8 +84,7 @@ static int on_exit_sig(rt_actor_t *self, minisup_t *s, rt_msg_t *m)
         s->pids[i] = RT_PID_NONE;
         s->restarts[i]++;
         const minisup_child_t *k = &s->spec->kids[i];
-        return k->start(self, k->arg, &s->pids[i]) < 0 ? RT_REASON_SHUTDOWN
-                                                      : 0;
+        return k->start(self, k->arg, &s->pids[i]) < 0 ? RT_REASON_SHUTDOWN : 0;
     }
     return 0;
 }
@@ -145,7 +147,8 @@ int minisup_start(rt_t *rt, rt_actor_t *self, const char *name,
     s->pids = calloc(spec->n + 1, sizeof *s->pids);
     s->restarts = calloc(spec->n + 1, sizeof *s->restarts);
     rt_spawn_opts_t o = {.flags = self != NULL ? RT_SPAWN_LINK : 0,
-                         .name = name, .sched = RT_SCHED_ANY};
+                         .name = name,
+                         .sched = RT_SCHED_ANY};
     int rc = rt_spawn(rt, self, &minisup_beh, s, &o, out);
     if (rc < 0) {
         free(s->pids);

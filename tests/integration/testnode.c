@@ -45,8 +45,10 @@ static void on_signal(int sig)
 static int pinger_handle(rt_actor_t *self, rt_msg_t *m)
 {
     (void)m;
-    return rt_send_after(rt_actor_rt(self), 20, rt_self(self),
-                         rt_msg_new(PING), NULL) < 0 ? -1 : 0;
+    return rt_send_after(rt_actor_rt(self), 20, rt_self(self), rt_msg_new(PING),
+                         NULL) < 0
+               ? -1
+               : 0;
 }
 
 static int pinger_init(rt_actor_t *self, void *arg)
@@ -60,8 +62,8 @@ static const rt_behaviour_t pinger = {
 
 static int start_pinger(rt_actor_t *sup, void *arg, rt_pid_t *out)
 {
-    rt_spawn_opts_t o = {.flags = RT_SPAWN_LINK, .name = arg,
-                         .sched = RT_SCHED_ANY};
+    rt_spawn_opts_t o = {
+        .flags = RT_SPAWN_LINK, .name = arg, .sched = RT_SCHED_ANY};
     return rt_spawn(rt_actor_rt(sup), sup, &pinger, NULL, &o, out);
 }
 

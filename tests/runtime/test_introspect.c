@@ -226,9 +226,12 @@ static void setup(void)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(sock, sizeof sock, "%s/cleo.sock", dir);
     port = free_port();
-    isp_opts = (rt_introspect_opts_t){.path = sock, .tcp_port = port,
-                                      .token = TOKEN, .top = "cleo_sup",
-                                      .node = "test@local", .roles = roles};
+    isp_opts = (rt_introspect_opts_t){.path = sock,
+                                      .tcp_port = port,
+                                      .token = TOKEN,
+                                      .top = "cleo_sup",
+                                      .node = "test@local",
+                                      .roles = roles};
     rt_opts_t o = {.schedulers = 4};
     cr_assert_eq(rt_new(&o, &rt), 0);
     cr_assert_eq(minisup_start(rt, NULL, "cleo_sup", &top_spec, NULL), 0);
@@ -245,7 +248,6 @@ static void teardown(void)
 }
 
 TestSuite(rt_introspect, .init = setup, .fini = teardown, .timeout = 60);
-
 
 /* The text of a pid that was alive and is now dead. */
 static char *dead_pid(char *buf, size_t len)
@@ -627,8 +629,7 @@ Test(rt_introspect, bad_targets_are_errors)
     expect_error(call(fd, K(INFO), "no_such_name"), CLEO_ENOTFOUND);
     expect_error(call(fd, K(KILL), "no_such_name"), CLEO_ENOTFOUND);
     char dead[32];
-    expect_error(call(fd, K(INFO), dead_pid(dead, sizeof dead)),
-                 CLEO_ENOPROC);
+    expect_error(call(fd, K(INFO), dead_pid(dead, sizeof dead)), CLEO_ENOPROC);
     expect_error(call(fd, K(INFO), "<0.1.x>"), CLEO_EBADPID);
     expect_error(call(fd, K(INFO), "<9.1.1>"), CLEO_EBADPID);
     expect_error(call(fd, K(INFO), "<0.99999999.1>"), CLEO_EBADPID);

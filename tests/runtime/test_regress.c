@@ -22,10 +22,10 @@
 enum {
     MSG_WAKE = 1,
     MSG_TICK,
-    MSG_REQ_FAIL,   /* server: return -77 */
-    MSG_REQ_PANIC,  /* server: cl_panic */
-    MSG_REQ_STOP,   /* server: return RT_STOP */
-    MSG_REQ_EXIT,   /* server: rt_exit_self(-78) */
+    MSG_REQ_FAIL,       /* server: return -77 */
+    MSG_REQ_PANIC,      /* server: cl_panic */
+    MSG_REQ_STOP,       /* server: return RT_STOP */
+    MSG_REQ_EXIT,       /* server: rt_exit_self(-78) */
     MSG_REQ_REPLY_STOP, /* server: reply, then RT_STOP */
     MSG_REQ_BADREPLY,   /* server: rt_reply with a system type */
     MSG_REP,
@@ -105,8 +105,8 @@ Test(regress, review12_send_after_saturates)
     rt_pid_t p;
     rt_ref_t ref;
     cr_assert_eq(rt_spawn(rt, NULL, &ticker, NULL, NULL, &p), 0);
-    cr_assert_eq(
-        rt_send_after(rt, UINT64_MAX, p, rt_msg_new(MSG_TICK), &ref), 0);
+    cr_assert_eq(rt_send_after(rt, UINT64_MAX, p, rt_msg_new(MSG_TICK), &ref),
+                 0);
     rtt_sleep_ms(50);
     cr_assert_eq(atomic_load(&ticks), 0, "a never-timer fired (wrapped)");
     cr_assert_eq(rt_timer_cancel(rt, ref), 0);
@@ -155,9 +155,9 @@ Test(regress, review3_dead_watcher_monitor_dropped)
     rt_pid_t server;
     cr_assert_eq(rt_spawn(rt, NULL, &idle, NULL, NULL, &server), 0);
     for (int i = 0; i < 1000; i++)
-        cr_assert_eq(rt_spawn(rt, NULL, &watcher,
-                              (void *)(uintptr_t)server, NULL, NULL),
-                     0);
+        cr_assert_eq(
+            rt_spawn(rt, NULL, &watcher, (void *)(uintptr_t)server, NULL, NULL),
+            0);
     cr_assert(server_clean(rt, server, 5000),
               "the server still holds monitors of dead watchers");
     rt_free(rt);
@@ -182,9 +182,8 @@ static int server_handle(rt_actor_t *self, rt_msg_t *m)
         cr_assert_eq(rt_reply(rt, rt_msg_caller(m), rt_msg_new(MSG_REP)), 0);
         return RT_STOP;
     case MSG_REQ_BADREPLY:
-        atomic_store(&reply_rc,
-                     rt_reply(rt, rt_msg_caller(m),
-                              rt_msg_new(RT_MSG_PROTO_END)));
+        atomic_store(&reply_rc, rt_reply(rt, rt_msg_caller(m),
+                                         rt_msg_new(RT_MSG_PROTO_END)));
         return 0;
     default:
         return 0;
@@ -194,8 +193,7 @@ static int server_handle(rt_actor_t *self, rt_msg_t *m)
 static const rt_behaviour_t server = {.name = "server",
                                       .handle = server_handle};
 
-static int client_cb(rt_actor_t *self, rt_msg_t *reply, int status,
-                     void *data)
+static int client_cb(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
 {
     (void)self;
     (void)data;
@@ -208,9 +206,9 @@ static int client_cb(rt_actor_t *self, rt_msg_t *reply, int status,
 static int client_handle(rt_actor_t *self, rt_msg_t *m)
 {
     if (m->type == MSG_GO)
-        cr_assert_eq(rt_call(self, (rt_pid_t)m->ref, rt_msg_new(
-                                                          (uint32_t)m->arg),
-                             RT_INFINITY, client_cb, NULL),
+        cr_assert_eq(rt_call(self, (rt_pid_t)m->ref,
+                             rt_msg_new((uint32_t)m->arg), RT_INFINITY,
+                             client_cb, NULL),
                      0);
     return 0;
 }
@@ -230,13 +228,11 @@ static void call_async(rt_t *rt, uint32_t req, int want)
     go->arg = req;
     go->ref = s;
     cr_assert_eq(rt_send(rt, c, go), 0);
-    cr_assert(spin_until(&cb_runs, 1, 1000), "request %u: no completion",
-              req);
+    cr_assert(spin_until(&cb_runs, 1, 1000), "request %u: no completion", req);
     rtt_sleep_ms(50);
-    cr_assert_eq(atomic_load(&cb_runs), 1, "request %u: completed twice",
-                 req);
-    cr_assert_eq(atomic_load(&cb_status), want, "request %u: status %d",
-                 req, atomic_load(&cb_status));
+    cr_assert_eq(atomic_load(&cb_runs), 1, "request %u: completed twice", req);
+    cr_assert_eq(atomic_load(&cb_status), want, "request %u: status %d", req,
+                 atomic_load(&cb_status));
 }
 
 /* rt_call_sync: returns want promptly (the timeout is 10 s). */
@@ -275,8 +271,7 @@ Test(regress, review10_reply_with_system_type_rejected)
     rt_pid_t s;
     rt_msg_t *reply = NULL;
     cr_assert_eq(rt_spawn(rt, NULL, &server, NULL, NULL, &s), 0);
-    cr_assert_eq(rt_call_sync(rt, s, rt_msg_new(MSG_REQ_BADREPLY), 100,
-                              &reply),
+    cr_assert_eq(rt_call_sync(rt, s, rt_msg_new(MSG_REQ_BADREPLY), 100, &reply),
                  CLEO_ETIMEDOUT);
     cr_assert_eq(atomic_load(&reply_rc), CLEO_EINVAL);
     rt_free(rt);
@@ -379,9 +374,9 @@ static int submitter_init(rt_actor_t *self, void *arg)
 {
     (void)arg;
     static int dummy;
-    cr_assert_eq(rt_work_submit(self, work_fn, &dummy, count_arg_free,
-                                RT_MSG_SYS_BASE),
-                 CLEO_EINVAL);
+    cr_assert_eq(
+        rt_work_submit(self, work_fn, &dummy, count_arg_free, RT_MSG_SYS_BASE),
+        CLEO_EINVAL);
     return 0;
 }
 

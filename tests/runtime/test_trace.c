@@ -66,17 +66,20 @@ Test(rt_trace, protocol_messages_can_be_called_and_reach_the_handler)
     rt_pid_t pid;
     cr_assert_eq(rt_spawn(rt, NULL, &guarded, NULL, NULL, &pid), 0);
     rt_msg_t *rep;
-    cr_assert_eq(rt_call_sync(rt, pid, rt_msg_new(RT_MSG_WHICH_CHILDREN),
-                              2000, &rep),
-                 0);
+    cr_assert_eq(
+        rt_call_sync(rt, pid, rt_msg_new(RT_MSG_WHICH_CHILDREN), 2000, &rep),
+        0);
     cr_assert_eq(rep->type, RT_MSG_WHICH_CHILDREN);
     rt_msg_free(rep);
-    cr_assert_eq(rt_call_sync(rt, pid, rt_msg_new(RT_MSG_PROTO_END), 2000,
-                              &rep),
-                 CLEO_EINVAL, "past the protocol range is refused");
+    cr_assert_eq(
+        rt_call_sync(rt, pid, rt_msg_new(RT_MSG_PROTO_END), 2000, &rep),
+        CLEO_EINVAL, "past the protocol range is refused");
 }
 
-static int quiet(rt_actor_t *self, rt_msg_t *m) { return 0; }
+static int quiet(rt_actor_t *self, rt_msg_t *m)
+{
+    return 0;
+}
 static const rt_behaviour_t quiet_beh = {.name = "quiet", .handle = quiet};
 
 Test(rt_trace, tracer_sees_each_message_type_and_sender_until_stopped)

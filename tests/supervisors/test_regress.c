@@ -16,12 +16,18 @@ static void setup(void)
     cr_assert_eq(rt_new(&o, &rt), 0);
 }
 
-static void teardown(void) { rt_free(rt); }
+static void teardown(void)
+{
+    rt_free(rt);
+}
 
 TestSuite(regress, .init = setup, .fini = teardown);
 
 /* A worker that traps exits and ignores them: slow to stop. */
-static int slow_handle(rt_actor_t *self, rt_msg_t *m) { return 0; }
+static int slow_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    return 0;
+}
 static const rt_behaviour_t slow = {.name = "slow", .handle = slow_handle};
 
 static int start_slow(rt_actor_t *sup, const sup_child_spec_t *spec,
@@ -72,7 +78,10 @@ Test(regress, review1_sibling_dying_during_restart_does_not_stop_top_sup)
 
 /* Introspection reads every actor's memory() while supervisors and
  * statems die: it must never touch their freed state. */
-static int quiet(rt_actor_t *self, rt_msg_t *m) { return 0; }
+static int quiet(rt_actor_t *self, rt_msg_t *m)
+{
+    return 0;
+}
 static const rt_behaviour_t quiet_beh = {.name = "quiet", .handle = quiet};
 
 static int start_quiet(rt_actor_t *sup, const sup_child_spec_t *spec,
