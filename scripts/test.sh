@@ -7,12 +7,14 @@ scripts/setup.sh || exit 1
 
 total_pass=0
 total_fail=0
+failed_names="" # what failed, repeated just above the last line
 run_suite() { # flavour ctest-args...
     local flavour=$1; shift
     echo "== $flavour: build" >&2
     if ! scripts/build.sh "$flavour"; then
         echo "== $flavour: BUILD FAILED" >&2
         total_fail=$((total_fail + 1))
+        failed_names="$failed_names $flavour:build"
         return
     fi
     echo "== $flavour: test" >&2
@@ -24,6 +26,11 @@ run_suite() { # flavour ctest-args...
     local failed=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
     local all=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/')
     if [ -z "$line" ]; then failed=1; all=1; fi
+    local names
+    names=$(sed -n '/The following tests FAILED:/,$p' "$log" |
+        sed -nE 's/^[[:space:]]*[0-9]+ - ([^ ]+).*/\1/p' | tr '\n' ' ')
+    if [ -z "$line" ]; then names="(no ctest summary)"; fi
+    for n in $names; do failed_names="$failed_names $flavour:$n"; done
     total_pass=$((total_pass + all - failed))
     total_fail=$((total_fail + failed))
     rm -f "$log"
@@ -41,6 +48,7 @@ if scripts/lint.sh >&2; then
 else
     echo "== lint: FAILED" >&2
     total_fail=$((total_fail + 1))
+    failed_names="$failed_names lint"
 fi
 run_suite release
 run_suite asan
@@ -50,13 +58,20 @@ if setarch "$(uname -m)" -R true 2>/dev/null; then
     WRAP="setarch $(uname -m) -R"
 fi
 run_suite tsan -R '^(runtime|actors|supervisors)/'
-# The introspection frame decoder under libFuzzer (ASan+UBSan), 60 s.
-echo "== fuzz: frame decoder" >&2
-if tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" >&2; then
+# Every libFuzzer target (ASan+UBSan), 60 s each. Their chatter goes to a
+# log; on failure its last lines are shown.
+echo "== fuzz" >&2
+fuzz_log=$(mktemp)
+if tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" >"$fuzz_log" 2>&1; then
+    grep -E '^Done [0-9]+ runs' "$fuzz_log" >&2
     total_pass=$((total_pass + 1))
 else
+    tail -60 "$fuzz_log" >&2
     echo "== fuzz: FAILED" >&2
     total_fail=$((total_fail + 1))
+    failed_names="$failed_names fuzz"
 fi
+rm -f "$fuzz_log"
+if [ -n "$failed_names" ]; then echo "FAILED:$failed_names"; fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
