@@ -44,6 +44,7 @@
 
 typedef struct rt_callent_s {
     rt_ref_t ref;
+    rt_pid_t to;    /* the callee, for noconnection */
     rt_ref_t timer; /* 0 = none */
     rt_reply_cb cb;
     void *data;
@@ -183,6 +184,13 @@ int rt__send(rt_t *rt, rt_pid_t to, rt_msg_t *m);
  * and the receiver acts on it when it is received, ahead of the messages
  * queued before it, keeping per-pair order (Erlang's signals). */
 int rt__send_sig(rt_t *rt, rt_pid_t to, rt_msg_t *m);
+
+/* What a message's payload is (msg.c): what the wire can carry. */
+#define RT__PAYLOAD_NONE 0
+#define RT__PAYLOAD_PB 1  /* rt_msg_set_pb */
+#define RT__PAYLOAD_BUF 2 /* rt_msg_set_buf */
+/* @return an RT__PAYLOAD_*, or -1 for a payload only C can read. */
+int rt__msg_payload_kind(const rt_msg_t *m);
 
 /* Growable-array helpers (vec.c). */
 void rt__vec_push(void **arr, uint32_t *n, uint32_t *cap, size_t size,

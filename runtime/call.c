@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "runtime/actor.h"
+#include "runtime/dist.h"
 #include "runtime/kernel.h"
 
 static rt_msg_t *fail_msg(rt_pid_t from, int status, rt_ref_t ref)
@@ -24,7 +25,7 @@ int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
         return CLEO_EINVAL;
     }
     rt_t *rt = self->rt;
-    rt_callent_t e = {rt__ref_new(rt), 0, cb, data};
+    rt_callent_t e = {rt__ref_new(rt), to, 0, cb, data};
     if (timeout_ms != RT_INFINITY)
         (void)rt_send_after(rt, timeout_ms, self->pid,
                             fail_msg(to, CLEO_ETIMEDOUT, e.ref), &e.timer);
@@ -34,6 +35,8 @@ int rt_call(rt_actor_t *self, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
     req->ref = e.ref;
     req->_sys = RT__F_CALL;
     int rc = rt__send(rt, to, req);
+    if (rc == CLEO_ENOCONNECTION)
+        rc = RT_REASON_NOCONNECTION;
     if (rc < 0) /* the continuation learns it as a message, never inline */
         (void)rt__send(rt, self->pid, fail_msg(to, rc, e.ref));
     return 0;
@@ -178,8 +181,9 @@ int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
         return CLEO_EDEADLK;
     }
     /* Check the target first: a bad call must change nothing. */
-    int rc =
-        rt__stopping(rt) ? CLEO_ESHUTDOWN : rt__table_check(&rt->table, to);
+    int rc = rt__stopping(rt)             ? CLEO_ESHUTDOWN
+             : rt__dist_is_remote(rt, to) ? 0
+                                          : rt__table_check(&rt->table, to);
     if (rc == 0)
         rc = rt_inbox_new(rt, &ib);
     if (rc < 0) {

@@ -15,7 +15,7 @@ enum { ST_PREFIX, ST_FRAME, ST_BODY };
 
 static bool kind_is_valid(uint32_t k)
 {
-    return k <= CLEO__DIST__FRAME_HEADER__KIND__TICK;
+    return k <= CLEO__DIST__FRAME_HEADER__KIND__LINK_EXIT;
 }
 
 static void hdr_to_pb(const rt__dist_hdr_t *h, Cleo__Dist__FrameHeader *pb)
@@ -29,6 +29,9 @@ static void hdr_to_pb(const rt__dist_hdr_t *h, Cleo__Dist__FrameHeader *pb)
     pb->reason = h->reason;
     pb->tag = h->tag;
     pb->body_len = h->body_len;
+    pb->pb = h->pb;
+    /* protobuf-c packs a string field only when it is not "" */
+    pb->to_name = (char *)h->to_name;
 }
 
 static size_t varint_size(uint64_t v)
@@ -173,8 +176,14 @@ static int frame_parse(rt__dist_dec_t *d, const uint8_t *q, size_t l,
         .reason = pb->reason,
         .tag = pb->tag,
         .body_len = pb->body_len,
+        .pb = pb->pb,
     };
+    size_t nl = pb->to_name != NULL ? strlen(pb->to_name) : 0;
+    if (nl < sizeof h.to_name && nl > 0)
+        memcpy(h.to_name, pb->to_name, nl + 1);
     cleo__dist__frame_header__free_unpacked(pb, NULL);
+    if (nl >= sizeof h.to_name)
+        return CLEO_EPROTO;
     if (!kind_is_valid(h.kind))
         return CLEO_EPROTO;
     size_t off = vl + (size_t)hl;

@@ -34,14 +34,16 @@
 
 /* The header as plain C; kind is a CLEO__DIST__FRAME_HEADER__KIND__*. */
 typedef struct rt__dist_hdr_s {
-    uint32_t kind;     /* Cleo__Dist__FrameHeader__Kind, validated */
-    uint64_t to;       /* receiving pid */
-    uint64_t from;     /* sending pid */
-    uint32_t type;     /* message id in the receiver role's contract */
-    uint64_t ref;      /* call/monitor/unlink reference, 0 = none */
-    int32_t reason;    /* exit reason or reply status */
-    uint32_t tag;      /* sender's small per-message value */
-    uint64_t body_len; /* raw body bytes after the frame */
+    uint32_t kind;             /* Cleo__Dist__FrameHeader__Kind, validated */
+    uint64_t to;               /* receiving pid */
+    uint64_t from;             /* sending pid */
+    uint32_t type;             /* message id in the receiver role's contract */
+    uint64_t ref;              /* call/monitor/unlink reference, 0 = none */
+    int32_t reason;            /* exit reason or reply status */
+    uint32_t tag;              /* sender's small per-message value */
+    uint64_t body_len;         /* raw body bytes after the frame */
+    uint32_t pb;               /* payload type hash (FNV-1a of the full name) */
+    char to_name[RT_NAME_MAX]; /* "" or the registered name `to` means */
 } rt__dist_hdr_t;
 
 /* ---- encoding ------------------------------------------------------- */
@@ -125,7 +127,8 @@ void rt__dist_dec_destroy(rt__dist_dec_t *d);
  *        it until the event is handled. @param ev borrows: written always.
  * @return bytes consumed (0 only for n == 0); CLEO_ELIMIT (oversize
  *         frame); CLEO_EPROTO (zero length, bad header length, header that
- *         does not unpack, unknown kind); CLEO_ENOMEM. */
+ *         does not unpack, unknown kind, to_name of RT_NAME_MAX bytes or
+ *         more); CLEO_ENOMEM. */
 ssize_t rt__dist_dec_feed(rt__dist_dec_t *d, const uint8_t *in, size_t n,
                           rt__dist_ev_t *ev);
 

@@ -28,6 +28,7 @@ static const err_entry_t errs[] = {
     {CLEO_EPANIC, "CLEO_EPANIC", "actor panicked"},
     {CLEO_ESTATE, "CLEO_ESTATE", "not valid in this state"},
     {CLEO_EOVERLOAD, "CLEO_EOVERLOAD", "receiver over its mailbox limit"},
+    {CLEO_ENOCONNECTION, "CLEO_ENOCONNECTION", "no connection to the node"},
 };
 
 static const err_entry_t reasons[] = {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runtime/actor.h"
+#include "runtime/dist.h"
 #include "runtime/pool.h"
 
 #define DEFAULT_MAX_ACTORS (1u << 22)
@@ -193,6 +194,7 @@ int rt_shutdown(rt_t *rt)
     }
     kill_all(rt);
     wait_all_dead(rt);
+    rt__dist_shutdown(rt);
     rt__work_stop(&rt->work);
     rt__work_stop(&rt->io);
     rt__sched_stop(rt);
@@ -217,6 +219,7 @@ void rt_free(rt_t *rt)
     rt__work_stop(&rt->work);
     rt__work_stop(&rt->io);
     rt__sched_stop(rt);
+    rt__dist_free(rt);
     rt__timers_destroy(&rt->timers);
     rt__registry_destroy(&rt->reg);
     rt__det_destroy(&rt->det);

@@ -43,6 +43,7 @@ struct rt_s {
                                   for another's shutdown to finish */
     _Atomic uint64_t spawned, exited, crashed, dropped;
     _Atomic uint64_t long_turns, long_mqueues; /* system_monitor counts */
+    struct rt_dist_s *_Atomic dist; /* distribution; NULL = not started */
 };
 
 /* A fresh reference (monitors, calls): unique within the runtime. */

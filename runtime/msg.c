@@ -48,3 +48,14 @@ void rt_msg_set_buf(rt_msg_t *m, rt_buf_t *b)
     m->payload = b;
     m->payload_free = buf_free;
 }
+
+int rt__msg_payload_kind(const rt_msg_t *m)
+{
+    if (m->payload == NULL)
+        return RT__PAYLOAD_NONE;
+    if (m->payload_free == pb_free)
+        return RT__PAYLOAD_PB;
+    if (m->payload_free == buf_free)
+        return RT__PAYLOAD_BUF;
+    return -1;
+}

@@ -36,22 +36,23 @@ extern "C" {
  * ------------------------------------------------------------------- */
 
 #define CLEO__ERR(e) (-(e))
-#define CLEO_ENOTFOUND (-20001) /* no such thing (name, timer, key) */
-#define CLEO_EINVAL (-20002)    /* invalid argument from a caller */
-#define CLEO_EBADPID (-20003)   /* malformed or never-valid pid */
-#define CLEO_ENOPROC (-20004)   /* the actor is dead; the message dropped */
-#define CLEO_EEXIST (-20005)    /* name or entry already taken */
-#define CLEO_ELIMIT (-20006)    /* a configured limit was reached */
-#define CLEO_ESHUTDOWN (-20007) /* the runtime is shutting down or down */
-#define CLEO_ETIMEDOUT (-20008) /* a call or wait timed out */
-#define CLEO_EDEADLK (-20009)   /* blocking call from a scheduler thread */
-#define CLEO_ENOMEM (-20010)    /* a client-sized allocation failed */
-#define CLEO_EPROTO (-20011)    /* undecodable message or frame */
-#define CLEO_ESTORAGE (-20012)  /* storage engine error */
-#define CLEO_EBADREQ (-20013)   /* malformed request */
-#define CLEO_EPANIC (-20014)    /* an actor called cl_panic/failed assert */
-#define CLEO_ESTATE (-20015)    /* the call is not valid in this state */
-#define CLEO_EOVERLOAD (-20016) /* receiver over its mailbox limit */
+#define CLEO_ENOTFOUND (-20001)     /* no such thing (name, timer, key) */
+#define CLEO_EINVAL (-20002)        /* invalid argument from a caller */
+#define CLEO_EBADPID (-20003)       /* malformed or never-valid pid */
+#define CLEO_ENOPROC (-20004)       /* the actor is dead; the message dropped */
+#define CLEO_EEXIST (-20005)        /* name or entry already taken */
+#define CLEO_ELIMIT (-20006)        /* a configured limit was reached */
+#define CLEO_ESHUTDOWN (-20007)     /* the runtime is shutting down or down */
+#define CLEO_ETIMEDOUT (-20008)     /* a call or wait timed out */
+#define CLEO_EDEADLK (-20009)       /* blocking call from a scheduler thread */
+#define CLEO_ENOMEM (-20010)        /* a client-sized allocation failed */
+#define CLEO_EPROTO (-20011)        /* undecodable message or frame */
+#define CLEO_ESTORAGE (-20012)      /* storage engine error */
+#define CLEO_EBADREQ (-20013)       /* malformed request */
+#define CLEO_EPANIC (-20014)        /* an actor called cl_panic/failed assert */
+#define CLEO_ESTATE (-20015)        /* the call is not valid in this state */
+#define CLEO_EOVERLOAD (-20016)     /* receiver over its mailbox limit */
+#define CLEO_ENOCONNECTION (-20017) /* no connection to the pid's node */
 
 /** Short symbolic name of an error code ("CLEO_ENOPROC", "ENOENT"). Never
  *  NULL; the string is static. */
@@ -696,6 +697,119 @@ typedef struct rt_introspect_opts_s {
 RT_API RT_WUR int rt_introspect_start(rt_t *rt, rt_actor_t *self,
                                       const rt_introspect_opts_t *opts,
                                       rt_pid_t *out);
+
+/* ---------------------------------------------------------------------
+ * Distribution (runtime/dist*.c): runtimes in other processes, as Erlang's
+ * nodes. A pid's node field indexes this runtime's node table: the local
+ * node is opts.node; a remote node gets an index when first known (by
+ * name and creation), so a restarted peer's old pids stay dead. Every pid
+ * API (send, call, link, monitor, exit) takes remote pids; a lost
+ * connection gives each link and monitor across it RT_REASON_NOCONNECTION
+ * once, and fails calls in flight with CLEO_ENOCONNECTION. A message to a
+ * remote pid must carry a protobuf-c payload (rt_msg_set_pb, its type
+ * registered with rt_dist_register_pb on the receiving node), a buffer
+ * (rt_msg_set_buf; sent as the frame's body) or nothing. Pids inside
+ * payloads are not translated: only a frame's to and from are.
+ * ------------------------------------------------------------------- */
+
+typedef struct rt_dist_opts_s {
+    const char *name;         /* "name@host"; required, copied */
+    const char *address;      /* listen address; NULL = "127.0.0.1" */
+    uint16_t port;            /* listen port; 0 = any free port */
+    const void *cookie;       /* shared secret; required, copied */
+    size_t cookie_len;        /* 1..1024 bytes */
+    uint32_t net_ticktime_ms; /* a peer silent this long is dropped; a tick
+                                 goes every quarter of it; 0 = 60000 */
+    uint32_t max_frame_bytes; /* longer frames close the connection;
+                                 0 = 64 MiB */
+    uint32_t creation;        /* 0 = drawn at random (never 0) */
+} rt_dist_opts_t;
+
+/* Messages the node monitor sends (rt_monitor_nodes): arg = node index,
+ * reason = RT_REASON_NOCONNECTION for NODEDOWN. */
+#define RT_MSG_NODEUP (UINT32_MAX - 4)
+#define RT_MSG_NODEDOWN (UINT32_MAX - 5)
+
+/** Start distribution: listen on address:port and accept peers that know
+ *  the cookie. Call once, before any remote pid is used.
+ *  @param opts borrows. @return 0; CLEO_EINVAL (bad name or cookie);
+ *          CLEO_ESTATE (started already, or deterministic mode); -errno
+ *          (bind/listen, thread). */
+RT_API RT_WUR int rt_dist_start(rt_t *rt, const rt_dist_opts_t *opts);
+
+/** The port distribution listens on (0 = not started). */
+RT_API uint16_t rt_dist_port(rt_t *rt);
+/** This node's name and creation (NULL and 0 if not started). */
+RT_API const char *rt_dist_name(rt_t *rt);
+RT_API uint32_t rt_dist_creation(rt_t *rt);
+
+/** The node index of a peer. "name@host:port" declares the peer's
+ *  address (kept for connecting on demand); "name@host" looks a known
+ *  peer up. The index follows the peer's newest creation.
+ *  @param peer borrows. @return 0 and *out; CLEO_EINVAL (malformed, or
+ *          this node's own name); CLEO_ENOTFOUND (unknown, no address);
+ *          CLEO_ELIMIT (node table full); CLEO_ESTATE (not started). */
+RT_API int rt_dist_node(rt_t *rt, const char *peer, uint16_t *out);
+
+/** Connect to node now if not connected (cluster.nodes); otherwise a
+ *  connection opens at the first send. @return 0, CLEO_EINVAL. */
+RT_API int rt_dist_connect(rt_t *rt, uint16_t node);
+
+/** Close the connection to node (Erlang's disconnect_node): its links
+ *  and monitors fire with noconnection here; the next send reconnects.
+ *  @return 0, CLEO_EINVAL (unknown node). */
+RT_API int rt_dist_disconnect(rt_t *rt, uint16_t node);
+
+/** True if node has a live connection. */
+RT_API bool rt_dist_is_up(rt_t *rt, uint16_t node);
+
+/** {name, node} as a pid, for send, call, monitor and link (Erlang's
+ *  {Name, Node}): resolved on that node when each frame arrives, and
+ *  following the node's newest creation. A named pid is never a local
+ *  actor (its generation is 0).
+ *  @param name borrows (interned). @return the pid, or RT_PID_NONE
+ *          (bad node or name, or too many names). */
+RT_API rt_pid_t rt_dist_named(rt_t *rt, uint16_t node, const char *name);
+
+/** Subscribe self to RT_MSG_NODEUP / RT_MSG_NODEDOWN for every peer
+ *  (Erlang's net_kernel:monitor_nodes); on = false unsubscribes.
+ *  @return 0; CLEO_ESTATE (not started). */
+RT_API int rt_monitor_nodes(rt_actor_t *self, bool on);
+
+/** Make a protobuf-c message type decodable from the wire (each role
+ *  registers its contract's request and reply types at start).
+ *  @param descriptor borrows (static). @return 0; CLEO_EEXIST (another
+ *          type with the same name hash). */
+struct ProtobufCMessageDescriptor;
+RT_API int rt_dist_register_pb(rt_t *rt,
+                               const struct ProtobufCMessageDescriptor *d);
+
+#define RT_DIST_ADDR_MAX 272 /* "host:port" as shown */
+
+typedef struct rt_dist_node_info_s {
+    uint16_t node;                  /* index in pids */
+    char name[256];                 /* name@host */
+    char address[RT_DIST_ADDR_MAX]; /* host:port connected to or from */
+    uint32_t creation;              /* 0 = never connected */
+    bool up;                        /* connected now */
+    uint64_t up_since_ms;           /* wall clock, ms; 0 if down */
+    uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
+    uint64_t last_recv_ms; /* ms since anything (a tick at least) came */
+} rt_dist_node_info_t;
+
+/** Snapshot the node table (peers ever known; local node excluded).
+ *  @param out borrows: room for max entries. @return entries written. */
+RT_API uint32_t rt_dist_nodes(rt_t *rt, rt_dist_node_info_t *out, uint32_t max);
+
+typedef struct rt_dist_stats_s {
+    uint64_t bad_cookie;    /* handshakes refused for a wrong cookie */
+    uint64_t bad_handshake; /* garbage, oversize, truncated, own name */
+    uint64_t bad_frame;     /* connections closed for a bad frame */
+    uint64_t dropped;       /* frames for dead or unknown pids */
+    uint64_t connects, disconnects;
+} rt_dist_stats_t;
+
+RT_API void rt_dist_stats(rt_t *rt, rt_dist_stats_t *out);
 
 /* ---------------------------------------------------------------------
  * Deterministic mode (opts.deterministic): the caller's thread is the one

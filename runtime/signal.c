@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "runtime/actor.h"
+#include "runtime/dist.h"
 #include "runtime/kernel.h"
 
 static rt_msg_t *sys_msg(uint32_t type, rt_pid_t from, int reason, rt_ref_t ref,
@@ -76,6 +77,9 @@ static rt_msg_t *sig_push(rt_actor_t *a, rt_msg_t *m)
 static int deliver(rt_t *rt, rt_pid_t to, rt_msg_t *m, unsigned how)
 {
     rt_actor_t *a;
+    if (RT_PID_NODE(to) != rt->opts.node && to != RT_PID_NONE &&
+        rt__dist_is_remote(rt, to))
+        return rt__dist_route(rt, to, m);
     int rc = rt__table_pin(&rt->table, to, &a);
     if (rc < 0) {
         if (rc == CLEO_ENOPROC)
@@ -209,20 +213,33 @@ static bool local_pid(rt_t *rt, rt_pid_t pid)
            RT_PID_GEN(pid) != 0 && RT_PID_SLOT(pid) < rt->table.max;
 }
 
+/* A local pid, or a remote one (named ones only if named is true). */
+static bool pid_ok(rt_t *rt, rt_pid_t pid, bool named)
+{
+    return local_pid(rt, pid) ||
+           (rt__dist_is_remote(rt, pid) && (named || RT_PID_GEN(pid) != 0));
+}
+
+/* The reason a link or monitor fires with when its signal cannot go. */
+static int unreachable_reason(int rc)
+{
+    return rc == CLEO_ENOCONNECTION ? RT_REASON_NOCONNECTION : RT_REASON_NOPROC;
+}
+
 int rt_link(rt_actor_t *self, rt_pid_t pid)
 {
     rt_t *rt = self->rt;
-    if (!local_pid(rt, pid))
+    if (!pid_ok(rt, pid, false))
         return CLEO_EBADPID;
     if (pid == self->pid || link_has(self, pid))
         return 0;
     link_add(self, pid);
     int rc = rt__send_sig(rt, pid, sys_msg(RT__SYS_LINK, self->pid, 0, 0, 0));
-    if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID)
-        /* Already dead: the link fires at once with noproc. */
+    if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID || rc == CLEO_ENOCONNECTION)
+        /* Already dead or unreachable: the link fires at once. */
         (void)rt__send_sig(
             rt, self->pid,
-            sys_msg(RT_MSG_EXIT, pid, RT_REASON_NOPROC, 0, RT__F_LINK));
+            sys_msg(RT_MSG_EXIT, pid, unreachable_reason(rc), 0, RT__F_LINK));
     return 0;
 }
 
@@ -238,16 +255,17 @@ int rt_unlink(rt_actor_t *self, rt_pid_t pid)
 int rt_monitor(rt_actor_t *self, rt_pid_t pid, rt_ref_t *out)
 {
     rt_t *rt = self->rt;
-    if (!local_pid(rt, pid))
+    if (!pid_ok(rt, pid, true))
         return CLEO_EBADPID;
     rt_ref_t ref = rt__ref_new(rt);
     rt__map_put(&rt__actor_ext(self)->mons_out, ref, pid);
     rt__actor_publish(self);
     int rc =
         rt__send_sig(rt, pid, sys_msg(RT__SYS_MONITOR, self->pid, 0, ref, 0));
-    if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID)
-        (void)rt__send(rt, self->pid,
-                       sys_msg(RT_MSG_DOWN, pid, RT_REASON_NOPROC, ref, 0));
+    if (rc == CLEO_ENOPROC || rc == CLEO_EBADPID || rc == CLEO_ENOCONNECTION)
+        (void)rt__send(
+            rt, self->pid,
+            sys_msg(RT_MSG_DOWN, pid, unreachable_reason(rc), ref, 0));
     if (out != NULL)
         *out = ref;
     return 0;
@@ -314,6 +332,54 @@ static int on_down(rt_actor_t *a, rt_msg_t *m)
     return 0;
 }
 
+/* Remove from map the entries whose value (a pid) is on node idx. */
+static void drop_on_node(rt_actor_t *a, rt_map_t *map, uint32_t idx)
+{
+    uint64_t keys[64];
+    uint32_t k;
+    do {
+        k = 0;
+        for (uint32_t i = 0; i < map->cap && k < 64; i++)
+            if (map->e[i].key != 0 &&
+                rt__dist_on_node(a->rt, map->e[i].val, idx))
+                keys[k++] = map->e[i].key;
+        for (uint32_t i = 0; i < k; i++)
+            (void)mon_del(a, map, keys[i], NULL);
+    } while (k == 64);
+}
+
+/* The connection to node idx was lost (dist.c): each link and monitor
+ * to a pid there fires with noconnection, through the same paths a real
+ * exit or DOWN takes, so each fires once; calls to it fail; what the
+ * peer held on us (its monitors, its open requests) is forgotten. */
+static void on_nodedown(rt_actor_t *a, uint32_t idx)
+{
+    rt_actor_ext_t *x = a->ext;
+    rt_t *rt = a->rt;
+    if (x == NULL)
+        return;
+    for (uint32_t i = 0; i < x->links.cap; i++)
+        if (x->links.e[i].key != 0 &&
+            rt__dist_on_node(rt, x->links.e[i].key, idx))
+            (void)rt__send_sig(rt, a->pid,
+                               sys_msg(RT_MSG_EXIT, x->links.e[i].key,
+                                       RT_REASON_NOCONNECTION, 0, RT__F_LINK));
+    for (uint32_t i = 0; i < x->mons_out.cap; i++)
+        if (x->mons_out.e[i].key != 0 &&
+            rt__dist_on_node(rt, x->mons_out.e[i].val, idx))
+            (void)rt__send(rt, a->pid,
+                           sys_msg(RT_MSG_DOWN, x->mons_out.e[i].val,
+                                   RT_REASON_NOCONNECTION, x->mons_out.e[i].key,
+                                   0));
+    for (uint32_t i = 0; i < x->ncalls; i++)
+        if (rt__dist_on_node(rt, x->calls[i].to, idx))
+            (void)rt__send(rt, a->pid,
+                           sys_msg(RT__SYS_CALL_FAIL, x->calls[i].to,
+                                   RT_REASON_NOCONNECTION, x->calls[i].ref, 0));
+    drop_on_node(a, &x->mons_in, idx);
+    drop_on_node(a, &x->open, idx);
+}
+
 int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
 {
     *rc = 0;
@@ -354,6 +420,9 @@ int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
         return 1;
     case RT__SYS_INBOX:
         return 0;
+    case RT__SYS_NODEDOWN:
+        on_nodedown(a, (uint32_t)m->arg);
+        return 1;
     default:
         return 0;
     }

@@ -96,6 +96,8 @@ static rt__dist_hdr_t hdr_of(uint32_t kind, uint64_t body_len)
         .reason = -20000 - (int32_t)kind,
         .tag = 7 * kind,
         .body_len = body_len,
+        .pb = 0x9e3779b9u + kind,
+        .to_name = "storage",
     };
 }
 
@@ -109,6 +111,8 @@ static void assert_hdr_eq(const rt__dist_hdr_t *a, const rt__dist_hdr_t *b)
     cr_assert_eq(a->reason, b->reason);
     cr_assert_eq(a->tag, b->tag);
     cr_assert_eq(a->body_len, b->body_len);
+    cr_assert_eq(a->pb, b->pb);
+    cr_assert_str_eq(a->to_name, b->to_name);
 }
 
 /* Append a frame (and its body, pattern-filled from seed) to *buf. */
@@ -163,8 +167,8 @@ Test(rt_dist_frame, every_kind_round_trips_with_its_header)
 {
     uint8_t *buf = NULL, data[64];
     size_t len = 0;
-    int nk = CLEO__DIST__FRAME_HEADER__KIND__TICK + 1;
-    cr_assert_eq(nk, 10);
+    int nk = CLEO__DIST__FRAME_HEADER__KIND__LINK_EXIT + 1;
+    cr_assert_eq(nk, 13);
     for (int k = 0; k < nk; k++) {
         rt__dist_hdr_t h = hdr_of((uint32_t)k, (uint64_t)k * 3);
         Cleo__Test__Ping p = ping_of(data, sizeof(data), (uint64_t)k);
@@ -371,7 +375,7 @@ Test(rt_dist_frame, garbage_is_eproto)
     const uint8_t tick[] = {0, 0, 0, 3, 2, 0x08, 9};
     cr_assert_eq(decode_bytes(tick, sizeof(tick)), 0);
     /* The encoder refuses a kind it does not know. */
-    rt__dist_hdr_t h = hdr_of(10, 0);
+    rt__dist_hdr_t h = hdr_of(13, 0);
     size_t n;
     cr_assert_eq(rt__dist_frame_size(&h, NULL, MAX_FRAME, &n), CLEO_EINVAL);
 }
@@ -507,4 +511,21 @@ Test(rt_dist_frame, random_bytes_never_crash_the_decoder)
         fuzz_round(&seed, buf, len);
         free(buf);
     }
+}
+
+Test(rt_dist_frame, a_name_of_rt_name_max_bytes_is_eproto)
+{
+    /* Header: field 9 (to_name), length 128: one byte too many. */
+    uint8_t b[4 + 1 + 3 + 128];
+    memset(b, 'x', sizeof b);
+    size_t l = sizeof b - 4;
+    b[0] = 0;
+    b[1] = 0;
+    b[2] = 0;
+    b[3] = (uint8_t)l;
+    b[4] = 3 + 128;    /* header length */
+    b[5] = 9 << 3 | 2; /* field 9, length-delimited */
+    b[6] = 0x80;       /* varint 128 */
+    b[7] = 0x01;
+    cr_assert_eq(decode_bytes(b, sizeof b), CLEO_EPROTO);
 }
