@@ -226,8 +226,8 @@ class Node:
         from botocore.config import Config
         cfg.setdefault("signature_version", "s3v4")
         cfg.setdefault("read_timeout", 10)
-        conf = Config(s3={"addressing_style": addressing},
-                      retries={"total_max_attempts": 1}, connect_timeout=5,
+        cfg.setdefault("retries", {"total_max_attempts": 1})
+        conf = Config(s3={"addressing_style": addressing}, connect_timeout=5,
                       **cfg)
         return boto3.session.Session().client(
             "s3", endpoint_url=self.endpoint, region_name=REGION,
