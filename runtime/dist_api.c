@@ -72,6 +72,14 @@ int rt_dist_start(rt_t *rt, const rt_dist_opts_t *o)
     return 0;
 }
 
+int rt_dist_cookie_load(const char *cookie_file, const char *data_dir,
+                        char **out, size_t *out_len)
+{
+    if (cookie_file != NULL && cookie_file[0] == '\0')
+        cookie_file = NULL;
+    return rt__dist_cookie_load(cookie_file, data_dir, out, out_len);
+}
+
 uint16_t rt_dist_port(rt_t *rt)
 {
     rt_dist_t *d = dist_of(rt);

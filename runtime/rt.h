@@ -737,6 +737,14 @@ typedef struct rt_dist_opts_s {
  *          (bind/listen, thread). */
 RT_API RT_WUR int rt_dist_start(rt_t *rt, const rt_dist_opts_t *opts);
 
+/** Load the cookie: CLEO_COOKIE if set; else cookie_file (NULL or "" =
+ *  none); else <data_dir>/cookie, created with a random value and mode
+ *  0400 at first use. A file readable by group or others is refused.
+ *  @param out gives: free with free(). @return 0; CLEO_EINVAL; -EACCES;
+ *          -errno. Each refusal logs one line. */
+RT_API int rt_dist_cookie_load(const char *cookie_file, const char *data_dir,
+                               char **out, size_t *out_len);
+
 /** The port distribution listens on (0 = not started). */
 RT_API uint16_t rt_dist_port(rt_t *rt);
 /** This node's name and creation (NULL and 0 if not started). */

@@ -20,6 +20,7 @@
 
 #include "actors/actors.h"
 #include "runtime/rt.h"
+#include "cluster.h"
 #include "tree.h"
 #include "util.h"
 
@@ -109,6 +110,11 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
     int rc = rt_new(&ro, rt);
     if (rc < 0) {
         fprintf(stderr, "cleo: runtime: %s\n", cleo_strerror(rc));
+        return rc;
+    }
+    if ((rc = node_dist_start(*rt, c, o->data)) < 0) {
+        rt_free(*rt);
+        *rt = NULL;
         return rc;
     }
     static char endpoint[96];
