@@ -333,6 +333,19 @@ static int encode(rt_dist_t *d, rt__dnode_t *n, rt_pid_t to, const rt_msg_t *m,
     return 0;
 }
 
+void rt__dist_work_unlock(rt_dist_t *d, rt__dnode_t *n)
+{
+    bool kick = !n->dirty;
+    n->dirty = true;
+    pthread_mutex_unlock(&n->lock);
+    if (kick) {
+        pthread_mutex_lock(&d->lock);
+        rt__vec_push((void **)&d->work, &d->nwork, &d->capwork, sizeof n, &n);
+        pthread_mutex_unlock(&d->lock);
+        rt__dist_conn_kick(d);
+    }
+}
+
 /* Can n take frames now? An idle node with an address starts connecting
  * (unless a connect failed within the last second); a pid of a restarted
  * node's old creation never can (entry lock held). */
@@ -355,7 +368,6 @@ static bool reachable_locked(rt__dnode_t *n)
 static int enqueue(rt_dist_t *d, rt__dnode_t *n, const rt_msg_t *m,
                    const uint8_t *f, size_t flen)
 {
-    bool kick = false;
     pthread_mutex_lock(&n->lock);
     if (!reachable_locked(n)) {
         pthread_mutex_unlock(&n->lock);
@@ -372,17 +384,7 @@ static int enqueue(rt_dist_t *d, rt__dnode_t *n, const rt_msg_t *m,
     }
     if (is_relation(m))
         rel_add(d->rt, n, m->from);
-    if (!n->dirty) {
-        n->dirty = true;
-        kick = true;
-    }
-    pthread_mutex_unlock(&n->lock);
-    if (kick) {
-        pthread_mutex_lock(&d->lock);
-        rt__vec_push((void **)&d->work, &d->nwork, &d->capwork, sizeof n, &n);
-        pthread_mutex_unlock(&d->lock);
-        rt__dist_conn_kick(d);
-    }
+    rt__dist_work_unlock(d, n);
     return 0;
 }
 

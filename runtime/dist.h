@@ -138,6 +138,10 @@ bool rt__dist_is_remote(rt_t *rt, rt_pid_t pid);
  * payload that cannot be packed); CLEO_EBADPID (unknown node). */
 int rt__dist_route(rt_t *rt, rt_pid_t to, rt_msg_t *m);
 
+/* n (locked by the caller) has work for the dist thread: put it on the
+ * work list unless it is there, unlock it, and wake the thread. */
+void rt__dist_work_unlock(rt_dist_t *d, rt__dnode_t *n);
+
 /* The entry for idx, or NULL. */
 rt__dnode_t *rt__dist_node_get(rt_dist_t *d, uint32_t idx);
 

@@ -165,15 +165,10 @@ static int poke(rt_t *rt, uint16_t node, bool connect)
         n->retry_ms = 0;
     }
     n->want_close |= kick && !connect;
-    kick = kick && !n->dirty;
-    n->dirty |= kick;
-    pthread_mutex_unlock(&n->lock);
-    if (kick) {
-        pthread_mutex_lock(&d->lock);
-        rt__vec_push((void **)&d->work, &d->nwork, &d->capwork, sizeof n, &n);
-        pthread_mutex_unlock(&d->lock);
-        rt__dist_conn_kick(d);
-    }
+    if (kick)
+        rt__dist_work_unlock(d, n);
+    else
+        pthread_mutex_unlock(&n->lock);
     return 0;
 }
 

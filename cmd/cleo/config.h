@@ -52,12 +52,12 @@ typedef struct cfg_s {
     uint32_t sto_mailbox_limit;      /* engine backlog; 0 = unbounded */
     uint32_t debug_storage_write_delay_ms; /* test-only; 0 = off */
     /* dist.* and cluster.* (distribution, issue 10) */
-    char dist_addr[64];                 /* listen address */
-    uint32_t dist_port;                 /* 0 = distribution off */
+    char dist_addr[64];                  /* listen address */
+    uint32_t dist_port;                  /* 0 = distribution off */
     char dist_cookie_file[CFG_PATH_MAX]; /* "" = <data>/cookie */
-    uint32_t dist_ticktime_s;           /* net_ticktime, seconds */
-    uint32_t dist_max_frame;            /* bytes */
-    char cluster_nodes[1024];           /* peers name@host:port, commas */
+    uint32_t dist_ticktime_s;            /* net_ticktime, seconds */
+    uint32_t dist_max_frame;             /* bytes */
+    char cluster_nodes[1024];            /* peers name@host:port, commas */
     /* gateway.* */
     char gw_host[64];                 /* listen address */
     uint32_t gw_port;                 /* S3 HTTP port; 0 = off */

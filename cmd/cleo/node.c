@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "actors/actors.h"
-#include "runtime/rt.h"
 #include "cluster.h"
+#include "runtime/rt.h"
 #include "tree.h"
 #include "util.h"
 
