@@ -386,6 +386,9 @@ static bool dispatch(rt_actor_t *self, isp_t *s, conn_t *c,
     case CLEO__INTROSPECT__REQUEST__KIND__STATS:
         r = rt__isp_stats(x);
         break;
+    case CLEO__INTROSPECT__REQUEST__KIND__NODES:
+        r = rt__isp_nodes(x);
+        break;
     case CLEO__INTROSPECT__REQUEST__KIND__TREE:
         if ((rc = start_tree(self, s, c)) < 0)
             r = rt__isp_resp_error(rc, s->top != NULL ? s->top : "tree");

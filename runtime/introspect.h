@@ -105,6 +105,8 @@ char *rt__isp_strdup(const char *s);
 /* The synchronous requests. Each returns a response (never NULL). */
 Cleo__Introspect__Response *rt__isp_status(const rt__isp_ctx_t *c);
 Cleo__Introspect__Response *rt__isp_stats(const rt__isp_ctx_t *c);
+/* NODES: rt_dist_name/creation/port/stats and up to 256 peers. */
+Cleo__Introspect__Response *rt__isp_nodes(const rt__isp_ctx_t *c);
 Cleo__Introspect__Response *rt__isp_actors(const rt__isp_ctx_t *c,
                                            const char *sort, uint32_t limit);
 Cleo__Introspect__Response *rt__isp_info(const rt__isp_ctx_t *c,

@@ -159,6 +159,56 @@ resp_t *rt__isp_status(const rt__isp_ctx_t *c)
     return r;
 }
 
+/* ---- NODES ---------------------------------------------------------- */
+
+#define ISP_NODES_MAX 256 /* peers shown; more are left out */
+
+static Cleo__Introspect__DistNode *dist_node_new(const rt_dist_node_info_t *i)
+{
+    Cleo__Introspect__DistNode *x = xcalloc(1, sizeof *x);
+    cleo__introspect__dist_node__init(x);
+    x->node = i->node;
+    x->name = rt__isp_strdup(i->name);
+    x->address = rt__isp_strdup(i->address);
+    x->creation = i->creation;
+    x->up = i->up;
+    x->up_since_ms = i->up_since_ms;
+    x->msgs_in = i->msgs_in;
+    x->msgs_out = i->msgs_out;
+    x->bytes_in = i->bytes_in;
+    x->bytes_out = i->bytes_out;
+    x->last_recv_ms = i->last_recv_ms;
+    return x;
+}
+
+resp_t *rt__isp_nodes(const rt__isp_ctx_t *c)
+{
+    resp_t *r = rt__isp_resp_new(CLEO__INTROSPECT__RESPONSE__KIND__NODES);
+    Cleo__Introspect__Nodes *n = xcalloc(1, sizeof *n);
+    cleo__introspect__nodes__init(n);
+    r->nodes = n;
+    const char *name = rt_dist_name(c->rt);
+    n->enabled = name != NULL;
+    n->name = rt__isp_strdup(name);
+    n->creation = rt_dist_creation(c->rt);
+    n->port = rt_dist_port(c->rt);
+    rt_dist_stats_t st;
+    rt_dist_stats(c->rt, &st);
+    n->bad_cookie = st.bad_cookie;
+    n->bad_handshake = st.bad_handshake;
+    n->bad_frame = st.bad_frame;
+    n->dropped = st.dropped;
+    n->connects = st.connects;
+    n->disconnects = st.disconnects;
+    rt_dist_node_info_t *info = xcalloc(ISP_NODES_MAX, sizeof *info);
+    uint32_t k = rt_dist_nodes(c->rt, info, ISP_NODES_MAX);
+    n->nodes = xcalloc(k, sizeof *n->nodes);
+    for (uint32_t i = 0; i < k; i++)
+        n->nodes[n->n_nodes++] = dist_node_new(&info[i]);
+    free(info);
+    return r;
+}
+
 /* ---- ACTORS / INFO -------------------------------------------------- */
 
 static const char *state_name(rt_actor_state_t s)

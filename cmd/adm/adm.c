@@ -51,6 +51,7 @@ static int run_info(adm_conn_t *c, const adm_opts_t *o);
 static int run_kill(adm_conn_t *c, const adm_opts_t *o);
 static int run_trace(adm_conn_t *c, const adm_opts_t *o);
 static int run_stats(adm_conn_t *c, const adm_opts_t *o);
+static int run_nodes(adm_conn_t *c, const adm_opts_t *o);
 static int run_top(adm_conn_t *c, const adm_opts_t *o);
 static int run_admin(adm_conn_t *c, const adm_opts_t *o);
 
@@ -75,6 +76,11 @@ static const adm_cmd_t cmds[] = {
      "memory; actor counters, long turns, long message queues; then the "
      "node's counters (e.g. gw.cache.hit) where it has them",
      0, 0, 0, run_stats},
+    {"nodes", "nodes",
+     "distribution: this node's name, creation, port and connection "
+     "counters; each peer's index, address, creation, up, up since, "
+     "messages and bytes in/out, ms since it was last heard (LAST TICK)",
+     0, 0, 0, run_nodes},
     {"top", "top [--sort mailbox|memory|msgs|long_turns]",
      "full-screen view refreshed each second; keys: m mailbox, b memory, "
      "r messages, l long turns, p pid, q quit",
@@ -264,6 +270,29 @@ static int run_stats(adm_conn_t *c, const adm_opts_t *o)
             adm_print_counters(counters);
         }
         free(counters);
+    }
+    adm_resp_free(r);
+    return rc;
+}
+
+/* Distribution peers; "distribution off" (exit 0) on a node without.
+ * --json prints the Nodes message itself: {"enabled", "name", ...,
+ * "nodes": [peer, ...]}. */
+static int run_nodes(adm_conn_t *c, const adm_opts_t *o)
+{
+    adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
+    q.kind = CLEO__INTROSPECT__REQUEST__KIND__NODES;
+    adm_resp_t *r;
+    int rc = adm_conn_call(c, &q, &r);
+    if (rc < 0)
+        return node_error(c, rc);
+    if ((rc = check(r)) == 0) {
+        if (o->json && r->nodes != NULL)
+            adm_print_json(&r->nodes->base, true);
+        else if (o->json)
+            adm_print_json(&r->base, true);
+        else
+            adm_print_nodes(r);
     }
     adm_resp_free(r);
     return rc;

@@ -59,6 +59,9 @@ void adm_print_actors(const adm_resp_t *r);
 void adm_print_info(const adm_resp_t *r);
 void adm_print_tree(const adm_resp_t *r);
 void adm_print_stats(const adm_resp_t *r);
+/* NODES: this node's distribution and one line per peer, or the one
+ * line "distribution off". */
+void adm_print_nodes(const adm_resp_t *r);
 /* The node's counters, from the admin command "metrics"'s JSON object
  * {"name": value, ...}, under a "counters" heading. NULL prints nothing;
  * a document that is not such an object is one line on stderr. */

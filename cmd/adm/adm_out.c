@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- JSON -------------------------------------------------------------- */
 
@@ -352,6 +353,58 @@ void adm_print_stats(const adm_resp_t *r)
            "QUEUE", "RUNS", "MSGS", "STEALS", "SLEEPS", "TURN", "RUNNING");
     for (size_t i = 0; i < s->n_sched; i++)
         sched_row(s->sched[i]);
+}
+
+/* A wall-clock time in ms as "2026-12-07 19:15:03Z"; "-" for 0. */
+static const char *fmt_wall(uint64_t ms, char *buf, size_t len)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms == 0 || gmtime_r(&t, &tm) == NULL ||
+        strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "-");
+    return buf;
+}
+
+static void peer_row(const Cleo__Introspect__DistNode *p)
+{
+    char since[32], bin[32], bout[32], tick[32];
+    if (p->creation != 0)
+        snprintf(tick, sizeof tick, "%llu ms",
+                 (unsigned long long)p->last_recv_ms);
+    else
+        snprintf(tick, sizeof tick, "-");
+    printf("%5u %-24s %-21s %10u %-3s %-20s %10llu %10llu %10s %10s %9s\n",
+           p->node, p->name, p->address[0] ? p->address : "-", p->creation,
+           p->up ? "yes" : "no", fmt_wall(p->up_since_ms, since, sizeof since),
+           (unsigned long long)p->msgs_in, (unsigned long long)p->msgs_out,
+           adm_fmt_bytes(p->bytes_in, bin, sizeof bin),
+           adm_fmt_bytes(p->bytes_out, bout, sizeof bout), tick);
+}
+
+void adm_print_nodes(const adm_resp_t *r)
+{
+    const Cleo__Introspect__Nodes *n = r->nodes;
+    if (n == NULL || !n->enabled) {
+        printf("distribution off\n");
+        return;
+    }
+    printf("node       %s, creation %u, port %u\n", n->name, n->creation,
+           n->port);
+    printf("links      %llu connects, %llu disconnects; refused: %llu bad "
+           "cookie, %llu bad handshake, %llu bad frame; %llu frames "
+           "dropped\n\n",
+           (unsigned long long)n->connects, (unsigned long long)n->disconnects,
+           (unsigned long long)n->bad_cookie,
+           (unsigned long long)n->bad_handshake,
+           (unsigned long long)n->bad_frame, (unsigned long long)n->dropped);
+    printf("%5s %-24s %-21s %10s %-3s %-20s %10s %10s %10s %10s %9s\n", "INDEX",
+           "NAME", "ADDRESS", "CREATION", "UP", "UP SINCE", "MSGS IN",
+           "MSGS OUT", "BYTES IN", "BYTES OUT", "LAST TICK");
+    if (n->n_nodes == 0)
+        printf("(no peers)\n");
+    for (size_t i = 0; i < n->n_nodes; i++)
+        peer_row(n->nodes[i]);
 }
 
 void adm_print_counters(const char *json)
