@@ -136,7 +136,7 @@ static int on_get(rt_actor_t *self, cache_t *c, rt_msg_t *m)
         if (copy == NULL)
             reply->reason = CLEO_ENOTFOUND;
         else
-            sto_msg_set_body(reply, copy, rt_buf_ref(e->buf));
+            rt_msg_set_body(reply, copy, rt_buf_ref(e->buf));
         metrics_inc(rt_actor_rt(self), copy ? "gw.cache.hit" : "gw.cache.miss",
                     1);
     }
@@ -145,7 +145,7 @@ static int on_get(rt_actor_t *self, cache_t *c, rt_msg_t *m)
 
 static int on_put(cache_t *c, rt_msg_t *m)
 {
-    sto_body_t *b = sto_msg_body(m);
+    rt_body_t *b = rt_msg_body(m);
     if (b == NULL || m->arg != c->epoch)
         return 0; /* a drop happened since the miss: the bytes may be old */
     Cleo__Storage__ObjectInfo *oi = b->pb;

@@ -275,7 +275,7 @@ static void cache_fill(gw_req_t *r, s3_t *s, Cleo__Storage__GetOpen *go,
         return;
     rt_msg_t *m = rt_msg_new(GW_MSG_CACHE_PUT);
     m->arg = s->cache_epoch;
-    sto_msg_set_body(m, go->info, rt_buf_ref(buf));
+    rt_msg_set_body(m, go->info, rt_buf_ref(buf));
     go->info = NULL;
     (void)rt_send(rt, c, m);
 }
@@ -284,9 +284,12 @@ static int on_open(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
     if (status < 0)
         return open_err(status);
-    sto_body_t *b = sto_msg_body(m);
+    rt_body_t *b = rt_msg_body(m);
     Cleo__Storage__GetOpen *go = b->pb;
-    s->stream = go->stream; /* aborted by s3_free if we stop early */
+    /* The stream, if any, is the reply's sender (a pid crosses nodes in
+     * a frame's from, never in a payload); s3_free aborts it if we stop
+     * early. */
+    s->stream = go->stream != 0 ? m->from : RT_PID_NONE;
     int rc =
         s3obj_conditions(r, "", go->info->etag, go->info->last_modified_ms);
     if (rc < 0)
@@ -397,7 +400,7 @@ static int span_of(const Cleo__Storage__GetReq *q, uint64_t size,
 }
 
 /* Serve a GET or HEAD from the cache's copy. */
-static int from_cache(gw_req_t *r, s3_t *s, sto_body_t *b)
+static int from_cache(gw_req_t *r, s3_t *s, rt_body_t *b)
 {
     Cleo__Storage__ObjectInfo *oi = b->pb;
     int rc = s3obj_conditions(r, "", oi->etag, oi->last_modified_ms);
@@ -443,7 +446,7 @@ static int storage_get(gw_req_t *r, s3_t *s)
 
 static int on_cached(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
-    sto_body_t *b = status == 0 && m != NULL ? sto_msg_body(m) : NULL;
+    rt_body_t *b = status == 0 && m != NULL ? rt_msg_body(m) : NULL;
     if (b != NULL)
         return from_cache(r, s, b);
     s->cache_fill = status == CLEO_ENOTFOUND;

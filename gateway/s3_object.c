@@ -70,7 +70,7 @@ static int on_whole_body(gw_req_t *r)
     }
     Cleo__Storage__PutReq *p = s3_put_req(r, s);
     rt_msg_t *m = rt_msg_new(STO_MSG_PUT);
-    sto_msg_set_body(m, p, b);
+    rt_msg_set_body(m, p, b);
     return s3_call(r, 0, m, on_put);
 }
 
@@ -129,8 +129,7 @@ int s3_on_stream_begun(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
         return GW_ENOBUCKET;
     if (status < 0)
         return status;
-    Cleo__Storage__StreamRef *sr = m->payload;
-    s->stream = sr->stream;
+    s->stream = m->from; /* the stream actor answers for itself */
     r->on_block = on_block;
     return gw__req_read_body(r, GW_BODY_STREAM,
                              (uint64_t)r->conf->max_put_bytes);

@@ -187,8 +187,9 @@ int rt__send_sig(rt_t *rt, rt_pid_t to, rt_msg_t *m);
 
 /* What a message's payload is (msg.c): what the wire can carry. */
 #define RT__PAYLOAD_NONE 0
-#define RT__PAYLOAD_PB 1  /* rt_msg_set_pb */
-#define RT__PAYLOAD_BUF 2 /* rt_msg_set_buf */
+#define RT__PAYLOAD_PB 1   /* rt_msg_set_pb */
+#define RT__PAYLOAD_BUF 2  /* rt_msg_set_buf */
+#define RT__PAYLOAD_BODY 3 /* rt_msg_set_body */
 /* @return an RT__PAYLOAD_*, or -1 for a payload only C can read. */
 int rt__msg_payload_kind(const rt_msg_t *m);
 

@@ -291,6 +291,31 @@ static void oq_ref(rt__dnode_t *n, rt_buf_t *b)
     n->oq_bytes += t->len;
 }
 
+/* m's payload as a record and bytes, either or both NULL. @return 0, or
+ * -1 for a payload the wire cannot carry. */
+static int payload_parts(const rt_msg_t *m, const ProtobufCMessage **pb,
+                         rt_buf_t **b)
+{
+    *pb = NULL;
+    *b = NULL;
+    switch (rt__msg_payload_kind(m)) {
+    case RT__PAYLOAD_NONE:
+        return 0;
+    case RT__PAYLOAD_PB:
+        *pb = m->payload;
+        return 0;
+    case RT__PAYLOAD_BUF:
+        *b = m->payload;
+        return 0;
+    case RT__PAYLOAD_BODY:
+        *pb = rt_msg_body(m)->pb;
+        *b = rt_msg_body(m)->buf;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 /* Encode m's frame for n into *out (a malloc'd buffer, or stack when it
  * fits). @return 0; CLEO_EINVAL (payload cannot be packed); CLEO_ELIMIT. */
 static int encode(rt_dist_t *d, rt__dnode_t *n, rt_pid_t to, const rt_msg_t *m,
@@ -305,16 +330,14 @@ static int encode(rt_dist_t *d, rt__dnode_t *n, rt_pid_t to, const rt_msg_t *m,
         .reason = m->reason,
         .tag = m->tag,
     };
-    const ProtobufCMessage *pb = NULL;
-    int pk = rt__msg_payload_kind(m);
-    if (pk < 0)
+    const ProtobufCMessage *pb;
+    rt_buf_t *b;
+    if (payload_parts(m, &pb, &b) < 0)
         return CLEO_EINVAL;
-    if (pk == RT__PAYLOAD_PB) {
-        pb = m->payload;
+    if (pb != NULL)
         h.pb = rt__dist_pb_hash(pb->descriptor->name);
-    } else if (pk == RT__PAYLOAD_BUF) {
-        h.body_len = rt_buf_len(m->payload);
-    }
+    if (b != NULL)
+        h.body_len = rt_buf_len(b);
     if (RT_PID_GEN(to) == 0) {
         const char *nm = rt__dist_name_of(d, RT_PID_SLOT(to));
         if (nm == NULL)
@@ -373,8 +396,9 @@ static int enqueue(rt_dist_t *d, rt__dnode_t *n, const rt_msg_t *m,
         pthread_mutex_unlock(&n->lock);
         return CLEO_ENOCONNECTION;
     }
-    rt_buf_t *b =
-        rt__msg_payload_kind(m) == RT__PAYLOAD_BUF ? m->payload : NULL;
+    const ProtobufCMessage *pb;
+    rt_buf_t *b;
+    (void)payload_parts(m, &pb, &b);
     if (b != NULL && rt_buf_len(b) <= RT__DCOPY_MAX) {
         oq_put(n, f, flen, rt_buf_data(b), rt_buf_len(b));
     } else {
@@ -520,7 +544,9 @@ int rt__dist_deliver(rt_dist_t *d, rt__dnode_t *n, const rt__dist_hdr_t *h,
     m->ref = h->ref;
     m->reason = h->reason;
     m->tag = h->tag;
-    if (pb != NULL)
+    if (pb != NULL && body != NULL)
+        rt_msg_set_body(m, pb, body);
+    else if (pb != NULL)
         rt_msg_set_pb(m, pb);
     else if (body != NULL)
         rt_msg_set_buf(m, body);

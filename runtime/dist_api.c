@@ -258,8 +258,8 @@ uint32_t rt_dist_nodes(rt_t *rt, rt_dist_node_info_t *out, uint32_t max)
     uint64_t now = rt__dist_now_ms();
     for (uint32_t i = 1; i < nn && k < max; i++) {
         rt__dnode_t *n = rt__dist_node_get(d, i);
-        if (n == NULL)
-            continue;
+        if (n == NULL || atomic_load(&n->newer) != 0)
+            continue; /* an old creation of a restarted node */
         rt_dist_node_info_t *o = &out[k++];
         memset(o, 0, sizeof *o);
         o->node = n->idx;

@@ -30,8 +30,9 @@ typedef struct rt__dconn_s {
     rt_dist_hs_t hs;
     rt__dist_dec_t dec;
     uint8_t *rbuf;
-    rt__dist_hdr_t bhdr; /* the frame whose body is arriving */
-    rt_buf_t *body;      /* NULL = no body pending */
+    rt__dist_hdr_t bhdr;   /* the frame whose body is arriving */
+    rt_buf_t *body;        /* NULL = no body pending */
+    ProtobufCMessage *bpb; /* that frame's payload, unpacked */
     size_t body_have;
     uint64_t last_recv_ms, last_send_ms, born_ms;
     size_t wq_bytes;
@@ -160,6 +161,8 @@ static void on_closed(uv_handle_t *h)
     rt__dist_hs_destroy(&c->hs);
     rt__dist_dec_destroy(&c->dec);
     rt_buf_unref(c->body);
+    if (c->bpb != NULL)
+        protobuf_c_message_free_unpacked(c->bpb, NULL);
     free(c->rbuf);
     free(c);
 }
@@ -193,24 +196,50 @@ static void bad_frame(rt__dconn_t *c, const char *what)
     conn_close(c, NULL);
 }
 
-/* A whole frame without a body, or a body completed. */
-static int frame_done(rt__dconn_t *c, const rt__dist_hdr_t *h,
-                      const uint8_t *payload, size_t plen, rt_buf_t *body)
+/* A frame's payload, unpacked. @return 0 and *out (NULL for none), or -1
+ * once c is closing (an unknown type, or bytes that do not unpack). */
+static int payload_of(rt__dconn_t *c, const rt__dist_ev_t *ev,
+                      ProtobufCMessage **out)
 {
-    ProtobufCMessage *pb = NULL;
-    if (h->pb != 0) {
-        pb = rt__dist_unpack(c->d, h->pb, payload, plen);
-        if (pb == NULL) {
-            rt_buf_unref(body);
-            bad_frame(c, "unknown payload type or bad payload");
-            return -1;
-        }
-    } else if (plen != 0) {
-        rt_buf_unref(body);
-        bad_frame(c, "payload without a type");
+    *out = NULL;
+    if (ev->hdr.pb == 0 && ev->payload_len == 0)
+        return 0;
+    if (ev->hdr.pb != 0)
+        *out = rt__dist_unpack(c->d, ev->hdr.pb, ev->payload, ev->payload_len);
+    if (*out == NULL) {
+        bad_frame(c, ev->hdr.pb != 0 ? "unknown payload type or bad payload"
+                                     : "payload without a type");
         return -1;
     }
-    return rt__dist_deliver(c->d, c->node, h, pb, body);
+    return 0;
+}
+
+/* A whole frame without a body. */
+static int frame_done(rt__dconn_t *c, const rt__dist_ev_t *ev)
+{
+    ProtobufCMessage *pb;
+    if (payload_of(c, ev, &pb) < 0)
+        return -1;
+    return rt__dist_deliver(c->d, c->node, &ev->hdr, pb, NULL);
+}
+
+/* A frame whose body follows: keep its header and payload until the body
+ * is in. */
+static int body_begin(rt__dconn_t *c, const rt__dist_ev_t *ev)
+{
+    if (ev->hdr.body_len > c->d->max_frame) {
+        bad_frame(c, "body over dist.max_frame_bytes");
+        return -1;
+    }
+    if (payload_of(c, ev, &c->bpb) < 0)
+        return -1;
+    if (rt_buf_new((size_t)ev->hdr.body_len, &c->body) < 0) {
+        bad_frame(c, "no memory for the body");
+        return -1;
+    }
+    c->bhdr = ev->hdr;
+    c->body_have = 0;
+    return 0;
 }
 
 /* Decode frames from p[0..n). @return -1 once c is closing. */
@@ -227,17 +256,11 @@ static int read_frames(rt__dconn_t *c, const uint8_t *p, size_t n)
         p += k;
         n -= (size_t)k;
         if (ev.kind == RT__DIST_EV_FRAME && ev.hdr.body_len == 0) {
-            if (frame_done(c, &ev.hdr, ev.payload, ev.payload_len, NULL) < 0)
+            if (frame_done(c, &ev) < 0)
                 return -1;
         } else if (ev.kind == RT__DIST_EV_FRAME) {
-            if (ev.hdr.body_len > c->d->max_frame || ev.hdr.pb != 0 ||
-                ev.payload_len != 0 ||
-                rt_buf_new((size_t)ev.hdr.body_len, &c->body) < 0) {
-                bad_frame(c, "bad body");
+            if (body_begin(c, &ev) < 0)
                 return -1;
-            }
-            c->bhdr = ev.hdr;
-            c->body_have = 0;
         } else if (ev.kind == RT__DIST_EV_BODY) {
             memcpy(rt_buf_data(c->body) + c->body_have, ev.body, ev.body_len);
             c->body_have += ev.body_len;
@@ -249,7 +272,9 @@ static int read_frames(rt__dconn_t *c, const uint8_t *p, size_t n)
                     bad_frame(c, "bad body");
                     return -1;
                 }
-                if (frame_done(c, &c->bhdr, NULL, 0, b) < 0)
+                ProtobufCMessage *pb = c->bpb;
+                c->bpb = NULL;
+                if (rt__dist_deliver(c->d, c->node, &c->bhdr, pb, b) < 0)
                     return -1;
             }
         }

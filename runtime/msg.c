@@ -2,6 +2,7 @@
  * msg.c - message headers from the pool; payload helpers.
  */
 #include <protobuf-c/protobuf-c.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/actor.h"
@@ -49,6 +50,32 @@ void rt_msg_set_buf(rt_msg_t *m, rt_buf_t *b)
     m->payload_free = buf_free;
 }
 
+static void body_free(void *p)
+{
+    rt_body_t *b = p;
+    if (b->pb != NULL)
+        protobuf_c_message_free_unpacked(b->pb, NULL);
+    rt_buf_unref(b->buf);
+    free(b);
+}
+
+void rt_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf)
+{
+    rt_body_t *b = cleo_xmalloc(sizeof *b); /* STYLE rule 26 */
+    b->pb = pb;
+    b->buf = buf;
+    if (m->payload_free != NULL && m->payload != NULL)
+        m->payload_free(m->payload);
+    m->payload = b;
+    m->payload_free = body_free;
+}
+
+rt_body_t *rt_msg_body(const rt_msg_t *m)
+{
+    return m->payload != NULL && m->payload_free == body_free ? m->payload
+                                                              : NULL;
+}
+
 int rt__msg_payload_kind(const rt_msg_t *m)
 {
     if (m->payload == NULL)
@@ -57,5 +84,7 @@ int rt__msg_payload_kind(const rt_msg_t *m)
         return RT__PAYLOAD_PB;
     if (m->payload_free == buf_free)
         return RT__PAYLOAD_BUF;
+    if (m->payload_free == body_free)
+        return RT__PAYLOAD_BODY;
     return -1;
 }

@@ -201,6 +201,23 @@ RT_API void rt_msg_set_pb(rt_msg_t *m, void *pb);
  *  @param b takes one reference. */
 RT_API void rt_msg_set_buf(rt_msg_t *m, rt_buf_t *b);
 
+/** A record and bulk bytes together (a whole-object PUT or GET): both
+ *  cross the wire, the record packed, the bytes as the frame's body. */
+typedef struct rt_body_s {
+    void *pb;      /* a protobuf-c message (ProtobufCMessage *), or NULL */
+    rt_buf_t *buf; /* one reference, or NULL */
+} rt_body_t;
+
+/** Make {pb, buf} m's payload, freed with the message (pb as
+ *  rt_msg_set_pb frees it). Any payload m had is freed first. Aborts on
+ *  out-of-memory (a fixed-size struct).
+ *  @param pb takes. @param buf takes one reference. */
+RT_API void rt_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf);
+
+/** m's payload as a body, or NULL if it was not set by rt_msg_set_body().
+ *  @return valid until m is freed or its payload taken. */
+RT_API rt_body_t *rt_msg_body(const rt_msg_t *m);
+
 /* ---------------------------------------------------------------------
  * Reference-counted buffers for bulk data: a 5 MiB chunk travels between
  * actors by reference, never copied.
@@ -708,7 +725,8 @@ RT_API RT_WUR int rt_introspect_start(rt_t *rt, rt_actor_t *self,
  * once, and fails calls in flight with CLEO_ENOCONNECTION. A message to a
  * remote pid must carry a protobuf-c payload (rt_msg_set_pb, its type
  * registered with rt_dist_register_pb on the receiving node), a buffer
- * (rt_msg_set_buf; sent as the frame's body) or nothing. Pids inside
+ * (rt_msg_set_buf; sent as the frame's body), both (rt_msg_set_body) or
+ * nothing. Pids inside
  * payloads are not translated: only a frame's to and from are.
  * ------------------------------------------------------------------- */
 
@@ -805,7 +823,8 @@ typedef struct rt_dist_node_info_s {
     uint64_t last_recv_ms; /* ms since anything (a tick at least) came */
 } rt_dist_node_info_t;
 
-/** Snapshot the node table (peers ever known; local node excluded).
+/** Snapshot the node table: each peer ever known, in its newest
+ *  creation (the local node excluded).
  *  @param out borrows: room for max entries. @return entries written. */
 RT_API uint32_t rt_dist_nodes(rt_t *rt, rt_dist_node_info_t *out, uint32_t max);
 

@@ -1,7 +1,7 @@
 /*
- * client.c - the engine's message payloads (sto_body_t) and the blocking
- * client helpers: build a storage.proto request, call the registered
- * engine, take the status and record out of the reply.
+ * client.c - the blocking client helpers: build a storage.proto request,
+ * call the registered engine, take the status and record out of the
+ * reply.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,37 +12,11 @@
 #include "storage/pb.h"
 #include "storage/sto.h"
 
-static void body_free(void *p)
-{
-    sto_body_t *b = p;
-    if (b->pb != NULL)
-        protobuf_c_message_free_unpacked(b->pb, NULL);
-    rt_buf_unref(b->buf);
-    free(b);
-}
-
-void sto_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf)
-{
-    sto_body_t *b = cleo_xmalloc(sizeof *b); /* STYLE rule 26 */
-    b->pb = pb;
-    b->buf = buf;
-    if (m->payload_free != NULL && m->payload != NULL)
-        m->payload_free(m->payload);
-    m->payload = b;
-    m->payload_free = body_free;
-}
-
-sto_body_t *sto_msg_body(const rt_msg_t *m)
-{
-    return m->payload != NULL && m->payload_free == body_free ? m->payload
-                                                              : NULL;
-}
-
 /* ---- requests ------------------------------------------------------ */
 
 /* Call the engine with req and return the reply's status; on 0, *out
- * gives the reply's payload (NULL if none) unless out is NULL. */
-static int call(rt_t *rt, rt_msg_t *req, void **out)
+ * gives the reply itself. */
+static int call_reply(rt_t *rt, rt_msg_t *req, rt_msg_t **out)
 {
     rt_pid_t pid = rt_whereis(rt, STO_ENGINE_NAME);
     if (pid == RT_PID_NONE) {
@@ -54,11 +28,25 @@ static int call(rt_t *rt, rt_msg_t *req, void **out)
     if (rc < 0)
         return rc;
     rc = reply->reason;
+    if (rc == 0)
+        *out = reply;
+    else
+        rt_msg_free(reply);
+    return rc;
+}
+
+/* As call_reply(); on 0, *out gives the reply's payload (NULL if none)
+ * unless out is NULL. */
+static int call(rt_t *rt, rt_msg_t *req, void **out)
+{
+    rt_msg_t *reply = NULL;
+    int rc = call_reply(rt, req, &reply);
     if (rc == 0 && out != NULL) {
         *out = reply->payload;
         reply->payload = NULL; /* given to the caller */
     }
-    rt_msg_free(reply);
+    if (rc == 0)
+        rt_msg_free(reply);
     return rc;
 }
 
@@ -147,7 +135,7 @@ int sto_client_put_sync(rt_t *rt, const char *bucket, const char *key,
                         Cleo__Storage__ObjectInfo **out)
 {
     rt_msg_t *m = rt_msg_new(STO_MSG_PUT);
-    sto_msg_set_body(m, put_req(bucket, key, o), body);
+    rt_msg_set_body(m, put_req(bucket, key, o), body);
     void *p = NULL;
     int rc = call(rt, m, &p);
     if (rc == 0 && out != NULL)
@@ -160,16 +148,20 @@ int sto_client_put_sync(rt_t *rt, const char *bucket, const char *key,
 int sto_client_get_sync(rt_t *rt, const char *bucket, const char *key,
                         rt_buf_t **body, Cleo__Storage__ObjectInfo **info)
 {
-    void *p = NULL;
-    int rc = call(rt, object_req(STO_MSG_GET, bucket, key), &p);
+    rt_msg_t *reply = NULL;
+    int rc = call_reply(rt, object_req(STO_MSG_GET, bucket, key), &reply);
     if (rc < 0)
         return rc;
-    sto_body_t *b = p; /* the engine's reply: always a body on success */
+    rt_body_t *b = rt_msg_body(reply); /* always a body on success */
+    if (b == NULL) {
+        rt_msg_free(reply);
+        return CLEO_EPROTO;
+    }
     *body = b->buf;
     b->buf = NULL;
     if (info != NULL)
         *info = b->pb, b->pb = NULL;
-    body_free(b);
+    rt_msg_free(reply);
     return 0;
 }
 

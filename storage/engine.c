@@ -410,12 +410,15 @@ static int on_done(rt_actor_t *self, engine_t *e, rt_msg_t *m)
         rt_pid_t pid;
         int rc = sto__stream_adopt_get(self, e->ref, j->get, j->left, j->owner,
                                        e->conf->stream_idle_ms, &pid);
-        if (rc == 0)
-            ((Cleo__Storage__GetOpen *)j->res)->stream = pid, j->get = NULL;
+        if (rc == 0) { /* the stream is the reply's sender: see sto.h */
+            ((Cleo__Storage__GetOpen *)j->res)->stream = 1;
+            reply->from = pid;
+            j->get = NULL;
+        }
         reply->reason = rc;
     }
     if (reply->reason == 0 && j->out != NULL)
-        sto_msg_set_body(reply, j->res, j->out);
+        rt_msg_set_body(reply, j->res, j->out);
     else if (reply->reason == 0 && j->res != NULL)
         rt_msg_set_pb(reply, j->res);
     if (reply->reason == 0)

@@ -54,7 +54,7 @@ bool sto__job_is_valid(const rt_msg_t *req)
     const ProtobufCMessageDescriptor *d = req_desc(req->type);
     if (d == NULL)
         return true; /* BUCKET_LIST: no payload */
-    sto_body_t *b = sto_msg_body(req);
+    rt_body_t *b = rt_msg_body(req);
     if (req->type == STO_MSG_PUT)
         return b != NULL && b->buf != NULL && is_record(b->pb, d);
     return b == NULL && is_record(req->payload, d);
@@ -67,7 +67,7 @@ sto__job_t *sto__job_new(sto__dbref_t *ref, rt_msg_t *req, rt_from_t from)
     j->type = req->type;
     j->from = from;
     j->owner = req->arg != 0 ? (rt_pid_t)req->arg : from.pid;
-    sto_body_t *b = sto_msg_body(req);
+    rt_body_t *b = rt_msg_body(req);
     if (b != NULL) { /* the emptied body is freed with req */
         j->req = b->pb, j->body = b->buf;
         b->pb = NULL, b->buf = NULL;

@@ -570,7 +570,7 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
  *
  * Every request is a call (rt_call / gen_server_call*). Its payload is
  * the proto/storage.proto record named beside its id, set with
- * rt_msg_set_pb(), except PUT (sto_msg_set_body()). The reply has the
+ * rt_msg_set_pb(), except PUT (rt_msg_set_body()). The reply has the
  * request's type, the status in reply->reason (0 or a code of the
  * matching sto_* call above; CLEO_EBADREQ for a missing or wrong payload
  * or an unknown type) and, when the status is 0, the payload named.
@@ -594,20 +594,23 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
 #define STO_MSG_DELETE (STO_MSG_BASE + 0x11u)
 /* ListReq -> ListReply */
 #define STO_MSG_LIST (STO_MSG_BASE + 0x12u)
-/* sto_body_t {PutReq, the bytes} -> ObjectInfo */
+/* rt_body_t {PutReq, the bytes} -> ObjectInfo */
 #define STO_MSG_PUT (STO_MSG_BASE + 0x13u)
-/* ObjectReq -> sto_body_t {ObjectInfo, the bytes}; CLEO_ELIMIT for an
+/* ObjectReq -> rt_body_t {ObjectInfo, the bytes}; CLEO_ELIMIT for an
  * object over STO_WHOLE_MAX (stream it instead) */
 #define STO_MSG_GET (STO_MSG_BASE + 0x14u)
 
 /* ---- streams: any size, one block in memory -------------------------
- * PUT_BEGIN and MPU_PART_BEGIN answer with a StreamRef: the pid of a
- * stream actor (linked to the engine) that owns the open put. Send it
+ * PUT_BEGIN and MPU_PART_BEGIN answer with a StreamRef from a stream
+ * actor (linked to the engine) that owns the open put: the reply's
+ * sender (m->from) is the stream's pid, as a pid only crosses nodes in a
+ * frame's from. Send it
  * WRITE calls (payload: an rt_buf_t set with rt_msg_set_buf(), one at a
  * time: wait for each reply, which is the backpressure) and then one
  * COMMIT (PutCommit -> ObjectInfo, or PartInfo for a part) or ABORT
  * (no payload -> no payload). GET_OPEN answers with a body {GetOpen, the
- * first block}; when GetOpen.stream is not 0, READ calls to it answer
+ * first block}; when GetOpen.stream is not 0, READ calls to the reply's
+ * sender (the stream) answer
  * with the next block as an rt_buf_t payload (at most one chunk), an
  * empty one at the end. A stream stops after COMMIT, ABORT, the end of a
  * read, an error, when the caller that opened it dies (it monitors it)
@@ -642,7 +645,7 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
 #define STO_MSG_STREAM_COMMIT (STO_MSG_BASE + 0x22u)
 /* to a stream: no payload -> no payload */
 #define STO_MSG_STREAM_ABORT (STO_MSG_BASE + 0x23u)
-/* GetReq -> sto_body_t {GetOpen, first block} */
+/* GetReq -> rt_body_t {GetOpen, first block} */
 #define STO_MSG_GET_OPEN (STO_MSG_BASE + 0x24u)
 /* to a stream: no payload -> rt_buf_t (empty at the end) */
 #define STO_MSG_STREAM_READ (STO_MSG_BASE + 0x25u)
@@ -689,24 +692,6 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
 
 #define STO_WHOLE_MAX ((uint64_t)64 << 20) /* bytes of a whole-object GET */
 #define STO_CLIENT_TIMEOUT_MS 60000u       /* the client helpers' timeout */
-
-/** The payload of a whole-object PUT request or GET reply: a record and
- *  the object's bytes, moved between actors by reference. */
-typedef struct sto_body_s {
-    void *pb;      /* a proto/storage.proto record (ProtobufCMessage *) */
-    rt_buf_t *buf; /* the object's bytes: one reference */
-} sto_body_t;
-
-/** Make {pb, buf} m's payload, freed with the message. Aborts on
- *  out-of-memory (a fixed-size struct).
- *  @param pb takes (freed as rt_msg_set_pb() does). @param buf takes one
- *  reference. */
-STO_API void sto_msg_set_body(rt_msg_t *m, void *pb, rt_buf_t *buf);
-
-/** m's payload as a body, or NULL if it is not one (not set with
- *  sto_msg_set_body()). @return valid until m is freed or its payload
- *  taken. */
-STO_API sto_body_t *sto_msg_body(const rt_msg_t *m);
 
 /** What the storage actors start with: the engine, the scrubber and the
  *  compactor all take a `const sto_engine_conf_t *` as spec->arg, which

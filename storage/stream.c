@@ -509,14 +509,13 @@ static void done_payload(rt_actor_t *self, stream_t *s, sjob_t *j,
     case OP_OPEN_PART: {
         Cleo__Storage__StreamRef *r = sto__pb_calloc(1, sizeof *r);
         cleo__storage__stream_ref__init(r);
-        r->stream = rt_self(self);
+        r->stream = 1; /* the stream is this reply's sender */
         rt_msg_set_pb(reply, r);
         return;
     }
     case OP_OPEN_GET:
-        ((Cleo__Storage__GetOpen *)j->res)->stream =
-            s->left > 0 ? rt_self(self) : 0;
-        sto_msg_set_body(reply, j->res, j->buf);
+        ((Cleo__Storage__GetOpen *)j->res)->stream = s->left > 0;
+        rt_msg_set_body(reply, j->res, j->buf);
         j->res = NULL, j->buf = NULL;
         return;
     case OP_COMMIT:

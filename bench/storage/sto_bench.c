@@ -133,7 +133,7 @@ static rt_msg_t *next_req(client_t *c)
         r->bucket = pb_strdup(BUCKET);
         r->key = pb_strdup(key);
         rt_msg_t *m = rt_msg_new(STO_MSG_PUT);
-        sto_msg_set_body(m, r, rt_buf_ref(c->body));
+        rt_msg_set_body(m, r, rt_buf_ref(c->body));
         return m;
     }
     int j;
@@ -176,7 +176,7 @@ static int on_reply(rt_actor_t *self, rt_msg_t *r, int status, void *data)
     if (status < 0)
         die(c->put ? "put" : "get", status);
     if (!c->put) {
-        sto_body_t *b = sto_msg_body(r);
+        rt_body_t *b = rt_msg_body(r);
         if (b == NULL || rt_buf_len(b->buf) != c->size)
             die("get: wrong body", CLEO_EPROTO);
     }
@@ -573,7 +573,7 @@ static int on_begin(rt_actor_t *self, rt_msg_t *r, int status, void *data)
 {
     streamer_t *st = data;
     check("put_begin", r, status);
-    st->stream = ((Cleo__Storage__StreamRef *)r->payload)->stream;
+    st->stream = r->from; /* the stream answers for itself */
     return write_next(self, st);
 }
 
@@ -606,9 +606,9 @@ static int on_open(rt_actor_t *self, rt_msg_t *r, int status, void *data)
 {
     streamer_t *st = data;
     check("get_open", r, status);
-    sto_body_t *b = sto_msg_body(r);
+    rt_body_t *b = rt_msg_body(r);
     Cleo__Storage__GetOpen *g = b->pb;
-    st->stream = g->stream;
+    st->stream = g->stream != 0 ? r->from : RT_PID_NONE;
     if (g->len != GIB)
         die("get_open: wrong size", CLEO_EPROTO);
     return on_block(self, st, b->buf != NULL ? rt_buf_len(b->buf) : 0);

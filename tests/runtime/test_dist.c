@@ -399,3 +399,24 @@ Test(dist, a_send_to_an_unknown_name_is_dropped)
     }
     cr_assert_eq(st.dropped, 1);
 }
+
+Test(dist, a_record_and_its_bytes_cross_together)
+{
+    rt_pid_t echo = rt_dist_named(rtt_rt, b_on_a, "echo");
+    rt_buf_t *b;
+    cr_assert_eq(rt_buf_new(100000, &b), 0);
+    memset(rt_buf_data(b), 'z', 100000);
+    cr_assert_eq(rt_buf_set_len(b, 100000), 0);
+    rt_msg_t *m = pbmsg(T_ECHO, 9);
+    void *pb = m->payload;
+    m->payload = NULL; /* moved into the body */
+    rt_msg_set_body(m, pb, b);
+    cr_assert_eq(rt_send(rtt_rt, echo, m), 0);
+    rt_msg_t *r = expect_from_b(T_ECHOED);
+    rt_body_t *body = rt_msg_body(r);
+    cr_assert_not_null(body);
+    cr_assert_eq(((Cleo__Dist__FrameHeader *)body->pb)->tag, 9);
+    cr_assert_eq(rt_buf_len(body->buf), 100000);
+    cr_assert_eq(rt_buf_data(body->buf)[99999], 'z');
+    rt_msg_free(r);
+}

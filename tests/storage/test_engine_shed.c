@@ -152,7 +152,7 @@ static int put_begin(const char *key, rt_pid_t *out)
     rt_msg_t *reply = NULL;
     int rc = call(engine(), m, &reply);
     if (rc == 0)
-        *out = ((Cleo__Storage__StreamRef *)reply->payload)->stream;
+        *out = reply->from; /* the stream answers for itself */
     rt_msg_free(reply);
     return rc;
 }

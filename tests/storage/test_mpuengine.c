@@ -367,8 +367,7 @@ static int part_stream(rt_inbox_t *owner, const char *key, const char *id,
     rt_pid_t eng = rt_whereis(T_rt, STO_ENGINE_NAME);
     cr_assert_eq(gen_server_call_sync(T_rt, eng, m, 10000, &reply), 0);
     int rc = reply->reason;
-    rt_pid_t st = rc == 0 ? ((Cleo__Storage__StreamRef *)reply->payload)->stream
-                          : RT_PID_NONE;
+    rt_pid_t st = rc == 0 ? reply->from : RT_PID_NONE;
     rt_msg_free(reply);
     for (size_t o = 0; rc == 0 && o < n; o += 50000) {
         size_t len = n - o < 50000 ? n - o : 50000;

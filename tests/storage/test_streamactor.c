@@ -139,7 +139,8 @@ static int put_begin(const char *bucket, const char *key, rt_pid_t *out)
     if (rc == 0) {
         Cleo__Storage__StreamRef *sr = reply->payload;
         cr_assert_not_null(sr);
-        *out = sr->stream;
+        cr_assert_neq(sr->stream, 0);
+        *out = reply->from; /* the stream answers for itself */
     }
     rt_msg_free(reply);
     return rc;
@@ -226,10 +227,12 @@ static int get_open(const char *key, const sto_range_t *rg,
     rt_msg_t *reply = NULL;
     int rc = call(engine(), m, &reply);
     if (rc == 0) {
-        sto_body_t *b = sto_msg_body(reply);
+        rt_body_t *b = rt_msg_body(reply);
         cr_assert_not_null(b);
         *open = b->pb, *block = b->buf;
         b->pb = NULL, b->buf = NULL;
+        if ((*open)->stream != 0) /* the stream is the reply's sender */
+            (*open)->stream = reply->from;
     }
     rt_msg_free(reply);
     return rc;
@@ -406,7 +409,8 @@ Test(sto_streamactor, caller_is_the_owner_without_arg)
     rt_msg_set_pb(m, r);
     rt_msg_t *reply = NULL;
     cr_assert_eq(call(engine(), m, &reply), 0);
-    rt_pid_t st = ((Cleo__Storage__StreamRef *)reply->payload)->stream;
+    cr_assert_neq(((Cleo__Storage__StreamRef *)reply->payload)->stream, 0);
+    rt_pid_t st = reply->from;
     rt_msg_free(reply);
     await_dead(st);
     cr_assert_eq(head("k"), CLEO_ENOTFOUND);
@@ -642,7 +646,8 @@ static int put_part(const char *upload_id, uint32_t pn, size_t n, uint32_t s,
         rt_msg_free(reply);
         return rc;
     }
-    rt_pid_t st = ((Cleo__Storage__StreamRef *)reply->payload)->stream;
+    cr_assert_neq(((Cleo__Storage__StreamRef *)reply->payload)->stream, 0);
+    rt_pid_t st = reply->from;
     rt_msg_free(reply);
     uint8_t *b = malloc(n);
     for (size_t i = 0; i < n; i++)
