@@ -45,6 +45,10 @@ typedef struct gw_conf_s {
     uint32_t max_conns;         /* per listener */
     uint64_t cache_max_bytes;   /* object cache; 0 = off */
     uint64_t cache_max_object_bytes;
+    /* The node that runs the storage and manager roles when this one
+     * does not ("name@host:port", from cluster.nodes); NULL or "" = this
+     * node. Requests then go to {name, node} pids over distribution. */
+    const char *peer;
 } gw_conf_t;
 
 /** Fill c with the defaults (S3 on 127.0.0.1:8080). */

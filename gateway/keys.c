@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gateway/err.h"
+#include "gateway/ring.h"
 #include "gateway/sock.h"
 #include "manager/mgr.h"
 #include "proto/manager.pb-c.h"
@@ -85,7 +86,7 @@ int gw__keys_lookup(gw_req_t *r, const char *access_key, gw_key_fn fn)
             strcmp(s->k.access_key, access_key) == 0)
             return fn(r, &s->k, 0);
     }
-    rt_pid_t mgr = rt_whereis(rt, MGR_USERS_NAME);
+    rt_pid_t mgr = gw__role_pid(r->conf, rt, MGR_USERS_NAME);
     if (mgr == RT_PID_NONE)
         return GW_EUNAVAILABLE;
     Cleo__Manager__KeyReq *q = malloc(sizeof *q);

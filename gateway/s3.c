@@ -247,7 +247,7 @@ static int on_reply(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
 int s3_storage_check(gw_req_t *r, s3_t *s)
 {
     rt_t *rt = gw__req_rt(r);
-    rt_pid_t to = gw__ring_storage(rt, s->bucket);
+    rt_pid_t to = gw__ring_storage(r->conf, rt, s->bucket);
     if (to == 0)
         return GW_EUNAVAILABLE;
     return rt_is_overloaded(rt, to) ? CLEO_EOVERLOAD : 0;
@@ -259,7 +259,7 @@ int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn)
     rt_actor_t *self = gw__req_actor(r);
     bool fresh = to == 0; /* a new request, not a stream's next step */
     if (fresh)
-        to = gw__ring_storage(rt_actor_rt(self), s->bucket);
+        to = gw__ring_storage(r->conf, rt_actor_rt(self), s->bucket);
     if (to == 0) {
         rt_msg_free(req);
         return GW_EUNAVAILABLE;

@@ -76,7 +76,7 @@ static int send_next(gw_req_t *r, s3_t *s, multi_t *mt)
     while (mt->next < mt->req.n && mt->next - mt->done < WINDOW) {
         size_t i = mt->next++;
         mt->out[i].key = mt->req.objs[i].key;
-        rt_pid_t to = gw__ring_storage(rt, s->bucket);
+        rt_pid_t to = gw__ring_storage(r->conf, rt, s->bucket);
         if (rt_is_overloaded(rt, to)) { /* shed: this key is not deleted */
             mt->out[i].err = CLEO_EOVERLOAD;
             mt->done++;

@@ -336,8 +336,10 @@ static int encode(rt_dist_t *d, rt__dnode_t *n, rt_pid_t to, const rt_msg_t *m,
         return CLEO_EINVAL;
     if (pb != NULL)
         h.pb = rt__dist_pb_hash(pb->descriptor->name);
-    if (b != NULL)
+    if (b != NULL) {
+        h.body = true;
         h.body_len = rt_buf_len(b);
+    }
     if (RT_PID_GEN(to) == 0) {
         const char *nm = rt__dist_name_of(d, RT_PID_SLOT(to));
         if (nm == NULL)

@@ -214,13 +214,20 @@ static int payload_of(rt__dconn_t *c, const rt__dist_ev_t *ev,
     return 0;
 }
 
-/* A whole frame without a body. */
+/* A whole frame without body bytes (but maybe an empty buffer). */
 static int frame_done(rt__dconn_t *c, const rt__dist_ev_t *ev)
 {
     ProtobufCMessage *pb;
+    rt_buf_t *empty = NULL;
     if (payload_of(c, ev, &pb) < 0)
         return -1;
-    return rt__dist_deliver(c->d, c->node, &ev->hdr, pb, NULL);
+    if (ev->hdr.body && rt_buf_new(0, &empty) < 0) {
+        if (pb != NULL)
+            protobuf_c_message_free_unpacked(pb, NULL);
+        bad_frame(c, "no memory for the body");
+        return -1;
+    }
+    return rt__dist_deliver(c->d, c->node, &ev->hdr, pb, empty);
 }
 
 /* A frame whose body follows: keep its header and payload until the body

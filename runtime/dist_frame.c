@@ -30,6 +30,7 @@ static void hdr_to_pb(const rt__dist_hdr_t *h, Cleo__Dist__FrameHeader *pb)
     pb->tag = h->tag;
     pb->body_len = h->body_len;
     pb->pb = h->pb;
+    pb->body = h->body || h->body_len > 0;
     /* protobuf-c packs a string field only when it is not "" */
     pb->to_name = (char *)h->to_name;
 }
@@ -177,6 +178,7 @@ static int frame_parse(rt__dist_dec_t *d, const uint8_t *q, size_t l,
         .tag = pb->tag,
         .body_len = pb->body_len,
         .pb = pb->pb,
+        .body = pb->body || pb->body_len > 0,
     };
     size_t nl = pb->to_name != NULL ? strlen(pb->to_name) : 0;
     if (nl < sizeof h.to_name && nl > 0)

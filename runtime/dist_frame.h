@@ -43,6 +43,7 @@ typedef struct rt__dist_hdr_s {
     uint32_t tag;              /* sender's small per-message value */
     uint64_t body_len;         /* raw body bytes after the frame */
     uint32_t pb;               /* payload type hash (FNV-1a of the full name) */
+    bool body;                 /* a buffer of body_len bytes (maybe 0) */
     char to_name[RT_NAME_MAX]; /* "" or the registered name `to` means */
 } rt__dist_hdr_t;
 

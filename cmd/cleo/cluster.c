@@ -4,11 +4,53 @@
  */
 #include "cluster.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
+
+#include "proto/types.h"
+
+/* True if peer ("name@host:port") names this node. */
+static bool is_self(const cfg_t *c, const char *peer)
+{
+    size_t n = strlen(c->node_name);
+    return strncmp(peer, c->node_name, n) == 0 &&
+           (peer[n] == ':' || peer[n] == '\0');
+}
+
+const char *node_first_peer(const cfg_t *c, char *buf, size_t len)
+{
+    char list[sizeof c->cluster_nodes], *save = NULL;
+    snprintf(list, sizeof list, "%s", c->cluster_nodes);
+    for (char *p = strtok_r(list, ", ", &save); p != NULL;
+         p = strtok_r(NULL, ", ", &save))
+        if (!is_self(c, p)) {
+            snprintf(buf, len, "%s", p);
+            return buf;
+        }
+    return NULL;
+}
+
+/* Every type of the roles' contracts decodes from the wire. */
+static int register_types(rt_t *rt)
+{
+    const ProtobufCMessageDescriptor *const *lists[] = {
+        cleo_proto_storage_types, cleo_proto_manager_types,
+        cleo_proto_introspect_types, cleo_proto_storage_meta_types};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        for (size_t k = 0; lists[i][k] != NULL; k++) {
+            int rc = rt_dist_register_pb(rt, lists[i][k]);
+            if (rc < 0) {
+                fprintf(stderr, "cleo: dist: type %s: %s\n", lists[i][k]->name,
+                        cleo_strerror(rc));
+                return rc;
+            }
+        }
+    return 0;
+}
 
 int node_dist_start(rt_t *rt, const cfg_t *c, const char *data)
 {
@@ -36,16 +78,16 @@ int node_dist_start(rt_t *rt, const cfg_t *c, const char *data)
                 c->dist_addr, c->dist_port, cleo_strerror(rc));
         return rc;
     }
+    if ((rc = register_types(rt)) < 0)
+        return rc;
     char list[sizeof c->cluster_nodes], *save = NULL;
     snprintf(list, sizeof list, "%s", c->cluster_nodes);
     for (char *p = strtok_r(list, ", ", &save); p != NULL;
          p = strtok_r(NULL, ", ", &save)) {
         uint16_t idx;
-        rc = rt_dist_node(rt, p, &idx);
-        if (rc == CLEO_EINVAL && strchr(p, ':') != NULL &&
-            strncmp(p, c->node_name, strlen(c->node_name)) == 0 &&
-            p[strlen(c->node_name)] == ':')
+        if (is_self(c, p))
             continue; /* this node itself: one list serves every node */
+        rc = rt_dist_node(rt, p, &idx);
         if (rc < 0) {
             fprintf(stderr,
                     "cleo: cluster.nodes: bad peer \"%s\" (want "

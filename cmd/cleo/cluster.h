@@ -13,4 +13,8 @@
  *  on failure. @param c, data borrow. @return 0 or a negative code. */
 int node_dist_start(rt_t *rt, const cfg_t *c, const char *data);
 
+/** The first peer of cluster.nodes that is not this node, copied into
+ *  buf ("name@host:port"). @return buf, or NULL if there is none. */
+const char *node_first_peer(const cfg_t *c, char *buf, size_t len);
+
 #endif

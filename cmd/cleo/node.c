@@ -75,6 +75,11 @@ static const gw_conf_t *node_gw_conf(const cfg_t *c)
     g.max_conns = c->gw_max_conns;
     g.cache_max_bytes = c->gw_cache_max_bytes;
     g.cache_max_object_bytes = c->gw_cache_max_object_bytes;
+    /* A gateway without local storage or manager uses the peer's. */
+    static char peer[sizeof c->cluster_nodes];
+    if ((c->roles & (CFG_ROLE_STORAGE | CFG_ROLE_MANAGER)) !=
+        (CFG_ROLE_STORAGE | CFG_ROLE_MANAGER))
+        g.peer = node_first_peer(c, peer, sizeof peer);
     return &g;
 }
 

@@ -34,6 +34,16 @@ import traceback
 
 from nodeutil import Fail, free_port  # noqa: F401 (s3node.Fail too)
 
+# CLEO_SPLIT=1 (the split_* ctest entries): every Node is two processes,
+# a gateway-only front that the clients talk to and a manager+storage
+# back, joined by distribution; the same suites then run across them.
+SPLIT = os.environ.get("CLEO_SPLIT") == "1"
+SPLIT_COOKIE = "cleo-test-split-cookie"
+# cleo-adm commands the manager serves; in a split pair also `stats`,
+# whose counters the manager's admin actor reports (a gateway-only node
+# has none to show: a known gap), so split runs see the back's.
+MANAGER_CMDS = ("user", "bucket", "stats")
+
 ACCESS_KEY = "CLEOTESTADMIN0000001"
 SECRET_KEY = "cleo/test/admin/secret/key/0123456789abc"
 REGION = "us-east-1"
@@ -96,23 +106,69 @@ class Node:
         self.log_path = os.path.join(self.dir, "node.log")
         self.endpoint = "http://127.0.0.1:%d" % self.port
         self.sock = os.path.join(self.data, "cleo.sock")
+        self.back = None
+        if SPLIT:
+            self.split(name)
+
+    def split(self, name):
+        """Make this node a gateway-only front with a manager+storage back
+        process (its own data dir) that it reaches over distribution."""
+        fport, bport = free_port(), free_port()
+        front, back = name + "-front@127.0.0.1", name + "-back@127.0.0.1"
+        common = {"cluster.nodes": "%s:%d,%s:%d" % (front, fport, back,
+                                                    bport),
+                  "dist.net_ticktime": "2"}
+        self.back_sets = dict(self.sets, **common)
+        self.back_sets.update({"node.name": back, "dist.port": str(bport),
+                               "node.roles": "manager,storage",
+                               "gateway.http.port": "0",
+                               "gateway.rest.port": "0"})
+        self.sets.update(common)
+        self.sets.update({"node.name": front, "dist.port": str(fport),
+                          "node.roles": "gateway"})
+        self.back_data = os.path.join(self.dir, "back")
+        self.back_sock = os.path.join(self.back_data, "cleo.sock")
+        self.back_port = bport
+        self.extra_env.setdefault("CLEO_COOKIE", SPLIT_COOKIE)
 
     # ---- process ------------------------------------------------------
-    def start(self, timeout=20):
-        argv = [self.suite.cleo, "--data", self.data]
-        for k, v in self.sets.items():
+    def spawn(self, data, sets):
+        argv = [self.suite.cleo, "--data", data]
+        for k, v in sets.items():
             argv += ["--set", "%s=%s" % (k, v)]
         env = dict(os.environ)
         env.update({"CLEO_ACCESS_KEY": self.access_key,
                     "CLEO_SECRET_KEY": self.secret_key})
         env.update(self.extra_env)
-        self.logf = open(self.log_path, "a")
+        if self.logf is None:
+            self.logf = open(self.log_path, "a")
         self.logf.write("=== start: %s\n" % " ".join(argv))
         self.logf.flush()
-        self.proc = subprocess.Popen(argv, stdout=self.logf,
-                                     stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
-        self.suite.procs.append(self.proc)
+        p = subprocess.Popen(argv, stdout=self.logf,
+                             stderr=subprocess.STDOUT, env=env,
+                             start_new_session=True)
+        self.suite.procs.append(p)
+        return p
+
+    def start_back(self, timeout=20):
+        """The split back: up once its distribution port accepts."""
+        self.back = self.spawn(self.back_data, self.back_sets)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.back.poll() is not None:
+                raise Fail("the back node exited with %d at start; log:\n%s"
+                           % (self.back.returncode, self.log_tail()))
+            r = subprocess.run([self.suite.adm, "--socket", self.back_sock,
+                                "status"], capture_output=True, timeout=10)
+            if r.returncode == 0:  # up (and its distribution listening)
+                return
+            time.sleep(0.05)
+        raise Fail("the back node did not listen within %d s" % timeout)
+
+    def start(self, timeout=20):
+        if SPLIT and (self.back is None or self.back.poll() is not None):
+            self.start_back(timeout)
+        self.proc = self.spawn(self.data, self.sets)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
@@ -153,6 +209,13 @@ class Node:
                 except ProcessLookupError:
                     pass
                 p.wait()
+        if self.back is not None and self.back.poll() is None:
+            self.back.send_signal(signal.SIGTERM)
+            try:
+                self.back.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.back.pid, signal.SIGKILL)
+                self.back.wait()
         if self.logf:
             self.logf.close()
             self.logf = None
@@ -183,7 +246,8 @@ class Node:
 
     def credentials_file(self):
         d = {}
-        with open(os.path.join(self.data, "credentials")) as f:
+        data = self.back_data if self.back is not None else self.data
+        with open(os.path.join(data, "credentials")) as f:  # the manager's
             for line in f:
                 m = re.match(r"\s*(\w+)\s*=\s*(\S+)", line)
                 if m:
@@ -196,7 +260,11 @@ class Node:
             raise Fail("cleo-adm not found next to cleo")
         env = dict(os.environ)
         env.pop("CLEO_SOCKET", None)
-        return subprocess.run([self.suite.adm, "--socket", self.sock] +
+        sock = self.sock
+        cmd = [a for a in args if not a.startswith("-")]
+        if self.back is not None and cmd and cmd[0] in MANAGER_CMDS:
+            sock = self.back_sock  # the manager runs on the back
+        return subprocess.run([self.suite.adm, "--socket", sock] +
                               list(args), capture_output=True, text=True,
                               timeout=timeout, env=env)
 

@@ -420,3 +420,30 @@ Test(dist, a_record_and_its_bytes_cross_together)
     cr_assert_eq(rt_buf_data(body->buf)[99999], 'z');
     rt_msg_free(r);
 }
+
+Test(dist, an_empty_buffer_stays_a_buffer)
+{
+    rt_pid_t echo = rt_dist_named(rtt_rt, b_on_a, "echo");
+    rt_buf_t *b;
+    cr_assert_eq(rt_buf_new(0, &b), 0);
+    rt_msg_t *m = pbmsg(T_ECHO, 3);
+    void *pb = m->payload;
+    m->payload = NULL;
+    rt_msg_set_body(m, pb, b);
+    cr_assert_eq(rt_send(rtt_rt, echo, m), 0);
+    rt_msg_t *r = expect_from_b(T_ECHOED);
+    rt_body_t *body = rt_msg_body(r);
+    cr_assert_not_null(body, "still a record and a buffer");
+    cr_assert_not_null(body->buf);
+    cr_assert_eq(rt_buf_len(body->buf), 0);
+    rt_msg_free(r);
+    rt_msg_t *e = rt_msg_new(T_ECHO);
+    e->from = rtt_ibp;
+    cr_assert_eq(rt_buf_new(0, &b), 0);
+    rt_msg_set_buf(e, b);
+    cr_assert_eq(rt_send(rtt_rt, echo, e), 0);
+    r = expect_from_b(T_ECHOED);
+    cr_assert_not_null(r->payload, "an empty buffer arrives as one");
+    cr_assert_eq(rt_buf_len(r->payload), 0);
+    rt_msg_free(r);
+}

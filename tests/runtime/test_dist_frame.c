@@ -97,6 +97,7 @@ static rt__dist_hdr_t hdr_of(uint32_t kind, uint64_t body_len)
         .tag = 7 * kind,
         .body_len = body_len,
         .pb = 0x9e3779b9u + kind,
+        .body = body_len > 0,
         .to_name = "storage",
     };
 }
@@ -112,6 +113,7 @@ static void assert_hdr_eq(const rt__dist_hdr_t *a, const rt__dist_hdr_t *b)
     cr_assert_eq(a->tag, b->tag);
     cr_assert_eq(a->body_len, b->body_len);
     cr_assert_eq(a->pb, b->pb);
+    cr_assert_eq(a->body, b->body);
     cr_assert_str_eq(a->to_name, b->to_name);
 }
 
