@@ -140,6 +140,9 @@ static const row_t rows[] = {
     {CLEO_EOVERLOAD, ANY, {503, "SlowDown", M_SLOWDOWN}},
     {CLEO_ETIMEDOUT, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},
     {CLEO_ENOPROC, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},
+    /* the storage or manager node is unreachable (distribution) */
+    {CLEO_ENOCONNECTION, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},
+    {RT_REASON_NOCONNECTION, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},
     {CLEO_ESHUTDOWN, ANY, {503, "ServiceUnavailable", M_UNAVAIL}},
 
     /* system codes worth a better answer than 500 */
