@@ -4,9 +4,12 @@
  */
 #include "runtime/dist.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <openssl/rand.h>
@@ -74,6 +77,7 @@ static rt__dnode_t *node_new_locked(rt_dist_t *d, const char *name)
         return NULL;
     rt__dnode_t *n = cleo_xcalloc(1, sizeof *n);
     pthread_mutex_init(&n->lock, NULL);
+    n->fd = -1;
     n->idx = (uint16_t)idx;
     snprintf(n->name, sizeof n->name, "%s", name);
     d->nnodes = idx + 1;
@@ -276,12 +280,13 @@ static void oq_put(rt__dnode_t *n, const void *a, size_t al, const void *b,
 }
 
 /* Append a referenced body (entry lock held). Takes one reference. */
-static void oq_ref(rt__dnode_t *n, rt_buf_t *b)
+static void oq_ref(rt__dnode_t *n, rt_buf_t *b, size_t off)
 {
     rt__dchunk_t *t = cleo_xmalloc(sizeof *t);
     t->next = NULL;
     t->buf = b;
-    t->len = rt_buf_len(b);
+    t->off = off;
+    t->len = rt_buf_len(b) - off;
     t->cap = 0;
     if (n->oq_tail != NULL)
         n->oq_tail->next = t;
@@ -388,6 +393,35 @@ static bool reachable_locked(rt__dnode_t *n)
     return true;
 }
 
+static void send_locked(rt_dist_t *d, rt__dnode_t *n, const uint8_t *f,
+                        size_t flen, rt_buf_t *b);
+
+/* Write frame f and body b (may be NULL) straight to n's socket when
+ * nothing is queued or in flight (entry lock held). Never blocks: the
+ * socket is non-blocking. @return the bytes written (0 if it may not, or
+ * the socket would block). */
+static size_t direct_write(rt__dnode_t *n, const uint8_t *f, size_t flen,
+                           rt_buf_t *b)
+{
+    if (n->state != RT__DN_UP || n->fd < 0 || n->wbusy || n->oq_head != NULL)
+        return 0;
+    struct iovec iov[2] = {{(void *)f, flen}, {NULL, 0}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 1};
+    if (b != NULL && rt_buf_len(b) > 0) {
+        iov[1].iov_base = rt_buf_data(b);
+        iov[1].iov_len = rt_buf_len(b);
+        mh.msg_iovlen = 2;
+    }
+    ssize_t k;
+    do
+        k = sendmsg(n->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (k < 0 && errno == EINTR);
+    if (k <= 0)
+        return 0; /* would block, or an error the dist thread will see */
+    atomic_fetch_add_explicit(&n->bytes_out, (uint64_t)k, memory_order_relaxed);
+    return (size_t)k;
+}
+
 /* Queue the encoded frame (and m's body) on n, unless n cannot be
  * reached. @return 0, or CLEO_ENOCONNECTION (nothing queued). */
 static int enqueue(rt_dist_t *d, rt__dnode_t *n, const rt_msg_t *m,
@@ -401,17 +435,49 @@ static int enqueue(rt_dist_t *d, rt__dnode_t *n, const rt_msg_t *m,
     const ProtobufCMessage *pb;
     rt_buf_t *b;
     (void)payload_parts(m, &pb, &b);
-    if (b != NULL && rt_buf_len(b) <= RT__DCOPY_MAX) {
-        oq_put(n, f, flen, rt_buf_data(b), rt_buf_len(b));
-    } else {
-        oq_put(n, f, flen, NULL, 0);
-        if (b != NULL)
-            oq_ref(n, rt_buf_ref(b));
-    }
     if (is_relation(m))
         rel_add(d->rt, n, m->from);
-    rt__dist_work_unlock(d, n);
+    send_locked(d, n, f, flen, b);
     return 0;
+}
+
+void rt__dist_send_raw(rt_dist_t *d, rt__dnode_t *n, const void *p, size_t len)
+{
+    pthread_mutex_lock(&n->lock);
+    if (n->state != RT__DN_UP) {
+        pthread_mutex_unlock(&n->lock);
+        return;
+    }
+    send_locked(d, n, p, len, NULL);
+}
+
+/* Send frame f and body b (may be NULL) on n: straight to the socket if
+ * it may, the rest queued for the dist thread. Unlocks n. */
+static void send_locked(rt_dist_t *d, rt__dnode_t *n, const uint8_t *f,
+                        size_t flen, rt_buf_t *b)
+{
+    size_t blen = b != NULL ? rt_buf_len(b) : 0;
+    size_t sent = direct_write(n, f, flen, b);
+    if (sent == flen + blen) { /* all of it is on its way */
+        pthread_mutex_unlock(&n->lock);
+        return;
+    }
+    /* The rest (a partial direct write leaves only this connection's
+     * queue holding a partial frame; it is dropped if the connection
+     * goes). */
+    if (sent < flen && b != NULL && blen <= RT__DCOPY_MAX) {
+        oq_put(n, f + sent, flen - sent, rt_buf_data(b), blen);
+    } else if (sent < flen) {
+        oq_put(n, f + sent, flen - sent, NULL, 0);
+        if (b != NULL)
+            oq_ref(n, rt_buf_ref(b), 0);
+    } else if (blen - (sent - flen) <= RT__DCOPY_MAX) {
+        oq_put(n, rt_buf_data(b) + (sent - flen), blen - (sent - flen), NULL,
+               0);
+    } else {
+        oq_ref(n, rt_buf_ref(b), sent - flen);
+    }
+    rt__dist_work_unlock(d, n);
 }
 
 int rt__dist_route(rt_t *rt, rt_pid_t to, rt_msg_t *m)
@@ -627,6 +693,8 @@ void rt__dist_on_down(rt_dist_t *d, rt__dnode_t *n, bool was_up)
     n->state = dead ? RT__DN_DEAD : RT__DN_IDLE;
     n->want_connect = false;
     n->conn = NULL;
+    n->fd = -1;
+    n->wbusy = false;
     n->addr[0] = '\0';
     if (!was_up)
         n->retry_ms = rt__dist_now_ms() + 1000;
@@ -691,7 +759,7 @@ void rt__dist_requeue_named(rt__dnode_t *from, rt__dnode_t *to)
             if (!copied && c->next != NULL && c->next->buf != NULL) {
                 c = c->next; /* its referenced body */
                 if (named)
-                    oq_ref(to, rt_buf_ref(c->buf));
+                    oq_ref(to, rt_buf_ref(c->buf), 0);
             }
         }
     }

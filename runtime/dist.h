@@ -51,7 +51,8 @@ struct rt__dconn_s;
 typedef struct rt__dchunk_s {
     struct rt__dchunk_s *next;
     rt_buf_t *buf; /* a referenced body (one reference held); NULL = bytes */
-    size_t len;    /* bytes used */
+    size_t off;    /* buf: where the bytes still to send start */
+    size_t len;    /* bytes used (buf: from off) */
     size_t cap;    /* bytes at bytes[] */
     uint8_t bytes[];
 } rt__dchunk_t;
@@ -72,7 +73,12 @@ typedef struct rt__dnode_s {
     bool want_connect;      /* a connection should be opened */
     bool want_close;        /* rt_dist_disconnect: close the connection */
     uint64_t retry_ms;      /* after a failed connect: none before this */
-    rt__dchunk_t *oq_head;  /* outbound frames, in order */
+    /* Senders write a frame straight to the socket (on their own thread,
+     * under the lock) when the node is up, nothing is queued and the dist
+     * thread has no write in flight: no thread hop for the common case. */
+    int fd;     /* the UP connection's socket; -1 = none (write queued) */
+    bool wbusy; /* the dist thread has writes in flight */
+    rt__dchunk_t *oq_head; /* outbound frames, in order */
     rt__dchunk_t *oq_tail;
     uint64_t oq_bytes;
     rt_map_t rel; /* local pids with links/monitors/calls here */
@@ -110,9 +116,9 @@ typedef struct rt_dist_s {
     rt__dnode_t **work; /* dirty entries for the dist thread */
     uint32_t nwork, capwork;
 
-    /* The dist thread. */
-    pthread_t thread;
-    uv_loop_t loop;
+    /* The connections live on scheduler 0's loop (dist_conn.c). */
+    uv_loop_t *loop;
+    _Atomic int handles; /* open handles on it; stop waits for 0 */
     uv_async_t wake;
     uv_tcp_t listener;
     uv_timer_t ticker;
@@ -141,6 +147,10 @@ int rt__dist_route(rt_t *rt, rt_pid_t to, rt_msg_t *m);
 /* n (locked by the caller) has work for the dist thread: put it on the
  * work list unless it is there, unlock it, and wake the thread. */
 void rt__dist_work_unlock(rt_dist_t *d, rt__dnode_t *n);
+
+/* Bytes of one whole frame (a tick) for n if it is up: as a sender's,
+ * straight to the socket or queued behind what is. */
+void rt__dist_send_raw(rt_dist_t *d, rt__dnode_t *n, const void *p, size_t len);
 
 /* The entry for idx, or NULL. */
 rt__dnode_t *rt__dist_node_get(rt_dist_t *d, uint32_t idx);

@@ -1,9 +1,13 @@
 /*
- * dist_conn.c - the distribution thread: a libuv loop that listens,
+ * dist_conn.c - distribution's connections, on scheduler 0's libuv loop
+ * (callbacks run on that thread between actor turns): it listens,
  * connects, runs the handshake (dist_hs.c), writes the frames senders
  * queued on node entries (dist.c) and decodes what peers send
- * (dist_frame.c) into local deliveries. It alone touches sockets and
- * connections; senders reach it through entry locks and one uv_async.
+ * (dist_frame.c) into local deliveries, so a message read for an actor
+ * on that scheduler runs without a thread hop. It alone opens, reads and
+ * closes sockets; senders write whole frames straight to an idle socket
+ * (dist.c) or queue them, and reach it through entry locks and one
+ * uv_async.
  *
  * Two connections to one peer (both sides connecting at once) are
  * settled when the acceptor learns the peer's name: the connection
@@ -67,6 +71,17 @@ static void on_written(uv_write_t *req, int status)
         c->blocked = false;
         flush(c);
     }
+    if (c->wq_bytes == 0 && c->up && !c->closing) {
+        /* Idle again: senders may write directly, after what queued
+         * meanwhile goes out. */
+        rt__dnode_t *n = c->node;
+        pthread_mutex_lock(&n->lock);
+        bool more = n->oq_head != NULL;
+        n->wbusy = more;
+        pthread_mutex_unlock(&n->lock);
+        if (more)
+            flush(c);
+    }
 }
 
 /* Write a chunk list (taken) on c. */
@@ -81,12 +96,17 @@ static void write_chunks(rt__dconn_t *c, rt__dchunk_t *q)
     w->chunks = q;
     n = 0;
     for (rt__dchunk_t *k = q; k != NULL; k = k->next) {
-        char *p = k->buf ? rt_buf_data(k->buf) : (char *)k->bytes;
+        char *p = k->buf ? rt_buf_data(k->buf) + k->off : (char *)k->bytes;
         w->bufs[n++] = uv_buf_init(p, (unsigned)k->len);
         bytes += k->len;
     }
     w->bytes = bytes;
     c->wq_bytes += bytes;
+    if (c->up && c->node != NULL) { /* senders queue behind this write */
+        pthread_mutex_lock(&c->node->lock);
+        c->node->wbusy = true;
+        pthread_mutex_unlock(&c->node->lock);
+    }
     c->last_send_ms = rt__dist_now_ms();
     if (c->node != NULL)
         atomic_fetch_add_explicit(&c->node->bytes_out, bytes,
@@ -126,6 +146,7 @@ static void flush(rt__dconn_t *c)
     rt__dchunk_t *q = n->oq_head;
     n->oq_head = n->oq_tail = NULL;
     n->oq_bytes = 0;
+    n->wbusy |= q != NULL; /* before a sender can see the queue empty */
     pthread_mutex_unlock(&n->lock);
     if (q != NULL)
         write_chunks(c, q);
@@ -160,6 +181,7 @@ static void on_closed(uv_handle_t *h)
     }
     rt__dist_hs_destroy(&c->hs);
     rt__dist_dec_destroy(&c->dec);
+    atomic_fetch_sub(&d->handles, 1);
     rt_buf_unref(c->body);
     if (c->bpb != NULL)
         protobuf_c_message_free_unpacked(c->bpb, NULL);
@@ -172,6 +194,12 @@ static void conn_close(rt__dconn_t *c, const char *why)
     if (c->closing)
         return;
     c->closing = true;
+    if (c->node != NULL) { /* no sender may write to the fd once closed */
+        pthread_mutex_lock(&c->node->lock);
+        if (c->node->conn == c)
+            c->node->fd = -1;
+        pthread_mutex_unlock(&c->node->lock);
+    }
     if (c->up && why != NULL)
         fprintf(stderr, "cleo: dist: connection to %s (%s) lost: %s\n",
                 c->node->name, c->addr, why);
@@ -371,9 +399,13 @@ static void hs_done(rt__dconn_t *c)
         rt__dist_on_down(d, old, false);
     c->node = n;
     c->up = true;
+    uv_os_fd_t fd = -1;
+    (void)uv_fileno((uv_handle_t *)&c->tcp, &fd);
     pthread_mutex_lock(&n->lock);
     n->state = RT__DN_UP;
     n->conn = c;
+    n->fd = fd;
+    n->wbusy = c->wq_bytes > 0 || n->oq_head != NULL;
     n->retry_ms = 0;
     snprintf(n->addr, sizeof n->addr, "%s", c->addr);
     pthread_mutex_unlock(&n->lock);
@@ -449,7 +481,8 @@ static rt__dconn_t *conn_new(rt_dist_t *d, bool outgoing)
     c->outgoing = outgoing;
     c->rbuf = cleo_xmalloc(READ_BYTES);
     c->born_ms = c->last_recv_ms = rt__dist_now_ms();
-    (void)uv_tcp_init(&d->loop, &c->tcp);
+    (void)uv_tcp_init(d->loop, &c->tcp);
+    atomic_fetch_add(&d->handles, 1);
     c->tcp.data = c;
     (void)uv_tcp_nodelay(&c->tcp, 1);
     (void)rt__dist_dec_init(&c->dec, d->max_frame);
@@ -572,8 +605,6 @@ static void on_wake(uv_async_t *a)
             flush(c);
     }
     free(work);
-    if (atomic_load(&d->stopping))
-        uv_stop(&d->loop);
 }
 
 /* Every quarter tick: send a tick where nothing was sent, drop a peer
@@ -597,56 +628,81 @@ static void on_tick(uv_timer_t *t)
         if (c->up && now - c->last_send_ms >= d->tick_ms / 4) {
             uint8_t b[32];
             size_t len = rt__dist_frame_pack(&tick, NULL, b);
-            write_copy(c, b, len);
+            c->last_send_ms = now;
+            rt__dist_send_raw(d, c->node, b, len); /* in frame order */
         }
     }
 }
 
-static void *dist_main(void *arg)
+/* The handles distribution owns on the scheduler's loop: closing one
+ * counts down (rt__dist_conn_stop waits for zero). */
+static void on_handle_closed(uv_handle_t *h)
 {
-    rt_dist_t *d = arg;
-    (void)uv_run(&d->loop, UV_RUN_DEFAULT);
-    return NULL;
+    rt_dist_t *d = h->data;
+    atomic_fetch_sub(&d->handles, 1);
+}
+
+typedef struct {
+    rt_dist_t *d;
+    struct sockaddr_storage ss;
+    int rc;
+} start_t;
+
+/* On scheduler 0's thread: the listener, the wake-up and the ticker. */
+static void start_on_loop(void *arg)
+{
+    start_t *st = arg;
+    rt_dist_t *d = st->d;
+    uv_tcp_init(d->loop, &d->listener);
+    d->listener.data = d;
+    atomic_store(&d->handles, 1);
+    st->rc = uv_tcp_bind(&d->listener, (struct sockaddr *)&st->ss, 0);
+    if (st->rc == 0)
+        st->rc = uv_listen((uv_stream_t *)&d->listener, 128, on_connection);
+    if (st->rc < 0) {
+        uv_close((uv_handle_t *)&d->listener, on_handle_closed);
+        return;
+    }
+    int sl = sizeof st->ss;
+    (void)uv_tcp_getsockname(&d->listener, (struct sockaddr *)&st->ss, &sl);
+    d->port = ntohs(((struct sockaddr_in *)&st->ss)->sin_port);
+    uv_async_init(d->loop, &d->wake, on_wake);
+    d->wake.data = d;
+    uv_timer_init(d->loop, &d->ticker);
+    d->ticker.data = d;
+    atomic_store(&d->handles, 3);
+    uint32_t q = d->tick_ms / 4 ? d->tick_ms / 4 : 1;
+    uv_timer_start(&d->ticker, on_tick, q, q);
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+/* Let scheduler 0's loop run until every handle of d is closed. */
+static void wait_closed(rt_dist_t *d)
+{
+    while (atomic_load(&d->handles) > 0) {
+        rt__sched_call(d->rt, 0, nothing, NULL);
+        if (atomic_load(&d->handles) > 0)
+            uv_sleep(1);
+    }
 }
 
 int rt__dist_conn_start(rt_dist_t *d, const char *address, uint16_t port)
 {
-    struct sockaddr_storage ss;
-    int rc = uv_ip4_addr(address, port, (struct sockaddr_in *)&ss);
+    start_t st = {.d = d};
+    int rc = uv_ip4_addr(address, port, (struct sockaddr_in *)&st.ss);
     if (rc < 0)
-        rc = uv_ip6_addr(address, port, (struct sockaddr_in6 *)&ss);
+        rc = uv_ip6_addr(address, port, (struct sockaddr_in6 *)&st.ss);
     if (rc < 0)
         return CLEO_EINVAL;
-    if ((rc = uv_loop_init(&d->loop)) < 0)
-        return rc;
-    uv_tcp_init(&d->loop, &d->listener);
-    d->listener.data = d;
-    rc = uv_tcp_bind(&d->listener, (struct sockaddr *)&ss, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&d->listener, 128, on_connection);
-    if (rc < 0) {
-        uv_close((uv_handle_t *)&d->listener, NULL);
-        (void)uv_run(&d->loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(&d->loop);
-        return rc;
-    }
-    int sl = sizeof ss;
-    (void)uv_tcp_getsockname(&d->listener, (struct sockaddr *)&ss, &sl);
-    d->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    uv_async_init(&d->loop, &d->wake, on_wake);
-    d->wake.data = d;
-    uv_timer_init(&d->loop, &d->ticker);
-    d->ticker.data = d;
-    uint32_t q = d->tick_ms / 4 ? d->tick_ms / 4 : 1;
-    uv_timer_start(&d->ticker, on_tick, q, q);
-    rc = pthread_create(&d->thread, NULL, dist_main, d);
-    if (rc != 0) {
-        uv_close((uv_handle_t *)&d->listener, NULL);
-        uv_close((uv_handle_t *)&d->wake, NULL);
-        uv_close((uv_handle_t *)&d->ticker, NULL);
-        (void)uv_run(&d->loop, UV_RUN_DEFAULT);
-        (void)uv_loop_close(&d->loop);
-        return -rc;
+    d->loop = rt__sched_loop(d->rt, 0);
+    rt__sched_call(d->rt, 0, start_on_loop, &st);
+    if (st.rc < 0) {
+        wait_closed(d);
+        return st.rc;
     }
     d->running = true;
     return 0;
@@ -657,18 +713,19 @@ void rt__dist_conn_kick(rt_dist_t *d)
     (void)uv_async_send(&d->wake);
 }
 
-static void close_walk(uv_handle_t *h, void *arg)
+/* On scheduler 0's thread: write what is queued, then close everything
+ * (quietly: no NODEDOWN into a runtime that is stopping). */
+static void stop_on_loop(void *arg)
 {
-    (void)arg;
-    if (uv_is_closing(h))
-        return;
-    if (h->type == UV_TCP && h->data != NULL && h->data != arg) {
-        rt__dconn_t *c = h->data;
-        c->up = false; /* no NODEDOWN deliveries into a stopped runtime */
+    rt_dist_t *d = arg;
+    on_wake(&d->wake);
+    for (rt__dconn_t *c = d->conns; c != NULL; c = c->next) {
+        c->up = false;
         conn_close(c, NULL);
-        return;
     }
-    uv_close(h, NULL);
+    uv_close((uv_handle_t *)&d->listener, on_handle_closed);
+    uv_close((uv_handle_t *)&d->wake, on_handle_closed);
+    uv_close((uv_handle_t *)&d->ticker, on_handle_closed);
 }
 
 void rt__dist_conn_stop(rt_dist_t *d)
@@ -676,14 +733,7 @@ void rt__dist_conn_stop(rt_dist_t *d)
     if (!d->running)
         return;
     d->running = false;
-    /* One last pass writes what the dying actors queued, then the loop
-     * stops; the writes get a moment to leave before sockets close. */
     atomic_store(&d->stopping, 1);
-    uv_async_send(&d->wake);
-    pthread_join(d->thread, NULL);
-    uv_run(&d->loop, UV_RUN_NOWAIT);
-    uv_walk(&d->loop, close_walk, d);
-    while (uv_run(&d->loop, UV_RUN_NOWAIT) != 0)
-        ;
-    (void)uv_loop_close(&d->loop);
+    rt__sched_call(d->rt, 0, stop_on_loop, d);
+    wait_closed(d);
 }

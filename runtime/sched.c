@@ -337,9 +337,59 @@ static void run(rt_sched_t *s, rt_actor_t *a)
         (void)enqueue(a->sched >= 0 ? &s->rt->scheds[a->sched] : s, a);
 }
 
+/* A function to run on a scheduler's thread (rt__sched_call). */
+typedef struct rt__scall_s {
+    struct rt__scall_s *next;
+    void (*fn)(void *);
+    void *arg;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+} rt__scall_t;
+
 static void on_wake(uv_async_t *h)
 {
-    (void)h;
+    rt_sched_t *s = h->data;
+    rt__scall_t *c =
+        atomic_exchange_explicit(&s->calls, NULL, memory_order_acquire);
+    while (c != NULL) { /* newest first: callers wait, so order is moot */
+        rt__scall_t *next = c->next;
+        c->fn(c->arg);
+        pthread_mutex_lock(&c->lock);
+        c->done = true;
+        pthread_cond_signal(&c->cond);
+        pthread_mutex_unlock(&c->lock);
+        c = next;
+    }
+}
+
+uv_loop_t *rt__sched_loop(rt_t *rt, uint32_t k)
+{
+    return &rt->scheds[k].loop;
+}
+
+void rt__sched_call(rt_t *rt, uint32_t k, void (*fn)(void *), void *arg)
+{
+    rt_sched_t *s = &rt->scheds[k];
+    if (rt__tls_sched == s) {
+        fn(arg);
+        return;
+    }
+    rt__scall_t c = {.fn = fn, .arg = arg};
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_cond_init(&c.cond, NULL);
+    rt__scall_t *old = atomic_load_explicit(&s->calls, memory_order_relaxed);
+    do
+        c.next = old;
+    while (!atomic_compare_exchange_weak_explicit(
+        &s->calls, &old, &c, memory_order_release, memory_order_relaxed));
+    uv_async_send(&s->wake);
+    pthread_mutex_lock(&c.lock);
+    while (!c.done)
+        pthread_cond_wait(&c.cond, &c.lock);
+    pthread_mutex_unlock(&c.lock);
+    pthread_cond_destroy(&c.cond);
+    pthread_mutex_destroy(&c.lock);
 }
 /* A due timer ends the sleep: uv_run(UV_RUN_ONCE) runs due uv timers
  * before it polls, so without the stop it would poll on, with the
@@ -526,6 +576,7 @@ static int sched_init(rt_t *rt, rt_sched_t *s, uint32_t i)
         (void)uv_loop_close(&s->loop);
         return rc;
     }
+    s->wake.data = s;
     if ((rc = uv_timer_init(&s->loop, &s->timer)) < 0) {
         uv_close((uv_handle_t *)&s->wake, NULL);
         uv_run(&s->loop, UV_RUN_DEFAULT);

@@ -46,18 +46,28 @@ typedef struct rt_sched_s {
     /* The turn running now, for the system monitor (sysmon.c), heart's
      * beat and stats. Owner writes; others read (see rt__sched_turn_read
      * for the pairing). */
-    _Atomic uint64_t turn_start;    /* rt__sched_clock_ms() the turn began;
-                                       0 = none (it sleeps or runs its loop;
-                                       between two turns the last one stays
-                                       published for a run-queue pop) */
-    _Atomic rt_pid_t turn_pid;      /* the actor in it; RT_PID_NONE = none */
-    const rt_behaviour_t *turn_beh; /* owner: its behaviour, for the log */
+    _Atomic uint64_t turn_start;       /* rt__sched_clock_ms() the turn began;
+                                          0 = none (it sleeps or runs its loop;
+                                          between two turns the last one stays
+                                          published for a run-queue pop) */
+    _Atomic rt_pid_t turn_pid;         /* the actor in it; RT_PID_NONE = none */
+    struct rt__scall_s *_Atomic calls; /* rt__sched_call()s to run here */
+    const rt_behaviour_t *turn_beh;    /* owner: its behaviour, for the log */
 } rt_sched_t;
 
 /* The scheduler running on this thread, or NULL. */
 extern __thread rt_sched_t *rt__tls_sched;
 /* True while this thread drives a deterministic runtime. */
 extern __thread bool rt__tls_det;
+
+/* Run fn(arg) on scheduler k's thread, outside any turn (where its loop's
+ * callbacks run), and wait until it has: for code that owns handles on
+ * that loop (distribution). Runs it at once when called on that thread.
+ * Must not be called after rt__sched_stop(). */
+void rt__sched_call(rt_t *rt, uint32_t k, void (*fn)(void *), void *arg);
+
+/* Scheduler k's loop, for handles that rt__sched_call() code owns. */
+uv_loop_t *rt__sched_loop(rt_t *rt, uint32_t k);
 
 /* Start n schedulers (threads) for rt. @return 0 or -errno. */
 int rt__sched_start(rt_t *rt, uint32_t n);
