@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proto/manager.pb-c.h"
+#include "manager/contract.h"
 #include "runtime/rt.h"
 #include "supervisors/sup.h"
 
@@ -41,68 +41,9 @@ extern "C" {
 #define MGR_API __attribute__((visibility("default")))
 #define MGR_WUR __attribute__((warn_unused_result))
 
-#define MGR_USERS_NAME "mgr_users"
-#define MGR_ADMIN_NAME "admin"
-
-#define MGR_USER_MAX 64        /* bytes of a user name */
-#define MGR_ACCESS_KEY_LEN 20  /* generated access keys: [A-Z0-9] */
-#define MGR_SECRET_KEY_LEN 40  /* generated secrets: [A-Za-z0-9+/] */
-#define MGR_KEY_MAX 128        /* bytes of an access key or secret */
-#define MGR_ADMIN_USER "admin" /* the user made on first start */
-#define MGR_ENV_ACCESS_KEY "CLEO_ACCESS_KEY"
-#define MGR_ENV_SECRET_KEY "CLEO_SECRET_KEY"
 #define MGR_CLIENT_TIMEOUT_MS 10000u /* the blocking clients' timeout */
 
-/* ---------------------------------------------------------------------
- * Messages of mgr_users. Every request is a call (rt_call /
- * gen_server_call / gen_server_call_sync) to MGR_USERS_NAME whose payload
- * is the proto/manager.proto record named beside its id, set with
- * rt_msg_set_pb() (mgr_msg_new() builds one). The reply has the request's
- * type, the status in reply->reason and, when it is 0, the payload named
- * (a ProtobufCMessage, freed with the reply unless the continuation
- * clears reply->payload and keeps it).
- *
- * Statuses: 0; CLEO_EINVAL (bad user name: empty, over MGR_USER_MAX
- * bytes, or not [A-Za-z0-9][A-Za-z0-9._-]*); CLEO_EEXIST (the user
- * exists); CLEO_ENOTFOUND (no such user or access key); CLEO_ESTATE
- * (USER_DELETE of an admin user: the node would lose its admin key);
- * CLEO_EBADREQ (missing or wrong payload, unknown type); CLEO_ESTORAGE
- * (RocksDB failed: nothing changed).
- *
- * Requests that arrive while the database is still being opened wait
- * for it; changes are applied one at a time, in arrival order. Reads
- * see every change already answered.
- *
- * From an actor (the gateway, once per signed request), never blocking:
- *
- *     static int on_key(rt_actor_t *self, rt_msg_t *reply, int status,
- *                       void *data)
- *     {
- *         req_t *r = data;               // the caller's own context
- *         if (status == 0)
- *             status = reply->reason;    // CLEO_ENOTFOUND: unknown key
- *         if (status < 0)
- *             return answer_403(self, r, status); // InvalidAccessKeyId
- *         const Cleo__Manager__KeyInfo *k = reply->payload;
- *         return check_signature(self, r, k->secret_key, k->user,
- *                                k->is_admin);   // payload freed after
- *     }
- *     rt_pid_t users = rt_whereis(rt_actor_rt(self), MGR_USERS_NAME);
- *     gen_server_call(self, users, mgr_msg_new(MGR_MSG_KEY_LOOKUP, ak),
- *                     1000, on_key, r);  // status CLEO_ENOPROC if none
- * ------------------------------------------------------------------- */
-
-#define MGR_MSG_BASE 0x4D470000u /* "MG": the manager's application range */
-/* UserReq -> AccessKey (the new user's key pair, secret included) */
-#define MGR_MSG_USER_CREATE (MGR_MSG_BASE + 0x01u)
-/* UserReq -> no payload (the user and all its keys are gone) */
-#define MGR_MSG_USER_DELETE (MGR_MSG_BASE + 0x02u)
-/* no payload -> UserList (sorted by name; no secrets) */
-#define MGR_MSG_USER_LIST (MGR_MSG_BASE + 0x03u)
-/* UserReq -> UserInfo */
-#define MGR_MSG_USER_GET (MGR_MSG_BASE + 0x04u)
-/* KeyReq -> KeyInfo (answered from memory, never from disk) */
-#define MGR_MSG_KEY_LOOKUP (MGR_MSG_BASE + 0x10u)
+/* The names, limits and messages of mgr_users are in manager/contract.h. */
 
 /** A request message of `type` with its record built from `arg`: the
  *  user name for USER_CREATE/DELETE/GET, the access key for KEY_LOOKUP,

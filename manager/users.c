@@ -21,9 +21,10 @@
 #include "manager/store.h"
 
 /* The pool's done messages. */
-#define MGR__MSG_LOADED (MGR_MSG_BASE + 0xF0u)
-#define MGR__MSG_WRITTEN (MGR_MSG_BASE + 0xF1u)
-#define MGR__MSG_RELEASED (MGR_MSG_BASE + 0xF2u) /* to a dead pid */
+#define MGR__MSG_LOADED CLEO__MANAGER__MSG_ID__USERS_LOADED
+#define MGR__MSG_WRITTEN CLEO__MANAGER__MSG_ID__USERS_WRITTEN
+/* to a dead pid: */
+#define MGR__MSG_RELEASED CLEO__MANAGER__MSG_ID__USERS_RELEASED
 
 /* A request waiting for the load or for the change before it. */
 typedef struct {

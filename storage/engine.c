@@ -33,12 +33,12 @@
 #include "storage/stream.h"
 
 /* The done message of a job, sent to the engine by the pool. */
-#define STO__MSG_DONE (STO_MSG_BASE + 0xFFu)
+#define STO__MSG_DONE CLEO__STORAGE__MSG_ID__ENGINE_JOB_DONE
 
 /* The open's done message, sent to the engine by the pool. */
-#define STO__MSG_OPENED (STO_MSG_BASE + 0xFEu)
+#define STO__MSG_OPENED CLEO__STORAGE__MSG_ID__ENGINE_OPENED
 /* The close's done message (to a dead engine: dropped). */
-#define STO__MSG_CLOSED (STO_MSG_BASE + 0xFDu)
+#define STO__MSG_CLOSED CLEO__STORAGE__MSG_ID__ENGINE_CLOSED
 
 /* A restarted engine may find its predecessor's last jobs (a compaction,
  * a stream's abort) still holding the database open (RocksDB's lock), so

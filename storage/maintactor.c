@@ -18,7 +18,7 @@
 #include "storage/pb.h"
 #include "storage/sto.h"
 
-#define MSG_TICK (STO_MSG_BASE + 0xF2u) /* the periodic timer */
+#define MSG_TICK CLEO__STORAGE__MSG_ID__MAINT_TICK /* the periodic timer */
 
 /* What distinguishes the two actors. */
 typedef struct {

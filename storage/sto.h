@@ -31,8 +31,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "proto/storage.pb-c.h"
 #include "runtime/rt.h"
+#include "storage/contract.h"
 #include "supervisors/sup.h"
 
 #ifdef __cplusplus
@@ -42,32 +42,7 @@ extern "C" {
 #define STO_API __attribute__((visibility("default")))
 #define STO_WUR __attribute__((warn_unused_result))
 
-/* ---------------------------------------------------------------------
- * Errors. Besides the project's CLEO_E* codes, storage has its
- * own in the reserved range -20100..-20199 (not yet known to
- * cleo_err_name(); use sto_err_name()):
- *   CLEO_EINVAL    bad bucket name, key (empty, >1024 bytes, not UTF-8),
- *                  option or owner
- *   CLEO_EEXIST    bucket already exists
- *   CLEO_ENOTFOUND no such bucket (bucket calls) or object (object calls;
- *                  a tombstone reads as not found)
- *   CLEO_ESTATE    bucket not empty (delete)
- *   CLEO_EBADREQ   a commit whose size or MD5 disagrees with the data
- *   CLEO_ENOMEM    a client-sized allocation failed
- *   CLEO_ESTORAGE  RocksDB failed (its message is logged to stderr)
- * ------------------------------------------------------------------- */
-
-#define STO_ENOBUCKET (-20101)  /* object call on a bucket that is absent */
-#define STO_ECORRUPT (-20102)   /* a chunk failed its checksum or is gone */
-#define STO_ERANGE (-20103)     /* unsatisfiable range (S3 InvalidRange) */
-#define STO_ENOUPLOAD (-20104)  /* no such multipart upload (NoSuchUpload) */
-#define STO_EBADPART (-20105)   /* a part missing or its ETag differs */
-#define STO_EPARTORDER (-20106) /* parts not in ascending order */
-#define STO_ETOOSMALL (-20107)  /* a part but the last under 5 MiB */
-/* The disk is full (free space under opts.reserve_bytes, or RocksDB's "No
- * space left"): the put fails, nothing of it is visible, deletes and reads
- * still work. */
-#define STO_ENOSPACE (-20108)
+/* Errors: the STO_E* codes are in storage/contract.h. */
 
 /** Name of an error code: the STO_E* ones, else cleo_err_name(). Static,
  *  never NULL. */
@@ -86,10 +61,6 @@ STO_API const char *sto_strerror(int err);
 #define STO_DEFAULT_RESERVE_BYTES ((uint64_t)64 << 20)         /* 64 MiB */
 #define STO_DEFAULT_MPU_MIN_PART ((uint64_t)5 << 20)           /* 5 MiB */
 #define STO_DEFAULT_MPU_TTL_MS (7ULL * 24 * 3600 * 1000)       /* 7 days */
-#define STO_ETAG_MAX 38   /* chars of an ETag: 32 hex, or 32 hex "-" N */
-#define STO_KEY_MAX 1024  /* bytes of an object key */
-#define STO_BUCKET_MAX 63 /* bytes of a bucket name */
-#define STO_OWNER_MAX 127 /* bytes of a bucket owner */
 
 typedef struct sto_db_s sto_db_t;
 
@@ -276,13 +247,6 @@ STO_API void sto_put_abort(sto_put_t *put);
  * Streaming get with an optional byte range (HTTP Range semantics).
  * ------------------------------------------------------------------- */
 
-typedef enum {
-    STO_RANGE_ALL = 0, /* the whole object */
-    STO_RANGE_SPAN,    /* bytes first..last inclusive (last clamped) */
-    STO_RANGE_FROM,    /* bytes first..end ("first-") */
-    STO_RANGE_SUFFIX,  /* the last suffix_len bytes ("-n") */
-} sto_range_kind_t;
-
 typedef struct {
     sto_range_kind_t kind;
     uint64_t first;
@@ -386,9 +350,6 @@ STO_API void sto_list_free(sto_list_t *l);
  * key and upload id together: an id given with another bucket or key is
  * STO_ENOUPLOAD. Nothing of an upload is visible to head, get or list.
  * ------------------------------------------------------------------- */
-
-#define STO_UPLOAD_ID_LEN 32 /* hex characters of an upload id */
-#define STO_PART_MAX 10000u  /* part numbers are 1..STO_PART_MAX */
 
 /** A part as CompleteMultipartUpload lists it. */
 typedef struct {
@@ -562,136 +523,10 @@ STO_API STO_WUR int sto_scrub(sto_db_t *db, sto_scrub_cb cb, void *data,
                               sto_scrub_stats_t *out);
 
 /* ---------------------------------------------------------------------
- * The engine actor: a gen_server registered as STO_ENGINE_NAME that owns
- * the database (opened in its init, closed when it stops, reopened when
- * its supervisor restarts it) and answers the requests below. Each
- * request runs on the runtime's blocking-work pool, never on a scheduler
- * thread; the reply follows when the work is done.
- *
- * Every request is a call (rt_call / gen_server_call*). Its payload is
- * the proto/storage.proto record named beside its id, set with
- * rt_msg_set_pb(), except PUT (rt_msg_set_body()). The reply has the
- * request's type, the status in reply->reason (0 or a code of the
- * matching sto_* call above; CLEO_EBADREQ for a missing or wrong payload
- * or an unknown type) and, when the status is 0, the payload named.
+ * The engine actor and its messages are in storage/contract.h.
  * ------------------------------------------------------------------- */
 
-#define STO_ENGINE_NAME "sto_engine"
-#define STO_MSG_BASE 0x53540000u /* "ST": storage's application range */
-/* BucketReq -> no payload */
-#define STO_MSG_BUCKET_CREATE (STO_MSG_BASE + 0x01u)
-/* BucketReq -> no payload */
-#define STO_MSG_BUCKET_DELETE (STO_MSG_BASE + 0x02u)
-/* BucketReq -> BucketExists (status 0 whether or not it exists) */
-#define STO_MSG_BUCKET_EXISTS (STO_MSG_BASE + 0x03u)
-/* no payload -> BucketList */
-#define STO_MSG_BUCKET_LIST (STO_MSG_BASE + 0x04u)
-/* BucketReq -> BucketInfo */
-#define STO_MSG_BUCKET_DU (STO_MSG_BASE + 0x05u)
-/* ObjectReq -> ObjectInfo */
-#define STO_MSG_HEAD (STO_MSG_BASE + 0x10u)
-/* ObjectReq -> no payload */
-#define STO_MSG_DELETE (STO_MSG_BASE + 0x11u)
-/* ListReq -> ListReply */
-#define STO_MSG_LIST (STO_MSG_BASE + 0x12u)
-/* rt_body_t {PutReq, the bytes} -> ObjectInfo */
-#define STO_MSG_PUT (STO_MSG_BASE + 0x13u)
-/* ObjectReq -> rt_body_t {ObjectInfo, the bytes}; CLEO_ELIMIT for an
- * object over STO_WHOLE_MAX (stream it instead) */
-#define STO_MSG_GET (STO_MSG_BASE + 0x14u)
-
-/* ---- streams: any size, one block in memory -------------------------
- * PUT_BEGIN and MPU_PART_BEGIN answer with a StreamRef from a stream
- * actor (linked to the engine) that owns the open put: the reply's
- * sender (m->from) is the stream's pid, as a pid only crosses nodes in a
- * frame's from. Send it
- * WRITE calls (payload: an rt_buf_t set with rt_msg_set_buf(), one at a
- * time: wait for each reply, which is the backpressure) and then one
- * COMMIT (PutCommit -> ObjectInfo, or PartInfo for a part) or ABORT
- * (no payload -> no payload). GET_OPEN answers with a body {GetOpen, the
- * first block}; when GetOpen.stream is not 0, READ calls to the reply's
- * sender (the stream) answer
- * with the next block as an rt_buf_t payload (at most one chunk), an
- * empty one at the end. A stream stops after COMMIT, ABORT, the end of a
- * read, an error, when the caller that opened it dies (it monitors it)
- * or after STO_STREAM_IDLE_MS without a request; an unfinished put is
- * then aborted and nothing of it becomes visible.
- *
- * Details (storage/stream.c):
- * - The opener is the caller's pid; a caller whose pid does not live as
- *   long as the stream (gen_server_call_sync() calls from a transient
- *   pid) names the owner to monitor in the opening request's `arg`
- *   (e.g. an rt_inbox_pid()); arg 0 = the caller.
- * - A block is at most the database's chunk_size bytes. A READ answered
- *   with the block that ends the span leaves the stream only briefly
- *   (STO_STREAM_LINGER_MS) to answer one more READ with the empty
- *   block: a client may stop after GetOpen.len bytes or read to empty.
- * - ABORT also closes a get stream early. A call while another is in
- *   flight is answered CLEO_ESTATE (ABORT is then answered after it); a
- *   WRITE or COMMIT to a get stream, a READ to a put stream or a
- *   missing or wrong payload (or a PutCommit.md5 that is neither empty
- *   nor 16 bytes) is answered CLEO_EBADREQ. After an error reply other
- *   than CLEO_ESTATE the stream has stopped (later calls: CLEO_ENOPROC).
- * - A WRITE's buffer may be any size (its bytes are copied into chunks;
- *   the reference is dropped once written); a chunk_size at a time keeps
- *   memory per stream at about two chunks. */
-#define STO_STREAM_IDLE_MS 60000u
-#define STO_STREAM_LINGER_MS 1000u
-/* PutReq (no body) -> StreamRef */
-#define STO_MSG_PUT_BEGIN (STO_MSG_BASE + 0x20u)
-/* to a stream: rt_buf_t -> no payload */
-#define STO_MSG_STREAM_WRITE (STO_MSG_BASE + 0x21u)
-/* to a stream: PutCommit -> ObjectInfo (put) or PartInfo (part) */
-#define STO_MSG_STREAM_COMMIT (STO_MSG_BASE + 0x22u)
-/* to a stream: no payload -> no payload */
-#define STO_MSG_STREAM_ABORT (STO_MSG_BASE + 0x23u)
-/* GetReq -> rt_body_t {GetOpen, first block} */
-#define STO_MSG_GET_OPEN (STO_MSG_BASE + 0x24u)
-/* to a stream: no payload -> rt_buf_t (empty at the end) */
-#define STO_MSG_STREAM_READ (STO_MSG_BASE + 0x25u)
-/* CopyReq -> ObjectInfo */
-#define STO_MSG_COPY (STO_MSG_BASE + 0x26u)
-
-/* ---- multipart uploads ----------------------------------------------
- * Parts are stored as they arrive under their own ids; COMPLETE writes
- * the object's metadata with the parts' chunk references (no data is
- * copied) in one synced batch; ABORT and expiry (storage.mpu_ttl) free
- * them. Errors: STO_ENOUPLOAD, STO_EBADPART, STO_EPARTORDER,
- * STO_ETOOSMALL, CLEO_EINVAL (part number outside 1..10000). */
-/* PutReq -> MpuUpload */
-#define STO_MSG_MPU_CREATE (STO_MSG_BASE + 0x30u)
-/* MpuPartReq -> StreamRef (its COMMIT answers PartInfo) */
-#define STO_MSG_MPU_PART_BEGIN (STO_MSG_BASE + 0x31u)
-/* MpuPartCopyReq -> PartInfo */
-#define STO_MSG_MPU_PART_COPY (STO_MSG_BASE + 0x32u)
-/* MpuCompleteReq -> ObjectInfo (etag "md5-of-md5s-N") */
-#define STO_MSG_MPU_COMPLETE (STO_MSG_BASE + 0x33u)
-/* MpuPartReq -> no payload */
-#define STO_MSG_MPU_ABORT (STO_MSG_BASE + 0x34u)
-/* MpuListPartsReq -> MpuPartList */
-#define STO_MSG_MPU_LIST_PARTS (STO_MSG_BASE + 0x35u)
-/* MpuListUploadsReq -> MpuUploadList */
-#define STO_MSG_MPU_LIST_UPLOADS (STO_MSG_BASE + 0x36u)
-
-/* ---- maintenance -----------------------------------------------------
- * SCRUB and COMPACT are calls to the scrubber (STO_SCRUBBER_NAME) and
- * the compactor (STO_COMPACTOR_NAME), which also run them every
- * sto_engine_conf_t interval. They pass them to the engine (which owns
- * the database) as jobs; the engine answers them directly too. A call
- * that comes while one runs shares its result. The scrubber logs each
- * corrupt chunk (logger_log, LOG_ERROR) and a summary. */
-/* no payload -> ScrubReport (scrubber actor) */
-#define STO_MSG_SCRUB (STO_MSG_BASE + 0x40u)
-/* no payload -> no payload (compactor actor): purge expired tombstones,
- * then compact every column family (sto_db_compact()) */
-#define STO_MSG_COMPACT (STO_MSG_BASE + 0x41u)
-/* no payload -> no payload (engine): purge expired tombstones only */
-#define STO_MSG_PURGE (STO_MSG_BASE + 0x42u)
-#define STO_SCRUBBER_NAME "sto_scrubber"
-#define STO_COMPACTOR_NAME "sto_compactor"
-
-#define STO_WHOLE_MAX ((uint64_t)64 << 20) /* bytes of a whole-object GET */
-#define STO_CLIENT_TIMEOUT_MS 60000u       /* the client helpers' timeout */
+#define STO_CLIENT_TIMEOUT_MS 60000u /* the client helpers' timeout */
 
 /** What the storage actors start with: the engine, the scrubber and the
  *  compactor all take a `const sto_engine_conf_t *` as spec->arg, which

@@ -19,8 +19,9 @@
 #include "storage/pb.h"
 
 /* Private message types of a stream actor (the storage range's top). */
-#define MSG_DONE (STO_MSG_BASE + 0xF0u) /* a job is back from the pool */
-#define MSG_TICK (STO_MSG_BASE + 0xF1u) /* the idle timer */
+/* a job is back from the pool: */
+#define MSG_DONE CLEO__STORAGE__MSG_ID__STREAM_JOB_DONE
+#define MSG_TICK CLEO__STORAGE__MSG_ID__STREAM_TICK /* the idle timer */
 
 enum {
     OP_OPEN_PUT = 1, /* sto_put_begin */

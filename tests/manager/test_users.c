@@ -292,8 +292,9 @@ Test(mgr_users, bad_requests_are_answered_not_fatal)
     cr_assert_eq(reply->reason, CLEO_EBADREQ);
     rt_msg_free(reply);
     /* an unknown type */
-    cr_assert_eq(gen_server_call_sync(
-                     T_rt, pid, rt_msg_new(MGR_MSG_BASE + 0x77), 5000, &reply),
+    cr_assert_eq(gen_server_call_sync(T_rt, pid,
+                                      rt_msg_new(MGR_MSG_USER_CREATE + 0x76),
+                                      5000, &reply),
                  0);
     cr_assert_eq(reply->reason, CLEO_EBADREQ);
     rt_msg_free(reply);

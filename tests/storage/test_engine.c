@@ -267,7 +267,8 @@ Test(sto_engine, bad_requests_are_answered_not_fatal)
     rt_pid_t eng = rt_whereis(T_rt, STO_ENGINE_NAME);
     rt_msg_t *reply = NULL;
     /* An unknown type in the storage range. */
-    cr_assert_eq(gen_server_call_sync(T_rt, eng, rt_msg_new(STO_MSG_BASE + 99),
+    cr_assert_eq(gen_server_call_sync(T_rt, eng,
+                                      rt_msg_new(STO_MSG_BUCKET_CREATE + 98),
                                       5000, &reply),
                  0);
     cr_assert_eq(reply->reason, CLEO_EBADREQ);
