@@ -17,7 +17,7 @@
 #include "actors/actors.h"
 #include "gateway/sock.h"
 #include "proto/storage.pb-c.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define BUCKETS 4096 /* hash chains */
 

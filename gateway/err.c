@@ -22,7 +22,7 @@
 #include <stddef.h>
 
 #include "runtime/rt.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 /* Which variant of CLEO_ENOTFOUND a row is. */
 enum { ANY = -1, BUCKET = 0, KEY = 1 };

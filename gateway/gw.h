@@ -4,7 +4,7 @@
  * Public API of gateway/: the configuration and the listener that the
  * node's gateway_sup starts. Everything else in the folder is private.
  * The gateway reaches storage only by messages to storage actors
- * (storage/sto.h's STO_MSG_*), found through the ring (gw_ring: one node
+ * (storage/contract.h's STO_MSG_*), found through the ring (gw_ring: one node
  * in the embedded default).
  */
 #ifndef CLEO_GATEWAY_GW_H

@@ -10,7 +10,7 @@
 #include "gateway/err.h"
 #include "gateway/ring.h"
 #include "gateway/sock.h"
-#include "manager/mgr.h"
+#include "manager/contract.h"
 #include "proto/manager.pb-c.h"
 
 typedef struct {

@@ -1,6 +1,6 @@
 /*
  * keys.h - access keys for the S3 API (private to gateway/): the manager
- * owns users and keys (manager/mgr.h's mgr_users actor answers
+ * owns users and keys (manager/contract.h: the mgr_users actor answers
  * MGR_MSG_KEY_LOOKUP); each connection keeps a few recent answers for a
  * few seconds, so a keep-alive client costs one lookup, not one per
  * request, and a deleted key stops working within GW_KEY_TTL_MS.

@@ -15,7 +15,7 @@
 #include "gateway/err.h"
 #include "gateway/s3.h"
 #include "gateway/s3pb.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 static int json_reply(gw_req_t *r, int status, json_t *j)
 {

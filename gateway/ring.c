@@ -3,7 +3,7 @@
  */
 #include "gateway/ring.h"
 
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 rt_pid_t gw__role_pid(const gw_conf_t *conf, rt_t *rt, const char *name)
 {

@@ -16,7 +16,7 @@
 #include "gateway/keys.h"
 #include "gateway/ring.h"
 #include "gateway/s3pb.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define CALL_TIMEOUT_MS 60000u
 

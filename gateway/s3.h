@@ -4,7 +4,7 @@
  * s3.c parses the target (path-style or virtual-host), the query and the
  * credentials, checks them (auth.c, the manager's keys) and dispatches to
  * the operation's handler: s3_bucket.c, s3_object.c, s3_mpu.c. Handlers
- * talk to storage only by calls to storage actors (storage/sto.h) through
+ * talk to storage only by calls to storage actors (storage/contract.h) through
  * s3_call(), whose continuation finds the request again by its seq.
  */
 #ifndef CLEO_GATEWAY_S3_H

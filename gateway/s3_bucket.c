@@ -14,7 +14,7 @@
 #include "gateway/err.h"
 #include "gateway/s3.h"
 #include "gateway/s3pb.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define CREATE_BODY_MAX (64u << 10)
 

@@ -16,7 +16,7 @@
 #include "gateway/s3obj.h"
 #include "gateway/s3pb.h"
 #include "gateway/sock.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 /* ---- conditions ------------------------------------------------------ */
 

@@ -3,7 +3,7 @@
  * (streamed into a storage part stream), UploadPartCopy,
  * CompleteMultipartUpload, AbortMultipartUpload, ListParts and
  * ListMultipartUploads. Storage keeps the parts and stitches them by
- * reference on complete (storage/sto.h, "multipart uploads").
+ * reference on complete (storage/contract.h, "multipart uploads").
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "gateway/s3obj.h"
 #include "gateway/s3pb.h"
 #include "gateway/sock.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define COMPLETE_BODY_MAX (2u << 20)
 

@@ -13,7 +13,7 @@
 #include "gateway/ring.h"
 #include "gateway/s3obj.h"
 #include "gateway/s3pb.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define BODY_MAX (2u << 20)
 #define WINDOW 32

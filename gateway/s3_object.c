@@ -17,7 +17,7 @@
 #include "gateway/s3obj.h"
 #include "gateway/s3pb.h"
 #include "gateway/sock.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define WHOLE_PUT_MAX ((int64_t)1 << 20) /* bigger bodies are streamed */
 

@@ -9,7 +9,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "gateway/sock.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 char *s3pb_str(const char *s)
 {

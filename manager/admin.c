@@ -18,7 +18,7 @@
 #include "actors/actors.h"
 #include "manager/admin.h"
 #include "manager/mgr.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define CALL_MS 20000u /* below the introspection server's own timeout */
 #define METRICS_NAME "metrics" /* actors.h: metrics_start() registers it */

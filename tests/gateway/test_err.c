@@ -8,7 +8,7 @@
 
 #include "gateway/err.h"
 #include "runtime/rt.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 static void check(int code, int is_key, int status, const char *s3,
                   const char *name)

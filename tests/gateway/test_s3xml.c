@@ -9,7 +9,7 @@
 
 #include "gateway/err.h"
 #include "gateway/s3xml.h"
-#include "storage/sto.h"
+#include "storage/contract.h"
 
 #define NS " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 #define D GW_XML_DECL
