@@ -22,6 +22,11 @@ static rt_dist_t *dist_of(rt_t *rt)
     return atomic_load_explicit(&rt->dist, memory_order_acquire);
 }
 
+uint64_t rt__dist_clock(rt_dist_t *d)
+{
+    return d->rt->opts.deterministic ? rt_now_ms(d->rt) : rt__dist_now_ms();
+}
+
 uint64_t rt__dist_now_ms(void)
 {
     struct timespec ts;
@@ -379,14 +384,14 @@ void rt__dist_work_unlock(rt_dist_t *d, rt__dnode_t *n)
 /* Can n take frames now? An idle node with an address starts connecting
  * (unless a connect failed within the last second); a pid of a restarted
  * node's old creation never can (entry lock held). */
-static bool reachable_locked(rt__dnode_t *n)
+static bool reachable_locked(rt_dist_t *d, rt__dnode_t *n)
 {
     if (n->state == RT__DN_DEAD ||
         atomic_load_explicit(&n->newer, memory_order_relaxed) != 0)
         return false;
     if (n->state != RT__DN_IDLE)
         return true;
-    if (n->port == 0 || (n->retry_ms != 0 && rt__dist_now_ms() < n->retry_ms))
+    if (n->port == 0 || (n->retry_ms != 0 && rt__dist_clock(d) < n->retry_ms))
         return false;
     n->state = RT__DN_PENDING;
     n->want_connect = true;
@@ -428,7 +433,7 @@ static int enqueue(rt_dist_t *d, rt__dnode_t *n, const rt_msg_t *m,
                    const uint8_t *f, size_t flen)
 {
     pthread_mutex_lock(&n->lock);
-    if (!reachable_locked(n)) {
+    if (!reachable_locked(d, n)) {
         pthread_mutex_unlock(&n->lock);
         return CLEO_ENOCONNECTION;
     }
@@ -697,7 +702,7 @@ void rt__dist_on_down(rt_dist_t *d, rt__dnode_t *n, bool was_up)
     n->wbusy = false;
     n->addr[0] = '\0';
     if (!was_up)
-        n->retry_ms = rt__dist_now_ms() + 1000;
+        n->retry_ms = rt__dist_clock(d) + 1000;
     pthread_mutex_unlock(&n->lock);
     rt__dchunk_free_all(q);
     atomic_store_explicit(&n->up_since_ms, 0, memory_order_relaxed);

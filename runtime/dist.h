@@ -123,7 +123,7 @@ typedef struct rt_dist_s {
     uv_tcp_t listener;
     uv_timer_t ticker;
     _Atomic int stopping;
-    bool running;              /* the thread is started and not joined */
+    _Atomic bool running;      /* the transport is TCP and up */
     rt_map_t logged;           /* peer hosts whose bad cookie was logged */
     struct rt__dconn_s *conns; /* all connections, any state */
     char *listen_addr;
@@ -202,8 +202,30 @@ ProtobufCMessage *rt__dist_unpack(rt_dist_t *d, uint32_t pb, const void *p,
 
 /* Wall clock in ms. */
 uint64_t rt__dist_now_ms(void);
+/* The clock retries are timed by: virtual in deterministic mode. */
+uint64_t rt__dist_clock(rt_dist_t *d);
 
-/* ---- dist_conn.c: the dist thread -------------------------------- */
+/* ---- dist_rx.c: receiving, for any transport ---------------------- */
+
+/* One connection's receiving state. */
+typedef struct rt__dist_rx_s {
+    rt_dist_t *d;
+    rt__dist_dec_t dec;
+    rt__dist_hdr_t bhdr; /* the frame whose body is arriving */
+    rt_buf_t *body;      /* NULL = no body pending */
+    size_t body_have;
+    ProtobufCMessage *bpb; /* that frame's payload, unpacked */
+} rt__dist_rx_t;
+
+void rt__dist_rx_init(rt__dist_rx_t *rx, rt_dist_t *d);
+void rt__dist_rx_destroy(rt__dist_rx_t *rx);
+/* Bytes from the peer of entry n, in order: every whole frame is
+ * delivered. @return 0, or -1 with *why (static) for bytes no peer may
+ * send: close the connection. */
+int rt__dist_rx_feed(rt__dist_rx_t *rx, rt__dnode_t *n, const uint8_t *p,
+                     size_t len, const char **why);
+
+/* ---- dist_conn.c: TCP connections on scheduler 0's loop ----------- */
 
 /* Start the thread: listen on address (already validated). */
 int rt__dist_conn_start(rt_dist_t *d, const char *address, uint16_t port);
@@ -211,6 +233,14 @@ int rt__dist_conn_start(rt_dist_t *d, const char *address, uint16_t port);
 void rt__dist_conn_kick(rt_dist_t *d);
 /* Stop the thread: flush what is queued (briefly), close, join. */
 void rt__dist_conn_stop(rt_dist_t *d);
+
+/* ---- dist_api.c ----------------------------------------------------- */
+
+/* Are o's name and cookie acceptable? */
+bool rt__dist_opts_ok(const rt_dist_opts_t *o);
+/* A distribution state for rt from o (checked), with no transport yet.
+ * @return gives: published by the caller in rt->dist. */
+rt_dist_t *rt__dist_new(rt_t *rt, const rt_dist_opts_t *o);
 
 /* ---- for kernel.c ------------------------------------------------- */
 

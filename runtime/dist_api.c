@@ -16,6 +16,8 @@
 #include "runtime/dist.h"
 #include "runtime/kernel.h"
 
+static void dist_free(rt_dist_t *d);
+
 static rt_dist_t *dist_of(rt_t *rt)
 {
     return atomic_load_explicit(&rt->dist, memory_order_acquire);
@@ -35,14 +37,8 @@ static bool name_ok(const char *s)
     return true;
 }
 
-int rt_dist_start(rt_t *rt, const rt_dist_opts_t *o)
+rt_dist_t *rt__dist_new(rt_t *rt, const rt_dist_opts_t *o)
 {
-    if (o == NULL || o->name == NULL || !name_ok(o->name) ||
-        o->cookie == NULL || o->cookie_len == 0 ||
-        o->cookie_len > RT_DIST_COOKIE_MAX)
-        return CLEO_EINVAL;
-    if (rt->opts.deterministic || dist_of(rt) != NULL)
-        return CLEO_ESTATE;
     rt_dist_t *d = cleo_xcalloc(1, sizeof *d);
     d->rt = rt;
     snprintf(d->name, sizeof d->name, "%s", o->name);
@@ -58,14 +54,27 @@ int rt_dist_start(rt_t *rt, const rt_dist_opts_t *o)
     d->nnodes = 1;
     d->nodes = cleo_xcalloc(RT__DIST_MAX_NODES, sizeof *d->nodes);
     pthread_mutex_init(&d->lock, NULL);
+    return d;
+}
+
+bool rt__dist_opts_ok(const rt_dist_opts_t *o)
+{
+    return o != NULL && o->name != NULL && name_ok(o->name) &&
+           o->cookie != NULL && o->cookie_len > 0 &&
+           o->cookie_len <= RT_DIST_COOKIE_MAX;
+}
+
+int rt_dist_start(rt_t *rt, const rt_dist_opts_t *o)
+{
+    if (!rt__dist_opts_ok(o))
+        return CLEO_EINVAL;
+    if (rt->opts.deterministic || dist_of(rt) != NULL)
+        return CLEO_ESTATE;
+    rt_dist_t *d = rt__dist_new(rt, o);
     int rc =
         rt__dist_conn_start(d, o->address ? o->address : "127.0.0.1", o->port);
     if (rc < 0) {
-        pthread_mutex_destroy(&d->lock);
-        free(d->nodes);
-        OPENSSL_cleanse(d->cookie, d->cookie_len);
-        free(d->cookie);
-        free(d);
+        dist_free(d);
         return rc;
     }
     atomic_store_explicit(&rt->dist, d, memory_order_release);
@@ -304,13 +313,9 @@ void rt__dist_shutdown(rt_t *rt)
         rt__dist_conn_stop(d);
 }
 
-void rt__dist_free(rt_t *rt)
+/* Free d and everything it holds (its transport is stopped). */
+static void dist_free(rt_dist_t *d)
 {
-    rt_dist_t *d = dist_of(rt);
-    if (d == NULL)
-        return;
-    rt__dist_conn_stop(d);
-    atomic_store_explicit(&rt->dist, NULL, memory_order_release);
     for (uint32_t i = 0; i < RT__DIST_MAX_NODES; i++) {
         rt__dnode_t *n = atomic_load(&d->nodes[i]);
         if (n == NULL)
@@ -331,4 +336,14 @@ void rt__dist_free(rt_t *rt)
     free(d->cookie);
     pthread_mutex_destroy(&d->lock);
     free(d);
+}
+
+void rt__dist_free(rt_t *rt)
+{
+    rt_dist_t *d = dist_of(rt);
+    if (d == NULL)
+        return;
+    rt__dist_conn_stop(d);
+    atomic_store_explicit(&rt->dist, NULL, memory_order_release);
+    dist_free(d);
 }

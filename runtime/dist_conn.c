@@ -32,12 +32,8 @@ typedef struct rt__dconn_s {
     rt__dnode_t *node; /* outgoing: the node dialled; else once bound */
     bool outgoing, up, closing, checked, blocked;
     rt_dist_hs_t hs;
-    rt__dist_dec_t dec;
+    rt__dist_rx_t rx; /* frames in */
     uint8_t *rbuf;
-    rt__dist_hdr_t bhdr;   /* the frame whose body is arriving */
-    rt_buf_t *body;        /* NULL = no body pending */
-    ProtobufCMessage *bpb; /* that frame's payload, unpacked */
-    size_t body_have;
     uint64_t last_recv_ms, last_send_ms, born_ms;
     size_t wq_bytes;
     char addr[64]; /* peer ip:port */
@@ -180,11 +176,8 @@ static void on_closed(uv_handle_t *h)
             rt__dist_on_down(d, n, false);
     }
     rt__dist_hs_destroy(&c->hs);
-    rt__dist_dec_destroy(&c->dec);
+    rt__dist_rx_destroy(&c->rx);
     atomic_fetch_sub(&d->handles, 1);
-    rt_buf_unref(c->body);
-    if (c->bpb != NULL)
-        protobuf_c_message_free_unpacked(c->bpb, NULL);
     free(c->rbuf);
     free(c);
 }
@@ -224,95 +217,13 @@ static void bad_frame(rt__dconn_t *c, const char *what)
     conn_close(c, NULL);
 }
 
-/* A frame's payload, unpacked. @return 0 and *out (NULL for none), or -1
- * once c is closing (an unknown type, or bytes that do not unpack). */
-static int payload_of(rt__dconn_t *c, const rt__dist_ev_t *ev,
-                      ProtobufCMessage **out)
-{
-    *out = NULL;
-    if (ev->hdr.pb == 0 && ev->payload_len == 0)
-        return 0;
-    if (ev->hdr.pb != 0)
-        *out = rt__dist_unpack(c->d, ev->hdr.pb, ev->payload, ev->payload_len);
-    if (*out == NULL) {
-        bad_frame(c, ev->hdr.pb != 0 ? "unknown payload type or bad payload"
-                                     : "payload without a type");
-        return -1;
-    }
-    return 0;
-}
-
-/* A whole frame without body bytes (but maybe an empty buffer). */
-static int frame_done(rt__dconn_t *c, const rt__dist_ev_t *ev)
-{
-    ProtobufCMessage *pb;
-    rt_buf_t *empty = NULL;
-    if (payload_of(c, ev, &pb) < 0)
-        return -1;
-    if (ev->hdr.body && rt_buf_new(0, &empty) < 0) {
-        if (pb != NULL)
-            protobuf_c_message_free_unpacked(pb, NULL);
-        bad_frame(c, "no memory for the body");
-        return -1;
-    }
-    return rt__dist_deliver(c->d, c->node, &ev->hdr, pb, empty);
-}
-
-/* A frame whose body follows: keep its header and payload until the body
- * is in. */
-static int body_begin(rt__dconn_t *c, const rt__dist_ev_t *ev)
-{
-    if (ev->hdr.body_len > c->d->max_frame) {
-        bad_frame(c, "body over dist.max_frame_bytes");
-        return -1;
-    }
-    if (payload_of(c, ev, &c->bpb) < 0)
-        return -1;
-    if (rt_buf_new((size_t)ev->hdr.body_len, &c->body) < 0) {
-        bad_frame(c, "no memory for the body");
-        return -1;
-    }
-    c->bhdr = ev->hdr;
-    c->body_have = 0;
-    return 0;
-}
-
 /* Decode frames from p[0..n). @return -1 once c is closing. */
 static int read_frames(rt__dconn_t *c, const uint8_t *p, size_t n)
 {
-    while (n > 0 && !c->closing) {
-        rt__dist_ev_t ev;
-        ssize_t k = rt__dist_dec_feed(&c->dec, p, n, &ev);
-        if (k < 0) {
-            bad_frame(c, k == CLEO_ELIMIT ? "over dist.max_frame_bytes"
-                                          : "malformed");
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-        if (ev.kind == RT__DIST_EV_FRAME && ev.hdr.body_len == 0) {
-            if (frame_done(c, &ev) < 0)
-                return -1;
-        } else if (ev.kind == RT__DIST_EV_FRAME) {
-            if (body_begin(c, &ev) < 0)
-                return -1;
-        } else if (ev.kind == RT__DIST_EV_BODY) {
-            memcpy(rt_buf_data(c->body) + c->body_have, ev.body, ev.body_len);
-            c->body_have += ev.body_len;
-            if (ev.body_last) {
-                rt_buf_t *b = c->body;
-                c->body = NULL;
-                if (rt_buf_set_len(b, c->body_have) < 0) { /* cannot be */
-                    rt_buf_unref(b);
-                    bad_frame(c, "bad body");
-                    return -1;
-                }
-                ProtobufCMessage *pb = c->bpb;
-                c->bpb = NULL;
-                if (rt__dist_deliver(c->d, c->node, &c->bhdr, pb, b) < 0)
-                    return -1;
-            }
-        }
+    const char *why = NULL;
+    if (rt__dist_rx_feed(&c->rx, c->node, p, n, &why) < 0) {
+        bad_frame(c, why);
+        return -1;
     }
     return 0;
 }
@@ -485,7 +396,7 @@ static rt__dconn_t *conn_new(rt_dist_t *d, bool outgoing)
     atomic_fetch_add(&d->handles, 1);
     c->tcp.data = c;
     (void)uv_tcp_nodelay(&c->tcp, 1);
-    (void)rt__dist_dec_init(&c->dec, d->max_frame);
+    rt__dist_rx_init(&c->rx, d);
     c->next = d->conns;
     if (d->conns)
         d->conns->prev = c;
@@ -710,7 +621,8 @@ int rt__dist_conn_start(rt_dist_t *d, const char *address, uint16_t port)
 
 void rt__dist_conn_kick(rt_dist_t *d)
 {
-    (void)uv_async_send(&d->wake);
+    if (d->running) /* else the simulated network takes the work */
+        (void)uv_async_send(&d->wake);
 }
 
 /* On scheduler 0's thread: write what is queued, then close everything

@@ -839,6 +839,55 @@ typedef struct rt_dist_stats_s {
 RT_API void rt_dist_stats(rt_t *rt, rt_dist_stats_t *out);
 
 /* ---------------------------------------------------------------------
+ * The simulated network (runtime/dist_sim.c): several deterministic
+ * runtimes (nodes) in one process on one seeded schedule, for testing
+ * distribution. Each step the seed picks one thing to happen: a message
+ * handled on some node, a connection set up, a node's queued frames
+ * sent, frames delivered, or (with faults on) a connection reset. Frames
+ * on a connection arrive in order; a reset drops those in flight, as a
+ * lost TCP connection does. The same seed replays the same run.
+ * ------------------------------------------------------------------- */
+
+typedef struct rt_sim_s rt_sim_t;
+
+typedef struct rt_sim_opts_s {
+    uint64_t seed;
+    uint32_t reset_per_mille; /* chance per step that a random connection
+                                 is reset; 0 = none */
+} rt_sim_opts_t;
+
+/** A simulated network. @param o borrows. @param out gives: free with
+ *  rt_sim_free(). @return 0, CLEO_EINVAL. */
+RT_API int rt_sim_new(const rt_sim_opts_t *o, rt_sim_t **out);
+
+/** Add a node: a deterministic runtime with distribution on the
+ *  simulated network, known to every other node (by name, as for
+ *  rt_dist_node) and connecting on demand. Its contract types must be
+ *  registered (rt_dist_register_pb) as with TCP.
+ *  @param name borrows ("name@host"). @param out gives a runtime owned
+ *  by sim (freed by rt_sim_free). @return 0, CLEO_EINVAL, CLEO_ELIMIT. */
+RT_API int rt_sim_node(rt_sim_t *sim, const char *name, rt_t **out);
+
+/** Run the seeded schedule until nothing more can happen without time
+ *  passing, or max_steps (0 = no limit). @return steps taken. */
+RT_API ssize_t rt_sim_run(rt_sim_t *sim, uint64_t max_steps);
+
+/** Move every node's virtual clock forward by ms, running in between.
+ *  @return 0. */
+RT_API int rt_sim_advance(rt_sim_t *sim, uint64_t ms);
+
+/** Cut (cut = true) or heal the link between two nodes: a cut drops
+ *  their connection now and refuses new ones until healed.
+ *  @return 0, CLEO_EINVAL. */
+RT_API int rt_sim_cut(rt_sim_t *sim, rt_t *a, rt_t *b, bool cut);
+
+/** Connections reset so far (by faults or cuts). */
+RT_API uint64_t rt_sim_resets(const rt_sim_t *sim);
+
+/** Free the network and its nodes' runtimes. Accepts NULL. */
+RT_API void rt_sim_free(rt_sim_t *sim);
+
+/* ---------------------------------------------------------------------
  * Deterministic mode (opts.deterministic): the caller's thread is the one
  * scheduler; the next actor to run is chosen by a seeded PRNG, one message
  * per step, and timers fire on a virtual clock that only the test moves.
