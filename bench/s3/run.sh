@@ -23,13 +23,16 @@
 # all the same), BENCH_TMP (scratch parent, default the build dir),
 # S3RVER_DIR (default <repo>/build/s3rver), CLEO_ACCESS_KEY and
 # CLEO_SECRET_KEY (given to cleo and used to sign; generated if unset).
-# Takes about 3 minutes.
+# cleo_split is cleo with the gateway and the manager+storage roles in two
+# processes on loopback; its get_4k_c64 etc. are also printed as ratios
+# to the embedded node's (ratio.<figure>.split_vs_embedded).
+# Takes about 4 minutes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 BUILD=$(realpath -m "${BUILD:-$root/build/release}")
-SERVERS=${SERVERS:-"cleo nginx s3rver"}
+SERVERS=${SERVERS:-"cleo cleo_split nginx s3rver"}
 SECS=${SECS:-5}
 BIG=${BIG:-1g}
 S3RVER_BIG=${S3RVER_BIG:-1g}
@@ -45,9 +48,12 @@ log() { echo "run.sh: $*" >&2; }
 [[ -x $LG ]] || { log "no $LG: build the loadgen target first"; exit 1; }
 tmp=$(mktemp -d "${BENCH_TMP:-$BUILD}/s3-bench.XXXXXX")
 server_pid=
+back_pid=
 cleanup() {
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null &&
         wait "$server_pid" 2>/dev/null
+    [[ -n $back_pid ]] && kill "$back_pid" 2>/dev/null &&
+        wait "$back_pid" 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -166,6 +172,41 @@ run_cleo() {
     stop_server
 }
 
+# cleo with its roles in two processes (issue 10): a gateway-only node in
+# front of a manager+storage node, joined by distribution on loopback.
+run_cleo_split() {
+    [[ -f $CLEO && -x $CLEO ]] ||
+        { echo "cleo_split.skipped no $CLEO" | tee -a "$out"; return; }
+    local fd bd peers
+    port=$(free_port) fd=$(free_port) bd=$(free_port)
+    peers="front@127.0.0.1:$fd,back@127.0.0.1:$bd"
+    export CLEO_COOKIE=bench-$RANDOM$RANDOM
+    "$CLEO" --data "$tmp/back" --set node.name=back@127.0.0.1 \
+        --set node.roles=manager,storage --set gateway.http.port=0 \
+        --set dist.port="$bd" --set cluster.nodes="$peers" \
+        --set heart.enabled=false >"$tmp/back.log" 2>&1 &
+    back_pid=$!
+    wait_port "$bd" "$back_pid" ||
+        { echo "cleo_split.skipped the back did not start" | tee -a "$out"
+          return; }
+    "$CLEO" --data "$tmp/front" --set node.name=front@127.0.0.1 \
+        --set node.roles=gateway --set gateway.http.port="$port" \
+        --set dist.port="$fd" --set cluster.nodes="$peers" \
+        --set heart.enabled=false >"$tmp/front.log" 2>&1 &
+    server_pid=$!
+    if ! wait_port "$port" "$server_pid"; then
+        echo "cleo_split.skipped no S3 listener" | tee -a "$out"
+        stop_server
+        return
+    fi
+    lg --op mkbucket --bucket bench >/dev/null
+    figures
+    stop_server
+    kill "$back_pid" 2>/dev/null || true
+    wait "$back_pid" 2>/dev/null || true
+    back_pid=
+}
+
 nginx_conf() {
     mkdir -p "$tmp/nginx/www/bench" "$tmp/nginx/tmp"
     cat >"$tmp/nginx/nginx.conf" <<EOF
@@ -254,6 +295,13 @@ done
 
 # Ratios of cleo against each peer that ran, > 1 = cleo better.
 v() { awk -v k="$1" '$1 == k { print $2 }' "$out"; }
+# The split node against the embedded one (target >= 0.5 for get_4k_c64).
+for f in get_4k_c64 put_4k_c64 get_1m_c16 put_1m_c16 get_1g put_1g; do
+    c=$(v "cleo_split.$f") e=$(v "cleo.$f")
+    [[ -n $c && -n $e ]] || continue
+    awk -v f="$f" -v a="$c" -v b="$e" 'BEGIN {
+        printf "ratio.%s.split_vs_embedded %.2f\n", f, (b > 0 ? a / b : 0) }'
+done
 for peer in nginx s3rver; do
     for f in get_4k_c64 put_4k_c64 get_4k_c64_p99 put_4k_c64_p99 \
         get_1m_c16 put_1m_c16 get_1g put_1g rss_c64; do
