@@ -205,28 +205,16 @@ static int answer_now(const rt_msg_t *req, int rc, rt_msg_t **reply)
  * group commits without holding reads back. */
 static bool is_read(uint32_t type)
 {
-    switch (type) {
-    case STO_MSG_HEAD:
-    case STO_MSG_GET:
-    case STO_MSG_GET_OPEN:
-    case STO_MSG_LIST:
-    case STO_MSG_BUCKET_EXISTS:
-    case STO_MSG_BUCKET_LIST:
-    case STO_MSG_BUCKET_DU:
-    case STO_MSG_MPU_LIST_PARTS:
-    case STO_MSG_MPU_LIST_UPLOADS:
-        return true;
-    default:
-        return false;
-    }
+    const sto__op_t *op = sto__op_find(type);
+    return op != NULL && op->kind == STO__OP_READ;
 }
 
 /* The maintenance actors' requests come one at a time and are never
  * shed; every client request may be. */
 static bool sheds(uint32_t type)
 {
-    return type != STO_MSG_SCRUB && type != STO_MSG_COMPACT &&
-           type != STO_MSG_PURGE;
+    const sto__op_t *op = sto__op_find(type);
+    return op == NULL || op->kind != STO__OP_MAINT;
 }
 
 /* Are the pools holding as many requests of this kind (read or write)
@@ -297,39 +285,17 @@ static int on_unknown(rt_msg_t *req, rt_msg_t **reply)
     return answer_now(req, CLEO_EBADREQ, reply);
 }
 
+/* By the dispatch table (job.h): a job on a pool, or a stream. GET_OPEN
+ * is a job, and becomes a stream only if more than a block remains. */
 static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
                     rt_from_t from, rt_msg_t **reply)
 {
-    switch (req->type) { /* size: dispatch */
-    case STO_MSG_MPU_CREATE:
-    case STO_MSG_MPU_PART_COPY:
-    case STO_MSG_MPU_COMPLETE:
-    case STO_MSG_MPU_ABORT:
-    case STO_MSG_MPU_LIST_PARTS:
-    case STO_MSG_MPU_LIST_UPLOADS:
-    case STO_MSG_BUCKET_CREATE:
-    case STO_MSG_BUCKET_DELETE:
-    case STO_MSG_BUCKET_EXISTS:
-    case STO_MSG_BUCKET_LIST:
-    case STO_MSG_BUCKET_DU:
-    case STO_MSG_HEAD:
-    case STO_MSG_DELETE:
-    case STO_MSG_LIST:
-    case STO_MSG_PUT:
-    case STO_MSG_GET:
-    case STO_MSG_COPY:
-    case STO_MSG_SCRUB:
-    case STO_MSG_COMPACT:
-    case STO_MSG_PURGE:
-        return on_request(self, state, req, from, reply);
-    case STO_MSG_GET_OPEN: /* a stream only if more than a block */
-        return on_request(self, state, req, from, reply);
-    case STO_MSG_PUT_BEGIN:
-    case STO_MSG_MPU_PART_BEGIN:
-        return on_stream(self, state, req, from, reply);
-    default:
+    const sto__op_t *op = sto__op_find(req->type);
+    if (op == NULL)
         return on_unknown(req, reply);
-    }
+    if (op->kind == STO__OP_STREAM)
+        return on_stream(self, state, req, from, reply);
+    return on_request(self, state, req, from, reply);
 }
 
 /* A call while the database opens: keep it (its payload moved to a

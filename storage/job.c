@@ -18,30 +18,11 @@
 
 #define LIST_MAX 1000 /* entries + prefixes in one LIST reply */
 
-/* The record each request type carries; NULL for none. */
+/* The record a request of type carries; NULL for none (or no entry). */
 static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
 {
-    switch (type) { /* size: dispatch */
-    case STO_MSG_BUCKET_CREATE:
-    case STO_MSG_BUCKET_DELETE:
-    case STO_MSG_BUCKET_EXISTS:
-    case STO_MSG_BUCKET_DU:
-        return &cleo__storage__bucket_req__descriptor;
-    case STO_MSG_HEAD:
-    case STO_MSG_DELETE:
-    case STO_MSG_GET:
-        return &cleo__storage__object_req__descriptor;
-    case STO_MSG_LIST:
-        return &cleo__storage__list_req__descriptor;
-    case STO_MSG_PUT:
-        return &cleo__storage__put_req__descriptor;
-    case STO_MSG_GET_OPEN:
-        return &cleo__storage__get_req__descriptor;
-    case STO_MSG_COPY:
-        return &cleo__storage__copy_req__descriptor;
-    default:
-        return sto__job_mpu_desc(type); /* or NULL */
-    }
+    const sto__op_t *op = sto__op_find(type);
+    return op != NULL ? op->req : NULL;
 }
 
 static bool is_record(const void *pb, const ProtobufCMessageDescriptor *d)
@@ -55,7 +36,7 @@ bool sto__job_is_valid(const rt_msg_t *req)
     if (d == NULL)
         return true; /* BUCKET_LIST: no payload */
     rt_body_t *b = rt_msg_body(req);
-    if (req->type == STO_MSG_PUT)
+    if (sto__op_find(req->type)->body) /* PUT */
         return b != NULL && b->buf != NULL && is_record(b->pb, d);
     return b == NULL && is_record(req->payload, d);
 }
@@ -384,42 +365,67 @@ static int run_get_open(sto_db_t *db, sto__job_t *j)
     return 0;
 }
 
+static int run_compact(sto_db_t *db, sto__job_t *j)
+{
+    return sto_db_compact(db, sto__now_ms());
+}
+
+#define D(name) (&cleo__storage__##name##__descriptor)
+static const sto__op_t ops[] = {
+    /* {id, kind, body, request record, reply record, run} */
+    {STO_MSG_BUCKET_CREATE, STO__OP_WRITE, false, D(bucket_req), NULL,
+     run_bucket_create},
+    {STO_MSG_BUCKET_DELETE, STO__OP_WRITE, false, D(bucket_req), NULL,
+     run_bucket_delete},
+    {STO_MSG_BUCKET_EXISTS, STO__OP_READ, false, D(bucket_req),
+     D(bucket_exists), run_bucket_exists},
+    {STO_MSG_BUCKET_LIST, STO__OP_READ, false, NULL, D(bucket_list),
+     run_bucket_list},
+    {STO_MSG_BUCKET_DU, STO__OP_READ, false, D(bucket_req), D(bucket_info),
+     run_bucket_du},
+    {STO_MSG_HEAD, STO__OP_READ, false, D(object_req), D(object_info),
+     run_head},
+    {STO_MSG_DELETE, STO__OP_WRITE, false, D(object_req), NULL, run_delete},
+    {STO_MSG_LIST, STO__OP_READ, false, D(list_req), D(list_reply), run_list},
+    {STO_MSG_PUT, STO__OP_WRITE, true, D(put_req), D(object_info), run_put},
+    {STO_MSG_GET, STO__OP_READ, false, D(object_req), D(object_info), run_get},
+    {STO_MSG_PUT_BEGIN, STO__OP_STREAM, false, D(put_req), D(stream_ref), NULL},
+    {STO_MSG_GET_OPEN, STO__OP_READ, false, D(get_req), D(get_open),
+     run_get_open},
+    {STO_MSG_COPY, STO__OP_WRITE, false, D(copy_req), D(object_info), run_copy},
+    {STO_MSG_MPU_CREATE, STO__OP_WRITE, false, D(put_req), D(mpu_upload),
+     sto__mpu_run_create},
+    {STO_MSG_MPU_PART_BEGIN, STO__OP_STREAM, false, D(mpu_part_req),
+     D(stream_ref), NULL},
+    {STO_MSG_MPU_PART_COPY, STO__OP_WRITE, false, D(mpu_part_copy_req),
+     D(part_info), sto__mpu_run_part_copy},
+    {STO_MSG_MPU_COMPLETE, STO__OP_WRITE, false, D(mpu_complete_req),
+     D(object_info), sto__mpu_run_complete},
+    {STO_MSG_MPU_ABORT, STO__OP_WRITE, false, D(mpu_part_req), NULL,
+     sto__mpu_run_abort},
+    {STO_MSG_MPU_LIST_PARTS, STO__OP_READ, false, D(mpu_list_parts_req),
+     D(mpu_part_list), sto__mpu_run_list_parts},
+    {STO_MSG_MPU_LIST_UPLOADS, STO__OP_READ, false, D(mpu_list_uploads_req),
+     D(mpu_upload_list), sto__mpu_run_list_uploads},
+    {STO_MSG_SCRUB, STO__OP_MAINT, false, NULL, D(scrub_report), run_scrub},
+    {STO_MSG_COMPACT, STO__OP_MAINT, false, NULL, NULL, run_compact},
+    {STO_MSG_PURGE, STO__OP_MAINT, false, NULL, NULL, run_purge},
+};
+#undef D
+
+const sto__op_t *sto__op_find(uint32_t id)
+{
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (ops[i].id == id)
+            return &ops[i];
+    return NULL;
+}
+
 int sto__job_run(void *arg)
 {
     sto__job_t *j = arg;
-    sto_db_t *db = j->ref->db;
-    switch (j->type) { /* size: dispatch */
-    case STO_MSG_BUCKET_CREATE:
-        return run_bucket_create(db, j);
-    case STO_MSG_BUCKET_DELETE:
-        return run_bucket_delete(db, j);
-    case STO_MSG_BUCKET_EXISTS:
-        return run_bucket_exists(db, j);
-    case STO_MSG_BUCKET_LIST:
-        return run_bucket_list(db, j);
-    case STO_MSG_BUCKET_DU:
-        return run_bucket_du(db, j);
-    case STO_MSG_HEAD:
-        return run_head(db, j);
-    case STO_MSG_DELETE:
-        return run_delete(db, j);
-    case STO_MSG_LIST:
-        return run_list(db, j);
-    case STO_MSG_PUT:
-        return run_put(db, j);
-    case STO_MSG_GET:
-        return run_get(db, j);
-    case STO_MSG_GET_OPEN:
-        return run_get_open(db, j);
-    case STO_MSG_COPY:
-        return run_copy(db, j);
-    case STO_MSG_SCRUB:
-        return run_scrub(db, j);
-    case STO_MSG_COMPACT:
-        return sto_db_compact(db, sto__now_ms());
-    case STO_MSG_PURGE:
-        return run_purge(db, j);
-    default:
-        return sto__job_run_mpu(db, j); /* or CLEO_EBADREQ */
-    }
+    const sto__op_t *op = sto__op_find(j->type);
+    if (op == NULL || op->run == NULL)
+        return CLEO_EBADREQ;
+    return op->run(j->ref->db, j);
 }

@@ -40,10 +40,39 @@ int sto__job_run(void *job);
  * reference (the last one closes the database). An rt_free_fn. */
 void sto__job_free(void *job);
 
-/* The multipart requests but MPU_PART_BEGIN (mpujob.c): the record that type
- * carries, or NULL if type is none of them; and the run of one, or
- * CLEO_EBADREQ for another type. */
-const ProtobufCMessageDescriptor *sto__job_mpu_desc(uint32_t type);
-int sto__job_run_mpu(sto_db_t *db, sto__job_t *j);
+/* ---- the engine's dispatch table ------------------------------------
+ * One entry per request id the engine answers (storage.proto's MsgId):
+ * its record types, where it runs, and the run. The engine dispatches by
+ * it (engine.c), a job checks and takes its payload by it and runs it
+ * (job.c). */
+
+typedef enum {
+    STO__OP_READ,   /* a short read: the blocking pool */
+    STO__OP_WRITE,  /* waits on a synced write: the I/O pool */
+    STO__OP_MAINT,  /* the maintenance actors': the I/O pool, never shed */
+    STO__OP_STREAM, /* opens a stream actor (stream.c), which answers */
+} sto__op_kind_t;
+
+typedef struct sto__op_s {
+    uint32_t id;         /* the STO_MSG_* */
+    sto__op_kind_t kind; /* where it runs */
+    bool body;           /* the request is an rt_body_t {req, bytes} */
+    const ProtobufCMessageDescriptor *req;   /* NULL: no payload */
+    const ProtobufCMessageDescriptor *reply; /* NULL: no payload; in an
+                                                rt_body_t for GET and
+                                                GET_OPEN */
+    int (*run)(sto_db_t *db, sto__job_t *j); /* NULL for STO__OP_STREAM */
+} sto__op_t;
+
+/* The entry of id, or NULL for an id the engine does not answer. */
+const sto__op_t *sto__op_find(uint32_t id);
+
+/* The multipart runs but MPU_PART_BEGIN's (mpujob.c), for the table. */
+int sto__mpu_run_create(sto_db_t *db, sto__job_t *j);
+int sto__mpu_run_part_copy(sto_db_t *db, sto__job_t *j);
+int sto__mpu_run_complete(sto_db_t *db, sto__job_t *j);
+int sto__mpu_run_abort(sto_db_t *db, sto__job_t *j);
+int sto__mpu_run_list_parts(sto_db_t *db, sto__job_t *j);
+int sto__mpu_run_list_uploads(sto_db_t *db, sto__job_t *j);
 
 #endif /* CLEO_STORAGE_JOB_H */

@@ -29,7 +29,7 @@ static Cleo__Storage__PartInfo *part_pb(const sto_part_info_t *p)
     return r;
 }
 
-static int run_create(sto_db_t *db, sto__job_t *j)
+int sto__mpu_run_create(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__PutReq *r = j->req;
     sto_put_opts_t o;
@@ -46,7 +46,7 @@ static int run_create(sto_db_t *db, sto__job_t *j)
     return 0;
 }
 
-static int run_part_copy(sto_db_t *db, sto__job_t *j)
+int sto__mpu_run_part_copy(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__MpuPartCopyReq *r = j->req;
     const Cleo__Storage__MpuPartReq *p = r->part;
@@ -62,7 +62,7 @@ static int run_part_copy(sto_db_t *db, sto__job_t *j)
     return rc;
 }
 
-static int run_complete(sto_db_t *db, sto__job_t *j)
+int sto__mpu_run_complete(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__MpuCompleteReq *r = j->req;
     sto_mpu_part_t *ps = calloc(r->n_parts + 1, sizeof *ps);
@@ -86,13 +86,13 @@ static int run_complete(sto_db_t *db, sto__job_t *j)
     return 0;
 }
 
-static int run_abort(sto_db_t *db, sto__job_t *j)
+int sto__mpu_run_abort(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__MpuPartReq *r = j->req;
     return sto_mpu_abort(db, r->bucket, r->key, r->upload_id);
 }
 
-static int run_list_parts(sto_db_t *db, sto__job_t *j)
+int sto__mpu_run_list_parts(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__MpuListPartsReq *r = j->req;
     size_t max =
@@ -136,7 +136,7 @@ static Cleo__Storage__MpuUploadList *upload_list_pb(const sto_upload_list_t *l)
     return p;
 }
 
-static int run_list_uploads(sto_db_t *db, sto__job_t *j)
+int sto__mpu_run_list_uploads(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__MpuListUploadsReq *r = j->req;
     sto_upload_list_opts_t o = {
@@ -154,44 +154,4 @@ static int run_list_uploads(sto_db_t *db, sto__job_t *j)
     j->res = upload_list_pb(l);
     sto_upload_list_free(l);
     return 0;
-}
-
-const ProtobufCMessageDescriptor *sto__job_mpu_desc(uint32_t type)
-{
-    switch (type) { /* size: dispatch */
-    case STO_MSG_MPU_CREATE:
-        return &cleo__storage__put_req__descriptor;
-    case STO_MSG_MPU_PART_COPY:
-        return &cleo__storage__mpu_part_copy_req__descriptor;
-    case STO_MSG_MPU_COMPLETE:
-        return &cleo__storage__mpu_complete_req__descriptor;
-    case STO_MSG_MPU_ABORT:
-        return &cleo__storage__mpu_part_req__descriptor;
-    case STO_MSG_MPU_LIST_PARTS:
-        return &cleo__storage__mpu_list_parts_req__descriptor;
-    case STO_MSG_MPU_LIST_UPLOADS:
-        return &cleo__storage__mpu_list_uploads_req__descriptor;
-    default:
-        return NULL;
-    }
-}
-
-int sto__job_run_mpu(sto_db_t *db, sto__job_t *j)
-{
-    switch (j->type) { /* size: dispatch */
-    case STO_MSG_MPU_CREATE:
-        return run_create(db, j);
-    case STO_MSG_MPU_PART_COPY:
-        return run_part_copy(db, j);
-    case STO_MSG_MPU_COMPLETE:
-        return run_complete(db, j);
-    case STO_MSG_MPU_ABORT:
-        return run_abort(db, j);
-    case STO_MSG_MPU_LIST_PARTS:
-        return run_list_parts(db, j);
-    case STO_MSG_MPU_LIST_UPLOADS:
-        return run_list_uploads(db, j);
-    default:
-        return CLEO_EBADREQ;
-    }
 }
