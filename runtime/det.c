@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "runtime/actor.h"
+#include "runtime/dist.h"
 #include "runtime/kernel.h"
 #include "runtime/pool.h"
 
@@ -53,7 +54,9 @@ ssize_t rt_det_run(rt_t *rt, uint64_t max_steps)
         d->v[i] = d->v[--d->n];
         uint32_t handled = 0;
         /* One message per step: the finest interleaving. */
-        if (rt__actor_turn(a, 1, &handled) == RT__TURN_MORE)
+        rt_turn_t r = rt__actor_turn(a, 1, &handled);
+        rt__dist_flush_turn();
+        if (r == RT__TURN_MORE)
             rt__det_push(rt, a);
         steps += handled;
     }

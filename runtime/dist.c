@@ -264,11 +264,12 @@ static void oq_put(rt__dnode_t *n, const void *a, size_t al, const void *b,
 {
     size_t len = al + bl;
     rt__dchunk_t *t = n->oq_tail;
-    if (t == NULL || t->buf != NULL || t->cap - t->len < len) {
+    if (t == NULL || t->buf != NULL || t->cap - t->off - t->len < len) {
         size_t cap = len > RT__DCHUNK_BYTES ? len : RT__DCHUNK_BYTES;
         t = cleo_xmalloc(sizeof *t + cap);
         t->next = NULL;
         t->buf = NULL;
+        t->off = 0;
         t->len = 0;
         t->cap = cap;
         if (n->oq_tail != NULL)
@@ -277,9 +278,9 @@ static void oq_put(rt__dnode_t *n, const void *a, size_t al, const void *b,
             n->oq_head = t;
         n->oq_tail = t;
     }
-    memcpy(t->bytes + t->len, a, al);
+    memcpy(t->bytes + t->off + t->len, a, al);
     if (bl > 0)
-        memcpy(t->bytes + t->len + al, b, bl);
+        memcpy(t->bytes + t->off + t->len + al, b, bl);
     t->len += len;
     n->oq_bytes += len;
 }
@@ -398,33 +399,105 @@ static bool reachable_locked(rt_dist_t *d, rt__dnode_t *n)
     return true;
 }
 
-static void send_locked(rt_dist_t *d, rt__dnode_t *n, const uint8_t *f,
-                        size_t flen, rt_buf_t *b);
-
-/* Write frame f and body b (may be NULL) straight to n's socket when
- * nothing is queued or in flight (entry lock held). Never blocks: the
- * socket is non-blocking. @return the bytes written (0 if it may not, or
- * the socket would block). */
-static size_t direct_write(rt__dnode_t *n, const uint8_t *f, size_t flen,
-                           rt_buf_t *b)
+const uint8_t *rt__dchunk_data(const rt__dchunk_t *k)
 {
-    if (n->state != RT__DN_UP || n->fd < 0 || n->wbusy || n->oq_head != NULL)
-        return 0;
-    struct iovec iov[2] = {{(void *)f, flen}, {NULL, 0}};
-    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 1};
-    if (b != NULL && rt_buf_len(b) > 0) {
-        iov[1].iov_base = rt_buf_data(b);
-        iov[1].iov_len = rt_buf_len(b);
-        mh.msg_iovlen = 2;
+    return (k->buf ? (const uint8_t *)rt_buf_data(k->buf) : k->bytes) + k->off;
+}
+
+/* Drop the first `sent` bytes of n's queue (entry lock held). */
+static void oq_consume(rt__dnode_t *n, size_t sent)
+{
+    n->oq_bytes -= sent;
+    while (sent > 0) {
+        rt__dchunk_t *k = n->oq_head;
+        if (sent < k->len) {
+            k->off += sent;
+            k->len -= sent;
+            return;
+        }
+        sent -= k->len;
+        n->oq_head = k->next;
+        if (n->oq_head == NULL)
+            n->oq_tail = NULL;
+        k->next = NULL;
+        rt__dchunk_free_all(k);
     }
-    ssize_t k;
-    do
-        k = sendmsg(n->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (k < 0 && errno == EINTR);
-    if (k <= 0)
-        return 0; /* would block, or an error the dist thread will see */
-    atomic_fetch_add_explicit(&n->bytes_out, (uint64_t)k, memory_order_relaxed);
-    return (size_t)k;
+}
+
+/* Write n's queue straight to its socket, as much as it takes without
+ * blocking, when n is up and the dist loop has no write in flight; the
+ * rest is left to the loop. Entry lock held; unlocks it. */
+static void flush_locked(rt_dist_t *d, rt__dnode_t *n)
+{
+    while (n->oq_head != NULL && n->state == RT__DN_UP && n->fd >= 0 &&
+           !n->wbusy) {
+        struct iovec iov[64];
+        int niov = 0;
+        for (rt__dchunk_t *k = n->oq_head; k != NULL && niov < 64; k = k->next)
+            iov[niov++] = (struct iovec){(void *)rt__dchunk_data(k), k->len};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)niov};
+        ssize_t w;
+        do
+            w = sendmsg(n->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (w < 0 && errno == EINTR);
+        if (w <= 0)
+            break; /* would block, or an error the loop will see */
+        atomic_fetch_add_explicit(&n->bytes_out, (uint64_t)w,
+                                  memory_order_relaxed);
+        oq_consume(n, (size_t)w);
+    }
+    if (n->oq_head != NULL)
+        rt__dist_work_unlock(d, n);
+    else
+        pthread_mutex_unlock(&n->lock);
+}
+
+/* Entries a turn sent to, written once at the turn's end: a burst of
+ * sends goes out in one system call, a lone reply at once. */
+#define TURN_MAX 16
+static __thread struct {
+    rt_dist_t *d;
+    rt__dnode_t *n;
+} turn_dirty[TURN_MAX];
+static __thread uint32_t turn_n;
+
+void rt__dist_flush_turn(void)
+{
+    for (uint32_t i = 0; i < turn_n; i++) {
+        rt__dnode_t *n = turn_dirty[i].n;
+        pthread_mutex_lock(&n->lock);
+        flush_locked(turn_dirty[i].d, n);
+    }
+    turn_n = 0;
+}
+
+/* Queue frame f and body b (may be NULL) on n; inside a turn the write
+ * waits for the turn's end, outside it happens now. Unlocks n. */
+static void send_locked(rt_dist_t *d, rt__dnode_t *n, const uint8_t *f,
+                        size_t flen, rt_buf_t *b)
+{
+    size_t blen = b != NULL ? rt_buf_len(b) : 0;
+    if (b != NULL && blen <= RT__DCOPY_MAX) {
+        oq_put(n, f, flen, rt_buf_data(b), blen);
+    } else {
+        oq_put(n, f, flen, NULL, 0);
+        if (b != NULL)
+            oq_ref(n, rt_buf_ref(b), 0);
+    }
+    if (rt__tls_actor != NULL) {
+        for (uint32_t i = 0; i < turn_n; i++)
+            if (turn_dirty[i].n == n) {
+                pthread_mutex_unlock(&n->lock);
+                return;
+            }
+        if (turn_n < TURN_MAX) {
+            turn_dirty[turn_n].d = d;
+            turn_dirty[turn_n++].n = n;
+            pthread_mutex_unlock(&n->lock);
+            return;
+        }
+    }
+    flush_locked(d, n);
 }
 
 /* Queue the encoded frame (and m's body) on n, unless n cannot be
@@ -454,35 +527,6 @@ void rt__dist_send_raw(rt_dist_t *d, rt__dnode_t *n, const void *p, size_t len)
         return;
     }
     send_locked(d, n, p, len, NULL);
-}
-
-/* Send frame f and body b (may be NULL) on n: straight to the socket if
- * it may, the rest queued for the dist thread. Unlocks n. */
-static void send_locked(rt_dist_t *d, rt__dnode_t *n, const uint8_t *f,
-                        size_t flen, rt_buf_t *b)
-{
-    size_t blen = b != NULL ? rt_buf_len(b) : 0;
-    size_t sent = direct_write(n, f, flen, b);
-    if (sent == flen + blen) { /* all of it is on its way */
-        pthread_mutex_unlock(&n->lock);
-        return;
-    }
-    /* The rest (a partial direct write leaves only this connection's
-     * queue holding a partial frame; it is dropped if the connection
-     * goes). */
-    if (sent < flen && b != NULL && blen <= RT__DCOPY_MAX) {
-        oq_put(n, f + sent, flen - sent, rt_buf_data(b), blen);
-    } else if (sent < flen) {
-        oq_put(n, f + sent, flen - sent, NULL, 0);
-        if (b != NULL)
-            oq_ref(n, rt_buf_ref(b), 0);
-    } else if (blen - (sent - flen) <= RT__DCOPY_MAX) {
-        oq_put(n, rt_buf_data(b) + (sent - flen), blen - (sent - flen), NULL,
-               0);
-    } else {
-        oq_ref(n, rt_buf_ref(b), sent - flen);
-    }
-    rt__dist_work_unlock(d, n);
 }
 
 int rt__dist_route(rt_t *rt, rt_pid_t to, rt_msg_t *m)
@@ -749,7 +793,7 @@ void rt__dist_requeue_named(rt__dnode_t *from, rt__dnode_t *to)
     pthread_mutex_unlock(&from->lock);
     pthread_mutex_lock(&to->lock);
     for (rt__dchunk_t *c = q; c != NULL; c = c->next) {
-        for (size_t off = 0; c->buf == NULL && off < c->len;) {
+        for (size_t off = c->off; c->buf == NULL && off < c->off + c->len;) {
             size_t flen;
             Cleo__Dist__FrameHeader *h = peek(c->bytes + off, &flen);
             if (h == NULL)

@@ -51,14 +51,21 @@ struct rt__dconn_s;
 typedef struct rt__dchunk_s {
     struct rt__dchunk_s *next;
     rt_buf_t *buf; /* a referenced body (one reference held); NULL = bytes */
-    size_t off;    /* buf: where the bytes still to send start */
-    size_t len;    /* bytes used (buf: from off) */
+    size_t off;    /* where the bytes still to send start */
+    size_t len;    /* bytes still to send, from off */
     size_t cap;    /* bytes at bytes[] */
     uint8_t bytes[];
 } rt__dchunk_t;
 
 #define RT__DCHUNK_BYTES (64u * 1024) /* a byte chunk's usual capacity */
 #define RT__DCOPY_MAX (16u * 1024)    /* bodies up to this are copied */
+
+/* The bytes of chunk k still to send (k->len of them). */
+const uint8_t *rt__dchunk_data(const rt__dchunk_t *k);
+
+/* Write what this thread's actor turn queued for other nodes: the
+ * scheduler calls it after each turn. */
+void rt__dist_flush_turn(void);
 
 /* Free a chunk list. Accepts NULL. */
 void rt__dchunk_free_all(rt__dchunk_t *c);
@@ -73,9 +80,10 @@ typedef struct rt__dnode_s {
     bool want_connect;      /* a connection should be opened */
     bool want_close;        /* rt_dist_disconnect: close the connection */
     uint64_t retry_ms;      /* after a failed connect: none before this */
-    /* Senders write a frame straight to the socket (on their own thread,
-     * under the lock) when the node is up, nothing is queued and the dist
-     * thread has no write in flight: no thread hop for the common case. */
+    /* Senders write the queue straight to the socket (on their own
+     * thread, under the lock; an actor's at the end of its turn) when the
+     * node is up and the loop has no write in flight: no thread hop for
+     * the common case, one system call for a burst. */
     int fd;     /* the UP connection's socket; -1 = none (write queued) */
     bool wbusy; /* the dist thread has writes in flight */
     rt__dchunk_t *oq_head; /* outbound frames, in order */

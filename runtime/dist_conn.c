@@ -31,6 +31,7 @@ typedef struct rt__dconn_s {
     struct rt__dconn_s *next, *prev; /* d->conns */
     rt__dnode_t *node; /* outgoing: the node dialled; else once bound */
     bool outgoing, up, closing, checked, blocked;
+    bool hot; /* counted in scheduler 0's io_hot */
     rt_dist_hs_t hs;
     rt__dist_rx_t rx; /* frames in */
     uint8_t *rbuf;
@@ -92,7 +93,7 @@ static void write_chunks(rt__dconn_t *c, rt__dchunk_t *q)
     w->chunks = q;
     n = 0;
     for (rt__dchunk_t *k = q; k != NULL; k = k->next) {
-        char *p = k->buf ? rt_buf_data(k->buf) + k->off : (char *)k->bytes;
+        char *p = (char *)rt__dchunk_data(k);
         w->bufs[n++] = uv_buf_init(p, (unsigned)k->len);
         bytes += k->len;
     }
@@ -122,6 +123,7 @@ static void write_copy(rt__dconn_t *c, const void *p, size_t len)
     rt__dchunk_t *k = cleo_xmalloc(sizeof *k + len);
     k->next = NULL;
     k->buf = NULL;
+    k->off = 0;
     k->len = len;
     k->cap = len;
     memcpy(k->bytes, p, len);
@@ -161,6 +163,8 @@ static void on_closed(uv_handle_t *h)
     if (c->next)
         c->next->prev = c->prev;
     rt__dnode_t *n = c->node;
+    if (c->hot)
+        rt__sched_io_hot(d->rt, 0, -1);
     if (c->up) {
         rt__dist_on_down(d, n, true);
     } else if (c->outgoing && n != NULL) {
@@ -320,6 +324,8 @@ static void hs_done(rt__dconn_t *c)
     n->retry_ms = 0;
     snprintf(n->addr, sizeof n->addr, "%s", c->addr);
     pthread_mutex_unlock(&n->lock);
+    rt__sched_io_hot(d->rt, 0, 1);
+    c->hot = true;
     rt__dist_on_up(d, n);
     flush(c);
 }
@@ -355,7 +361,6 @@ static ssize_t read_hs(rt__dconn_t *c, const uint8_t *p, size_t n)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     rt__dconn_t *c = s->data;
-    (void)buf;
     if (nread == 0 || c->closing)
         return;
     if (nread < 0) {
@@ -367,7 +372,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->last_recv_ms = rt__dist_now_ms();
-    const uint8_t *p = c->rbuf;
+    const uint8_t *p = (const uint8_t *)buf->base;
     size_t n = (size_t)nread;
     if (!c->up) {
         ssize_t k = read_hs(c, p, n);

@@ -242,8 +242,7 @@ static void do_deliver(rt_sim_t *s, uint32_t a, uint32_t b, int to)
     const char *why = NULL;
     int rc = 0;
     for (rt__dchunk_t *k = p->chunks; k != NULL && rc == 0; k = k->next) {
-        const uint8_t *bytes =
-            k->buf ? (uint8_t *)rt_buf_data(k->buf) + k->off : k->bytes;
+        const uint8_t *bytes = rt__dchunk_data(k);
         atomic_fetch_add(&l->ent[to]->bytes_in, k->len);
         rc = rt__dist_rx_feed(&l->rx[to], l->ent[to], bytes, k->len, &why);
     }

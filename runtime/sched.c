@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "runtime/actor.h"
+#include "runtime/dist.h"
 #include "runtime/kernel.h"
 #include "runtime/pool.h"
 #include "runtime/sysmon.h"
@@ -331,6 +332,7 @@ static void run(rt_sched_t *s, rt_actor_t *a)
     uint32_t handled = 0;
     turn_begin(s, a);
     rt_turn_t r = rt__actor_turn(a, RT_BATCH, &handled);
+    rt__dist_flush_turn(); /* what the turn sent to other nodes */
     STAT_ADD(s, runs, 1);
     STAT_ADD(s, msgs, handled);
     if (r == RT__TURN_MORE)
@@ -487,6 +489,31 @@ static bool spin_for_work(rt_sched_t *s)
     }
 }
 
+#define RT_IO_SPIN_NS 50000
+
+void rt__sched_io_hot(rt_t *rt, uint32_t k, int delta)
+{
+    atomic_fetch_add_explicit(&rt->scheds[k].io_hot, delta,
+                              memory_order_relaxed);
+}
+
+/* With hot sockets on the loop, poll it for up to RT_IO_SPIN_NS before
+ * sleeping: true if work came. */
+static bool io_spin(rt_sched_t *s)
+{
+    if (atomic_load_explicit(&s->io_hot, memory_order_relaxed) <= 0)
+        return false;
+    uint64_t t0 = uv_hrtime();
+    do {
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+        if (work_for(s, true))
+            return true;
+        for (int i = 0; i < 32; i++)
+            cpu_relax();
+    } while (uv_hrtime() - t0 < RT_IO_SPIN_NS);
+    return false;
+}
+
 /* Nothing to run: sleep in the loop until woken, a timer or I/O. */
 static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
 {
@@ -494,7 +521,7 @@ static void sched_idle(rt_sched_t *s, uint64_t *busy_start)
     turn_idle(s);
     (void)rt__timers_expire(&rt->timers, rt, rt_now_ms(rt));
     uv_run(&s->loop, UV_RUN_NOWAIT);
-    if (spin_for_work(s))
+    if (spin_for_work(s) || io_spin(s))
         return;
     /* seq_cst: pairs with the load in wake(). */
     atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);

@@ -52,7 +52,9 @@ typedef struct rt_sched_s {
                                           published for a run-queue pop) */
     _Atomic rt_pid_t turn_pid;         /* the actor in it; RT_PID_NONE = none */
     struct rt__scall_s *_Atomic calls; /* rt__sched_call()s to run here */
-    const rt_behaviour_t *turn_beh;    /* owner: its behaviour, for the log */
+    _Atomic int io_hot; /* live latency-bound sockets on this loop (dist):
+                           before sleeping, poll the loop a moment */
+    const rt_behaviour_t *turn_beh; /* owner: its behaviour, for the log */
 } rt_sched_t;
 
 /* The scheduler running on this thread, or NULL. */
@@ -65,6 +67,11 @@ extern __thread bool rt__tls_det;
  * that loop (distribution). Runs it at once when called on that thread.
  * Must not be called after rt__sched_stop(). */
 void rt__sched_call(rt_t *rt, uint32_t k, void (*fn)(void *), void *arg);
+
+/* delta live latency-bound sockets on scheduler k's loop: while any, an
+ * idle scheduler polls its loop briefly before it sleeps, so a reply that
+ * comes within microseconds costs no wake-up (Erlang's busy wait). */
+void rt__sched_io_hot(rt_t *rt, uint32_t k, int delta);
 
 /* Scheduler k's loop, for handles that rt__sched_call() code owns. */
 uv_loop_t *rt__sched_loop(rt_t *rt, uint32_t k);
