@@ -369,6 +369,17 @@ static int encode(rt_dist_t *d, rt__dnode_t *n, rt_pid_t to, const rt_msg_t *m,
     return 0;
 }
 
+rt__dnode_t **rt__dist_take_work(rt_dist_t *d, uint32_t *n)
+{
+    pthread_mutex_lock(&d->lock);
+    rt__dnode_t **w = d->work;
+    *n = d->nwork;
+    d->work = NULL;
+    d->nwork = d->capwork = 0;
+    pthread_mutex_unlock(&d->lock);
+    return w;
+}
+
 void rt__dist_work_unlock(rt_dist_t *d, rt__dnode_t *n)
 {
     bool kick = !n->dirty;

@@ -160,6 +160,10 @@ void rt__dist_work_unlock(rt_dist_t *d, rt__dnode_t *n);
  * straight to the socket or queued behind what is. */
 void rt__dist_send_raw(rt_dist_t *d, rt__dnode_t *n, const void *p, size_t len);
 
+/* Take the work list (entries put there by rt__dist_work_unlock).
+ * @return gives: free() it; *n entries. */
+rt__dnode_t **rt__dist_take_work(rt_dist_t *d, uint32_t *n);
+
 /* The entry for idx, or NULL. */
 rt__dnode_t *rt__dist_node_get(rt_dist_t *d, uint32_t idx);
 

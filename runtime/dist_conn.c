@@ -499,12 +499,8 @@ static void dial(rt_dist_t *d, rt__dnode_t *n)
 static void on_wake(uv_async_t *a)
 {
     rt_dist_t *d = a->data;
-    pthread_mutex_lock(&d->lock);
-    rt__dnode_t **work = d->work;
-    uint32_t nwork = d->nwork;
-    d->work = NULL;
-    d->nwork = d->capwork = 0;
-    pthread_mutex_unlock(&d->lock);
+    uint32_t nwork;
+    rt__dnode_t **work = rt__dist_take_work(d, &nwork);
     for (uint32_t i = 0; i < nwork; i++) {
         rt__dnode_t *n = work[i];
         pthread_mutex_lock(&n->lock);

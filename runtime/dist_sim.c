@@ -267,13 +267,8 @@ typedef struct {
 static void gather(rt_sim_t *s)
 {
     for (uint32_t i = 0; i < s->n; i++) {
-        rt_dist_t *d = dist(s, i);
-        pthread_mutex_lock(&d->lock);
-        rt__dnode_t **w = d->work;
-        uint32_t nw = d->nwork;
-        d->work = NULL;
-        d->nwork = d->capwork = 0;
-        pthread_mutex_unlock(&d->lock);
+        uint32_t nw;
+        rt__dnode_t **w = rt__dist_take_work(dist(s, i), &nw);
         for (uint32_t k = 0; k < nw; k++) {
             pthread_mutex_lock(&w[k]->lock);
             w[k]->dirty = false;
