@@ -17,9 +17,13 @@
 #include "gateway/sock.h"
 
 #define IN_MAX (256u << 10) /* unparsed input bytes before reading stops */
-#define IN_SLOTS 64         /* buffers queued (each one read) */
-#define IN_SLACK 8          /* reads libuv may still deliver after read_stop */
-#define WRITES_MAX 4        /* answers in flight before pipelined heads wait */
+#define IN_SLOTS 96         /* buffers queued (each one read) */
+/* Reads that may still arrive after reading stops: libuv delivers up to
+ * 32 reads of one socket in one pass of the loop (uv__read), all before
+ * this actor runs again; seen overflowing 8 when storage answered slowly
+ * across distribution. */
+#define IN_SLACK 40
+#define WRITES_MAX 4 /* answers in flight before pipelined heads wait */
 #define DISCARD_MAX                                                            \
     (1u << 20) /* body bytes read and dropped after an answer                  \
                 */
