@@ -145,9 +145,10 @@ int rt_reply(rt_t *rt, rt_from_t from, rt_msg_t *reply)
     return rt_send(rt, from.pid, reply);
 }
 
-/* Wait in ib for the answer to ref: a reply or a call failure. */
-static int await_reply(rt_inbox_t *ib, rt_ref_t ref, uint32_t timeout_ms,
-                       rt_msg_t **out)
+/* Wait in ib for the answer to ref: a reply or a call failure, or the
+ * loss of the connection to the node of `to`. */
+static int await_reply(rt_t *rt, rt_inbox_t *ib, rt_pid_t to, rt_ref_t ref,
+                       uint32_t timeout_ms, rt_msg_t **out)
 {
     for (;;) {
         rt_msg_t *m;
@@ -163,6 +164,11 @@ static int await_reply(rt_inbox_t *ib, rt_ref_t ref, uint32_t timeout_ms,
             rc = m->reason;
             rt_msg_free(m);
             return rc;
+        }
+        if (m->type == RT_MSG_NODEDOWN &&
+            rt__dist_on_node(rt, to, (uint32_t)m->arg)) {
+            rt_msg_free(m);
+            return RT_REASON_NOCONNECTION;
         }
         rt_msg_free(m); /* stray: not ours */
     }
@@ -196,7 +202,7 @@ int rt_call_sync(rt_t *rt, rt_pid_t to, rt_msg_t *req, uint32_t timeout_ms,
     req->_sys = RT__F_CALL;
     rc = rt_send(rt, to, req);
     if (rc == 0)
-        rc = await_reply(ib, ref, timeout_ms, reply_out);
+        rc = await_reply(rt, ib, to, ref, timeout_ms, reply_out);
     if (rc == CLEO_ETIMEDOUT)
         forget(rt, to, ref);
     rt_inbox_free(ib);

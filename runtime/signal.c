@@ -380,6 +380,18 @@ static void on_nodedown(rt_actor_t *a, uint32_t idx)
     drop_on_node(a, &x->open, idx);
 }
 
+/* An inbox's thread waits in rt_call_sync() with no call entry here: it
+ * gets a NODEDOWN message and fails the call itself (call.c). */
+static void inbox_nodedown(rt_actor_t *a, uint32_t idx)
+{
+    if (!(a->flags & RT__A_RAW_REPLY))
+        return;
+    rt_msg_t *m =
+        sys_msg(RT_MSG_NODEDOWN, RT_PID_NONE, RT_REASON_NOCONNECTION, 0, 0);
+    m->arg = idx;
+    (void)rt__send(a->rt, a->pid, m);
+}
+
 int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
 {
     *rc = 0;
@@ -422,6 +434,7 @@ int rt__signal_handle(rt_actor_t *a, rt_msg_t *m, int *rc)
         return 0;
     case RT__SYS_NODEDOWN:
         on_nodedown(a, (uint32_t)m->arg);
+        inbox_nodedown(a, (uint32_t)m->arg);
         return 1;
     default:
         return 0;

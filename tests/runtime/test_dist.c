@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,16 @@ static int echo_handle(rt_actor_t *self, rt_msg_t *m)
 
 static const rt_behaviour_t echo_beh = {.name = "echo", .handle = echo_handle};
 
+/* Takes calls and never answers them. */
+static int hold_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    (void)self;
+    (void)m;
+    return 0;
+}
+
+static const rt_behaviour_t hold_beh = {.name = "hold", .handle = hold_handle};
+
 /* ---- A's probe: rtt's commands, plus node monitoring ----------------- */
 
 static int watch_handle(rt_actor_t *self, rt_msg_t *m)
@@ -152,6 +163,15 @@ static void teardown(void)
 }
 
 TestSuite(dist, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A thread that drops the connection to node a->node after 300 ms. */
+static void *disconnect_soon(void *arg)
+{
+    const uint16_t *node = arg;
+    rtt_sleep_ms(300);
+    (void)rt_dist_disconnect(rtt_rt, *node);
+    return NULL;
+}
 
 /* The next inbox message of type from B, with its payload's tag. */
 static rt_msg_t *expect_from_b(uint32_t type)
@@ -446,4 +466,31 @@ Test(dist, an_empty_buffer_stays_a_buffer)
     cr_assert_not_null(r->payload, "an empty buffer arrives as one");
     cr_assert_eq(rt_buf_len(r->payload), 0);
     rt_msg_free(r);
+}
+
+/* A call from a non-actor thread to a server that holds it unanswered:
+ * losing the connection ends it with noconnection, not at its timeout. */
+Test(dist, a_sync_call_ends_when_the_connection_is_lost)
+{
+    rt_pid_t hold = rt_dist_named(rtt_rt, b_on_a, "hold");
+    rt_pid_t h;
+    rt_spawn_opts_t o = {.sched = RT_SCHED_ANY};
+    cr_assert_eq(rt_spawn(rtb, NULL, &hold_beh, NULL, &o, &h), 0);
+    cr_assert_eq(rt_register(rtb, "hold", h), 0);
+    cr_assert_eq(rt_send(rtt_rt, rt_dist_named(rtt_rt, b_on_a, "echo"),
+                         pbmsg(T_ECHO, 1)),
+                 0);
+    rt_msg_free(expect_from_b(T_ECHOED)); /* connected */
+    uint64_t t0 = rtt_now_ms();
+    rt_msg_t *rep = NULL;
+    static struct {
+        uint16_t node;
+    } arg;
+    arg.node = b_on_a;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, disconnect_soon, &arg), 0);
+    int rc = rt_call_sync(rtt_rt, hold, pbmsg(T_ECHO, 2), 20000, &rep);
+    pthread_join(th, NULL);
+    cr_assert_eq(rc, RT_REASON_NOCONNECTION, "%s", cleo_err_name(rc));
+    cr_assert_lt(rtt_now_ms() - t0, 10000, "ended by the loss, not timeout");
 }
