@@ -32,8 +32,8 @@ extern "C" {
  * the id belongs to the runtime, whose introspection server asks too.
  * (RT_MSG_OTP_BASE + 1 is retired: it was GEN_MSG_STATUS's before.) */
 #define GEN_MSG_STATUS RT_MSG_STATUS
-#define GEN_MSG_TIMEOUT (RT_MSG_OTP_BASE + 2u) /* private: gen_statem timers   \
-                                                */
+/* private: gen_statem timers */
+#define GEN_MSG_TIMEOUT (RT_MSG_OTP_BASE + 2u)
 #define GEN_EVENT_MSG_ADD (RT_MSG_OTP_BASE + 8u)
 #define GEN_EVENT_MSG_DEL (RT_MSG_OTP_BASE + 9u)
 #define GEN_EVENT_MSG_WHICH (RT_MSG_OTP_BASE + 10u)
