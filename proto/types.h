@@ -8,6 +8,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+extern const ProtobufCMessageDescriptor *const cleo_proto_cluster_types[];
 extern const ProtobufCMessageDescriptor *const cleo_proto_dist_types[];
 extern const ProtobufCMessageDescriptor *const cleo_proto_introspect_types[];
 extern const ProtobufCMessageDescriptor *const cleo_proto_manager_types[];
