@@ -24,10 +24,10 @@
 
 #include <uv.h>
 
+#include "actors/actors.h"
 #include "gateway/api.h"
 #include "gateway/conn.h"
 #include "gateway/sock.h"
-#include "gateway/tls.h"
 
 #define BACKLOG 1024
 
@@ -41,7 +41,7 @@ typedef struct {
     uint32_t conns;    /* live connection actors */
     uint32_t max;      /* this acceptor's share of max_conns */
     bool open;         /* the handle is initialised */
-    gw_tls_ctx_t *tls; /* one reference; NULL = plain HTTP */
+    rt_tls_ctx_t *tls; /* one reference; NULL = plain HTTP */
 } acc_t;
 
 typedef struct {
@@ -51,7 +51,7 @@ typedef struct {
     uint32_t max;
     int *peer_fds; /* the first acceptor spawns the others with these */
     uint32_t npeers;
-    gw_tls_ctx_t *tls; /* borrows: each acceptor takes a reference */
+    rt_tls_ctx_t *tls; /* borrows: each acceptor takes a reference */
 } acc_arg_t;
 
 /* A socket bound to host:port with SO_REUSEPORT, listening. */
@@ -93,7 +93,7 @@ static void on_acc_closed(uv_handle_t *h)
 static void acc_release(void *p)
 {
     acc_t *l = p;
-    gw__tls_ctx_free(l->tls);
+    rt_tls_ctx_free(l->tls);
     l->tls = NULL;
     if (l->fd >= 0)
         close(l->fd);
@@ -193,7 +193,7 @@ static int acc_init(rt_actor_t *self, void *arg)
     l->fd = a->fd;
     a->fd = -1; /* ours now, closed by the resource */
     l->api = a->api, l->conf = a->conf, l->max = a->max;
-    l->tls = a->tls != NULL ? gw__tls_ctx_ref(a->tls) : NULL;
+    l->tls = a->tls != NULL ? rt_tls_ctx_ref(a->tls) : NULL;
     (void)rt_resource_add(self, acc_release, l, NULL);
     rt_set_state(self, l);
     for (uint32_t i = 0; i < a->npeers; i++) {
@@ -237,11 +237,18 @@ int gw_listener_start(rt_actor_t *sup, const sup_child_spec_t *spec,
         return 0;
     }
     rt_t *rt = rt_actor_rt(sup);
-    gw_tls_ctx_t *tls = NULL;
+    rt_tls_ctx_t *tls = NULL;
     int rc = 0;
-    if (ls->kind == GW_LISTEN_S3_TLS &&
-        (rc = gw__tls_ctx_new(rt, c->https_cert, c->https_key, &tls)) < 0)
-        return rc;
+    if (ls->kind == GW_LISTEN_S3_TLS) {
+        rt_tls_ctx_opts_t to = {.cert = c->https_cert,
+                                .key = c->https_key,
+                                .what = "(gateway.https.*)"};
+        char err[320];
+        if ((rc = rt_tls_ctx_new(&to, &tls, err, sizeof err)) < 0) {
+            logger_log(rt, LOG_ERROR, "gateway: https: %s", err);
+            return rc;
+        }
+    }
     uint32_t n = rt_sched_count(rt);
     int fds[RT_MAX_SCHED];
     uint32_t nb = 0;
@@ -250,7 +257,7 @@ int gw_listener_start(rt_actor_t *sup, const sup_child_spec_t *spec,
     if (rc < 0) {
         for (uint32_t i = 0; i + 1 < nb; i++)
             close(fds[i]);
-        gw__tls_ctx_free(tls);
+        rt_tls_ctx_free(tls);
         return rc;
     }
     uint32_t max = c->max_conns / n > 0 ? c->max_conns / n : 1;
@@ -262,6 +269,6 @@ int gw_listener_start(rt_actor_t *sup, const sup_child_spec_t *spec,
     for (uint32_t i = 1; i < n; i++)
         if (fds[i] >= 0)
             close(fds[i]);
-    gw__tls_ctx_free(tls); /* the acceptors hold their own references */
+    rt_tls_ctx_free(tls); /* the acceptors hold their own references */
     return rc;
 }

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/tls.h"
-
 /* Plaintext encrypted per step of a write: the engine's output BIO never
  * holds more than this (plus record overhead) between drains. */
 #define TLS_SLICE 65536
@@ -127,18 +125,18 @@ static int raw_write(gw_sock_t *s, char *head, size_t head_len, rt_buf_t *body,
 int gw__sock_tls_attach(gw_sock_t *s, struct ssl_ctx_st *ctx)
 {
     rt_assert(s->tls == NULL); /* runs in the acceptor's turn */
-    return gw__tls_new(ctx, &s->tls);
+    return rt_tls_new(ctx, true, &s->tls);
 }
 
 /* The engine's waiting ciphertext (handshake, session tickets, alerts,
  * close_notify) onto the wire, with no message to the owner. */
 static void tls_flush(gw_sock_t *s)
 {
-    size_t n = gw__tls_pending(s->tls);
+    size_t n = rt_tls_pending(s->tls);
     if (n == 0)
         return;
     char *p = gw__xcalloc(1, n); /* bounded: no application data here */
-    n = gw__tls_drain(s->tls, p, n);
+    n = rt_tls_drain(s->tls, p, n);
     (void)raw_write(s, p, n, NULL, 0, true);
 }
 
@@ -179,8 +177,8 @@ static ssize_t decrypt(gw_sock_t *s)
         if (s->pbuf == NULL && rt_buf_new(GW_READ_BYTES, &s->pbuf) < 0)
             return UV_ENOBUFS;
         size_t len = rt_buf_len(s->pbuf);
-        ssize_t n = gw__tls_read(s->tls, rt_buf_data(s->pbuf) + len,
-                                 GW_READ_BYTES - len);
+        ssize_t n = rt_tls_read(s->tls, rt_buf_data(s->pbuf) + len,
+                                GW_READ_BYTES - len);
         if (n <= 0)
             return n;
         int rc = rt_buf_set_len(s->pbuf, len + (size_t)n);
@@ -203,11 +201,11 @@ static void on_read_tls(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
         return;
     ssize_t rc = nread;
     if (nread > 0) {
-        rc = gw__tls_feed(s->tls, rt_buf_data(s->rbuf), (size_t)nread) < 0
+        rc = rt_tls_feed(s->tls, rt_buf_data(s->rbuf), (size_t)nread) < 0
                  ? UV_ENOBUFS
                  : decrypt(s);
         plain_send(s);
-        if (gw__tls_is_http(s->tls))
+        if (rt_tls_is_http(s->tls))
             tls_refuse_http(s);
         else
             tls_flush(s);
@@ -227,7 +225,7 @@ typedef struct {
 
 static int take(gw_sock_t *s, obuf_t *o)
 {
-    size_t n = gw__tls_pending(s->tls);
+    size_t n = rt_tls_pending(s->tls);
     if (o->len + n > o->cap) {
         size_t cap = o->len + n + o->cap / 8;
         char *p = realloc(o->p, cap);
@@ -235,7 +233,7 @@ static int take(gw_sock_t *s, obuf_t *o)
             return UV_ENOBUFS;
         o->p = p, o->cap = cap;
     }
-    o->len += gw__tls_drain(s->tls, o->p + o->len, n);
+    o->len += rt_tls_drain(s->tls, o->p + o->len, n);
     return 0;
 }
 
@@ -244,7 +242,7 @@ static int seal(gw_sock_t *s, const char *p, size_t n, obuf_t *o)
 {
     while (n > 0) {
         size_t k = n < TLS_SLICE ? n : TLS_SLICE;
-        int rc = gw__tls_write(s->tls, p, k);
+        int rc = rt_tls_write(s->tls, p, k);
         if (rc < 0 || (rc = take(s, o)) < 0)
             return rc;
         p += k, n -= k;
@@ -301,7 +299,7 @@ int gw__sock_write(gw_sock_t *s, char *head, size_t head_len, rt_buf_t *body,
 static void on_closed(uv_handle_t *h)
 {
     gw_sock_t *s = h->data;
-    gw__tls_free(s->tls);
+    rt_tls_free(s->tls);
     rt_buf_unref(s->pbuf);
     rt_buf_unref(s->rbuf);
     free(s);
@@ -314,7 +312,7 @@ void gw__sock_close(void *p)
 {
     gw_sock_t *s = p;
     if (s->tls != NULL) {
-        gw__tls_shutdown(s->tls);
+        rt_tls_shutdown(s->tls);
         tls_flush(s);
     }
     uv_close((uv_handle_t *)&s->tcp, on_closed);

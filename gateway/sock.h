@@ -37,7 +37,7 @@ typedef struct gw_sock_s {
     rt_buf_t *rbuf; /* the buffer lent to libuv for the current read */
     /* TLS (NULL for plain TCP): rbuf then holds ciphertext and is kept;
      * plaintext is collected in pbuf and sent as GW_MSG_READ. */
-    struct gw_tls_s *tls;
+    struct rt_tls_s *tls;
     rt_buf_t *pbuf; /* plaintext not yet sent (len < GW_READ_BYTES) */
     bool tls_over;  /* TLS failed or ended: the read side is done */
 } gw_sock_t;

@@ -112,7 +112,9 @@ typedef struct rt_dist_s {
     size_t cookie_len;
     uint32_t tick_ms; /* net_ticktime */
     uint32_t max_frame;
-    uint16_t port; /* bound */
+    uint16_t port;     /* bound */
+    rt_tls_ctx_t *tls; /* one reference; NULL = plain TCP */
+    bool tls_verify;   /* with a CA: peers' certificates are checked */
 
     pthread_mutex_t lock;            /* the table, names, subscribers */
     _Atomic(rt__dnode_t *) *nodes;   /* RT__DIST_MAX_NODES slots */

@@ -70,7 +70,29 @@ int rt_dist_start(rt_t *rt, const rt_dist_opts_t *o)
         return CLEO_EINVAL;
     if (rt->opts.deterministic || dist_of(rt) != NULL)
         return CLEO_ESTATE;
+    rt_tls_ctx_t *tls = NULL;
+    if ((o->tls_cert != NULL && o->tls_cert[0] != '\0') ||
+        (o->tls_key != NULL && o->tls_key[0] != '\0') ||
+        (o->tls_ca != NULL && o->tls_ca[0] != '\0')) {
+        /* Every node is a server too: it needs a certificate. */
+        rt_tls_ctx_opts_t to = {.cert = o->tls_cert ? o->tls_cert : "",
+                                .key = o->tls_key,
+                                .ca = o->tls_ca,
+                                .what = "(dist.tls.*)"};
+        char err[320];
+        if (to.cert[0] == '\0' || to.key == NULL || to.key[0] == '\0') {
+            fprintf(stderr, "cleo: dist: tls: dist.tls.cert and "
+                            "dist.tls.key must both be set\n");
+            return CLEO_EINVAL;
+        }
+        if (rt_tls_ctx_new(&to, &tls, err, sizeof err) < 0) {
+            fprintf(stderr, "cleo: dist: tls: %s\n", err);
+            return CLEO_EINVAL;
+        }
+    }
     rt_dist_t *d = rt__dist_new(rt, o);
+    d->tls = tls;
+    d->tls_verify = tls != NULL && o->tls_ca != NULL && o->tls_ca[0] != '\0';
     int rc =
         rt__dist_conn_start(d, o->address ? o->address : "127.0.0.1", o->port);
     if (rc < 0) {
@@ -304,6 +326,8 @@ void rt_dist_stats(rt_t *rt, rt_dist_stats_t *out)
     out->dropped = atomic_load(&d->dropped);
     out->connects = atomic_load(&d->connects);
     out->disconnects = atomic_load(&d->disconnects);
+    out->tls = d->tls != NULL;
+    out->tls_verify = d->tls_verify;
 }
 
 void rt__dist_shutdown(rt_t *rt)
@@ -334,6 +358,7 @@ static void dist_free(rt_dist_t *d)
     free(d->nodes);
     OPENSSL_cleanse(d->cookie, d->cookie_len);
     free(d->cookie);
+    rt_tls_ctx_free(d->tls);
     pthread_mutex_destroy(&d->lock);
     free(d);
 }

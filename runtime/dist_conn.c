@@ -12,6 +12,13 @@
  * Two connections to one peer (both sides connecting at once) are
  * settled when the acceptor learns the peer's name: the connection
  * opened by the node with the smaller name is kept, on both sides.
+ *
+ * With TLS (d->tls) the engine sits between the socket and all of the
+ * above: the TLS handshake comes first, then the cookie handshake runs
+ * inside it, bound to the session; every write is encrypted on this
+ * loop (senders never write the socket themselves: the node's fd stays
+ * -1), and every read is decrypted before the handshake or frame layer
+ * sees it.
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -31,10 +38,13 @@ typedef struct rt__dconn_s {
     struct rt__dconn_s *next, *prev; /* d->conns */
     rt__dnode_t *node; /* outgoing: the node dialled; else once bound */
     bool outgoing, up, closing, checked, blocked;
-    bool hot; /* counted in scheduler 0's io_hot */
+    bool begun; /* the cookie handshake started (after TLS's, with TLS) */
+    bool hot;   /* counted in scheduler 0's io_hot */
     rt_dist_hs_t hs;
     rt__dist_rx_t rx; /* frames in */
     uint8_t *rbuf;
+    rt_tls_t *tls; /* NULL = plain TCP */
+    uint8_t *pbuf; /* with TLS: decrypted bytes, READ_BYTES */
     uint64_t last_recv_ms, last_send_ms, born_ms;
     size_t wq_bytes;
     char addr[64]; /* peer ip:port */
@@ -81,8 +91,8 @@ static void on_written(uv_write_t *req, int status)
     }
 }
 
-/* Write a chunk list (taken) on c. */
-static void write_chunks(rt__dconn_t *c, rt__dchunk_t *q)
+/* Write a chunk list (taken) on c's socket as it is. */
+static void write_raw(rt__dconn_t *c, rt__dchunk_t *q)
 {
     uint32_t n = 0;
     size_t bytes = 0;
@@ -117,8 +127,7 @@ static void write_chunks(rt__dconn_t *c, rt__dchunk_t *q)
     }
 }
 
-/* Write raw bytes (a copy) on c: the handshake's messages, ticks. */
-static void write_copy(rt__dconn_t *c, const void *p, size_t len)
+static rt__dchunk_t *chunk_new(size_t len)
 {
     rt__dchunk_t *k = cleo_xmalloc(sizeof *k + len);
     k->next = NULL;
@@ -126,6 +135,42 @@ static void write_copy(rt__dconn_t *c, const void *p, size_t len)
     k->off = 0;
     k->len = len;
     k->cap = len;
+    return k;
+}
+
+/* With TLS: write the ciphertext the engine has ready. */
+static void tls_send(rt__dconn_t *c)
+{
+    size_t n = rt_tls_pending(c->tls);
+    if (n == 0 || c->closing)
+        return;
+    rt__dchunk_t *k = chunk_new(n);
+    k->len = rt_tls_drain(c->tls, (char *)k->bytes, n);
+    write_raw(c, k);
+}
+
+/* Write a chunk list (taken) on c, through TLS when it has it. */
+static void write_chunks(rt__dconn_t *c, rt__dchunk_t *q)
+{
+    if (c->tls == NULL) {
+        write_raw(c, q);
+        return;
+    }
+    int rc = 0;
+    for (rt__dchunk_t *k = q; k != NULL && rc == 0; k = k->next)
+        rc = rt_tls_write(c->tls, (const char *)rt__dchunk_data(k), k->len);
+    rt__dchunk_free_all(q);
+    if (rc < 0) {
+        conn_close(c, "TLS write failed");
+        return;
+    }
+    tls_send(c);
+}
+
+/* Write bytes (a copy) on c: the handshake's messages. */
+static void write_copy(rt__dconn_t *c, const void *p, size_t len)
+{
+    rt__dchunk_t *k = chunk_new(len);
     memcpy(k->bytes, p, len);
     write_chunks(c, k);
 }
@@ -182,6 +227,8 @@ static void on_closed(uv_handle_t *h)
     rt__dist_hs_destroy(&c->hs);
     rt__dist_rx_destroy(&c->rx);
     atomic_fetch_sub(&d->handles, 1);
+    rt_tls_free(c->tls);
+    free(c->pbuf);
     free(c->rbuf);
     free(c);
 }
@@ -314,8 +361,9 @@ static void hs_done(rt__dconn_t *c)
         rt__dist_on_down(d, old, false);
     c->node = n;
     c->up = true;
-    uv_os_fd_t fd = -1;
-    (void)uv_fileno((uv_handle_t *)&c->tcp, &fd);
+    uv_os_fd_t fd = -1; /* with TLS only this loop writes */
+    if (c->tls == NULL)
+        (void)uv_fileno((uv_handle_t *)&c->tcp, &fd);
     pthread_mutex_lock(&n->lock);
     n->state = RT__DN_UP;
     n->conn = c;
@@ -358,22 +406,9 @@ static ssize_t read_hs(rt__dconn_t *c, const uint8_t *p, size_t n)
     return c->closing ? -1 : k;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Plain bytes from the peer: the cookie handshake's, then frames. */
+static void on_plain(rt__dconn_t *c, const uint8_t *p, size_t n)
 {
-    rt__dconn_t *c = s->data;
-    if (nread == 0 || c->closing)
-        return;
-    if (nread < 0) {
-        if (!c->up && !rt__dist_hs_is_done(&c->hs) &&
-            rt__dist_hs_eof(&c->hs) < 0 && !c->outgoing)
-            hs_failed(c);
-        conn_close(c, nread == UV_EOF ? "closed by peer"
-                                      : uv_strerror((int)nread));
-        return;
-    }
-    c->last_recv_ms = rt__dist_now_ms();
-    const uint8_t *p = (const uint8_t *)buf->base;
-    size_t n = (size_t)nread;
     if (!c->up) {
         ssize_t k = read_hs(c, p, n);
         if (k < 0 || !c->up)
@@ -383,9 +418,96 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     atomic_store_explicit(&c->node->last_recv_ms, c->last_recv_ms,
                           memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->node->bytes_in, (uint64_t)nread,
+    atomic_fetch_add_explicit(&c->node->bytes_in, (uint64_t)n,
                               memory_order_relaxed);
     (void)read_frames(c, p, n);
+}
+
+/* Start the cookie handshake (with TLS, once its handshake is done, and
+ * bound to the session): queue our HELLO. @return 0 or < 0. */
+static int hs_begin(rt__dconn_t *c)
+{
+    rt_dist_t *d = c->d;
+    int rc = rt__dist_hs_init(
+        &c->hs, c->outgoing ? RT_DIST_HS_INITIATOR : RT_DIST_HS_ACCEPTOR,
+        d->name, d->creation, d->cookie, d->cookie_len);
+    if (rc < 0)
+        return rc;
+    if (c->tls != NULL) {
+        uint8_t b[RT_DIST_BIND_BYTES];
+        if (rt_tls_export(c->tls, "EXPORTER-cleo-dist-v1", b, sizeof b) < 0)
+            return CLEO_EPROTO;
+        rt__dist_hs_bind(&c->hs, b);
+    }
+    c->begun = true;
+    size_t olen;
+    const uint8_t *out = rt__dist_hs_output(&c->hs, &olen);
+    write_copy(c, out, olen);
+    rt__dist_hs_consumed(&c->hs, olen);
+    return 0;
+}
+
+/* TLS failed (a handshake refused, a bad record, an alert): say why,
+ * count it, send the alert if any, close. */
+static void tls_failed(rt__dconn_t *c)
+{
+    atomic_fetch_add_explicit(c->up ? &c->d->bad_frame : &c->d->bad_handshake,
+                              1, memory_order_relaxed);
+    fprintf(stderr, "cleo: dist: TLS with %s (%s) failed: %s; closing\n",
+            c->node != NULL ? c->node->name : "?", c->addr, rt_tls_why(c->tls));
+    tls_send(c);
+    conn_close(c, NULL);
+}
+
+/* With TLS: ciphertext p[0..n) in (n = 0 to start a client's handshake);
+ * plaintext out to on_plain. */
+static void on_cipher(rt__dconn_t *c, const uint8_t *p, size_t n)
+{
+    if (rt_tls_feed(c->tls, (const char *)p, n) < 0) {
+        conn_close(c, "out of memory");
+        return;
+    }
+    for (;;) {
+        ssize_t k = rt_tls_read(c->tls, (char *)c->pbuf, READ_BYTES);
+        if (!c->begun && rt_tls_is_up(c->tls) && hs_begin(c) < 0) {
+            conn_close(c, NULL);
+            return;
+        }
+        if (k == UV_EOF) {
+            conn_close(c, "closed by peer");
+            return;
+        }
+        if (k < 0) {
+            tls_failed(c);
+            return;
+        }
+        if (k == 0)
+            break;
+        on_plain(c, c->pbuf, (size_t)k);
+        if (c->closing)
+            return;
+    }
+    tls_send(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    rt__dconn_t *c = s->data;
+    if (nread == 0 || c->closing)
+        return;
+    if (nread < 0) {
+        if (c->begun && !c->up && !rt__dist_hs_is_done(&c->hs) &&
+            rt__dist_hs_eof(&c->hs) < 0 && !c->outgoing)
+            hs_failed(c);
+        conn_close(c, nread == UV_EOF ? "closed by peer"
+                                      : uv_strerror((int)nread));
+        return;
+    }
+    c->last_recv_ms = rt__dist_now_ms();
+    if (c->tls != NULL)
+        on_cipher(c, (const uint8_t *)buf->base, (size_t)nread);
+    else
+        on_plain(c, (const uint8_t *)buf->base, (size_t)nread);
 }
 
 /* ---- opening -------------------------------------------------------- */
@@ -409,7 +531,8 @@ static rt__dconn_t *conn_new(rt_dist_t *d, bool outgoing)
     return c;
 }
 
-/* Begin the handshake on a connected c. */
+/* Begin on a connected c: TLS's handshake first when configured, else
+ * the cookie handshake. */
 static void conn_begin(rt__dconn_t *c)
 {
     rt_dist_t *d = c->d;
@@ -424,18 +547,19 @@ static void conn_begin(rt__dconn_t *c)
         snprintf(c->addr, sizeof c->addr, "%s:%u", ip,
                  ntohs(((struct sockaddr_in *)&ss)->sin_port));
     }
-    int rc = rt__dist_hs_init(
-        &c->hs, c->outgoing ? RT_DIST_HS_INITIATOR : RT_DIST_HS_ACCEPTOR,
-        d->name, d->creation, d->cookie, d->cookie_len);
-    if (rc < 0 ||
-        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+    if (d->tls != NULL && rt_tls_new(d->tls, !c->outgoing, &c->tls) < 0) {
         conn_close(c, NULL);
         return;
     }
-    size_t olen;
-    const uint8_t *out = rt__dist_hs_output(&c->hs, &olen);
-    write_copy(c, out, olen);
-    rt__dist_hs_consumed(&c->hs, olen);
+    if (c->tls != NULL)
+        c->pbuf = cleo_xmalloc(READ_BYTES);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0 ||
+        (c->tls == NULL && hs_begin(c) < 0)) {
+        conn_close(c, NULL);
+        return;
+    }
+    if (c->tls != NULL && c->outgoing)
+        on_cipher(c, NULL, 0); /* the ClientHello */
 }
 
 static void on_connection(uv_stream_t *srv, int status)

@@ -101,7 +101,8 @@ static void digest(const rt_dist_hs_t *hs, rt_dist_hs_role_t prover,
     const char *name_a = we_init ? hs->peer_name : hs->name;
     uint8_t len_i = we_init ? hs->name_len : hs->peer_name_len;
     uint8_t len_a = we_init ? hs->peer_name_len : hs->name_len;
-    uint8_t buf[32 + 2 * RT_DIST_NONCE_BYTES + 8 + 2 * (1 + 255)];
+    uint8_t buf[32 + 2 * RT_DIST_NONCE_BYTES + 8 + 2 * (1 + 255) +
+                RT_DIST_BIND_BYTES];
     size_t n = strlen(labels[prover]) + 1; /* the NUL ends the label */
     memcpy(buf, labels[prover], n);
     memcpy(buf + n, ni, RT_DIST_NONCE_BYTES);
@@ -117,6 +118,10 @@ static void digest(const rt_dist_hs_t *hs, rt_dist_hs_role_t prover,
     buf[n++] = len_a;
     memcpy(buf + n, name_a, len_a);
     n += len_a;
+    if (hs->bound) {
+        memcpy(buf + n, hs->binding, RT_DIST_BIND_BYTES);
+        n += RT_DIST_BIND_BYTES;
+    }
     unsigned int mdlen = RT_DIST_DIGEST_BYTES;
     if (HMAC(EVP_sha256(), hs->cookie, (int)hs->cookie_len, buf, n, md,
              &mdlen) == NULL)
@@ -160,6 +165,12 @@ int rt__dist_hs_init(rt_dist_hs_t *hs, rt_dist_hs_role_t role, const char *name,
     p[11 + RT_DIST_NONCE_BYTES] = (uint8_t)n;
     memcpy(p + HELLO_FIXED, name, n);
     return 0;
+}
+
+void rt__dist_hs_bind(rt_dist_hs_t *hs, const uint8_t *b)
+{
+    memcpy(hs->binding, b, RT_DIST_BIND_BYTES);
+    hs->bound = true;
 }
 
 void rt__dist_hs_destroy(rt_dist_hs_t *hs)

@@ -24,7 +24,10 @@
  * So the initiator's digest is useless as the acceptor's (a reflected
  * digest fails), a recorded digest is useless with fresh nonces (a replay
  * fails), and the cookie never crosses the wire. Digests are compared in
- * constant time.
+ * constant time. Over TLS both sides append 32 bytes of the session's
+ * exported keying material (rt__dist_hs_bind) to what the HMAC covers, so
+ * proofs made for one TLS session are useless in another: a relay that
+ * terminates TLS on both sides cannot pass the handshake on.
  */
 #ifndef CLEO_RUNTIME_DIST_HS_H
 #define CLEO_RUNTIME_DIST_HS_H
@@ -42,6 +45,7 @@
 #define RT_DIST_DIGEST_BYTES 32 /* HMAC-SHA256 */
 #define RT_DIST_COOKIE_MAX 1024 /* bytes; longer is refused */
 #define RT_DIST_HS_MAX_MSG 512  /* body bytes; a HELLO is <= 297 */
+#define RT_DIST_BIND_BYTES 32   /* TLS channel binding */
 
 typedef enum {
     RT_DIST_HS_INITIATOR = 0, /* we opened the connection */
@@ -83,6 +87,8 @@ typedef struct rt_dist_hs_s {
     uint8_t peer_nonce[RT_DIST_NONCE_BYTES];
     size_t cookie_len;
     uint8_t cookie[RT_DIST_COOKIE_MAX];        /* cleansed by destroy */
+    bool bound;                                /* binding below is set */
+    uint8_t binding[RT_DIST_BIND_BYTES];       /* TLS keying material */
     uint8_t in[2 + RT_DIST_HS_MAX_MSG];        /* the message being read */
     size_t in_len;                             /* bytes of in[] filled */
     uint8_t out[2 * (2 + RT_DIST_HS_MAX_MSG)]; /* bytes to send */
@@ -95,6 +101,9 @@ typedef struct rt_dist_hs_s {
  * empty or oversize cookie); CLEO_EPROTO if the random generator failed. */
 int rt__dist_hs_init(rt_dist_hs_t *hs, rt_dist_hs_role_t role, const char *name,
                      uint32_t creation, const void *cookie, size_t cookie_len);
+/* Bind the handshake to a TLS session (both sides, before any byte is
+ * fed): the digests also cover b (borrows; RT_DIST_BIND_BYTES). */
+void rt__dist_hs_bind(rt_dist_hs_t *hs, const uint8_t *b);
 /* Wipe the cookie and nonces. Accepts NULL. */
 void rt__dist_hs_destroy(rt_dist_hs_t *hs);
 

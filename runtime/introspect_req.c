@@ -200,6 +200,8 @@ resp_t *rt__isp_nodes(const rt__isp_ctx_t *c)
     n->dropped = st.dropped;
     n->connects = st.connects;
     n->disconnects = st.disconnects;
+    n->tls = st.tls;
+    n->tls_verify = st.tls_verify;
     rt_dist_node_info_t *info = xcalloc(ISP_NODES_MAX, sizeof *info);
     uint32_t k = rt_dist_nodes(c->rt, info, ISP_NODES_MAX);
     n->nodes = xcalloc(k, sizeof *n->nodes);

@@ -741,6 +741,12 @@ typedef struct rt_dist_opts_s {
     uint32_t max_frame_bytes; /* longer frames close the connection;
                                  0 = 64 MiB */
     uint32_t creation;        /* 0 = drawn at random (never 0) */
+    /* TLS on every connection (dist.tls.*): set cert and key to turn it
+     * on; then every peer must speak TLS too. With ca set, each side
+     * must present a certificate chaining to it. The cookie handshake
+     * runs inside TLS, bound to the session (rt_tls_export), so a relay
+     * in the middle fails it. Paths, borrowed; NULL = off. */
+    const char *tls_cert, *tls_key, *tls_ca;
 } rt_dist_opts_t;
 
 /* Messages the node monitor sends (rt_monitor_nodes): arg = node index,
@@ -750,7 +756,8 @@ typedef struct rt_dist_opts_s {
 
 /** Start distribution: listen on address:port and accept peers that know
  *  the cookie. Call once, before any remote pid is used.
- *  @param opts borrows. @return 0; CLEO_EINVAL (bad name or cookie);
+ *  @param opts borrows. @return 0; CLEO_EINVAL (bad name or cookie, or
+ *          unusable TLS files: one line on stderr says which);
  *          CLEO_ESTATE (started already, or deterministic mode); -errno
  *          (bind/listen, thread). */
 RT_API RT_WUR int rt_dist_start(rt_t *rt, const rt_dist_opts_t *opts);
@@ -834,6 +841,8 @@ typedef struct rt_dist_stats_s {
     uint64_t bad_frame;     /* connections closed for a bad frame */
     uint64_t dropped;       /* frames for dead or unknown pids */
     uint64_t connects, disconnects;
+    bool tls;        /* every connection is TLS */
+    bool tls_verify; /* peers must present a certificate the CA signed */
 } rt_dist_stats_t;
 
 RT_API void rt_dist_stats(rt_t *rt, rt_dist_stats_t *out);
@@ -886,6 +895,96 @@ RT_API uint64_t rt_sim_resets(const rt_sim_t *sim);
 
 /** Free the network and its nodes' runtimes. Accepts NULL. */
 RT_API void rt_sim_free(rt_sim_t *sim);
+
+/* ---------------------------------------------------------------------
+ * TLS engine: one SSL between two memory BIOs, doing no I/O of its own.
+ * Ciphertext from the network goes in with rt_tls_feed(), plaintext comes
+ * out of rt_tls_read(); plaintext goes in with rt_tls_write() and the
+ * ciphertext for the network (handshake records, data, alerts) comes out
+ * of rt_tls_drain(). The caller decides when bytes move, so nothing
+ * blocks. An engine is not thread safe: one thread uses it. Used by the
+ * gateway's HTTPS and by distribution connections (dist.tls.*).
+ * OpenSSL 3; TLS 1.2 or later; renegotiation refused.
+ * ------------------------------------------------------------------- */
+
+typedef struct ssl_ctx_st rt_tls_ctx_t; /* an OpenSSL SSL_CTX */
+typedef struct rt_tls_s rt_tls_t;
+
+typedef struct rt_tls_ctx_opts_s {
+    const char *cert; /* PEM certificate chain; required for a server */
+    const char *key;  /* its unencrypted PEM key; required with cert */
+    const char *ca;   /* PEM CA bundle: when set, the peer must present a
+                         certificate chaining to it (servers ask clients for
+                         one); NULL or "" = the peer is not verified */
+    const char *what; /* for messages: "gateway.https", "dist.tls" */
+} rt_tls_ctx_opts_t;
+
+/** A context for servers and clients alike (the engine's role is chosen
+ *  by rt_tls_new). Files are read now: a missing, unreadable or
+ *  mismatched file fails with one line in err naming the file and the
+ *  reason. @param o, borrows. @param err borrows: filled on failure
+ *  (NUL-terminated, cut to errlen). @param out gives: release with
+ *  rt_tls_ctx_free(). @return 0 or CLEO_EINVAL. */
+RT_API int rt_tls_ctx_new(const rt_tls_ctx_opts_t *o, rt_tls_ctx_t **out,
+                          char *err, size_t errlen);
+
+/** Take another reference to ctx. @return ctx. */
+RT_API rt_tls_ctx_t *rt_tls_ctx_ref(rt_tls_ctx_t *ctx);
+
+/** Drop a reference; the last one frees the context. Accepts NULL. */
+RT_API void rt_tls_ctx_free(rt_tls_ctx_t *ctx);
+
+/** An engine on ctx (which it references), as the server (accepting)
+ *  or the client (connecting; its first rt_tls_read() queues the
+ *  ClientHello for rt_tls_drain()).
+ *  @param out gives: release with rt_tls_free(). @return 0, CLEO_ENOMEM. */
+RT_API int rt_tls_new(rt_tls_ctx_t *ctx, bool server, rt_tls_t **out);
+
+/** Free the engine. Accepts NULL. */
+RT_API void rt_tls_free(rt_tls_t *t);
+
+/** Ciphertext from the network. @param p borrows.
+ *  @return 0, CLEO_ENOMEM, or CLEO_EINVAL (n over INT_MAX). */
+RT_API int rt_tls_feed(rt_tls_t *t, const char *p, size_t n);
+
+/** Decrypted bytes into out (borrows; the handshake advances as a side
+ *  effect and its records wait in rt_tls_drain()).
+ *  @return >0 bytes; 0 when more ciphertext is needed; UV_EOF (-4095)
+ *  on close_notify; UV_EPROTO (-71) on a handshake failure, an alert, a
+ *  refused certificate, a renegotiation attempt or garbage (the engine
+ *  is then failed; an alert may wait in rt_tls_drain()). */
+RT_API ssize_t rt_tls_read(rt_tls_t *t, char *out, size_t cap);
+
+/** True once the handshake is complete. */
+RT_API bool rt_tls_is_up(const rt_tls_t *t);
+
+/** Encrypt all n bytes. @param p borrows. @return 0, or UV_EPROTO
+ *  (handshake not complete, engine failed). */
+RT_API int rt_tls_write(rt_tls_t *t, const char *p, size_t n);
+
+/** Bytes of ciphertext waiting for the network. */
+RT_API size_t rt_tls_pending(const rt_tls_t *t);
+
+/** Move up to cap bytes of waiting ciphertext into out (borrows).
+ *  @return bytes moved. */
+RT_API size_t rt_tls_drain(rt_tls_t *t, char *out, size_t cap);
+
+/** Queue a close_notify (handshake complete, engine not failed). */
+RT_API void rt_tls_shutdown(rt_tls_t *t);
+
+/** True when the failure was a plain HTTP request on a TLS port. */
+RT_API bool rt_tls_is_http(const rt_tls_t *t);
+
+/** One line on why the engine failed ("" if it did not): OpenSSL's
+ *  reason, e.g. "certificate verify failed". Valid until t is freed. */
+RT_API const char *rt_tls_why(const rt_tls_t *t);
+
+/** RFC 5705 keying material for label (borrows): both ends of one TLS
+ *  session derive the same n bytes (into out, borrows), no one else can.
+ *  Binds an inner authentication to this session. @return 0, UV_EPROTO
+ *  (handshake not complete). */
+RT_API int rt_tls_export(rt_tls_t *t, const char *label, uint8_t *out,
+                         size_t n);
 
 /* ---------------------------------------------------------------------
  * Deterministic mode (opts.deterministic): the caller's thread is the one

@@ -389,8 +389,11 @@ void adm_print_nodes(const adm_resp_t *r)
         printf("distribution off\n");
         return;
     }
-    printf("node       %s, creation %u, port %u\n", n->name, n->creation,
-           n->port);
+    printf("node       %s, creation %u, port %u, %s\n", n->name, n->creation,
+           n->port,
+           !n->tls         ? "plain TCP"
+           : n->tls_verify ? "TLS, peers verified"
+                           : "TLS, peers not verified");
     printf("links      %llu connects, %llu disconnects; refused: %llu bad "
            "cookie, %llu bad handshake, %llu bad frame; %llu frames "
            "dropped\n\n",

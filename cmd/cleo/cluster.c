@@ -69,10 +69,16 @@ int node_dist_start(rt_t *rt, const cfg_t *c, const char *data)
                         .cookie = cookie,
                         .cookie_len = clen,
                         .net_ticktime_ms = c->dist_ticktime_s * 1000,
-                        .max_frame_bytes = c->dist_max_frame};
+                        .max_frame_bytes = c->dist_max_frame,
+                        .tls_cert = c->dist_tls_cert,
+                        .tls_key = c->dist_tls_key,
+                        .tls_ca = c->dist_tls_ca};
     rc = rt_dist_start(rt, &o);
     OPENSSL_cleanse(cookie, clen);
     free(cookie);
+    bool tls = c->dist_tls_cert[0] || c->dist_tls_key[0] || c->dist_tls_ca[0];
+    if (rc == CLEO_EINVAL && tls) /* rt_dist_start said which file */
+        return rc;
     if (rc < 0) {
         fprintf(stderr, "cleo: dist: cannot listen on %s:%u: %s\n",
                 c->dist_addr, c->dist_port, cleo_strerror(rc));

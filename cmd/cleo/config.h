@@ -57,7 +57,10 @@ typedef struct cfg_s {
     char dist_cookie_file[CFG_PATH_MAX]; /* "" = <data>/cookie */
     uint32_t dist_ticktime_s;            /* net_ticktime, seconds */
     uint32_t dist_max_frame;             /* bytes */
-    char cluster_nodes[1024];            /* peers name@host:port, commas */
+    char dist_tls_cert[CFG_PATH_MAX];    /* "" = TLS off */
+    char dist_tls_key[CFG_PATH_MAX];
+    char dist_tls_ca[CFG_PATH_MAX]; /* "" = peers not verified */
+    char cluster_nodes[1024];       /* peers name@host:port, commas */
     /* gateway.* */
     char gw_host[64];                 /* listen address */
     uint32_t gw_port;                 /* S3 HTTP port; 0 = off */

@@ -21,6 +21,7 @@ and Fail come from nodeutil.py, the plumbing all node tests share.
 import argparse
 import hashlib
 import http.client
+import json
 import os
 import re
 import shutil
@@ -39,6 +40,9 @@ from nodeutil import Fail, free_port  # noqa: F401 (s3node.Fail too)
 # back, joined by distribution; the same suites then run across them.
 SPLIT = os.environ.get("CLEO_SPLIT") == "1"
 SPLIT_COOKIE = "cleo-test-split-cookie"
+# CLEO_SPLIT_TLS=1 as well: the pair talks TLS (dist.tls.*), each with a
+# certificate from a CA made for the run, and each verifies the other's.
+SPLIT_TLS = os.environ.get("CLEO_SPLIT_TLS") == "1"
 # cleo-adm commands the manager serves; in a split pair also `stats`,
 # whose counters the manager's admin actor reports (a gateway-only node
 # has none to show: a known gap), so split runs see the back's.
@@ -47,6 +51,26 @@ MANAGER_CMDS = ("user", "bucket", "stats")
 ACCESS_KEY = "CLEOTESTADMIN0000001"
 SECRET_KEY = "cleo/test/admin/secret/key/0123456789abc"
 REGION = "us-east-1"
+
+
+def split_certs(parent):
+    """A CA and the certificates of a split pair ("front", "back") it
+    signed, in parent/tls/. @return that directory."""
+    d = os.path.join(parent, "tls")
+    os.makedirs(d, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes"]
+    run = lambda *a: subprocess.run(list(a), cwd=d, check=True,  # noqa
+                                    capture_output=True)
+    run("openssl", "req", "-x509", *ec, "-days", "2", "-subj", "/CN=ca",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    for who in ("front", "back"):
+        run("openssl", "req", *ec, "-subj", "/CN=" + who,
+            "-keyout", who + ".key", "-out", who + ".csr")
+        run("openssl", "x509", "-req", "-in", who + ".csr", "-CA", "ca.crt",
+            "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+            "-out", who + ".crt")
+    return d
 
 
 def sha256_file(path):
@@ -123,6 +147,12 @@ class Node:
                                "node.roles": "manager,storage",
                                "gateway.http.port": "0",
                                "gateway.rest.port": "0"})
+        if SPLIT_TLS:
+            ca = split_certs(self.dir)
+            for sets, who in ((self.back_sets, "back"), (common, "front")):
+                sets.update({"dist.tls.cert": os.path.join(ca, who + ".crt"),
+                             "dist.tls.key": os.path.join(ca, who + ".key"),
+                             "dist.tls.ca": os.path.join(ca, "ca.crt")})
         self.sets.update(common)
         self.sets.update({"node.name": front, "dist.port": str(fport),
                           "node.roles": "gateway"})
@@ -176,10 +206,21 @@ class Node:
                            (self.proc.returncode, self.log_tail()))
             if self.http_answers(self.port) and (
                     not self.rest_port or self.http_answers(self.rest_port)):
+                if SPLIT_TLS:
+                    self.check_tls()
                 return self
             time.sleep(0.05)
         raise Fail("cleo did not answer HTTP on %d within %d s; log:\n%s" %
                    (self.port, timeout, self.log_tail()))
+
+    def check_tls(self):
+        """A TLS split pair really runs TLS, with verified peers."""
+        r = subprocess.run([self.suite.adm, "--socket", self.sock, "--json",
+                            "nodes"], capture_output=True, text=True,
+                           timeout=10)
+        n = json.loads(r.stdout) if r.returncode == 0 else {}
+        if not (n.get("tls") is True and n.get("tls_verify") is True):
+            raise Fail("the split pair is not on verified TLS: %r" % n)
 
     @staticmethod
     def http_answers(port):

@@ -152,7 +152,37 @@ def case_cookie(tmp):
     check(is_up(a.sock, b.name), "a and b are unaffected")
 
 
-CASES = {"pair": case_pair, "stop": case_stop, "cookie": case_cookie}
+def case_tls_files(tmp):
+    """Unusable dist.tls.* files: one line naming the file, exit non-zero,
+    nothing listening."""
+    data = os.path.join(tmp, "data-t")
+    key = os.path.join(tmp, "t.key")
+    with open(key, "w") as f:
+        f.write("not a key\n")
+    cases = [("dist.tls.cert=" + os.path.join(tmp, "nope.crt"),
+              "dist.tls.key=" + key, "certificate " +
+              os.path.join(tmp, "nope.crt")),
+             ("dist.tls.cert=" + key, "dist.tls.key=" + key,
+              "certificate " + key),
+             ("dist.tls.ca=" + key, "dist.tls.ca=" + key,
+              "dist.tls.cert and dist.tls.key must both be set")]
+    for cert, k, want in cases:
+        port = free_port()
+        r = subprocess.run([CLEO, "--no-heart", "--data", data,
+                            "--set", "node.name=t@127.0.0.1",
+                            "--set", "gateway.http.port=0",
+                            "--set", "dist.port=%d" % port,
+                            "--set", cert, "--set", k],
+                           capture_output=True, text=True, timeout=20,
+                           env=dict(os.environ, CLEO_COOKIE=COOKIE))
+        lines = [ln for ln in r.stderr.splitlines() if "dist" in ln]
+        check(r.returncode != 0, "%s: exit %d" % (cert, r.returncode))
+        check(len(lines) == 1 and want in lines[0],
+              "%s: one line naming it (%r)" % (cert, r.stderr))
+
+
+CASES = {"pair": case_pair, "stop": case_stop, "cookie": case_cookie,
+         "tls_files": case_tls_files}
 
 
 def main():

@@ -139,6 +139,46 @@ Test(rt_dist_hs, wrong_cookie_fails_on_both_sides)
     rt__dist_hs_destroy(&a);
 }
 
+/* Over TLS both sides bind the handshake to their session's keying
+ * material. A relay that ends TLS on each side has two sessions, so the
+ * two sides hold different bindings: the right cookie no longer suffices. */
+Test(rt_dist_hs, proofs_bound_to_different_tls_sessions_fail)
+{
+    uint8_t b1[RT_DIST_BIND_BYTES], b2[RT_DIST_BIND_BYTES];
+    memset(b1, 0x11, sizeof b1);
+    memset(b2, 0x11, sizeof b2);
+    b2[31] = 0x12;
+    rt_dist_hs_t i, a;
+    init(&i, RT_DIST_HS_INITIATOR, "a@host1", 0xA1A1A1A1u, "sesame");
+    init(&a, RT_DIST_HS_ACCEPTOR, "b@host2", 0xB0B0B0B0u, "sesame");
+    rt__dist_hs_bind(&i, b1);
+    rt__dist_hs_bind(&a, b2);
+    pump(&i, &a, 0);
+    pump(&a, &i, 0);
+    cr_assert_eq(pump(&i, &a, 0), CLEO_EPROTO);
+    cr_assert_eq(rt__dist_hs_why(&a), RT_DIST_HS_BADCOOKIE);
+    rt__dist_hs_destroy(&i);
+    rt__dist_hs_destroy(&a);
+    /* The same session on both sides passes. */
+    init(&i, RT_DIST_HS_INITIATOR, "a@host1", 0xA1A1A1A1u, "sesame");
+    init(&a, RT_DIST_HS_ACCEPTOR, "b@host2", 0xB0B0B0B0u, "sesame");
+    rt__dist_hs_bind(&i, b1);
+    rt__dist_hs_bind(&a, b1);
+    converse(&i, &a, 0);
+    assert_learned(&i, &a);
+    rt__dist_hs_destroy(&i);
+    rt__dist_hs_destroy(&a);
+    /* Bound on one side only (a plain relay in the middle) fails too. */
+    init(&i, RT_DIST_HS_INITIATOR, "a@host1", 0xA1A1A1A1u, "sesame");
+    init(&a, RT_DIST_HS_ACCEPTOR, "b@host2", 0xB0B0B0B0u, "sesame");
+    rt__dist_hs_bind(&a, b1);
+    pump(&i, &a, 0);
+    pump(&a, &i, 0);
+    cr_assert_eq(pump(&i, &a, 0), CLEO_EPROTO);
+    rt__dist_hs_destroy(&i);
+    rt__dist_hs_destroy(&a);
+}
+
 Test(rt_dist_hs, an_acceptor_with_the_wrong_cookie_fails_the_initiator)
 {
     /* A fake acceptor that answers HELLO with some digest: the initiator
