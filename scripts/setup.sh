@@ -7,6 +7,7 @@ PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libuv1-dev libprotobuf-c-dev protobuf-c-compiler node-llhttp
       librocksdb-dev libjemalloc-dev libcriterion-dev erlang-nox
       libjansson-dev libncurses-dev libssl-dev libexpat1-dev libxxhash-dev
+      libraft-dev
       python3 tmux
       zlib1g-dev openssl awscli s3cmd rclone python3-boto3 curl)
 
