@@ -149,7 +149,7 @@ Test(rt_stats, actor_info_counts_handled_messages)
     for (int i = 0; i < 5; i++)
         send_type(pid, MSG_ANY);
     send_type(pid, MSG_PING);
-    rtt_expect_msg(REP_PONG, 2000);
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
     rt_actor_info_t info = wait_msgs(pid, 6);
     cr_assert_eq(info.mailbox, 0);
     cr_assert_str_eq(info.name, "", "no registered name");
@@ -184,7 +184,7 @@ Test(rt_stats, actor_info_shows_trap_exit_turned_on)
     rt_pid_t pid = spawn_counter(NULL);
     send_type(pid, MSG_TRAP);
     send_type(pid, MSG_PING);
-    rtt_expect_msg(REP_PONG, 2000);
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
     cr_assert(info_of(pid).trap_exit);
 }
 
@@ -293,7 +293,7 @@ Test(rt_stats, scheduler_stats_count_handled_messages)
     for (int i = 0; i < N; i++)
         send_type(pid, MSG_ANY);
     send_type(pid, MSG_PING);
-    rtt_expect_msg(REP_PONG, 2000);
+    rt_msg_free(rtt_expect_msg(REP_PONG, 2000));
     wait_msgs(pid, N + 1);
     rt_stats_t after = stats();
     for (int i = 0; i < 2000 && sched_sum(&after, false) <

@@ -38,6 +38,7 @@ typedef struct {
     rt_t *rt;
     rt_pid_t pid, report;
     int ticks;
+    bool started; /* the timer's close callback frees this */
 } ticker_t;
 
 static void on_closed(uv_handle_t *h)
@@ -70,6 +71,7 @@ static int ticker_handle(rt_actor_t *self, rt_msg_t *m)
         uv_timer_init(rt_actor_loop(self), &t->timer);
         t->timer.data = t;
         t->report = m->from;
+        t->started = true;
         uv_timer_start(&t->timer, on_uv_timer, 5, 5);
         return rt_resource_add(self, close_timer, t, NULL);
     case MSG_TICK:
@@ -94,8 +96,19 @@ static int ticker_init(rt_actor_t *self, void *arg)
     return 0;
 }
 
-static const rt_behaviour_t ticker = {
-    .name = "ticker", .init = ticker_init, .handle = ticker_handle};
+/* A ticker whose timer never started frees its own state. */
+static void ticker_destroy(rt_actor_t *self, int reason)
+{
+    (void)reason;
+    ticker_t *t = rt_state(self);
+    if (t != NULL && !t->started)
+        free(t);
+}
+
+static const rt_behaviour_t ticker = {.name = "ticker",
+                                      .init = ticker_init,
+                                      .handle = ticker_handle,
+                                      .destroy = ticker_destroy};
 
 TestSuite(rt_uv, .init = setup, .fini = teardown);
 
