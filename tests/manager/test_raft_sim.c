@@ -20,8 +20,8 @@
  * installed on servers that fell behind (small snapshot thresholds).
  *
  * libraft 0.15 has two commit bugs that this simulation finds; the
- * guards below (at the raft_io boundary) keep them out, and
- * CLEO_RAFT_SIM_UNGUARDED=1 turns the guards off to show them.
+ * guards of manager/raft_guard.h (at the raft_io boundary) keep them out,
+ * and CLEO_RAFT_SIM_UNGUARDED=1 turns the guards off to show them.
  *
  * Each size runs CLEO_RAFT_SIM_SEEDS seeds (default 1000) from
  * CLEO_RAFT_SIM_FIRST (default 0); CLEO_RAFT_SIM_SEED runs that one seed
@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "manager/fsm.h"
+#include "manager/raft_guard.h"
 
 #define MAX_SERVERS 5
 #define ST(x) CLEO__CLUSTER__MEMBER_STATE__MEMBER_STATE_##x
@@ -443,97 +444,19 @@ static unsigned env_unsigned(const char *name, unsigned dflt)
  *    only caps the hint at its own last index). The guard caps the
  *    answer at prev_log_index + n_entries, which is all the request
  *    proved.
- * Both live at the raft_io boundary, where cleo's transport can apply
- * them too. */
+ * Both live at the raft_io boundary, in manager/raft_guard.c, which the
+ * managers' Raft node applies to its raft_uv io as this applies it to
+ * each fixture server's io. */
 
 static bool T_guard;
-static raft_term T_barrier_term[MAX_SERVERS];
-static raft_io_recv_cb T_recv[MAX_SERVERS];
-static int (*T_start)(struct raft_io *, unsigned, raft_io_tick_cb,
-                      raft_io_recv_cb);
-static int (*T_send)(struct raft_io *, struct raft_io_send *,
-                     const struct raft_message *, raft_io_send_cb);
-static bool T_in_append[MAX_SERVERS];        /* handling an AppendEntries */
-static raft_index T_append_end[MAX_SERVERS]; /* its prev + n_entries */
-
-static unsigned io_server(const struct raft_io *io)
-{
-    for (unsigned i = 0; i < T_f.n; i++)
-        if (&T_f.servers[i].io == io)
-            return i;
-    cr_assert_fail("an io of no server");
-    return 0;
-}
-
-/* The term of the entry at index in r's log (0.15's struct raft_log is
- * public), 0 when it is not there. */
-static raft_term term_of(const struct raft *r, raft_index index)
-{
-    const struct raft_log *l = &r->log;
-    size_t n =
-        l->back >= l->front ? l->back - l->front : l->size - l->front + l->back;
-    if (index == l->snapshot.last_index && index > 0)
-        return l->snapshot.last_term;
-    if (index <= l->offset || index > l->offset + n)
-        return 0;
-    return l->entries[(l->front + (index - 1 - l->offset)) % l->size].term;
-}
-
-static void io_recv(struct raft_io *io, struct raft_message *m)
-{
-    unsigned i = io_server(io);
-    struct raft *r = T_s[i].raft;
-    if (m->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
-        m->append_entries_result.rejected == 0 &&
-        raft_state(r) == RAFT_LEADER &&
-        term_of(r, r->last_stored) < r->current_term)
-        return; /* 1: not yet; the follower is asked again */
-    if (m->type != RAFT_IO_APPEND_ENTRIES) {
-        T_recv[i](io, m);
-        return;
-    }
-    T_in_append[i] = true;
-    T_append_end[i] =
-        m->append_entries.prev_log_index + m->append_entries.n_entries;
-    T_recv[i](io, m);
-    T_in_append[i] = false;
-}
-
-static int io_send(struct raft_io *io, struct raft_io_send *req,
-                   const struct raft_message *m, raft_io_send_cb cb)
-{
-    unsigned i = io_server(io);
-    if (!T_in_append[i] || m->type != RAFT_IO_APPEND_ENTRIES_RESULT ||
-        m->append_entries_result.rejected != 0 ||
-        m->append_entries_result.last_log_index <= T_append_end[i])
-        return T_send(io, req, m, cb);
-    struct raft_message capped = *m; /* 2 */
-    capped.append_entries_result.last_log_index = T_append_end[i];
-    return T_send(io, req, &capped, cb);
-}
-
-static int io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
-                    raft_io_recv_cb recv)
-{
-    T_recv[io_server(io)] = recv;
-    return T_start(io, msecs, tick, io_recv);
-}
+static mgr__raft_guard_t T_guards[MAX_SERVERS];
 
 /* After every fixture event: a new leader appends its barrier at once. */
 static void on_event(struct raft_fixture *f, struct raft_fixture_event *ev)
 {
     (void)ev;
-    for (unsigned i = 0; i < f->n; i++) {
-        struct raft *r = &f->servers[i].raft;
-        if (raft_state(r) != RAFT_LEADER ||
-            T_barrier_term[i] == r->current_term)
-            continue;
-        struct raft_barrier *b = malloc(sizeof *b);
-        if (raft_barrier(r, b, on_barrier) == 0)
-            T_barrier_term[i] = r->current_term;
-        else
-            free(b); /* a transfer is going on: next event */
-    }
+    for (unsigned i = 0; i < f->n; i++)
+        mgr__raft_guard_poll(&T_guards[i], &f->servers[i].raft);
 }
 
 /* ---- the fixture's fake disk
@@ -589,15 +512,8 @@ static void cluster_start(unsigned n)
         raft_set_pre_vote(s->raft, chance(50));
         raft_fixture_set_network_latency(&T_f, i, 5 + below(30));
         raft_fixture_set_disk_latency(&T_f, i, 1 + below(20));
-        T_barrier_term[i] = 0;
-        T_in_append[i] = false;
-        if (T_guard) {
-            struct raft_io *io = &T_f.servers[i].io;
-            T_start = io->start;
-            io->start = io_start;
-            T_send = io->send;
-            io->send = io_send;
-        }
+        if (T_guard)
+            mgr__raft_guard_wrap(&T_guards[i], &T_f.servers[i].io);
     }
     struct raft_configuration conf;
     cr_assert_eq(raft_fixture_configuration(&T_f, n, &conf), 0);
@@ -715,6 +631,8 @@ static void run_seed(uint64_t seed, unsigned n)
     check_sequences();
     check_states();
     raft_fixture_close(&T_f);
+    for (unsigned i = 0; i < n; i++)
+        mgr__raft_guard_unwrap(&T_guards[i]);
     while (T_ntransfers > 0)
         free(T_transfers[--T_ntransfers]);
     for (unsigned i = 0; i < n; i++) {
