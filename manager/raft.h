@@ -22,8 +22,9 @@
  *    bridge holds the other ends and carries their bytes as RAFT_CHUNK
  *    messages to the peer manager's bridge. A stream never outlives its
  *    distribution connection (or the peer bridge): chunks are numbered,
- *    and a gap, a DOWN of the peer bridge or a lost connection closes
- *    it; Raft then reconnects.
+ *    and a gap, a DOWN of the peer bridge, a lost connection (NODEDOWN)
+ *    or a chunk for a stream the peer no longer has (answered with
+ *    RAFT_CLOSE) closes it on both sides; Raft then reconnects.
  *
  * Raft ids are raft_digest(node, 0) and Raft addresses are the node names
  * ("name@host") exactly, so every manager must be known to distribution

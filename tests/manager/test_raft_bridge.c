@@ -68,6 +68,7 @@ typedef struct {
     int count;
     int ok; /* proposals answered 0 */
     int statuses[256];
+    uint64_t until_ms; /* keep_proposing: stop at this time */
 } job_t;
 
 /* Each round attaches a member of its own and re-attaches s0 with a rack
@@ -174,12 +175,10 @@ Test(mgr_raft_bridge, a_restarted_node_rejoins_from_its_directory)
 
 /* ---- connections dropped mid-stream ----------------------------------- */
 
-static volatile bool T_stop;
-
 static void *keep_proposing(void *arg)
 {
     job_t *j = arg;
-    for (j->count = 0; !T_stop && j->count < 256; j->count++) {
+    for (j->count = 0; now_ms() < j->until_ms && j->count < 256; j->count++) {
         j->statuses[j->count] =
             propose(j->node, attach_cmd(j->first + j->count, "", 100), NULL, 0);
         j->ok += j->statuses[j->count] == 0;
@@ -204,9 +203,10 @@ Test(mgr_raft_bridge, dropped_connections_corrupt_nothing)
     job_t jobs[2] = {{.node = l, .first = 1000},
                      {.node = (l + 1) % 3, .first = 2000}};
     pthread_t th[2];
-    T_stop = false;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        jobs[i].until_ms = now_ms() + 6 * 150;
         pthread_create(&th[i], NULL, keep_proposing, &jobs[i]);
+    }
     for (int round = 0; round < 6; round++) {
         sleep_ms(150);
         for (int i = 0; i < 3; i++) {
@@ -217,7 +217,6 @@ Test(mgr_raft_bridge, dropped_connections_corrupt_nothing)
             (void)rt_dist_disconnect(T[l].rt, idx);
         }
     }
-    T_stop = true;
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     cr_assert_gt(jobs[0].ok + jobs[1].ok, 0);
