@@ -18,6 +18,7 @@
 #include "actors/actors.h"
 #include "manager/admin.h"
 #include "manager/mgr.h"
+#include "proto/cluster.pb-c.h"
 #include "storage/contract.h"
 
 #define CALL_MS 20000u /* below the introspection server's own timeout */
@@ -103,8 +104,12 @@ static int on_result(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
         mgr__cmd_t as_user = {MGR__CMD_USER_DELETE, c->owner, NULL};
         return finish(self, cmd, mgr__reply_error(&as_user, rc));
     }
-    if (rc < 0)
-        return finish(self, cmd, mgr__reply_error(c, rc));
+    const Cleo__Cluster__CommandResult *res =
+        status == 0 ? record(reply, &cleo__cluster__command_result__descriptor)
+                    : NULL;
+    if (rc < 0) /* a cluster's managers may say why they refused */
+        return finish(self, cmd,
+                      mgr__reply_refused(c, rc, res ? res->detail : NULL));
     const void *pb = NULL;
     switch (c->kind) { /* size: dispatch */
     case MGR__CMD_USER_CREATE:

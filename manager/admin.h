@@ -53,6 +53,13 @@ char *mgr__xstrdup(const char *s);
  * (one line naming what went wrong). */
 Cleo__Introspect__AdminReply *mgr__reply_error(const mgr__cmd_t *c, int rc);
 
+/* As mgr__reply_error(), for a user change in a cluster: detail (borrows;
+ * NULL or "" = none) is the managers' one line on a refusal, shown where
+ * the usual line would not say why (CLEO_ESTATE of a user that is no
+ * admin: it owns buckets). */
+Cleo__Introspect__AdminReply *mgr__reply_refused(const mgr__cmd_t *c, int rc,
+                                                 const char *detail);
+
 /* The success replies. @param pb borrows the operation's result. */
 Cleo__Introspect__AdminReply *
 mgr__reply_user_created(const Cleo__Manager__AccessKey *k);

@@ -164,11 +164,35 @@ static char *dump(json_t *j)
     return p;
 }
 
+/* What a user change refused by a cluster's managers or not decided
+ * there means; NULL for the statuses every node reports alike. */
+static char *cluster_line(const mgr__cmd_t *c, int rc, const char *detail)
+{
+    const char *n = c->name != NULL ? c->name : "";
+    const char *verb = c->kind == MGR__CMD_USER_CREATE ? "create" : "delete";
+    if (rc == CLEO_ENOCONNECTION)
+        return fmt("cannot %s user '%s': no manager leader: the cluster "
+                   "cannot change now",
+                   verb, n);
+    if (rc == CLEO_ETIMEDOUT)
+        return fmt("%s user '%s': the managers did not answer in time; the "
+                   "change may or may not be applied",
+                   verb, n);
+    if (rc == CLEO_ESTATE && detail != NULL && detail[0] != '\0')
+        return fmt("cannot %s user '%s': %s", verb, n, detail);
+    return NULL;
+}
+
 /* What a failed status means for the command. */
-static char *error_line(const mgr__cmd_t *c, int rc)
+static char *error_line(const mgr__cmd_t *c, int rc, const char *detail)
 {
     const char *n = c->name != NULL ? c->name : "";
     bool user = c->kind <= MGR__CMD_USER_DELETE;
+    char *line = user && c->kind != MGR__CMD_USER_LIST
+                     ? cluster_line(c, rc, detail)
+                     : NULL;
+    if (line != NULL)
+        return line;
     if (rc == CLEO_EINVAL && user)
         return fmt("invalid user name '%s' (1-%d of A-Z a-z 0-9 . _ -, "
                    "starting with a letter or digit)",
@@ -196,7 +220,13 @@ static char *error_line(const mgr__cmd_t *c, int rc)
 
 Cleo__Introspect__AdminReply *mgr__reply_error(const mgr__cmd_t *c, int rc)
 {
-    char *line = error_line(c, rc);
+    return mgr__reply_refused(c, rc, NULL);
+}
+
+Cleo__Introspect__AdminReply *mgr__reply_refused(const mgr__cmd_t *c, int rc,
+                                                 const char *detail)
+{
+    char *line = error_line(c, rc, detail);
     json_t *j =
         json_pack("{s:s, s:s}", "error", line, "code", cleo_err_name(rc));
     return mgr__reply_new(rc, line, dump(j));

@@ -44,7 +44,12 @@ extern "C" {
  * exists); CLEO_ENOTFOUND (no such user or access key); CLEO_ESTATE
  * (USER_DELETE of an admin user: the node would lose its admin key);
  * CLEO_EBADREQ (missing or wrong payload, unknown type); CLEO_ESTORAGE
- * (RocksDB failed: nothing changed).
+ * (RocksDB failed: nothing changed). In a cluster (mgr.h), changes are
+ * decided by the managers and may also answer CLEO_ENOCONNECTION (no
+ * manager leader: nothing changed) or CLEO_ETIMEDOUT (the managers did
+ * not answer: the change may or may not be applied); a refusal by the
+ * managers carries their cleo.cluster.CommandResult, whose detail says
+ * why in one line (CLEO_ESTATE: e.g. the user still owns buckets).
  *
  * Requests that arrive while the database is still being opened wait
  * for it; changes are applied one at a time, in arrival order. Reads

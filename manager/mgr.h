@@ -5,13 +5,15 @@
  * Two actors live here:
  *
  *  - mgr_users (a gen_server registered as MGR_USERS_NAME) owns the users
- *    and their access keys. They are persisted as proto/manager.proto
- *    records in a RocksDB of their own (opts->dir, normally
- *    <data>/manager); every open, read, write and close of it runs on the
- *    runtime's blocking pool, never on a scheduler thread. The whole set
- *    is also kept in the actor's memory, so KEY_LOOKUP (asked by the
+ *    and their access keys. On a single node they are persisted as
+ *    proto/manager.proto records in a RocksDB of their own (opts->dir,
+ *    normally <data>/manager); every open, read, write and close of it
+ *    runs on the runtime's blocking pool, never on a scheduler thread. In
+ *    a cluster they are the managers' (proto/cluster.proto's
+ *    ClusterState), copied to every node by its agent. Either way the
+ *    whole set is kept in the actor's memory, so KEY_LOOKUP (asked by the
  *    gateway on every signed request) and the listings are answered at
- *    once, without the pool.
+ *    once, without the pool or the network.
  *
  *  - admin (a gen_server registered as MGR_ADMIN_NAME) answers the
  *    introspection server's RT_MSG_ADMIN calls (`cleo-adm user ...`,
@@ -68,6 +70,8 @@ typedef struct mgr_users_opts_s {
     const char *admin_secret_key;
     bool print;   /* print the endpoint and keys to stdout on first start */
     bool no_sync; /* tests only: writes not synced */
+    bool cluster; /* users and keys are the cluster's (cluster.managers
+                     set): fed by the local agent, changed by proposals */
 } mgr_users_opts_t;
 
 /** Start mgr_users linked to `sup`, trapping exits, registered as
@@ -84,6 +88,19 @@ typedef struct mgr_users_opts_s {
  *  updated; the admin's other keys are removed) and the credentials file
  *  is rewritten. If the open fails, the actor exits with the error (its
  *  supervisor restarts it).
+ *
+ *  With opts->cluster the local database still holds this node's admin
+ *  and its key pair (made, printed and overridden as above), but the
+ *  users and keys served are the cluster's: the actor subscribes to the
+ *  local agent (MGR_AGENT_NAME, retried until it runs) and rebuilds its
+ *  table from every ClusterState it is sent, which replaces what the
+ *  local database holds. USER_CREATE and USER_DELETE become UserCreate
+ *  and UserDelete proposals (MGR_AGENT_PROPOSE), answered once the
+ *  managers applied them and this node's copy shows the change. When a
+ *  state arrives without this node's admin key, the actor proposes it
+ *  (UserCreate of the admin, or KeyImport once the admin exists), so the
+ *  pair a node prints works on every gateway; until that is applied the
+ *  key is still served here.
  *  @return 0, CLEO_EINVAL (no dir, or only one key given), CLEO_EEXIST
  *  (the name is taken), or as gen_server_start(). */
 MGR_API MGR_WUR int mgr_users_start(rt_actor_t *sup,

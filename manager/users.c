@@ -1,15 +1,17 @@
 /*
  * users.c - mgr_users: the gen_server that owns the users and their
- * access keys (mgr.h).
+ * access keys (mgr.h), and its local-store backend (users_int.h).
  *
- * The whole set lives in the actor's memory (tab.c), loaded by a job on
- * the blocking pool when the actor starts; reads (KEY_LOOKUP, USER_LIST,
- * USER_GET) are answered from it at once. A change is first written to
- * RocksDB by a job on the pool (store.c) and applied to memory when the
- * job reports success, so memory never shows what the disk does not
- * have. Changes go one at a time, in arrival order: while one is on the
- * pool, later changes wait in the queue, which also holds every request
- * that arrives before the load is done.
+ * The whole set lives in the actor's memory (tab.c), and reads
+ * (KEY_LOOKUP, USER_LIST, USER_GET) are answered from it at once. On a
+ * single node it is loaded from RocksDB by a job on the blocking pool
+ * when the actor starts; a change is first written by a job on the pool
+ * (store.c) and applied to memory when the job reports success, so
+ * memory never shows what the disk does not have. In a cluster the table
+ * is the managers' (users_cluster.c) and a change is a proposal. Either
+ * way changes go one at a time, in arrival order: while one is out,
+ * later changes wait in the queue, which also holds every request that
+ * arrives before the load is done.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +21,9 @@
 #include "manager/keys.h"
 #include "manager/mgr.h"
 #include "manager/store.h"
+#include "manager/users_int.h"
 
-/* The pool's done messages. */
-#define MGR__MSG_LOADED CLEO__MANAGER__MSG_ID__USERS_LOADED
-#define MGR__MSG_WRITTEN CLEO__MANAGER__MSG_ID__USERS_WRITTEN
-/* to a dead pid: */
-#define MGR__MSG_RELEASED CLEO__MANAGER__MSG_ID__USERS_RELEASED
-
-/* A request waiting for the load or for the change before it. */
-typedef struct {
-    rt_from_t from;
-    uint32_t type;
-    void *pb; /* its record (ProtobufCMessage *), owned here; may be NULL */
-} queued_t;
-
-typedef struct {
-    const mgr_users_opts_t *opts;
-    mgr__db_t *db;  /* one reference; NULL until the load is done */
-    mgr__tab_t tab; /* everything stored, once loaded */
-    queued_t *q;    /* waiting requests, q[qhead..qlen) in order */
-    size_t qhead, qlen, qcap;
-    bool writing;    /* a change is on the pool */
-    rt_from_t wfrom; /* whom that change answers */
-    uint32_t wtype;  /* its request type */
-    mgr__key_t wkey; /* USER_CREATE: the new pair, for the reply */
-} users_t;
+typedef mgr__users_t users_t;
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -59,9 +39,8 @@ static char *xstrdup(const char *s)
 
 /* ---- replies ---------------------------------------------------------- */
 
-/* Answer from with status rc and pb (taken; NULL = none). */
-static void answer(rt_actor_t *self, rt_from_t from, uint32_t type, int rc,
-                   void *pb)
+void mgr__users_answer(rt_actor_t *self, rt_from_t from, uint32_t type, int rc,
+                       void *pb)
 {
     rt_msg_t *r = rt_msg_new(type);
     r->reason = rc;
@@ -94,7 +73,7 @@ static Cleo__Manager__UserInfo *info_pb(const mgr__tab_t *t,
     return p;
 }
 
-static Cleo__Manager__AccessKey *key_pb(const mgr__key_t *k)
+Cleo__Manager__AccessKey *mgr__users_key_pb(const mgr__key_t *k)
 {
     Cleo__Manager__AccessKey *p = xcalloc(1, sizeof *p);
     cleo__manager__access_key__init(p);
@@ -105,7 +84,7 @@ static Cleo__Manager__AccessKey *key_pb(const mgr__key_t *k)
     return p;
 }
 
-/* ---- requests --------------------------------------------------------- */
+/* ---- request types ---------------------------------------------------- */
 
 static bool is_change(uint32_t type)
 {
@@ -127,6 +106,8 @@ static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
     }
 }
 
+/* ---- the local store's backend ---------------------------------------- */
+
 /* Hand a change to the pool; the reply waits for on_written(). */
 static void submit(rt_actor_t *self, users_t *u, mgr__job_t *j, rt_from_t from,
                    uint32_t type)
@@ -134,7 +115,7 @@ static void submit(rt_actor_t *self, users_t *u, mgr__job_t *j, rt_from_t from,
     int rc = rt_work_submit(self, mgr__write_run, j, mgr__job_free,
                             MGR__MSG_WRITTEN);
     if (rc < 0) { /* the job was freed */
-        answer(self, from, type, rc, NULL);
+        mgr__users_answer(self, from, type, rc, NULL);
         return;
     }
     u->writing = true;
@@ -142,18 +123,16 @@ static void submit(rt_actor_t *self, users_t *u, mgr__job_t *j, rt_from_t from,
     u->wtype = type;
 }
 
-static void on_create(rt_actor_t *self, users_t *u, const char *name,
-                      rt_from_t from)
+static void local_create(rt_actor_t *self, users_t *u, const char *name,
+                         rt_from_t from)
 {
     uint32_t type = MGR_MSG_USER_CREATE;
-    if (!mgr_user_name_is_valid(name))
-        return answer(self, from, type, CLEO_EINVAL, NULL);
     if (mgr__tab_user(&u->tab, name) != NULL)
-        return answer(self, from, type, CLEO_EEXIST, NULL);
+        return mgr__users_answer(self, from, type, CLEO_EEXIST, NULL);
     mgr__op_t ou = {.kind = MGR__OP_PUT_USER}, ok = {.kind = MGR__OP_PUT_KEY};
     int rc = mgr__key_generate(&ok.key, name, &u->tab);
     if (rc < 0)
-        return answer(self, from, type, rc, NULL);
+        return mgr__users_answer(self, from, type, rc, NULL);
     snprintf(ou.user.name, sizeof ou.user.name, "%s", name);
     ou.user.created_ms = ok.key.created_ms;
     mgr__job_t *j = mgr__job_new(rt_actor_rt(self), u->db);
@@ -163,17 +142,13 @@ static void on_create(rt_actor_t *self, users_t *u, const char *name,
     submit(self, u, j, from, type);
 }
 
-static void on_delete(rt_actor_t *self, users_t *u, const char *name,
-                      rt_from_t from)
+static void local_remove(rt_actor_t *self, users_t *u, const char *name,
+                         rt_from_t from)
 {
     uint32_t type = MGR_MSG_USER_DELETE;
-    if (!mgr_user_name_is_valid(name))
-        return answer(self, from, type, CLEO_EINVAL, NULL);
     mgr__user_t *user = mgr__tab_user(&u->tab, name);
     if (user == NULL)
-        return answer(self, from, type, CLEO_ENOTFOUND, NULL);
-    if (user->is_admin)
-        return answer(self, from, type, CLEO_ESTATE, NULL);
+        return mgr__users_answer(self, from, type, CLEO_ENOTFOUND, NULL);
     mgr__job_t *j = mgr__job_new(rt_actor_rt(self), u->db);
     mgr__op_t op = {.kind = MGR__OP_DEL_USER, .user = *user};
     mgr__job_op(j, &op);
@@ -186,6 +161,60 @@ static void on_delete(rt_actor_t *self, users_t *u, const char *name,
     submit(self, u, j, from, type);
 }
 
+static void local_loaded(rt_actor_t *self, users_t *u)
+{
+    (void)self, (void)u; /* the table is the store's, as loaded */
+}
+
+static int local_info(rt_actor_t *self, users_t *u, rt_msg_t *m)
+{
+    (void)self, (void)u, (void)m;
+    return 0; /* stray EXITs and the like */
+}
+
+static void local_terminate(users_t *u)
+{
+    (void)u;
+}
+
+const mgr__users_backend_t mgr__users_local = {
+    .loaded = local_loaded,
+    .create = local_create,
+    .remove = local_remove,
+    .info = local_info,
+    .terminate = local_terminate,
+};
+
+/* ---- requests --------------------------------------------------------- */
+
+/* MGR_ADMIN_USER exists on every node from its first start (in a
+ * cluster too, where each node proposes its own admin key), so it is
+ * never created by a request, even before the cluster has it. */
+static void on_create(rt_actor_t *self, users_t *u, const char *name,
+                      rt_from_t from)
+{
+    uint32_t type = MGR_MSG_USER_CREATE;
+    if (!mgr_user_name_is_valid(name))
+        return mgr__users_answer(self, from, type, CLEO_EINVAL, NULL);
+    if (strcmp(name, MGR_ADMIN_USER) == 0)
+        return mgr__users_answer(self, from, type, CLEO_EEXIST, NULL);
+    u->be->create(self, u, name, from);
+}
+
+/* An admin user is refused here, whatever the backend: no command ever
+ * makes an admin user a plain one, so the table's word is final. */
+static void on_delete(rt_actor_t *self, users_t *u, const char *name,
+                      rt_from_t from)
+{
+    uint32_t type = MGR_MSG_USER_DELETE;
+    if (!mgr_user_name_is_valid(name))
+        return mgr__users_answer(self, from, type, CLEO_EINVAL, NULL);
+    mgr__user_t *user = mgr__tab_user(&u->tab, name);
+    if (user != NULL && user->is_admin)
+        return mgr__users_answer(self, from, type, CLEO_ESTATE, NULL);
+    u->be->remove(self, u, name, from);
+}
+
 static void on_list(rt_actor_t *self, users_t *u, rt_from_t from)
 {
     Cleo__Manager__UserList *p = xcalloc(1, sizeof *p);
@@ -193,7 +222,7 @@ static void on_list(rt_actor_t *self, users_t *u, rt_from_t from)
     p->users = xcalloc(u->tab.nusers, sizeof *p->users);
     for (size_t i = 0; i < u->tab.nusers; i++)
         p->users[p->n_users++] = info_pb(&u->tab, &u->tab.users[i]);
-    answer(self, from, MGR_MSG_USER_LIST, 0, p);
+    mgr__users_answer(self, from, MGR_MSG_USER_LIST, 0, p);
 }
 
 static void on_get(rt_actor_t *self, users_t *u, const char *name,
@@ -201,8 +230,9 @@ static void on_get(rt_actor_t *self, users_t *u, const char *name,
 {
     mgr__user_t *user = mgr__tab_user(&u->tab, name);
     if (user == NULL)
-        return answer(self, from, MGR_MSG_USER_GET, CLEO_ENOTFOUND, NULL);
-    answer(self, from, MGR_MSG_USER_GET, 0, info_pb(&u->tab, user));
+        return mgr__users_answer(self, from, MGR_MSG_USER_GET, CLEO_ENOTFOUND,
+                                 NULL);
+    mgr__users_answer(self, from, MGR_MSG_USER_GET, 0, info_pb(&u->tab, user));
 }
 
 /* The gateway's question on every signed request: memory only. */
@@ -212,7 +242,7 @@ static void on_lookup(rt_actor_t *self, users_t *u, const char *ak,
     uint32_t type = MGR_MSG_KEY_LOOKUP;
     mgr__key_t *k = mgr__tab_key(&u->tab, ak);
     if (k == NULL)
-        return answer(self, from, type, CLEO_ENOTFOUND, NULL);
+        return mgr__users_answer(self, from, type, CLEO_ENOTFOUND, NULL);
     mgr__user_t *user = mgr__tab_user(&u->tab, k->user);
     Cleo__Manager__KeyInfo *p = xcalloc(1, sizeof *p);
     cleo__manager__key_info__init(p);
@@ -220,7 +250,7 @@ static void on_lookup(rt_actor_t *self, users_t *u, const char *ak,
     p->secret_key = xstrdup(k->secret);
     p->user = xstrdup(k->user);
     p->is_admin = user != NULL && user->is_admin;
-    answer(self, from, type, 0, p);
+    mgr__users_answer(self, from, type, 0, p);
 }
 
 /* Serve one request now (a change may go on to the pool).
@@ -255,14 +285,14 @@ static void enqueue(users_t *u, rt_from_t from, uint32_t type, void *pb)
         /* control structure: one entry per waiting call */
         u->q = cleo_xrealloc(u->q, u->qcap * sizeof *u->q);
     }
-    u->q[u->qlen++] = (queued_t){from, type, pb};
+    u->q[u->qlen++] = (mgr__queued_t){from, type, pb};
 }
 
 /* Serve the waiting requests in order until a change goes to the pool. */
 static void pump(rt_actor_t *self, users_t *u)
 {
     while (!u->writing && u->qhead < u->qlen) {
-        queued_t e = u->q[u->qhead++];
+        mgr__queued_t e = u->q[u->qhead++];
         serve(self, u, e.type, e.pb, e.from);
         if (e.pb != NULL)
             protobuf_c_message_free_unpacked(e.pb, NULL);
@@ -307,8 +337,17 @@ static int on_loaded(rt_actor_t *self, users_t *u, rt_msg_t *m)
     j->db = NULL;
     u->tab = j->tab;
     memset(&j->tab, 0, sizeof j->tab);
+    u->be->loaded(self, u);
     pump(self, u);
     return 0;
+}
+
+void mgr__users_done(rt_actor_t *self, users_t *u, int rc, void *pb)
+{
+    u->writing = false;
+    mgr__users_answer(self, u->wfrom, u->wtype, rc, pb);
+    memset(&u->wkey, 0, sizeof u->wkey); /* no secret lingers */
+    pump(self, u);
 }
 
 static int on_written(rt_actor_t *self, users_t *u, rt_msg_t *m)
@@ -317,11 +356,8 @@ static int on_written(rt_actor_t *self, users_t *u, rt_msg_t *m)
     int rc = m->reason;
     if (rc == 0)
         mgr__tab_apply(&u->tab, j->ops, j->nops);
-    u->writing = false;
     bool pair = rc == 0 && u->wtype == MGR_MSG_USER_CREATE;
-    answer(self, u->wfrom, u->wtype, rc, pair ? key_pb(&u->wkey) : NULL);
-    memset(&u->wkey, 0, sizeof u->wkey); /* no secret lingers */
-    pump(self, u);
+    mgr__users_done(self, u, rc, pair ? mgr__users_key_pb(&u->wkey) : NULL);
     return 0;
 }
 
@@ -333,7 +369,7 @@ static int users_info(rt_actor_t *self, void *state, rt_msg_t *m)
     case MGR__MSG_WRITTEN:
         return on_written(self, state, m);
     default:
-        return 0; /* stray EXITs and the like */
+        return ((users_t *)state)->be->info(self, state, m);
     }
 }
 
@@ -341,6 +377,7 @@ static int users_init(rt_actor_t *self, void *arg, void **state)
 {
     users_t *u = xcalloc(1, sizeof *u);
     u->opts = arg;
+    u->be = u->opts->cluster ? &mgr__users_cluster : &mgr__users_local;
     mgr__job_t *j = mgr__job_new(rt_actor_rt(self), NULL);
     j->opts = u->opts;
     int rc =
@@ -360,9 +397,9 @@ static void users_terminate(rt_actor_t *self, void *state, int reason)
         return;
     /* Callers waiting on us see the server go down, as with OTP. */
     if (u->writing)
-        answer(self, u->wfrom, u->wtype, CLEO_ENOPROC, NULL);
+        mgr__users_answer(self, u->wfrom, u->wtype, CLEO_ENOPROC, NULL);
     for (size_t i = u->qhead; i < u->qlen; i++) {
-        answer(self, u->q[i].from, u->q[i].type, CLEO_ENOPROC, NULL);
+        mgr__users_answer(self, u->q[i].from, u->q[i].type, CLEO_ENOPROC, NULL);
         if (u->q[i].pb != NULL)
             protobuf_c_message_free_unpacked(u->q[i].pb, NULL);
     }
@@ -375,6 +412,7 @@ static void users_terminate(rt_actor_t *self, void *state, int reason)
         (void)rt_work_submit(self, mgr__release_run, j, mgr__job_free,
                              MGR__MSG_RELEASED);
     }
+    u->be->terminate(u);
     mgr__tab_destroy(&u->tab);
     free(u);
 }

@@ -229,7 +229,9 @@ static const sup_child_spec_t kernel_children[] = {
  * data directory, makes the admin's key pair, writes <data>/credentials
  * and prints the endpoint and keys once to stdout (from its load job on
  * the blocking pool; see mgr.h). CLEO_ACCESS_KEY/CLEO_SECRET_KEY, checked
- * by main before start-up, make that pair the admin's key. */
+ * by main before start-up, make that pair the admin's key. In a cluster
+ * (cluster.managers set) the users and keys served are the managers',
+ * and this node's admin key is proposed to them (mgr.h). */
 
 static char mgr_dir[PATH_MAX], mgr_cred[PATH_MAX];
 static mgr_users_opts_t mgr_opts; /* filled once: restarts reuse it while
@@ -253,7 +255,8 @@ static int start_mgr_users(rt_actor_t *sup, const sup_child_spec_t *spec,
                                       .endpoint = e->s3_endpoint,
                                       .admin_access_key = ak,
                                       .admin_secret_key = sk,
-                                      .print = true};
+                                      .print = true,
+                                      .cluster = e->cluster != NULL};
     }
     sup_child_spec_t s = *spec;
     s.arg = &mgr_opts;
