@@ -17,6 +17,7 @@
 
 #include "actors/actors.h"
 #include "manager/admin.h"
+#include "manager/agent_int.h"
 #include "manager/mgr.h"
 #include "proto/cluster.pb-c.h"
 #include "storage/contract.h"
@@ -66,7 +67,8 @@ static int finish(rt_actor_t *self, cmd_t *cmd, Cleo__Introspect__AdminReply *r)
 {
     send_reply(self, cmd->from, r);
     cmd_unlink(cmd);
-    cleo__introspect__admin_req__free_unpacked(cmd->req, NULL);
+    if (cmd->req != NULL)
+        cleo__introspect__admin_req__free_unpacked(cmd->req, NULL);
     free(cmd);
     return 0;
 }
@@ -197,6 +199,37 @@ static int step(rt_actor_t *self, cmd_t *cmd)
     return 0;
 }
 
+/* ---- cluster commands: the agent runs them ------------------------------- */
+
+static int on_agent(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
+{
+    cmd_t *cmd = data;
+    const Cleo__Introspect__AdminReply *r =
+        status == 0 ? record(reply, &cleo__introspect__admin_reply__descriptor)
+                    : NULL;
+    if (r == NULL)
+        return finish(self, cmd,
+                      mgr__reply_error(&cmd->c, status < 0 ? status
+                                                           : CLEO_EPROTO));
+    reply->payload = NULL; /* moved into the answer */
+    return finish(self, cmd, (Cleo__Introspect__AdminReply *)r);
+}
+
+/* Hand the command in req (its AdminReq, taken) to the agent. */
+static void to_agent(rt_actor_t *self, cmd_t *cmd, rt_msg_t *req)
+{
+    rt_pid_t pid = rt_whereis(rt_actor_rt(self), MGR_AGENT_NAME);
+    if (pid == RT_PID_NONE) {
+        (void)finish(self, cmd, mgr__reply_error(&cmd->c, CLEO_ENOPROC));
+        return;
+    }
+    rt_msg_t *m = rt_msg_new(RT_MSG_ADMIN);
+    rt_msg_set_pb(m, req->payload);
+    req->payload = NULL;
+    if (gen_server_call(self, pid, m, CALL_MS, on_agent, cmd) < 0)
+        (void)finish(self, cmd, mgr__reply_error(&cmd->c, CLEO_ENOPROC));
+}
+
 /* ---- callbacks ---------------------------------------------------------- */
 
 /* Parse and start one command; it answers itself, now or later. */
@@ -212,12 +245,25 @@ static void on_admin(rt_actor_t *self, admin_t *a, rt_msg_t *req,
         return;
     }
     char err[512];
-    mgr__cmd_t c;
-    if (mgr__cmd_parse((int)q->n_argv, q->argv, &c, err, sizeof err) < 0) {
+    mgr__cmd_t c = {.kind = MGR__CMD_CLUSTER};
+    bool cluster = q->n_argv > 0 && mgr__agent_is_cmd(q->argv[0]);
+    if (!cluster &&
+        mgr__cmd_parse((int)q->n_argv, q->argv, &c, err, sizeof err) < 0) {
         send_reply(self, from, mgr__reply_new(CLEO_EBADREQ, strdup(err), NULL));
         return;
     }
     cmd_t *cmd = cleo_xcalloc(1, sizeof *cmd); /* STYLE rule 26 */
+    if (cluster) {
+        cmd->c = c;
+        cmd->from = from;
+        cmd->admin = a;
+        cmd->next = a->cmds;
+        if (a->cmds != NULL)
+            a->cmds->prev = cmd;
+        a->cmds = cmd;
+        to_agent(self, cmd, req);
+        return;
+    }
     req->payload = NULL; /* the command owns the strings c points into */
     cmd->req = q;
     cmd->c = c;

@@ -21,7 +21,8 @@ typedef enum {
     MGR__CMD_BUCKET_DELETE,
     MGR__CMD_BUCKET_LIST,
     MGR__CMD_BUCKET_DU,
-    MGR__CMD_METRICS /* the metrics actor's counters (cleo-adm stats) */
+    MGR__CMD_METRICS, /* the metrics actor's counters (cleo-adm stats) */
+    MGR__CMD_CLUSTER  /* a cluster command, run by the agent (agent.h) */
 } mgr__cmd_kind_t;
 
 /* A parsed command line. Strings point into the request's argv. */

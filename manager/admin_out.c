@@ -193,6 +193,10 @@ static char *error_line(const mgr__cmd_t *c, int rc, const char *detail)
                      : NULL;
     if (line != NULL)
         return line;
+    if (c->kind == MGR__CMD_CLUSTER && rc == CLEO_ENOPROC)
+        return fmt("not in a cluster (cluster.managers is not set)");
+    if (c->kind == MGR__CMD_CLUSTER)
+        return fmt("%s", cleo_strerror(rc));
     if (rc == CLEO_EINVAL && user)
         return fmt("invalid user name '%s' (1-%d of A-Z a-z 0-9 . _ -, "
                    "starting with a letter or digit)",

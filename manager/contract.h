@@ -20,6 +20,13 @@ extern "C" {
 
 #define MGR_USERS_NAME "mgr_users"
 #define MGR_ADMIN_NAME "admin"
+/* The cluster agent, on every node of a cluster (cluster.managers set):
+ * a local actor calls it with proto/cluster.proto's AgentMsgId
+ * AGENT_SUBSCRIBE (no payload) to get AGENT_STATE pushes (RaftState with
+ * the packed ClusterState as the body) at once and at every change, and
+ * AGENT_PROPOSE (a Command -> CommandResult, the status in reason) to
+ * change the cluster state. */
+#define MGR_AGENT_NAME "mgr_agent"
 
 #define MGR_USER_MAX 64        /* bytes of a user name */
 #define MGR_ACCESS_KEY_LEN 20  /* generated access keys: [A-Z0-9] */

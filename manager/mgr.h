@@ -164,6 +164,40 @@ MGR_API MGR_WUR int mgr_client_user_get_sync(rt_t *rt, const char *name,
 MGR_API MGR_WUR int mgr_client_key_lookup_sync(rt_t *rt, const char *access_key,
                                                Cleo__Manager__KeyInfo **out);
 
+/* ---------------------------------------------------------------------
+ * The cluster (issue 11): on the nodes named in cluster.managers, the
+ * managers' Raft (mgr_raft: manager/raft.h) under manager_sup; on every
+ * node of a cluster, the agent (mgr_agent: manager/agent.h), which
+ * registers the node, keeps a copy of the cluster state and, on the
+ * leader's node, detects failed members.
+ * ------------------------------------------------------------------- */
+
+typedef struct mgr_cluster_opts_s {
+    const char *node;            /* this node, "name@host" */
+    const char *address;         /* its distribution "host:port" */
+    const char *rack;            /* node.rack; "" = none */
+    uint32_t roles;              /* Cleo__Cluster__Role bits */
+    uint32_t vnodes;             /* node.vnodes */
+    const char *const *managers; /* cluster.managers, as node names */
+    size_t n_managers;           /* 1..16 */
+    const char *raft_dir;        /* <data>/raft */
+    uint32_t election_ms;        /* Raft's election timeout */
+    uint32_t n, r, w, d;         /* the first system conf (cluster.n ...),
+                                    proposed by the first leader */
+} mgr_cluster_opts_t;
+
+/** sup_start_fn's: spec->arg is a mgr_cluster_opts_t, borrowed (strings
+ *  too) while the supervisor runs. mgr_raft_child_start starts mgr_raft
+ *  (and its bridge); mgr_agent_child_start starts mgr_agent.
+ *  @return 0, CLEO_EINVAL (bad options), CLEO_ESTATE (distribution
+ *  off), or as the actors' start functions. */
+MGR_API MGR_WUR int mgr_raft_child_start(rt_actor_t *sup,
+                                         const sup_child_spec_t *spec,
+                                         void *extra, rt_pid_t *out);
+MGR_API MGR_WUR int mgr_agent_child_start(rt_actor_t *sup,
+                                          const sup_child_spec_t *spec,
+                                          void *extra, rt_pid_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,7 @@
 #define OPT_LIMIT 0x2u
 #define OPT_SECONDS 0x4u
 #define OPT_ADMIN 0x8u      /* an admin command: VERB [NAME] [--owner USER] */
+#define OPT_CLUSTER 0x10u   /* a cluster command, checked by the node */
 #define ADMIN_WAIT_MS 40000 /* the node gives up on a command after 30 s */
 
 typedef struct adm_opts_s {
@@ -31,7 +32,7 @@ typedef struct adm_opts_s {
     uint32_t seconds;
     const char *owner; /* admin commands: --owner USER */
     const char *cmd;   /* the subcommand's name */
-    const char *args[2];
+    const char *args[3]; /* max_args of any command */
     int nargs;
 } adm_opts_t;
 
@@ -88,6 +89,35 @@ static const adm_cmd_t cmds[] = {
     {"user", "user create NAME | user list | user delete NAME",
      "S3 users and their access keys; create prints the new key pair", 1, 2,
      OPT_ADMIN, run_admin},
+    {"ring", "ring",
+     "the cluster's RING: version, checksum, balance (the largest node's "
+     "share / the ideal) and movement (keys moved by the last change / the "
+     "least possible)",
+     0, 0, OPT_CLUSTER, run_admin},
+    {"whereis", "whereis BUCKET/KEY", "the key's replica nodes and ring address",
+     1, 1, OPT_CLUSTER, run_admin},
+    {"start", "start", "put the attached nodes in the RING (the first time)",
+     0, 0, OPT_CLUSTER, run_admin},
+    {"rebalance", "rebalance",
+     "a new RING of the attached, running, stopped and suspended nodes", 0, 0,
+     OPT_CLUSTER, run_admin},
+    {"detach", "detach NODE", "take NODE out of the cluster for good", 1, 1,
+     OPT_CLUSTER, run_admin},
+    {"suspend", "suspend NODE", "take a running NODE out of service", 1, 1,
+     OPT_CLUSTER, run_admin},
+    {"resume", "resume NODE", "put a suspended NODE back in service", 1, 1,
+     OPT_CLUSTER, run_admin},
+    {"rollback", "rollback NODE", "undo the detach of NODE", 1, 1,
+     OPT_CLUSTER, run_admin},
+    {"manager-add", "manager-add NODE",
+     "make NODE (running the manager role) a Raft voter among the managers",
+     1, 1, OPT_CLUSTER, run_admin},
+    {"manager-remove", "manager-remove NODE",
+     "take NODE out of the managers' Raft configuration", 1, 1, OPT_CLUSTER,
+     run_admin},
+    {"update-consistency-level", "update-consistency-level W R D",
+     "the write, read and delete quorums, each 1..N", 3, 3, OPT_CLUSTER,
+     run_admin},
     {"bucket",
      "bucket create NAME [--owner USER] | bucket delete NAME | "
      "bucket list [--owner USER] | bucket du NAME",
@@ -171,11 +201,55 @@ static int simple(adm_conn_t *c, const adm_opts_t *o, adm_req_t *q,
     return rc;
 }
 
+/* The cluster's status (the agent's cluster-status) as an AdminReply
+ * response, or NULL on a node outside a cluster (said nowhere) or when
+ * it fails (one line on stderr: status still shows the node). */
+static adm_resp_t *fetch_cluster(adm_conn_t *c)
+{
+    char *argv[] = {"cluster-status"};
+    Cleo__Introspect__AdminReq a = CLEO__INTROSPECT__ADMIN_REQ__INIT;
+    a.n_argv = 1;
+    a.argv = argv;
+    adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
+    q.kind = CLEO__INTROSPECT__REQUEST__KIND__ADMIN;
+    q.admin = &a;
+    adm_resp_t *r;
+    if (adm_conn_call(c, &q, &r) < 0)
+        return NULL;
+    if (r->kind != CLEO__INTROSPECT__RESPONSE__KIND__ERROR &&
+        r->admin != NULL && r->admin->status == 0)
+        return r;
+    if (r->admin != NULL && r->admin->status != CLEO_ENOPROC)
+        fprintf(stderr, "cleo-adm: cluster: %s\n", r->admin->text);
+    adm_resp_free(r);
+    return NULL;
+}
+
+/* The node, then (in a cluster) the cluster as its agent sees it; --json
+ * merges the cluster's fields (leader, members, ...) into the node's. */
 static int run_status(adm_conn_t *c, const adm_opts_t *o)
 {
     adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
     q.kind = CLEO__INTROSPECT__REQUEST__KIND__STATUS;
-    return simple(c, o, &q, adm_print_status);
+    adm_resp_t *r;
+    int rc = adm_conn_call(c, &q, &r);
+    if (rc < 0)
+        return node_error(c, rc);
+    if ((rc = check(r)) == 0) {
+        adm_resp_t *cl = fetch_cluster(c);
+        if (o->json) {
+            adm_print_json_with(&r->base, true, NULL,
+                                cl ? cl->admin->json : NULL);
+        } else {
+            adm_print_status(r);
+            if (cl != NULL)
+                printf("\n%s", cl->admin->text);
+        }
+        if (cl != NULL)
+            adm_resp_free(cl);
+    }
+    adm_resp_free(r);
+    return rc;
 }
 
 static int run_actors(adm_conn_t *c, const adm_opts_t *o)
@@ -529,6 +603,8 @@ static int parse_cmd(const adm_cmd_t *cmd, int argc, char **argv, int i,
         return usage_error("usage: cleo-adm %s", cmd->usage);
     if (cmd->opts & OPT_ADMIN)
         return admin_check(cmd, o);
+    if (cmd->opts & OPT_CLUSTER)
+        return 0;
     if (o->nargs > 0 && cmd->min_args > 0 && !target_ok(o->args[0]))
         return usage_error("%s: bad pid or name '%s'", cmd->name, o->args[0]);
     return 0;

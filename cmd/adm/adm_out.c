@@ -138,10 +138,13 @@ void adm_print_json_with(const ProtobufCMessage *m, bool pretty,
 {
     json_t *o =
         msg_json(m, m->descriptor == &cleo__introspect__response__descriptor);
-    json_t *x =
-        key != NULL && extra != NULL ? json_loads(extra, 0, NULL) : NULL;
-    if (x != NULL)
+    json_t *x = extra != NULL ? json_loads(extra, 0, NULL) : NULL;
+    if (x != NULL && key != NULL)
         json_object_set_new(o, key, x);
+    else if (x != NULL) { /* merge its fields */
+        (void)json_object_update(o, x);
+        json_decref(x);
+    }
     char *s = json_dumps(o, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
                                 JSON_PRESERVE_ORDER);
     if (s != NULL)

@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "proto/cluster.pb-c.h"
 #include "proto/types.h"
 
 /* True if peer ("name@host:port") names this node. */
@@ -39,7 +40,8 @@ static int register_types(rt_t *rt)
 {
     const ProtobufCMessageDescriptor *const *lists[] = {
         cleo_proto_storage_types, cleo_proto_manager_types,
-        cleo_proto_introspect_types, cleo_proto_storage_meta_types};
+        cleo_proto_introspect_types, cleo_proto_storage_meta_types,
+        cleo_proto_cluster_types};
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         for (size_t k = 0; lists[i][k] != NULL; k++) {
             int rc = rt_dist_register_pb(rt, lists[i][k]);
@@ -104,4 +106,63 @@ int node_dist_start(rt_t *rt, const cfg_t *c, const char *data)
         (void)rt_dist_connect(rt, idx);
     }
     return 0;
+}
+
+const mgr_cluster_opts_t *node_cluster_opts(const cfg_t *c, const char *data)
+{
+    static char list[sizeof c->cluster_managers], raft_dir[4096],
+        address[96];
+    static const char *managers[16];
+    static mgr_cluster_opts_t o;
+    if (c->cluster_managers[0] == '\0')
+        return NULL;
+    if (c->dist_port == 0) {
+        fprintf(stderr, "cleo: cluster.managers needs distribution "
+                        "(dist.port)\n");
+        return &o; /* o.node NULL: the caller refuses to start */
+    }
+    snprintf(list, sizeof list, "%s", c->cluster_managers);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(list, ", ", &save); p != NULL;
+         p = strtok_r(NULL, ", ", &save)) {
+        char *colon = strchr(p, ':');
+        if (colon != NULL) /* name@host:port: the port is cluster.nodes' */
+            *colon = '\0';
+        if (n == sizeof managers / sizeof managers[0]) {
+            fprintf(stderr, "cleo: cluster.managers: at most 16 managers\n");
+            return &o;
+        }
+        managers[n++] = p;
+    }
+    snprintf(raft_dir, sizeof raft_dir, "%s/raft", data);
+    snprintf(address, sizeof address, "%s:%u", c->dist_addr, c->dist_port);
+    uint32_t roles = 0;
+    if (c->roles & CFG_ROLE_MANAGER)
+        roles |= CLEO__CLUSTER__ROLE__ROLE_MANAGER;
+    if (c->roles & CFG_ROLE_STORAGE)
+        roles |= CLEO__CLUSTER__ROLE__ROLE_STORAGE;
+    if (c->roles & CFG_ROLE_GATEWAY)
+        roles |= CLEO__CLUSTER__ROLE__ROLE_GATEWAY;
+    o = (mgr_cluster_opts_t){.node = c->node_name,
+                             .address = address,
+                             .rack = c->node_rack,
+                             .roles = roles,
+                             .vnodes = c->node_vnodes,
+                             .managers = managers,
+                             .n_managers = n,
+                             .raft_dir = raft_dir,
+                             .election_ms = c->cluster_election_ms,
+                             .n = c->cluster_n,
+                             .r = c->cluster_r,
+                             .w = c->cluster_w,
+                             .d = c->cluster_d};
+    return &o;
+}
+
+bool node_is_manager(const mgr_cluster_opts_t *o, unsigned roles)
+{
+    /* One not named in cluster.managers runs Raft too, idle until a
+     * manager-add brings it in. */
+    return o != NULL && o->node != NULL && (roles & CFG_ROLE_MANAGER);
 }

@@ -61,6 +61,11 @@ typedef struct cfg_s {
     char dist_tls_key[CFG_PATH_MAX];
     char dist_tls_ca[CFG_PATH_MAX]; /* "" = peers not verified */
     char cluster_nodes[1024];       /* peers name@host:port, commas */
+    char cluster_managers[1024];    /* manager nodes name@host, commas */
+    uint32_t cluster_election_ms;   /* Raft election timeout */
+    uint32_t cluster_n, cluster_w, cluster_r, cluster_d; /* first conf */
+    uint32_t node_vnodes;           /* virtual nodes on the RING */
+    char node_rack[64];             /* "" = none */
     /* gateway.* */
     char gw_host[64];                 /* listen address */
     uint32_t gw_port;                 /* S3 HTTP port; 0 = off */

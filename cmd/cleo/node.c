@@ -139,7 +139,14 @@ static int start(const node_opts_t *o, int beat_fd, unsigned incarnation,
         .gw = node_gw_conf(c),
         .s3_endpoint = endpoint,
         .roles = c->roles,
+        .cluster = node_cluster_opts(c, o->data),
     };
+    env.raft = node_is_manager(env.cluster, c->roles);
+    if (env.cluster != NULL && env.cluster->node == NULL) {
+        rt_free(*rt);
+        *rt = NULL;
+        return CLEO_EINVAL;
+    }
     tree_configure(&env);
     /* A node killed with SIGKILL leaves its socket behind; the data lock
      * proves no live node owns it. */

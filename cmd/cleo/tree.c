@@ -263,7 +263,11 @@ static int start_mgr_users(rt_actor_t *sup, const sup_child_spec_t *spec,
     return mgr_users_start(sup, &s, extra, out);
 }
 
+/* mgr_raft comes first on the managers (tree_start leaves it out
+ * elsewhere): rest_for_one restarts what follows with it. */
 static const sup_child_spec_t manager_children[] = {
+    {"mgr_raft", mgr_raft_child_start, NULL, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
     {"mgr_users", start_mgr_users, &env, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
      SUP_WORKER},
     {"admin", mgr_admin_start, NULL, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
@@ -277,8 +281,9 @@ static const sup_child_spec_t manager_children[] = {
 static const sup_spec_t kernel_spec = {
     {SUP_ONE_FOR_ONE, 5, 10000}, kernel_children, NELEMS(kernel_children)};
 /* The role supervisors start empty; their issues add the children. */
-static const sup_spec_t manager_spec = {
-    {SUP_REST_FOR_ONE, 5, 10000}, manager_children, NELEMS(manager_children)};
+static sup_child_spec_t manager_chosen[NELEMS(manager_children)];
+static sup_spec_t manager_spec = {
+    {SUP_REST_FOR_ONE, 5, 10000}, manager_chosen, 0};
 /* rest_for_one: the scrubber and compactor call the engine, so an engine
  * restart restarts them too (their runs in flight were answered). */
 static const sup_child_spec_t storage_children[] = {
@@ -340,6 +345,10 @@ static const sup_child_sup_t gateway_sup = {"gateway_sup", &gateway_spec};
             SUP_SUPERVISOR                                                     \
     }
 
+static const sup_child_spec_t agent_child = {
+    "mgr_agent", mgr_agent_child_start, NULL, SUP_PERMANENT,
+    SUP_DEFAULT_SHUTDOWN, SUP_WORKER};
+
 static const sup_child_spec_t cleo_children[] = {
     SUP_CHILD("kernel_sup", kernel_sup),
     SUP_CHILD("manager_sup", manager_sup),
@@ -359,12 +368,21 @@ _Static_assert(NELEMS(role_rows) + 1 == NELEMS(cleo_children),
 
 /* cleo_sup's children on this node: kernel_sup, then the chosen roles'.
  * Static: the supervisor borrows its spec for as long as it runs. */
-static sup_child_spec_t chosen[NELEMS(cleo_children)];
+static sup_child_spec_t chosen[NELEMS(cleo_children) + 1];
 static sup_spec_t cleo_spec = {{SUP_ONE_FOR_ONE, 3, 10000}, chosen, 0};
 
 static int tree_start(rt_t *rt, void *arg, rt_pid_t *top)
 {
-    size_t n = 0, r = 0;
+    size_t n = 0, r = 0, m = 0;
+    for (size_t i = 0; i < NELEMS(manager_children); i++) {
+        if (i == 0 && !env.raft)
+            continue; /* mgr_raft: on the managers only */
+        manager_chosen[m] = manager_children[i];
+        if (i == 0)
+            manager_chosen[m].arg = (void *)env.cluster;
+        m++;
+    }
+    manager_spec.nchildren = m;
     chosen[n++] = cleo_children[0]; /* kernel_sup */
     for (size_t i = 0; i < NELEMS(role_rows); i++) {
         if (env.roles & role_rows[i].bit) {
@@ -373,6 +391,10 @@ static int tree_start(rt_t *rt, void *arg, rt_pid_t *top)
         }
     }
     roles[r] = NULL;
+    if (env.cluster != NULL) { /* last: the local mgr_raft is up */
+        chosen[n] = agent_child;
+        chosen[n++].arg = (void *)env.cluster;
+    }
     cleo_spec.nchildren = n;
     return sup_start(rt, NULL, "cleo_sup", &cleo_spec, top);
 }

@@ -16,10 +16,12 @@
 #ifndef CLEO_CMD_TREE_H
 #define CLEO_CMD_TREE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "actors/actors.h"
 #include "gateway/gw.h"
+#include "manager/mgr.h"
 #include "storage/sto.h"
 
 /* What the kernel services need from the node's configuration. */
@@ -40,6 +42,10 @@ typedef struct tree_env_s {
                                 manager's default (127.0.0.1:8080) */
     const gw_conf_t *gw;     /* the gateway's configuration */
     unsigned roles;          /* the roles run: CFG_ROLE_* bits (config.h) */
+    /* cluster.managers set: mgr_agent runs, and mgr_raft on a manager
+     * (borrowed, static); NULL = no cluster */
+    const mgr_cluster_opts_t *cluster;
+    bool raft; /* this node is one of the managers */
 } tree_env_t;
 
 /** Set the environment the tree's children start with; call before

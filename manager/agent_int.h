@@ -1,0 +1,65 @@
+/*
+ * agent_int.h - the agent's state, shared by agent.c (the actor) and
+ * agent_admin.c (its admin commands). Private to those two files.
+ */
+#ifndef CLEO_MANAGER_AGENT_INT_H
+#define CLEO_MANAGER_AGENT_INT_H
+
+#include <stdbool.h>
+
+#include "manager/agent.h"
+
+typedef struct agent_ask_s agent_ask_t; /* a cluster-status in flight */
+
+typedef struct {
+    const mgr_cluster_opts_t *o; /* borrowed from the supervisor's arg */
+    bool registered, attach_busy, sub_busy;
+    size_t next_attach, next_sub; /* managers tried in turn */
+    rt_pid_t sub;                 /* the mgr_raft subscribed to, or 0 */
+    rt_ref_t sub_mon;
+    Cleo__Cluster__ClusterState *state; /* the latest copy, or NULL */
+    rt_buf_t *packed;                   /* its bytes (one reference) */
+    uint64_t applied, term; /* of the copy's RaftState */
+    bool has_leader;
+    char leader[256], from[256]; /* its leader, and the manager it came from */
+    uint32_t fd_busy; /* failure-detector proposals in flight */
+    agent_ask_t *asks; /* cluster-status commands in flight */
+    /* The managers as the Raft configuration last said (RAFT_STATUS of
+     * the subscribed manager: manager-add/remove change it); none yet =
+     * cluster.managers. */
+    char voters[16][256];
+    size_t n_voters;
+    bool status_busy;
+    uint32_t leaderless; /* ticks the subscribed manager knew no leader */
+    rt_pid_t subs[32]; /* local subscribers (MGR_AGENT_SUBSCRIBE) */
+    rt_ref_t sub_refs[32];
+    size_t n_subs;
+} agent_t;
+
+/* True if verb is a cluster command the agent answers (agent_admin.c). */
+bool mgr__agent_is_cmd(const char *verb);
+
+/* Run an RT_MSG_ADMIN request m (its AdminReq) and answer it, now or
+ * later. */
+void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m);
+
+/* The node's RING checksums, for another node's cluster-status: an
+ * AGENT_GET reply carries the whole state; this is what it is used for. */
+
+/* The managers (the voters last seen, else cluster.managers): how many,
+ * and the i-th's name. */
+size_t mgr__agent_n_managers(const agent_t *a);
+const char *mgr__agent_manager_at(const agent_t *a, size_t i);
+
+/* A manager's mgr_raft to propose to: this node's, else the first
+ * reachable manager's; RT_PID_NONE if none. */
+rt_pid_t mgr__agent_manager(rt_actor_t *self);
+
+/* Relay a MGR_AGENT_PROPOSE request m (its Command) to a manager and its
+ * answer to m's caller. */
+void mgr__agent_propose(rt_actor_t *self, rt_msg_t *m);
+
+/* Free the commands in flight (the actor is going). */
+void mgr__agent_admin_drop(agent_t *a);
+
+#endif

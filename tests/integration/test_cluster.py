@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+# test_cluster.py - a local cluster made by scripts/cluster.sh (real cleo
+# processes on loopback, each running every role; the first three are the
+# managers, on Raft over distribution):
+#
+#   form     3 nodes register as attached; `start` makes the RING; every
+#            node shows the same members, one leader, one RING checksum;
+#            ring and whereis answer
+#   leader   kill -9 of the leader: a new leader within a few election
+#            timeouts, status keeps answering, the dead node is stopped;
+#            started again with its data it is running with the RING
+#   quorum   two of three managers down: status still answers (no
+#            leader), a change is refused with one line; bad commands
+#            (unknown node, a state change the state forbids, a quorum
+#            over N) are refused with one line and change nothing
+#
+#   python3 tests/integration/test_cluster.py --bin build/cmd [case|all]
+#
+# Each case uses its own directory and free ports, and stops every node
+# it started, pass or fail.
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import Fail, check, require, summary, wait_until  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
+BIN = None
+ELECTION_MS = 500
+
+
+def free_block(n):
+    """A base port with n free ports from it."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + n > 65000:
+            continue
+        ok = True
+        for p in range(base, base + n):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise Fail("no block of %d free ports" % n)
+
+
+class Cluster:
+    def __init__(self, tmp, n):
+        self.dir = os.path.join(tmp, "c")
+        self.n = n
+        self.env = dict(os.environ,
+                        CLEO_BIN=os.path.join(BIN, "cleo"),
+                        CLEO_CLUSTER_S3_BASE=str(free_block(n)),
+                        CLEO_CLUSTER_DIST_BASE=str(free_block(n)))
+        self.env.pop("CLEO_ACCESS_KEY", None)
+        self.env.pop("CLEO_SECRET_KEY", None)
+
+    def sh(self, *args, ok=True):
+        r = subprocess.run([SCRIPT] + list(args), env=self.env,
+                           capture_output=True, text=True, timeout=120)
+        if ok:
+            require(r.returncode == 0, "cluster.sh %s: %s %s" %
+                    (" ".join(args), r.stdout, r.stderr))
+        return r
+
+    def start(self):
+        self.sh("start", str(self.n), self.dir, "--set",
+                "cluster.election_ms=%d" % ELECTION_MS)
+
+    def adm(self, i, *args):
+        sock = os.path.join(self.dir, "n%d" % i, "cleo.sock")
+        return subprocess.run([os.path.join(BIN, "cleo-adm"), "--socket",
+                               sock] + list(args), capture_output=True,
+                              text=True, timeout=30)
+
+    def status(self, i):
+        r = self.adm(i, "--json", "status")
+        require(r.returncode == 0, "n%d status: %s" % (i, r.stderr))
+        return json.loads(r.stdout)
+
+    def stop(self):
+        if os.path.exists(os.path.join(self.dir, "cluster.conf")):
+            self.sh("stop", self.dir, ok=False)
+
+
+def name(i):
+    return "n%d@127.0.0.1" % i
+
+
+def states(st):
+    return {m["node"]: m["state"] for m in st.get("members", [])}
+
+
+def formed(c):
+    """Start the cluster, wait for all attached, then `start` the RING."""
+    c.start()
+    wait_until(lambda: len(c.status(1).get("members", [])) == c.n, 15,
+               "every node registered")
+    wait_until(lambda: c.status(1).get("consistency", {}).get("n", 0) > 0,
+               10, "the first leader set the system conf")
+    r = c.adm(2, "start")
+    require(r.returncode == 0, "start: %s" % r.stderr)
+    wait_until(lambda: all(s == "running" for s in
+                           states(c.status(3)).values()), 10,
+               "every member running")
+
+
+def case_form(c):
+    formed(c)
+    sums = set()
+    leaders = set()
+    for i in range(1, c.n + 1):
+        st = c.status(i)
+        leaders.add(st["leader"])
+        check(len(st["members"]) == c.n, "n%d sees %d members" %
+              (i, len(st["members"])))
+        for m in st["members"]:
+            sums.add(m["ring_cur"])
+    check(len(leaders) == 1 and None not in leaders,
+          "one leader everywhere (%s)" % leaders)
+    check(len(sums) == 1 and "-" not in sums,
+          "one RING checksum on every node (%s)" % sums)
+    mgrs = c.status(1)["managers"]
+    check(len(mgrs) == 3 and sum(m["leader"] for m in mgrs) == 1,
+          "3 managers, 1 leader")
+    r = c.adm(1, "--json", "ring")
+    check(r.returncode == 0, "ring answers")
+    ring = json.loads(r.stdout)
+    check(ring["checksum"] in sums and ring["balance"] >= 0.999,
+          "ring: the same checksum, balance %.3f" % ring["balance"])
+    r = c.adm(3, "--json", "whereis", "photos/cat.jpg")
+    w = json.loads(r.stdout) if r.returncode == 0 else {}
+    n = c.status(1)["consistency"]["n"]
+    check(len(w.get("replicas", [])) == min(n, c.n) and
+          len({x["node"] for x in w["replicas"]}) == min(n, c.n),
+          "whereis: %d distinct replicas (%r)" % (min(n, c.n), w))
+
+
+def case_leader(c):
+    formed(c)
+    old = c.status(1)["leader"]
+    i = int(old.split("@")[0][1:])
+    t0 = time.monotonic()
+    c.sh("kill", c.dir, str(i))
+    other = 1 if i != 1 else 2
+
+    def new_leader():
+        ld = c.status(other)["leader"]
+        return ld is not None and ld != old
+    wait_until(new_leader, 20, "a new leader")
+    took = time.monotonic() - t0
+    check(took < 10, "a new leader in %.1f s" % took)
+    wait_until(lambda: states(c.status(other))[old] == "stopped", 10,
+               "the killed node is stopped")
+    check(c.adm(other, "status").returncode == 0, "status keeps answering")
+    c.sh("start-node", c.dir, str(i))
+    wait_until(lambda: states(c.status(other))[old] == "running", 15,
+               "the node is running again")
+    wait_until(lambda: c.status(i).get("members") and
+               {m["ring_cur"] for m in c.status(i)["members"]} ==
+               {m["ring_cur"] for m in c.status(other)["members"]}, 10,
+               "it has the current RING")
+
+
+def case_quorum(c):
+    formed(c)
+    before = c.status(1)
+    # Bad commands: one line, exit 1, nothing changed.
+    for args, want in [(("resume", name(1)), "cannot become running"),
+                       (("detach", "nobody@nowhere"), "no member"),
+                       (("update-consistency-level", "9", "1", "1"), ""),
+                       (("whereis", "no-slash"), "BUCKET/KEY")]:
+        r = c.adm(2, *args)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 1 and len(lines) == 1 and want in lines[0],
+              "%s refused in one line (%r)" % (" ".join(args), r.stderr))
+    after = c.status(1)
+    check(states(after) == states(before) and
+          after["consistency"] == before["consistency"],
+          "nothing changed")
+    # Two of three managers down.
+    c.sh("kill", c.dir, "2")
+    c.sh("kill", c.dir, "3")
+    wait_until(lambda: c.status(1)["leader"] is None, 15,
+               "no leader with one manager of three")
+    check(len(c.status(1)["members"]) == 3,
+          "status answers from the node's copy")
+    r = c.adm(1, "suspend", name(1))
+    check(r.returncode == 1 and "no manager leader" in r.stderr,
+          "a change is refused: %r" % r.stderr.strip())
+
+
+def case_managers(c):
+    """manager-add of n4 and manager-remove of n1 change the Raft
+    configuration; the new set elects a leader without n1."""
+    formed(c)
+    r = c.adm(4, "manager-add", name(4))
+    check(r.returncode == 0, "manager-add n4: %s" % r.stderr.strip())
+    r = c.adm(4, "manager-add", name(4))
+    check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1,
+          "a second manager-add is refused: %r" % r.stderr.strip())
+    r = c.adm(2, "manager-remove", name(1))
+    check(r.returncode == 0, "manager-remove n1: %s" % r.stderr.strip())
+    want = [name(2), name(3), name(4)]
+    wait_until(lambda: [m["node"] for m in c.status(4)["managers"]] == want,
+               10, "the managers are n2, n3, n4")
+    old = wait_until(lambda: c.status(4)["leader"] in want and
+                     c.status(4)["leader"], 15, "a leader among n2, n3, n4")
+    c.sh("kill", c.dir, old.split("@")[0][1:])
+    wait_until(lambda: c.status(4)["leader"] not in (None, old), 20,
+               "a new leader among n2, n3, n4")
+    check(c.status(4)["leader"] in want, "the new leader is a manager")
+    r = c.adm(1, "rebalance")
+    check(r.returncode == 0, "a change goes through: %s" % r.stderr.strip())
+
+
+CASES = {"form": case_form, "leader": case_leader, "quorum": case_quorum,
+         "managers": case_managers}
+
+
+def main():
+    global BIN
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("case", nargs="?", default="all")
+    a = ap.parse_args()
+    BIN = os.path.abspath(a.bin)
+    names = list(CASES) if a.case == "all" else [a.case]
+    for n in names:
+        tmp = tempfile.mkdtemp(prefix="cleo-cluster-")
+        c = Cluster(tmp, 4 if n == "managers" else 3)
+        print("== " + n, flush=True)
+        try:
+            CASES[n](c)
+        except Fail as e:
+            check(False, str(e))
+        finally:
+            c.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+    return summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
