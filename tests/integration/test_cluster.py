@@ -22,106 +22,20 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nodeutil import Fail, check, require, summary, wait_until  # noqa: E402
+from clusterutil import Cluster, name, states  # noqa: E402
+from nodeutil import Fail, check, summary, wait_until  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 BIN = None
-ELECTION_MS = 500
-
-
-def free_block(n):
-    """A base port with n free ports from it."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + n > 65000:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise Fail("no block of %d free ports" % n)
-
-
-class Cluster:
-    def __init__(self, tmp, n):
-        self.dir = os.path.join(tmp, "c")
-        self.n = n
-        self.env = dict(os.environ,
-                        CLEO_BIN=os.path.join(BIN, "cleo"),
-                        CLEO_CLUSTER_S3_BASE=str(free_block(n)),
-                        CLEO_CLUSTER_DIST_BASE=str(free_block(n)))
-        self.env.pop("CLEO_ACCESS_KEY", None)
-        self.env.pop("CLEO_SECRET_KEY", None)
-
-    def sh(self, *args, ok=True):
-        r = subprocess.run([SCRIPT] + list(args), env=self.env,
-                           capture_output=True, text=True, timeout=120)
-        if ok:
-            require(r.returncode == 0, "cluster.sh %s: %s %s" %
-                    (" ".join(args), r.stdout, r.stderr))
-        return r
-
-    def start(self):
-        self.sh("start", str(self.n), self.dir, "--set",
-                "cluster.election_ms=%d" % ELECTION_MS)
-
-    def adm(self, i, *args):
-        sock = os.path.join(self.dir, "n%d" % i, "cleo.sock")
-        return subprocess.run([os.path.join(BIN, "cleo-adm"), "--socket",
-                               sock] + list(args), capture_output=True,
-                              text=True, timeout=30)
-
-    def status(self, i):
-        r = self.adm(i, "--json", "status")
-        require(r.returncode == 0, "n%d status: %s" % (i, r.stderr))
-        return json.loads(r.stdout)
-
-    def stop(self):
-        if os.path.exists(os.path.join(self.dir, "cluster.conf")):
-            self.sh("stop", self.dir, ok=False)
-
-
-def name(i):
-    return "n%d@127.0.0.1" % i
-
-
-def states(st):
-    return {m["node"]: m["state"] for m in st.get("members", [])}
-
-
-def formed(c):
-    """Start the cluster, wait for all attached, then `start` the RING."""
-    c.start()
-    wait_until(lambda: len(c.status(1).get("members", [])) == c.n, 15,
-               "every node registered")
-    wait_until(lambda: c.status(1).get("consistency", {}).get("n", 0) > 0,
-               10, "the first leader set the system conf")
-    r = c.adm(2, "start")
-    require(r.returncode == 0, "start: %s" % r.stderr)
-    wait_until(lambda: all(s == "running" for s in
-                           states(c.status(3)).values()), 10,
-               "every member running")
 
 
 def case_form(c):
-    formed(c)
+    c.formed()
     sums = set()
     leaders = set()
     for i in range(1, c.n + 1):
@@ -152,7 +66,7 @@ def case_form(c):
 
 
 def case_leader(c):
-    formed(c)
+    c.formed()
     old = c.status(1)["leader"]
     i = int(old.split("@")[0][1:])
     t0 = time.monotonic()
@@ -178,7 +92,7 @@ def case_leader(c):
 
 
 def case_quorum(c):
-    formed(c)
+    c.formed()
     before = c.status(1)
     # Bad commands: one line, exit 1, nothing changed.
     for args, want in [(("resume", name(1)), "cannot become running"),
@@ -208,7 +122,7 @@ def case_quorum(c):
 def case_managers(c):
     """manager-add of n4 and manager-remove of n1 change the Raft
     configuration; the new set elects a leader without n1."""
-    formed(c)
+    c.formed()
     r = c.adm(4, "manager-add", name(4))
     check(r.returncode == 0, "manager-add n4: %s" % r.stderr.strip())
     r = c.adm(4, "manager-add", name(4))
@@ -243,7 +157,7 @@ def main():
     names = list(CASES) if a.case == "all" else [a.case]
     for n in names:
         tmp = tempfile.mkdtemp(prefix="cleo-cluster-")
-        c = Cluster(tmp, 4 if n == "managers" else 3)
+        c = Cluster(tmp, 4 if n == "managers" else 3, BIN)
         print("== " + n, flush=True)
         try:
             CASES[n](c)

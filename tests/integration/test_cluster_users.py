@@ -25,85 +25,24 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nodeutil import (Fail, check, free_port, require, summary,  # noqa: E402
+from clusterutil import Cluster  # noqa: E402
+from nodeutil import (Fail, check, require, summary,  # noqa: E402
                       wait_for, wait_until)
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
 REGION = "us-east-1"
 BIN = None
-
-
-def free_block(n):
-    """A base port with n free ports from it."""
-    for _ in range(200):
-        base = free_port()
-        if base + n > 65000:
-            continue
-        try:
-            for p in range(base, base + n):
-                with socket.socket() as t:
-                    t.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-    raise Fail("no block of %d free ports" % n)
-
-
-class Cluster:
-    """scripts/cluster.sh's cluster of n nodes in tmp/c, on free ports."""
-
-    def __init__(self, tmp, n):
-        self.dir = os.path.join(tmp, "c")
-        self.n = n
-        self.env = dict(os.environ,
-                        CLEO_BIN=os.path.join(BIN, "cleo"),
-                        CLEO_CLUSTER_S3_BASE=str(free_block(n)),
-                        CLEO_CLUSTER_DIST_BASE=str(free_block(n)))
-        self.env.pop("CLEO_ACCESS_KEY", None)
-        self.env.pop("CLEO_SECRET_KEY", None)
-
-    def sh(self, *args, ok=True):
-        r = subprocess.run([SCRIPT] + list(args), env=self.env,
-                           capture_output=True, text=True, timeout=120)
-        if ok:
-            require(r.returncode == 0, "cluster.sh %s: %s %s" %
-                    (" ".join(args), r.stdout, r.stderr))
-        return r
-
-    def start(self):
-        self.sh("start", str(self.n), self.dir, "--set",
-                "cluster.election_ms=500")
-
-    def adm(self, i, *args):
-        sock = os.path.join(self.dir, "n%d" % i, "cleo.sock")
-        return subprocess.run([os.path.join(BIN, "cleo-adm"), "--socket",
-                               sock] + list(args), capture_output=True,
-                              text=True, timeout=30)
-
-    def status(self, i):
-        r = self.adm(i, "--json", "status")
-        require(r.returncode == 0, "n%d status: %s" % (i, r.stderr))
-        return json.loads(r.stdout)
-
-    def stop(self):
-        if os.path.exists(os.path.join(self.dir, "cluster.conf")):
-            self.sh("stop", self.dir, ok=False)
 
 
 def s3(c, i, ak, sk):
     """A boto3 client for node i's S3 port (path style, no retries)."""
     import boto3
     from botocore.config import Config
-    port = int(c.env["CLEO_CLUSTER_S3_BASE"]) + i - 1
+    port = c.port(i)
     conf = Config(s3={"addressing_style": "path"}, signature_version="s3v4",
                   connect_timeout=5, read_timeout=10,
                   retries={"total_max_attempts": 1})
@@ -241,7 +180,7 @@ def main():
     global BIN
     BIN = os.path.abspath(a.bin)
     tmp = tempfile.mkdtemp(prefix="cleo-cusers-")
-    c = Cluster(tmp, 3)
+    c = Cluster(tmp, 3, BIN)
     print("== cluster users", flush=True)
     try:
         run(c)

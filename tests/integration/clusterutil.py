@@ -1,0 +1,103 @@
+# clusterutil.py - a local cluster of real cleo processes made by
+# scripts/cluster.sh, for the integration tests (test_cluster*.py): free
+# ports, start/stop, cleo-adm against one node, its status as JSON.
+import json
+import os
+import socket
+import subprocess
+
+from nodeutil import Fail, free_port, require, wait_until
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
+
+
+def free_block(n):
+    """A base port with n free ports from it."""
+    for _ in range(200):
+        base = free_port()
+        if base + n > 65000:
+            continue
+        try:
+            for p in range(base, base + n):
+                with socket.socket() as t:
+                    t.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+    raise Fail("no block of %d free ports" % n)
+
+
+def name(i):
+    return "n%d@127.0.0.1" % i
+
+
+def states(st):
+    """{node: state} of a status --json."""
+    return {m["node"]: m["state"] for m in st.get("members", [])}
+
+
+class Cluster:
+    """scripts/cluster.sh's cluster of n nodes in tmp/c, on free ports,
+    with the cleo and cleo-adm of bindir."""
+
+    def __init__(self, tmp, n, bindir, election_ms=500):
+        self.dir = os.path.join(tmp, "c")
+        self.n = n
+        self.bin = bindir
+        self.election_ms = election_ms
+        self.s3_base = free_block(n)
+        self.env = dict(os.environ,
+                        CLEO_BIN=os.path.join(bindir, "cleo"),
+                        CLEO_CLUSTER_S3_BASE=str(self.s3_base),
+                        CLEO_CLUSTER_DIST_BASE=str(free_block(n)))
+        self.env.pop("CLEO_ACCESS_KEY", None)
+        self.env.pop("CLEO_SECRET_KEY", None)
+
+    def sh(self, *args, ok=True):
+        r = subprocess.run([SCRIPT] + list(args), env=self.env,
+                           capture_output=True, text=True, timeout=120)
+        if ok:
+            require(r.returncode == 0, "cluster.sh %s: %s %s" %
+                    (" ".join(args), r.stdout, r.stderr))
+        return r
+
+    def start(self, *sets):
+        args = ["start", str(self.n), self.dir, "--set",
+                "cluster.election_ms=%d" % self.election_ms]
+        for s in sets:
+            args += ["--set", s]
+        return self.sh(*args)
+
+    def port(self, i):
+        """Node i's S3 port."""
+        return self.s3_base + i - 1
+
+    def adm(self, i, *args):
+        sock = os.path.join(self.dir, "n%d" % i, "cleo.sock")
+        return subprocess.run([os.path.join(self.bin, "cleo-adm"),
+                               "--socket", sock] + list(args),
+                              capture_output=True, text=True, timeout=30)
+
+    def status(self, i):
+        r = self.adm(i, "--json", "status")
+        require(r.returncode == 0, "n%d status: %s" % (i, r.stderr))
+        return json.loads(r.stdout)
+
+    def formed(self):
+        """Start, wait for every node registered and the first conf set,
+        then `start` the RING and wait for every member running."""
+        self.start()
+        wait_until(lambda: len(self.status(1).get("members", [])) == self.n,
+                   15, "every node registered")
+        wait_until(lambda: self.status(1).get("consistency", {})
+                   .get("n", 0) > 0, 10, "the first leader set the conf")
+        r = self.adm(2, "start")
+        require(r.returncode == 0, "start: %s" % r.stderr)
+        wait_until(lambda: all(s == "running" for s in
+                               states(self.status(self.n)).values()), 10,
+                   "every member running")
+
+    def stop(self):
+        if os.path.exists(os.path.join(self.dir, "cluster.conf")):
+            self.sh("stop", self.dir, ok=False)
