@@ -430,12 +430,71 @@ static int agent_handle(rt_actor_t *self, rt_msg_t *m)
     }
 }
 
+/* ---- the stand-in "admin" on a node without the manager role ---------- */
+
+static int on_stood_in(rt_actor_t *self, rt_msg_t *reply, int status,
+                       void *data)
+{
+    rt_from_t *from = data;
+    rt_msg_t *m = rt_msg_new(RT_MSG_ADMIN);
+    m->reason = status;
+    if (status == 0 && reply->payload != NULL) {
+        m->payload = reply->payload; /* the AdminReply, moved */
+        m->payload_free = reply->payload_free;
+        reply->payload = NULL;
+    }
+    (void)rt_reply(rt_actor_rt(self), *from, m);
+    free(from);
+    return 0;
+}
+
+/* Hands each admin command to the agent (its state: the agent's pid). */
+static int stand_in_handle(rt_actor_t *self, rt_msg_t *m)
+{
+    if (m->type != RT_MSG_ADMIN)
+        return 0;
+    rt_pid_t agent = (rt_pid_t)(uintptr_t)rt_state(self);
+    rt_from_t *from = cleo_xmalloc(sizeof *from);
+    *from = rt_msg_caller(m);
+    rt_msg_t *f = rt_msg_new(RT_MSG_ADMIN);
+    f->payload = m->payload; /* the AdminReq, moved */
+    f->payload_free = m->payload_free;
+    m->payload = NULL;
+    if (rt_call(self, agent, f, 30000, on_stood_in, from) < 0)
+        (void)on_stood_in(self, NULL, CLEO_ENOPROC, from);
+    return 0;
+}
+
+static int stand_in_init(rt_actor_t *self, void *arg)
+{
+    rt_set_state(self, arg);
+    return 0;
+}
+
+static const rt_behaviour_t stand_in_beh = {.name = "admin",
+                                            .init = stand_in_init,
+                                            .handle = stand_in_handle};
+
 static int agent_init(rt_actor_t *self, void *arg)
 {
     agent_t *a = cleo_xcalloc(1, sizeof *a);
     a->o = arg;
     rt_set_state(self, a);
     (void)rt_monitor_nodes(self, true);
+    /* Without the manager role there is no admin actor: a stand-in
+     * takes its name, so cleo-adm's cluster commands work on any node. */
+    if (!(a->o->roles & CLEO__CLUSTER__ROLE__ROLE_MANAGER)) {
+        rt_spawn_opts_t so = {.flags = RT_SPAWN_LINK,
+                              .sched = RT_SCHED_ANY,
+                              .name = "admin"};
+        int rc = rt_spawn(rt_actor_rt(self), self, &stand_in_beh,
+                          (void *)(uintptr_t)rt_self(self), &so, NULL);
+        if (rc < 0 && rc != CLEO_EEXIST) { /* destroy will not run */
+            rt_set_state(self, NULL);
+            free(a);
+            return rc;
+        }
+    }
     return rt_send(rt_actor_rt(self), rt_self(self),
                    rt_msg_new(CLEO__CLUSTER__AGENT_MSG_ID__AGENT_TICK));
 }

@@ -24,6 +24,7 @@
 
 #include "manager/admin.h"
 #include "manager/agent.h"
+#include "actors/actors.h"
 #include "manager/agent_int.h"
 #include "manager/raft.h"
 #include "ring/ring.h"
@@ -613,6 +614,32 @@ static void ask_all(rt_actor_t *self, agent_t *a, rt_from_t from,
         ask_done(self, k);
 }
 
+/* ---- the node's counters, where the agent stands in for "admin" ------- */
+
+static int on_metrics(rt_actor_t *self, rt_msg_t *r, int status, void *data)
+{
+    rt_from_t *from = data;
+    const ProtobufCMessage *pb = status == 0 ? r->payload : NULL;
+    if (pb != NULL && pb->descriptor == &cleo__metrics__counters__descriptor)
+        reply(self, *from, mgr__reply_metrics((const void *)pb));
+    else
+        reply_err(self, *from, status < 0 ? status : CLEO_EPROTO,
+                  "metrics service not running");
+    free(from);
+    return 0;
+}
+
+static void cmd_metrics(rt_actor_t *self, rt_from_t from)
+{
+    rt_pid_t to = rt_whereis(rt_actor_rt(self), "metrics");
+    rt_from_t *f = cleo_xmalloc(sizeof *f);
+    *f = from;
+    if (to == RT_PID_NONE ||
+        rt_call(self, to, rt_msg_new(METRICS_MSG_ALL), 5000, on_metrics, f) <
+            0)
+        (void)on_metrics(self, NULL, CLEO_ENOPROC, f);
+}
+
 void mgr__agent_admin_drop(agent_t *a)
 {
     while (a->asks != NULL) {
@@ -635,6 +662,16 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
     }
     const char *v = q->argv[0];
     size_t argc = q->n_argv;
+    if (strcmp(v, "metrics") == 0 && argc == 1) { /* cleo-adm stats */
+        cmd_metrics(self, from);
+        return;
+    }
+    if (!mgr__agent_is_cmd(v)) { /* the agent stands in for "admin" */
+        reply_err(self, from, CLEO_ENOPROC,
+                  "not on this node: it runs no manager role (ask a node "
+                  "that does)");
+        return;
+    }
     if (a->state == NULL) {
         reply_err(self, from, CLEO_ENOTFOUND,
                   "no cluster state yet: no manager has answered this node");

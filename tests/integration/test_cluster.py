@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +30,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterutil import Cluster, name, states  # noqa: E402
-from nodeutil import Fail, check, summary, wait_until  # noqa: E402
+from nodeutil import (Fail, check, free_port, summary,  # noqa: E402
+                      wait_until)
 
 BIN = None
 
@@ -143,8 +145,57 @@ def case_managers(c):
     check(r.returncode == 0, "a change goes through: %s" % r.stderr.strip())
 
 
+def case_gateway(c):
+    """A gateway-only node in the cluster (no admin actor of its own):
+    it registers, and cleo-adm status, ring and stats answer there;
+    a user command says where to run it."""
+    c.formed()
+    dport, hport = free_port(), free_port()
+    data = os.path.join(c.dir, "g")
+    os.makedirs(data)
+    peers = ",".join("n%d@127.0.0.1:%s" % (i, int(c.env[
+        "CLEO_CLUSTER_DIST_BASE"]) + i - 1) for i in range(1, c.n + 1))
+    with open(os.path.join(c.dir, "cookie")) as f:
+        cookie = f.read().strip()
+    log = open(os.path.join(data, "log"), "w")
+    p = subprocess.Popen(
+        [os.path.join(BIN, "cleo"), "--no-heart", "--data", data,
+         "--set", "node.name=g@127.0.0.1", "--set", "node.roles=gateway",
+         "--set", "dist.port=%d" % dport,
+         "--set", "gateway.http.port=%d" % hport,
+         "--set", "cluster.nodes=%s,g@127.0.0.1:%d" % (peers, dport),
+         "--set", "cluster.managers=" + ",".join(name(i) for i in (1, 2, 3))],
+        stdout=log, stderr=log, env=dict(os.environ, CLEO_COOKIE=cookie))
+    sock = os.path.join(data, "cleo.sock")
+
+    def adm(*args):
+        return subprocess.run([os.path.join(BIN, "cleo-adm"), "--socket",
+                               sock] + list(args), capture_output=True,
+                              text=True, timeout=30)
+    try:
+        def registered():
+            r = adm("--json", "status")
+            return r.returncode == 0 and "g@127.0.0.1" in states(
+                json.loads(r.stdout))
+        wait_until(registered, 20, "the gateway node registered")
+        st = json.loads(adm("--json", "status").stdout)
+        check(st["leader"] is not None and len(st["members"]) == c.n + 1,
+              "status on the gateway node shows the cluster")
+        check(adm("ring").returncode == 0, "ring answers there")
+        r = adm("stats")
+        check(r.returncode == 0 and "counters" not in r.stderr,
+              "stats shows its counters (%r)" % r.stderr.strip())
+        r = adm("user", "list")
+        check(r.returncode == 1 and "no manager role" in r.stderr,
+              "a user command says where to run it (%r)" % r.stderr.strip())
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+        log.close()
+
+
 CASES = {"form": case_form, "leader": case_leader, "quorum": case_quorum,
-         "managers": case_managers}
+         "managers": case_managers, "gateway": case_gateway}
 
 
 def main():
