@@ -9,6 +9,8 @@
 #   scripts/cluster.sh pause DIR I                 SIGSTOP node I (and its heart)
 #   scripts/cluster.sh resume DIR I                SIGCONT node I
 #   scripts/cluster.sh status DIR                  which nodes run
+#   scripts/cluster.sh add-node DIR [--set k=v]... start one more node, n<N+1>
+#                                                  (attached: then rebalance)
 #
 # Node i is n<i>@127.0.0.1: it runs every role, serves S3 on port
 # CLEO_CLUSTER_S3_BASE+i-1 (8080 by default) and distribution on
@@ -26,9 +28,13 @@ S3_BASE=${CLEO_CLUSTER_S3_BASE:-8080}
 DIST_BASE=${CLEO_CLUSTER_DIST_BASE:-4370}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
-need_dir() { [ -f "$1/cluster.conf" ] || die "$1: no cluster here"; }
+need_dir() { # DIR: and take its ports from its cluster.conf
+    [ -f "$1/cluster.conf" ] || die "$1: no cluster here"
+    S3_BASE=$(sed -n 's/^S3_BASE=//p' "$1/cluster.conf")
+    DIST_BASE=$(sed -n 's/^DIST_BASE=//p' "$1/cluster.conf")
+}
 need_index() { # DIR I
     local n
     n=$(sed -n 's/^N=//p' "$1/cluster.conf")
@@ -91,24 +97,17 @@ cmd_start() { # N DIR [--set k=v]...
     fi
     (umask 077 && printf 'access_key=%s\nsecret_key=%s\n' "$ak" "$sk" \
         >"$dir/credentials")
-    local peers="" managers="" i
+    local managers="" i
     for i in $(seq 1 "$n"); do
-        peers+="${peers:+,}n$i@127.0.0.1:$((DIST_BASE + i - 1))"
         [ "$i" -le 3 ] && managers+="${managers:+,}n$i@127.0.0.1"
     done
-    printf 'N=%s\nS3_BASE=%s\nDIST_BASE=%s\n' "$n" "$S3_BASE" "$DIST_BASE" \
-        >"$dir/cluster.conf"
+    printf 'N=%s\nS3_BASE=%s\nDIST_BASE=%s\nMANAGERS=%s\n' "$n" \
+        "$S3_BASE" "$DIST_BASE" "$managers" >"$dir/cluster.conf"
+    : >"$dir/extra_args" # for add-node
+    [ $# -eq 0 ] || printf '%s\n' "$@" >"$dir/extra_args"
     for i in $(seq 1 "$n"); do
         mkdir -p "$dir/n$i"
-        {
-            printf '%s\n' --data "$dir/n$i" \
-                --set "node.name=n$i@127.0.0.1" \
-                --set "gateway.http.port=$((S3_BASE + i - 1))" \
-                --set "dist.port=$((DIST_BASE + i - 1))" \
-                --set "cluster.nodes=$peers" \
-                --set "cluster.managers=$managers"
-            printf '%s\n' "$@"
-        } >"$dir/n$i/args"
+        node_args "$dir" "$i" "$n" "$managers" "$@" >"$dir/n$i/args"
         start_node "$dir" "$i"
     done
     for i in $(seq 1 "$n"); do wait_up "$dir" "$i"; done
@@ -116,6 +115,43 @@ cmd_start() { # N DIR [--set k=v]...
         "$((S3_BASE + n - 1)); managers $managers"
     echo "access key: $ak"
     echo "secret key: $sk"
+}
+
+# The arguments of node i of n: its data, name, ports, every peer and the
+# managers, then the extra options.
+node_args() { # DIR I N MANAGERS [--set k=v]...
+    local dir=$1 i=$2 n=$3 managers=$4 peers="" k
+    shift 4
+    for k in $(seq 1 "$n"); do
+        peers+="${peers:+,}n$k@127.0.0.1:$((DIST_BASE + k - 1))"
+    done
+    printf '%s\n' --data "$dir/n$i" \
+        --set "node.name=n$i@127.0.0.1" \
+        --set "gateway.http.port=$((S3_BASE + i - 1))" \
+        --set "dist.port=$((DIST_BASE + i - 1))" \
+        --set "cluster.nodes=$peers" \
+        --set "cluster.managers=$managers"
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+}
+
+cmd_add() { # DIR [--set k=v]...
+    [ $# -ge 1 ] || usage
+    local dir=$1 n managers
+    shift
+    need_dir "$dir"
+    dir=$(cd "$dir" && pwd)
+    n=$(sed -n 's/^N=//p' "$dir/cluster.conf")
+    managers=$(sed -n 's/^MANAGERS=//p' "$dir/cluster.conf")
+    n=$((n + 1))
+    mkdir -p "$dir/n$n"
+    local -a extra
+    mapfile -t extra <"$dir/extra_args"
+    node_args "$dir" "$n" "$n" "$managers" "${extra[@]}" "$@" \
+        >"$dir/n$n/args"
+    sed -i "s/^N=.*/N=$n/" "$dir/cluster.conf"
+    start_node "$dir" "$n"
+    wait_up "$dir" "$n"
+    echo "n$n@127.0.0.1 started: S3 on 127.0.0.1:$((S3_BASE + n - 1))"
 }
 
 cmd_stop() { # DIR
@@ -176,5 +212,6 @@ kill | start-node | pause | resume)
     [ $# -eq 2 ] || usage
     cmd_node "$cmd" "$1" "$2" ;;
 status) [ $# -eq 1 ] || usage; cmd_status "$1" ;;
+add-node) cmd_add "$@" ;;
 *) usage ;;
 esac

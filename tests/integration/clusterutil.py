@@ -46,11 +46,11 @@ class Cluster:
         self.n = n
         self.bin = bindir
         self.election_ms = election_ms
-        self.s3_base = free_block(n)
+        self.s3_base = free_block(n + 1)  # room for add-node
         self.env = dict(os.environ,
                         CLEO_BIN=os.path.join(bindir, "cleo"),
                         CLEO_CLUSTER_S3_BASE=str(self.s3_base),
-                        CLEO_CLUSTER_DIST_BASE=str(free_block(n)))
+                        CLEO_CLUSTER_DIST_BASE=str(free_block(n + 1)))
         self.env.pop("CLEO_ACCESS_KEY", None)
         self.env.pop("CLEO_SECRET_KEY", None)
 

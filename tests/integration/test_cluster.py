@@ -145,6 +145,32 @@ def case_managers(c):
     check(r.returncode == 0, "a change goes through: %s" % r.stderr.strip())
 
 
+def case_ring(c):
+    """Five nodes form the RING; a sixth joins (cluster.sh add-node) and
+    `rebalance` puts it in: balance and movement within their targets."""
+    c.formed()
+    ring = lambda: json.loads(c.adm(4, "--json", "ring").stdout)  # noqa
+    wait_until(lambda: c.adm(4, "ring").returncode == 0, 10,
+               "n4 has the RING")
+    r5 = ring()
+    check(r5["nodes"] == 5 and r5["balance"] <= 1.10,
+          "5 nodes: balance %.3f <= 1.10" % r5["balance"])
+    c.sh("add-node", c.dir)
+    wait_until(lambda: states(c.status(1)).get(name(6)) == "attached", 15,
+               "n6 attached")
+    r = c.adm(6, "rebalance")
+    check(r.returncode == 0, "rebalance: %s" % r.stderr.strip())
+    wait_until(lambda: ring()["nodes"] == 6, 10, "n4 has the new RING")
+    r6 = ring()
+    check(r6["movement"] is not None and r6["movement"] <= 1.2,
+          "attaching a sixth: movement %s <= 1.2" % r6["movement"])
+    check(r6["balance"] <= 1.10, "6 nodes: balance %.3f" % r6["balance"])
+    wait_until(lambda: states(c.status(2)).get(name(6)) == "running", 10,
+               "n6 running")
+    sums = {m["ring_cur"] for m in c.status(3)["members"]}
+    check(sums == {r6["checksum"]}, "one RING on all six (%s)" % sums)
+
+
 def case_gateway(c):
     """A gateway-only node in the cluster (no admin actor of its own):
     it registers, and cleo-adm status, ring and stats answer there;
@@ -195,7 +221,8 @@ def case_gateway(c):
 
 
 CASES = {"form": case_form, "leader": case_leader, "quorum": case_quorum,
-         "managers": case_managers, "gateway": case_gateway}
+         "managers": case_managers, "gateway": case_gateway,
+         "ring": case_ring}
 
 
 def main():
@@ -208,7 +235,7 @@ def main():
     names = list(CASES) if a.case == "all" else [a.case]
     for n in names:
         tmp = tempfile.mkdtemp(prefix="cleo-cluster-")
-        c = Cluster(tmp, 4 if n == "managers" else 3, BIN)
+        c = Cluster(tmp, {"managers": 4, "ring": 5}.get(n, 3), BIN)
         print("== " + n, flush=True)
         try:
             CASES[n](c)
