@@ -49,10 +49,37 @@ typedef struct gw_conf_s {
      * does not ("name@host:port", from cluster.nodes); NULL or "" = this
      * node. Requests then go to {name, node} pids over distribution. */
     const char *peer;
+    /* cluster.managers is set: the gateway keeps the node's RING copy
+     * and the cluster's buckets here (gw_view_new, filled by the gw_view
+     * actor), sends each object to the primary of its replica set and
+     * asks the managers for bucket changes. NULL = no cluster: the
+     * one-node ring of the local or peer engine, buckets in storage. */
+    struct gw_view_s *view;
 } gw_conf_t;
 
 /** Fill c with the defaults (S3 on 127.0.0.1:8080). */
 GW_API void gw_conf_init(gw_conf_t *c);
+
+/** The holder of a cluster gateway's view: the latest immutable
+ *  snapshot of the node's RING copy, N and the cluster's buckets, which
+ *  the gw_view actor publishes and every connection actor reads without
+ *  a message (gateway/view.h). One per node, made before the gateway
+ *  starts and kept for the node's life (conf->view).
+ *  Aborts on out-of-memory (a fixed-size control struct).
+ *  @return gives: free with gw_view_free() once no gateway uses it. */
+typedef struct gw_view_s gw_view_t;
+GW_API gw_view_t *gw_view_new(void);
+/** Free a view and its snapshot. Accepts NULL. @param v takes. */
+GW_API void gw_view_free(gw_view_t *v);
+
+/** A sup_start_fn for the view actor (registered "gw_view"): it
+ *  subscribes to the node's cluster agent (manager/contract.h's
+ *  MGR_AGENT_NAME) and publishes each cluster state it gets into
+ *  conf->view. spec->arg is the `const gw_conf_t *` (borrowed for the
+ *  actor's life). With conf->view NULL (no cluster) it starts nothing
+ *  (*out = 0). Start it before the listeners. */
+GW_API GW_WUR int gw_view_start(rt_actor_t *sup, const sup_child_spec_t *spec,
+                                void *extra, rt_pid_t *out);
 
 /** A sup_start_fn for one HTTP listener. spec->arg is a
  *  `const gw_listen_spec_t *` (static or outliving the supervisor). The

@@ -86,15 +86,16 @@ static int rest_begin(gw_req_t *r)
     s->is_admin = true;
     if (s->bucket[0] == '\0')
         return GW_EMETHOD;
+    if (r->conf->view != NULL && (rc = s3_view_may_read(s, s->bucket)) < 0)
+        return rc; /* a cluster: the managers' buckets */
     if (s->key == NULL) {
         if (r->head->method_id != HTTP_GET)
             return GW_EMETHOD;
         const char *mk = s3_q(s, "max-keys");
-        return s3_call(r, 0,
-                       s3pb_list(s->bucket, s3_q(s, "prefix"),
-                                 s3_q(s, "delimiter"), s3_q(s, "marker"),
-                                 mk ? (uint32_t)atoi(mk) : 1000),
-                       on_list);
+        int max = mk ? atoi(mk) : 1000; /* storage's page: 1..1000 */
+        return s3_list_all(
+            r, s3_q(s, "prefix"), s3_q(s, "delimiter"), s3_q(s, "marker"),
+            max <= 0 || max > 1000 ? 1000 : (uint32_t)max, on_list);
     }
     switch (r->head->method_id) {
     case HTTP_GET:

@@ -13,9 +13,11 @@
 
 #include "gateway/api.h"
 #include "gateway/err.h"
+#include "gateway/fan.h"
 #include "gateway/keys.h"
 #include "gateway/ring.h"
 #include "gateway/s3pb.h"
+#include "gateway/view.h"
 #include "storage/contract.h"
 
 #define CALL_TIMEOUT_MS 60000u
@@ -67,7 +69,13 @@ static int on_bucket_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
  * makes the user its owner. */
 static int authorise(gw_req_t *r, s3_t *s)
 {
-    if (s->is_admin || s->op == S3_LIST_BUCKETS || s->op == S3_CREATE_BUCKET)
+    if (s->op == S3_LIST_BUCKETS || s->op == S3_CREATE_BUCKET)
+        return dispatch(r, s);
+    if (r->conf->view != NULL) { /* a cluster: the managers' buckets */
+        int rc = s3_view_authorise(r, s);
+        return rc < 0 ? rc : dispatch(r, s);
+    }
+    if (s->is_admin)
         return dispatch(r, s);
     return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, s->bucket, NULL),
                    on_bucket_owner);
@@ -145,6 +153,9 @@ static void s3_free(gw_req_t *r)
         gw__sha256_check_destroy(&s->sha);
     if (s->chunked)
         gw__chunked_destroy(&s->dec);
+    s3_fan_free(s->fan);
+    rt_msg_free(s->hit);
+    gw__snap_release(s->snap);
     free(s);
     r->op = NULL;
 }
@@ -157,6 +168,7 @@ int s3_setup(gw_req_t *r)
     r->op = s;
     r->op_free = s3_free;
     s->want_len = -1;
+    s->snap = gw__view_get(r->conf->view);
     return s3_parse_target(r, s);
 }
 
@@ -247,22 +259,27 @@ static int on_reply(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
 int s3_storage_check(gw_req_t *r, s3_t *s)
 {
     rt_t *rt = gw__req_rt(r);
-    rt_pid_t to = gw__ring_storage(r->conf, rt, s->bucket);
-    if (to == 0)
-        return GW_EUNAVAILABLE;
+    rt_pid_t to;
+    int rc = gw__ring_primary(r->conf, rt, s->snap, s->bucket, s->key, &to);
+    if (rc < 0)
+        return rc;
     return rt_is_overloaded(rt, to) ? CLEO_EOVERLOAD : 0;
 }
 
-int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn)
+/* A call to `to`, or (fresh) to the ring's choice for bucket/key. */
+static int call(gw_req_t *r, rt_pid_t to, const char *bucket, const char *key,
+                rt_msg_t *req, s3_reply_fn fn)
 {
     s3_t *s = r->op;
     rt_actor_t *self = gw__req_actor(r);
     bool fresh = to == 0; /* a new request, not a stream's next step */
+    int rc = 0;
     if (fresh)
-        to = gw__ring_storage(r->conf, rt_actor_rt(self), s->bucket);
-    if (to == 0) {
+        rc = gw__ring_primary(r->conf, rt_actor_rt(self), s->snap, bucket, key,
+                              &to);
+    if (rc < 0) {
         rt_msg_free(req);
-        return GW_EUNAVAILABLE;
+        return rc;
     }
     /* Shed load: a check, then the send, so a few senders racing may
      * pass the limit by one each; the storage engine's own count of the
@@ -272,9 +289,21 @@ int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn)
         return CLEO_EOVERLOAD;
     }
     s->pending = fn;
-    int rc = rt_call(self, to, req, CALL_TIMEOUT_MS, on_reply,
-                     (void *)(uintptr_t)r->seq);
+    rc = rt_call(self, to, req, CALL_TIMEOUT_MS, on_reply,
+                 (void *)(uintptr_t)r->seq);
     if (rc < 0)
         s->pending = NULL;
     return rc;
+}
+
+int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn)
+{
+    s3_t *s = r->op;
+    return call(r, to, s->bucket, s->key, req, fn);
+}
+
+int s3_call_at(gw_req_t *r, const char *bucket, const char *key, rt_msg_t *req,
+               s3_reply_fn fn)
+{
+    return call(r, 0, bucket, key, req, fn);
 }

@@ -51,6 +51,8 @@ typedef struct {
 } s3_qp_t;
 
 typedef struct s3_s s3_t;
+struct gw_snap_s;
+struct s3_fan_s;
 /* A storage reply for request r; status as rt_reply_cb's, else
  * reply->reason. Return 0 or an error to answer with. */
 typedef int (*s3_reply_fn)(gw_req_t *r, s3_t *s, rt_msg_t *reply, int status);
@@ -92,6 +94,11 @@ struct s3_s {
     int64_t want_len;     /* body length for a put, -1 unknown */
     void *x;              /* op-specific, freed by x_free */
     void (*x_free)(void *x);
+    /* cluster: the view this request works with (one reference), taken
+     * when it starts; NULL without a cluster or before the first state */
+    struct gw_snap_s *snap;
+    struct s3_fan_s *fan; /* calls to several nodes in flight (fan.h) */
+    rt_msg_t *hit; /* cluster: a cache hit waiting for its primary's HEAD */
 };
 
 /* Split r's target into s's bucket, key and query (s3_route.c).
@@ -111,7 +118,9 @@ const char *s3_q(const s3_t *s, const char *name);
  * bytes), or NULL when absent or too long. */
 const char *s3_hdr(gw_req_t *r, const char *name, char *out, size_t cap);
 
-/* Call a storage actor (the ring's choice for the bucket when to = 0).
+/* Call a storage actor: to, or when to = 0 the ring's choice for s's
+ * bucket and key (ring.h: the key's primary in a cluster; a call
+ * without a key then fails with GW_EUNAVAILABLE, as it names no node).
  * A new request to the ring's storage is refused, with nothing sent,
  * while that actor is over its mailbox limit: CLEO_EOVERLOAD, which is
  * 503 SlowDown. A call to a given actor (to != 0: a stream already
@@ -119,8 +128,13 @@ const char *s3_hdr(gw_req_t *r, const char *name, char *out, size_t cap);
  * @param req takes. */
 int s3_call(gw_req_t *r, rt_pid_t to, rt_msg_t *req, s3_reply_fn fn);
 
+/* s3_call to the ring's choice for bucket/key (borrowed), which need not
+ * be the request's own (a copy's source). @param req takes. */
+int s3_call_at(gw_req_t *r, const char *bucket, const char *key, rt_msg_t *req,
+               s3_reply_fn fn);
+
 /* Before a request that reads its body and then calls storage: 0, or
- * CLEO_EOVERLOAD while the bucket's storage actor is over its mailbox
+ * CLEO_EOVERLOAD while the key's storage actor is over its mailbox
  * limit (refused before the body is read), GW_EUNAVAILABLE if none. */
 int s3_storage_check(gw_req_t *r, s3_t *s);
 
@@ -134,6 +148,34 @@ int s3_empty(gw_req_t *r, int status);
 
 /* DeleteObjects (s3_multi.c). */
 int s3_multi_delete(gw_req_t *r, s3_t *s);
+
+/* Listings from every storage node, merged (s3_list.c): every node of
+ * the RING (the one engine without a cluster) is asked for the same
+ * page of s's bucket, and fn gets a message whose payload is the merged
+ * ListReply (MpuUploadList), as if one node had answered for the whole
+ * bucket. In a cluster a node without the bucket's record gives an
+ * empty page (the bucket's existence is the view's); any other error of
+ * a node is fn's status. Strings borrow (copied before this returns);
+ * max (>= 1, <= 1000) is the page size.
+ * @return 0, or an error to answer with (fn never runs). */
+int s3_list_all(gw_req_t *r, const char *prefix, const char *delim,
+                const char *after, uint32_t max, s3_reply_fn fn);
+int s3_uploads_all(gw_req_t *r, const char *prefix, const char *key_marker,
+                   const char *upload_id_marker, uint32_t max, s3_reply_fn fn);
+
+/* Bucket operations of a cluster, whose buckets are the managers'
+ * (s3_view.c): answered from s->snap, changes proposed to the managers
+ * through the node's cluster agent. */
+int s3_view_list_buckets(gw_req_t *r, s3_t *s);
+int s3_view_create_bucket(gw_req_t *r, s3_t *s);
+int s3_view_delete_bucket(gw_req_t *r, s3_t *s);
+/* Authorise s's operation on s's bucket from the view: NoSuchBucket,
+ * AccessDenied (not the owner, not an admin), 503 before the first
+ * state. @return 0 or the error. */
+int s3_view_authorise(gw_req_t *r, s3_t *s);
+/* May s's user read bucket (a copy's source)? 0, GW_ENOBUCKET,
+ * GW_EDENIED or GW_EUNAVAILABLE, from the view. */
+int s3_view_may_read(s3_t *s, const char *bucket);
 
 /* Handlers by family. */
 int s3_bucket_op(gw_req_t *r, s3_t *s);

@@ -49,6 +49,8 @@ static int on_buckets(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 
 static int list_buckets(gw_req_t *r, s3_t *s)
 {
+    if (r->conf->view != NULL)
+        return s3_view_list_buckets(r, s);
     return s3_call(r, 0, rt_msg_new(STO_MSG_BUCKET_LIST), on_buckets);
 }
 
@@ -87,6 +89,8 @@ static int on_create_body(gw_req_t *r)
             rt_buf_data(r->body), rt_buf_len(r->body), CREATE_BODY_MAX, loc);
     if (rc < 0)
         return rc;
+    if (r->conf->view != NULL)
+        return s3_view_create_bucket(r, s);
     return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_CREATE, s->bucket, s->user),
                    on_created);
 }
@@ -260,7 +264,8 @@ static int on_list(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
     const Cleo__Storage__ListReply *l = &empty;
     if (lt->max > 0)
         l = m->payload;
-    else if (!((Cleo__Storage__BucketExists *)m->payload)->exists)
+    else if (m != NULL && /* NULL: the view said the bucket exists */
+             !((Cleo__Storage__BucketExists *)m->payload)->exists)
         return GW_ENOBUCKET;
     gw_xbuf_t b;
     gw__xbuf_init(&b, 0);
@@ -305,15 +310,27 @@ static int list_objects(gw_req_t *r, s3_t *s)
     const char *ct = lt->v2 ? s3_q(s, "continuation-token") : NULL;
     if (ct != NULL && (rc = token_dec(ct, &tok)) < 0)
         return rc;
-    rt_msg_t *m = s3pb_list(s->bucket, s3_q(s, "prefix"), s3_q(s, "delimiter"),
-                            tok ? tok : after, lt->max ? lt->max : 1);
-    free(tok);
     if (lt->max == 0) { /* S3 answers an empty page, but checks the bucket */
-        rt_msg_free(m);
-        m = s3pb_bucket(STO_MSG_BUCKET_EXISTS, s->bucket, NULL);
+        free(tok);
+        if (r->conf->view != NULL) /* checked by the view already */
+            return on_list(r, s, NULL, 0);
+        rt_msg_t *m = s3pb_bucket(STO_MSG_BUCKET_EXISTS, s->bucket, NULL);
         return s3_call(r, 0, m, on_list);
     }
-    return s3_call(r, 0, m, on_list);
+    /* a page from every storage node, merged by key */
+    rc = s3_list_all(r, s3_q(s, "prefix"), s3_q(s, "delimiter"),
+                     tok ? tok : after, lt->max, on_list);
+    free(tok);
+    return rc;
+}
+
+/* HeadBucket and the bucket's location, versioning and ACL: in a cluster
+ * the view has checked that the bucket exists (s3.c's authorise). */
+static int bucket_info(gw_req_t *r, s3_t *s, s3_reply_fn fn)
+{
+    if (r->conf->view != NULL)
+        return fn(r, s, NULL, 0);
+    return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, s->bucket, NULL), fn);
 }
 
 int s3_bucket_op(gw_req_t *r, s3_t *s)
@@ -324,17 +341,17 @@ int s3_bucket_op(gw_req_t *r, s3_t *s)
     case S3_CREATE_BUCKET:
         return create_bucket(r, s);
     case S3_DELETE_BUCKET:
+        if (r->conf->view != NULL)
+            return s3_view_delete_bucket(r, s);
         return s3_call(r, 0,
                        s3pb_bucket(STO_MSG_BUCKET_DELETE, s->bucket, NULL),
                        on_deleted);
     case S3_HEAD_BUCKET:
-        return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, s->bucket, NULL),
-                       on_head_bucket);
+        return bucket_info(r, s, on_head_bucket);
     case S3_GET_LOCATION:
     case S3_GET_VERSIONING:
     case S3_GET_ACL:
-        return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, s->bucket, NULL),
-                       on_location);
+        return bucket_info(r, s, on_location);
     case S3_LIST_OBJECTS:
     case S3_LIST_OBJECTS_V2:
         return list_objects(r, s);

@@ -444,9 +444,37 @@ static int storage_get(gw_req_t *r, s3_t *s)
     return s3_call(r, 0, m, on_open);
 }
 
+/* Cluster: the primary's HEAD says whether the cached copy is current
+ * (another gateway may have written the key since); if not, the entry
+ * goes and storage answers. */
+static int on_validated(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
+{
+    rt_msg_t *hit = s->hit;
+    s->hit = NULL;
+    const Cleo__Storage__ObjectInfo *c = rt_msg_body(hit)->pb;
+    const Cleo__Storage__ObjectInfo *now = status == 0 ? m->payload : NULL;
+    int rc;
+    if (now != NULL && now->clock == c->clock &&
+        strcmp(now->etag, c->etag) == 0) {
+        rc = from_cache(r, s, rt_msg_body(hit));
+    } else {
+        gw__cache_drop(gw__req_rt(r), s->bucket, s->key);
+        rc = storage_get(r, s);
+    }
+    rt_msg_free(hit); /* after from_cache, which may end r */
+    return rc;
+}
+
 static int on_cached(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
     rt_body_t *b = status == 0 && m != NULL ? rt_msg_body(m) : NULL;
+    if (b != NULL && r->conf->view != NULL) { /* check it, keep it */
+        s->hit = rt_msg_new(GW_MSG_CACHE_GET);
+        s->hit->payload = m->payload, s->hit->payload_free = m->payload_free;
+        m->payload = NULL;
+        return s3_call(r, 0, s3pb_object(STO_MSG_HEAD, s->bucket, s->key),
+                       on_validated);
+    }
     if (b != NULL)
         return from_cache(r, s, b);
     s->cache_fill = status == CLEO_ENOTFOUND;
@@ -519,6 +547,8 @@ static int on_copied(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 static int copy_send(gw_req_t *r, s3_t *s)
 {
     copy_t *c = s->x;
+    if (s3obj_is_remote_copy(r, s, c->bucket, c->key)) /* cluster */
+        return s3obj_xcopy(r, s, c->bucket, c->key, c->replace);
     Cleo__Storage__CopyReq *q = s3pb_new(&cleo__storage__copy_req__descriptor);
     q->src_bucket = s3pb_str(c->bucket);
     q->src_key = s3pb_str(c->key);
@@ -594,10 +624,12 @@ int s3obj_copy(gw_req_t *r, s3_t *s)
     int rc = s3_copy_source(r, c->bucket, &c->key);
     if (rc < 0)
         return rc;
-    if (!s->is_admin)
+    if (r->conf->view != NULL) /* a cluster: the managers' buckets */
+        rc = s3_view_may_read(s, c->bucket);
+    else if (!s->is_admin)
         return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, c->bucket, NULL),
                        on_copy_src_owner);
-    return copy_checked(r, s);
+    return rc < 0 ? rc : copy_checked(r, s);
 }
 
 static int copy_checked(gw_req_t *r, s3_t *s)
@@ -617,8 +649,9 @@ static int copy_checked(gw_req_t *r, s3_t *s)
         n = strlen("x-amz-copy-source-if-");
         if (h->name_len > n &&
             strncasecmp(h->name, "x-amz-copy-source-if-", n) == 0)
-            return s3_call(r, 0, s3pb_object(STO_MSG_HEAD, c->bucket, c->key),
-                           on_source);
+            return s3_call_at(r, c->bucket, c->key,
+                              s3pb_object(STO_MSG_HEAD, c->bucket, c->key),
+                              on_source);
     }
     return copy_send(r, s);
 }

@@ -124,6 +124,16 @@ static void pb_free(void *x)
     protobuf_c_message_free_unpacked(x, NULL);
 }
 
+/* Storage's own copy, or the gateway's between two nodes (a cluster).
+ * @param q takes. */
+static int part_copy_send(gw_req_t *r, s3_t *s,
+                          Cleo__Storage__MpuPartCopyReq *q)
+{
+    if (s3obj_is_remote_copy(r, s, q->src_bucket, q->src_key))
+        return s3obj_xcopy_part(r, s, q);
+    return s3_call(r, 0, msg_pb(STO_MSG_MPU_PART_COPY, q), on_part_copied);
+}
+
 /* Only the owner of the source bucket (or an admin) may copy from it. */
 static int on_part_src_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
 {
@@ -134,7 +144,7 @@ static int on_part_src_owner(gw_req_t *r, s3_t *s, rt_msg_t *m, int status)
         return GW_EDENIED;
     Cleo__Storage__MpuPartCopyReq *q = s->x;
     s->x = NULL, s->x_free = NULL;
-    return s3_call(r, 0, msg_pb(STO_MSG_MPU_PART_COPY, q), on_part_copied);
+    return part_copy_send(r, s, q);
 }
 
 static int part_copy(gw_req_t *r, s3_t *s)
@@ -163,8 +173,12 @@ static int part_copy(gw_req_t *r, s3_t *s)
         }
         q->has_range = true, q->first = a, q->last = b;
     }
-    if (s->is_admin)
-        return s3_call(r, 0, msg_pb(STO_MSG_MPU_PART_COPY, q), on_part_copied);
+    if (r->conf->view != NULL && (rc = s3_view_may_read(s, bucket)) < 0) {
+        protobuf_c_message_free_unpacked(&q->base, NULL);
+        return rc; /* a cluster: the managers' buckets */
+    }
+    if (s->is_admin || r->conf->view != NULL)
+        return part_copy_send(r, s, q);
     s->x = q, s->x_free = pb_free; /* sent once the source is allowed */
     return s3_call(r, 0, s3pb_bucket(STO_MSG_BUCKET_DU, bucket, NULL),
                    on_part_src_owner);
@@ -318,14 +332,11 @@ static int list_uploads(gw_req_t *r, s3_t *s)
     int rc = qnum(s, "max-uploads", 0, UINT32_MAX, 1000, &max);
     if (rc < 0)
         return rc;
-    Cleo__Storage__MpuListUploadsReq *q =
-        s3pb_new(&cleo__storage__mpu_list_uploads_req__descriptor);
-    q->bucket = s3pb_str(s->bucket);
-    q->prefix = s3pb_str(s3_q(s, "prefix"));
-    q->key_marker = s3pb_str(s3_q(s, "key-marker"));
-    q->upload_id_marker = s3pb_str(s3_q(s, "upload-id-marker"));
-    q->max_uploads = max > 1000 ? 1000 : max;
-    return s3_call(r, 0, msg_pb(STO_MSG_MPU_LIST_UPLOADS, q), on_uploads);
+    /* a page from every storage node, merged by key and upload id (0
+     * asks storage for its default page, as before) */
+    return s3_uploads_all(r, s3_q(s, "prefix"), s3_q(s, "key-marker"),
+                          s3_q(s, "upload-id-marker"),
+                          max == 0 || max > 1000 ? 1000 : max, on_uploads);
 }
 
 int s3_mpu_op(gw_req_t *r, s3_t *s)

@@ -76,9 +76,13 @@ static int send_next(gw_req_t *r, s3_t *s, multi_t *mt)
     while (mt->next < mt->req.n && mt->next - mt->done < WINDOW) {
         size_t i = mt->next++;
         mt->out[i].key = mt->req.objs[i].key;
-        rt_pid_t to = gw__ring_storage(r->conf, rt, s->bucket);
-        if (rt_is_overloaded(rt, to)) { /* shed: this key is not deleted */
-            mt->out[i].err = CLEO_EOVERLOAD;
+        rt_pid_t to;
+        int err = gw__ring_primary(r->conf, rt, s->snap, s->bucket,
+                                   mt->out[i].key, &to);
+        if (err == 0 && rt_is_overloaded(rt, to))
+            err = CLEO_EOVERLOAD; /* shed: this key is not deleted */
+        if (err < 0) {
+            mt->out[i].err = err;
             mt->done++;
             continue;
         }
@@ -122,8 +126,8 @@ int s3_multi_delete(gw_req_t *r, s3_t *s)
         return rc;
     if (r->head->content_length > (int64_t)BODY_MAX)
         return GW_EMAXMSG;
-    if ((rc = s3_storage_check(r, s)) < 0)
-        return rc;
+    if (r->conf->view == NULL && (rc = s3_storage_check(r, s)) < 0)
+        return rc; /* one node; in a cluster each key is checked */
     r->on_body = on_body;
     return gw__req_read_body(r, GW_BODY_BUFFER, BODY_MAX);
 }

@@ -18,6 +18,16 @@ void s3obj_changed(gw_req_t *r, s3_t *s);
 int s3_put_prepare(gw_req_t *r, s3_t *s);
 /* A storage stream (put or part) was opened: read the body into it. */
 int s3_on_stream_begun(gw_req_t *r, s3_t *s, rt_msg_t *m, int status);
+/* Is the source bucket/key's primary another node than s's key's
+ * (s3_xcopy.c)? Then storage cannot copy by itself. */
+bool s3obj_is_remote_copy(gw_req_t *r, s3_t *s, const char *src_bucket,
+                          const char *src_key);
+/* CopyObject from another node: the gateway carries the bytes. The
+ * source strings borrow (copied first: s->x is replaced). */
+int s3obj_xcopy(gw_req_t *r, s3_t *s, const char *src_bucket,
+                const char *src_key, bool replace);
+/* UploadPartCopy from another node. @param q takes (not s->x). */
+int s3obj_xcopy_part(gw_req_t *r, s3_t *s, Cleo__Storage__MpuPartCopyReq *q);
 /* An UploadPart's stream committed (s3_mpu.c). */
 int s3_on_part_done(gw_req_t *r, s3_t *s, rt_msg_t *m, int status);
 /* Conditional headers against an object's ETag and Last-Modified

@@ -589,6 +589,19 @@ STO_API STO_WUR int sto_compactor_start(rt_actor_t *sup,
                                         const sup_child_spec_t *spec,
                                         void *extra, rt_pid_t *out);
 
+/** A sup_start_fn for the bucket sync of a cluster node (bucketsync.c),
+ *  registered as STO_BUCKET_SYNC_NAME and linked to `sup`: it subscribes
+ *  to the node's cluster agent (manager/contract.h's MGR_AGENT_NAME;
+ *  it waits for it) and makes the engine's bucket records follow the
+ *  cluster's buckets: missing ones created, ones the cluster deleted
+ *  dropped when empty. Start it after the engine, on nodes of a cluster
+ *  only. spec->arg is unused.
+ *  @return 0, CLEO_EEXIST (the name is taken), or as rt_spawn(). */
+#define STO_BUCKET_SYNC_NAME "sto_bucket_sync"
+STO_API STO_WUR int sto_bucket_sync_start(rt_actor_t *sup,
+                                          const sup_child_spec_t *spec,
+                                          void *extra, rt_pid_t *out);
+
 /* ---------------------------------------------------------------------
  * Blocking clients of the engine, for mains and tests: each sends one
  * request to STO_ENGINE_NAME with gen_server_call_sync() and waits up to

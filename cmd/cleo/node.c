@@ -80,6 +80,12 @@ static const gw_conf_t *node_gw_conf(const cfg_t *c)
     if ((c->roles & (CFG_ROLE_STORAGE | CFG_ROLE_MANAGER)) !=
         (CFG_ROLE_STORAGE | CFG_ROLE_MANAGER))
         g.peer = node_first_peer(c, peer, sizeof peer);
+    /* In a cluster the RING and the buckets are the managers': the
+     * gateway keeps its view of them for the node's life. */
+    static gw_view_t *view;
+    if (c->cluster_managers[0] != '\0' && view == NULL)
+        view = gw_view_new();
+    g.view = view;
     return &g;
 }
 

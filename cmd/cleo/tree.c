@@ -284,6 +284,18 @@ static const sup_spec_t kernel_spec = {
 static sup_child_spec_t manager_chosen[NELEMS(manager_children)];
 static sup_spec_t manager_spec = {
     {SUP_REST_FOR_ONE, 5, 10000}, manager_chosen, 0};
+/* The bucket sync (storage/bucketsync.c) runs on the nodes of a
+ * cluster only: elsewhere the engine's records are the buckets. */
+static int start_sto_bucket_sync(rt_actor_t *sup, const sup_child_spec_t *spec,
+                                 void *extra, rt_pid_t *out)
+{
+    if (env.cluster == NULL) {
+        *out = RT_PID_NONE; /* OTP's ignore */
+        return 0;
+    }
+    return sto_bucket_sync_start(sup, spec, extra, out);
+}
+
 /* rest_for_one: the scrubber and compactor call the engine, so an engine
  * restart restarts them too (their runs in flight were answered). */
 static const sup_child_spec_t storage_children[] = {
@@ -292,6 +304,8 @@ static const sup_child_spec_t storage_children[] = {
     {"sto_scrubber", sto_scrubber_start, &sto_conf, SUP_PERMANENT,
      SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
     {"sto_compactor", sto_compactor_start, &sto_conf, SUP_PERMANENT,
+     SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+    {"sto_bucket_sync", start_sto_bucket_sync, NULL, SUP_PERMANENT,
      SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
 };
 static const sup_spec_t storage_spec = {
@@ -320,7 +334,19 @@ static int start_cache(rt_actor_t *sup, const sup_child_spec_t *spec,
     return gw_cache_start(sup, &s, extra, out);
 }
 
+/* In a cluster, the gateway's view of the RING and the buckets (it
+ * starts nothing otherwise); before the listeners, which read it. */
+static int start_view(rt_actor_t *sup, const sup_child_spec_t *spec,
+                      void *extra, rt_pid_t *out)
+{
+    sup_child_spec_t s = *spec;
+    s.arg = (void *)env.gw;
+    return gw_view_start(sup, &s, extra, out);
+}
+
 static const sup_child_spec_t gateway_children[] = {
+    {"gw_view", start_view, NULL, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
     {"gw_cache", start_cache, NULL, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
      SUP_WORKER},
     {"s3_listener", start_listener, (void *)&s3_listen, SUP_PERMANENT,
