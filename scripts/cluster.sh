@@ -2,7 +2,9 @@
 # cluster.sh - a local cluster of cleo nodes on loopback, for users and
 # tests.
 #
-#   scripts/cluster.sh start N DIR [--set k=v]...  start n1..nN in DIR
+#   scripts/cluster.sh start N DIR [--no-ring] [--set k=v]...
+#                                                  start n1..nN in DIR, then
+#                                                  the RING (cleo-adm start)
 #   scripts/cluster.sh stop DIR                    stop them all
 #   scripts/cluster.sh kill DIR I                  kill -9 node I and its heart
 #   scripts/cluster.sh start-node DIR I            start node I again (same data)
@@ -19,16 +21,19 @@
 # nodes are the managers (cluster.managers). All share one cookie
 # (DIR/cookie, mode 0400) and one admin key pair: CLEO_ACCESS_KEY and
 # CLEO_SECRET_KEY if set, else one made at the first start (DIR/credentials).
-# Extra --set options go to every node. The cleo binary is
-# build/release/cmd/cleo (built if missing), or $CLEO_BIN.
+# Extra --set options go to every node. Once all nodes have registered
+# with the managers, `cleo-adm start` puts them in the RING (--no-ring
+# leaves them attached). The cleo binary is build/release/cmd/cleo (built
+# if missing), or $CLEO_BIN; cleo-adm is the one beside it.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLEO=${CLEO_BIN:-$ROOT/build/release/cmd/cleo}
+ADM=$(dirname "$CLEO")/cleo-adm
 S3_BASE=${CLEO_CLUSTER_S3_BASE:-8080}
 DIST_BASE=${CLEO_CLUSTER_DIST_BASE:-4370}
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '4,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 need_dir() { # DIR: and take its ports from its cluster.conf
     [ -f "$1/cluster.conf" ] || die "$1: no cluster here"
@@ -71,10 +76,38 @@ wait_up() { # DIR I: the node answers HTTP, or fail with its log
     die "n$i did not listen on $port within 20 s"
 }
 
-cmd_start() { # N DIR [--set k=v]...
+# Wait until every node of DIR's n has registered and the first leader
+# set the conf, then start the RING and wait until all members run.
+start_ring() { # DIR N
+    local sock="$1/n1/cleo.sock" adm_json
+    for _ in $(seq 1 200); do
+        adm_json=$("$ADM" --socket "$sock" --json status 2>/dev/null || true)
+        if [ "$(echo "$adm_json" | grep -o '"state": *"attached"' |
+            wc -l)" -eq "$2" ] && echo "$adm_json" |
+            grep -q '"n": *[1-9]'; then
+            "$ADM" --socket "$sock" start >/dev/null ||
+                die "cleo-adm start failed"
+            for _ in $(seq 1 100); do
+                [ "$("$ADM" --socket "$sock" --json status |
+                    grep -o '"state": *"running"' | wc -l)" -eq "$2" ] &&
+                    return 0
+                sleep 0.1
+            done
+            die "the members are not all running after start"
+        fi
+        sleep 0.1
+    done
+    die "not every node registered with the managers within 20 s"
+}
+
+cmd_start() { # N DIR [--no-ring] [--set k=v]...
     [ $# -ge 2 ] || usage
-    local n=$1 dir=$2
+    local n=$1 dir=$2 ring=1
     shift 2
+    if [ "${1:-}" = "--no-ring" ]; then
+        ring=0
+        shift
+    fi
     [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 64 ] ||
         die "N must be 1..64, not '$n'"
     [ -x "$CLEO" ] || "$ROOT/scripts/build.sh" release >&2
@@ -111,6 +144,7 @@ cmd_start() { # N DIR [--set k=v]...
         start_node "$dir" "$i"
     done
     for i in $(seq 1 "$n"); do wait_up "$dir" "$i"; done
+    [ "$ring" -eq 0 ] || start_ring "$dir" "$n"
     echo "cluster of $n in $dir: S3 on 127.0.0.1:$S3_BASE.." \
         "$((S3_BASE + n - 1)); managers $managers"
     echo "access key: $ak"

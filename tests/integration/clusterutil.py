@@ -62,9 +62,11 @@ class Cluster:
                     (" ".join(args), r.stdout, r.stderr))
         return r
 
-    def start(self, *sets):
-        args = ["start", str(self.n), self.dir, "--set",
-                "cluster.election_ms=%d" % self.election_ms]
+    def start(self, *sets, ring=False):
+        """cluster.sh start; ring=True lets it start the RING too."""
+        args = ["start", str(self.n), self.dir] + \
+            ([] if ring else ["--no-ring"]) + \
+            ["--set", "cluster.election_ms=%d" % self.election_ms]
         for s in sets:
             args += ["--set", s]
         return self.sh(*args)

@@ -37,7 +37,10 @@ BIN = None
 
 
 def case_form(c):
-    c.formed()
+    """cluster.sh start alone gives every member running on one RING."""
+    c.start(ring=True)
+    check(all(s == "running" for s in states(c.status(c.n)).values()),
+          "every member running when cluster.sh returns")
     sums = set()
     leaders = set()
     for i in range(1, c.n + 1):
