@@ -22,7 +22,6 @@
 #define CALL_MS 5000u
 #define TICK_MS 1000u /* retry and check period */
 
-
 /* A manager's mgr_raft: the local one, or {mgr_raft, node}. */
 static rt_pid_t raft_of(rt_actor_t *self, const char *mgr)
 {
@@ -213,8 +212,7 @@ static void on_down(agent_t *a, rt_ref_t ref)
 
 /* ---- the failure detector (on the leader's node) ---------------------- */
 
-static int on_fd_done(rt_actor_t *self, rt_msg_t *reply, int status,
-                      void *data)
+static int on_fd_done(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
 {
     (void)reply, (void)status, (void)data;
     agent_t *a = rt_state(self);
@@ -372,8 +370,8 @@ static void ask_status(rt_actor_t *self)
     agent_t *a = rt_state(self);
     if (a->sub == RT_PID_NONE || a->status_busy)
         return;
-    if (rt_call(self, a->sub, rt_msg_new(MGR_RAFT_MSG_STATUS), 5000,
-                on_status, NULL) == 0)
+    if (rt_call(self, a->sub, rt_msg_new(MGR_RAFT_MSG_STATUS), 5000, on_status,
+                NULL) == 0)
         a->status_busy = true;
 }
 
@@ -388,8 +386,7 @@ static void tick(rt_actor_t *self)
         subscribe(self);
     ask_status(self);
     check_members(self);
-    (void)rt_send_after(rt_actor_rt(self), TICK_MS,
-                        rt_self(self),
+    (void)rt_send_after(rt_actor_rt(self), TICK_MS, rt_self(self),
                         rt_msg_new(CLEO__CLUSTER__AGENT_MSG_ID__AGENT_TICK),
                         NULL);
 }
@@ -471,9 +468,8 @@ static int stand_in_init(rt_actor_t *self, void *arg)
     return 0;
 }
 
-static const rt_behaviour_t stand_in_beh = {.name = "admin",
-                                            .init = stand_in_init,
-                                            .handle = stand_in_handle};
+static const rt_behaviour_t stand_in_beh = {
+    .name = "admin", .init = stand_in_init, .handle = stand_in_handle};
 
 static int agent_init(rt_actor_t *self, void *arg)
 {
@@ -484,9 +480,8 @@ static int agent_init(rt_actor_t *self, void *arg)
     /* Without the manager role there is no admin actor: a stand-in
      * takes its name, so cleo-adm's cluster commands work on any node. */
     if (!(a->o->roles & CLEO__CLUSTER__ROLE__ROLE_MANAGER)) {
-        rt_spawn_opts_t so = {.flags = RT_SPAWN_LINK,
-                              .sched = RT_SCHED_ANY,
-                              .name = "admin"};
+        rt_spawn_opts_t so = {
+            .flags = RT_SPAWN_LINK, .sched = RT_SCHED_ANY, .name = "admin"};
         int rc = rt_spawn(rt_actor_rt(self), self, &stand_in_beh,
                           (void *)(uintptr_t)rt_self(self), &so, NULL);
         if (rc < 0 && rc != CLEO_EEXIST) { /* destroy will not run */
@@ -526,8 +521,7 @@ int mgr__agent_start(rt_actor_t *sup, const mgr_cluster_opts_t *o,
         return CLEO_EINVAL;
     if (rt_dist_name(rt) == NULL)
         return CLEO_ESTATE;
-    rt_spawn_opts_t so = {.flags = RT_SPAWN_LINK,
-                          .sched = RT_SCHED_ANY,
-                          .name = MGR_AGENT_NAME};
+    rt_spawn_opts_t so = {
+        .flags = RT_SPAWN_LINK, .sched = RT_SCHED_ANY, .name = MGR_AGENT_NAME};
     return rt_spawn(rt, sup, &agent_beh, (void *)o, &so, out);
 }

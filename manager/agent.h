@@ -33,9 +33,9 @@
 
 #include <stdint.h>
 
+#include "manager/mgr.h"
 #include "proto/cluster.pb-c.h"
 #include "runtime/rt.h"
-#include "manager/mgr.h"
 
 #define MGR_AGENT_NAME "mgr_agent"
 #define MGR_AGENT_MANAGERS_MAX 16

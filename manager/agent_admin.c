@@ -22,9 +22,9 @@
 
 #include <jansson.h>
 
+#include "actors/actors.h"
 #include "manager/admin.h"
 #include "manager/agent.h"
-#include "actors/actors.h"
 #include "manager/agent_int.h"
 #include "manager/raft.h"
 #include "ring/ring.h"
@@ -42,10 +42,12 @@ static const char *state_name(int s)
 bool mgr__agent_is_cmd(const char *verb)
 {
     static const char *const verbs[] = {
-        "cluster-status", "ring",      "whereis",    "detach",
-        "suspend",        "resume",    "rollback",   "start",
-        "rebalance",      "update-consistency-level", "manager-add",
-        "manager-remove"};
+        "cluster-status", "ring",
+        "whereis",        "detach",
+        "suspend",        "resume",
+        "rollback",       "start",
+        "rebalance",      "update-consistency-level",
+        "manager-add",    "manager-remove"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(verb, verbs[i]) == 0)
             return true;
@@ -63,8 +65,8 @@ static void reply(rt_actor_t *self, rt_from_t from,
 static void reply_err(rt_actor_t *self, rt_from_t from, int rc,
                       const char *line)
 {
-    json_t *j = json_pack("{s:s, s:s}", "error", line, "code",
-                          cleo_err_name(rc));
+    json_t *j =
+        json_pack("{s:s, s:s}", "error", line, "code", cleo_err_name(rc));
     char *js = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     reply(self, from, mgr__reply_new(rc, mgr__xstrdup(line), js));
@@ -79,8 +81,7 @@ static char *dump(json_t *j)
 
 static uint32_t n_of(const agent_t *a)
 {
-    return a->state->conf != NULL && a->state->conf->n ? a->state->conf->n
-                                                        : 1;
+    return a->state->conf != NULL && a->state->conf->n ? a->state->conf->n : 1;
 }
 
 /* ---- ring and whereis ---------------------------------------------------- */
@@ -104,8 +105,10 @@ static void cmd_ring(rt_actor_t *self, agent_t *a, rt_from_t from)
     snprintf(sum, sizeof sum, "%016llx",
              (unsigned long long)ring_checksum(cur));
     if (has_mov)
-        snprintf(movs, sizeof movs, "%.3f (%.3f of the keys moved; least "
-                 "possible %.3f)", mv.movement, mv.changed, mv.ideal);
+        snprintf(movs, sizeof movs,
+                 "%.3f (%.3f of the keys moved; least "
+                 "possible %.3f)",
+                 mv.movement, mv.changed, mv.ideal);
     json_t *j = json_pack("{s:I, s:s, s:I, s:I, s:f}", "version",
                           (json_int_t)ring_version(cur), "checksum", sum,
                           "nodes", (json_int_t)ring_node_count(cur), "n",
@@ -191,9 +194,9 @@ static int on_changed(rt_actor_t *self, rt_msg_t *r, int status, void *data)
         char *text = NULL;
         if (asprintf(&text, "%s: done\n", c->what) < 0)
             text = NULL;
-        reply(self, c->from,
-              mgr__reply_new(0, text, dump(json_pack("{s:s}", "done",
-                                                     c->what))));
+        reply(
+            self, c->from,
+            mgr__reply_new(0, text, dump(json_pack("{s:s}", "done", c->what))));
     } else {
         char line[512];
         const char *d = res != NULL && res->detail != NULL && res->detail[0]
@@ -302,8 +305,7 @@ static void change(rt_actor_t *self, agent_t *a, rt_from_t from,
     snprintf(c->what, sizeof c->what, "%s", what);
     rt_msg_t *m = rt_msg_new(MGR_RAFT_MSG_PROPOSE);
     rt_msg_set_pb(m, cmd);
-    if (to == RT_PID_NONE ||
-        rt_call(self, to, m, 20000, on_changed, c) < 0) {
+    if (to == RT_PID_NONE || rt_call(self, to, m, 20000, on_changed, c) < 0) {
         if (to == RT_PID_NONE)
             rt_msg_free(m);
         (void)on_changed(self, NULL, CLEO_ENOCONNECTION, c);
@@ -336,8 +338,7 @@ static void cmd_state(rt_actor_t *self, agent_t *a, rt_from_t from,
     const Cleo__Cluster__Member *m = member(a, node);
     char line[384];
     if (m == NULL) {
-        snprintf(line, sizeof line, "%s: no member named '%.256s'", verb,
-                 node);
+        snprintf(line, sizeof line, "%s: no member named '%.256s'", verb, node);
         reply_err(self, from, CLEO_ENOTFOUND, line);
         return;
     }
@@ -462,8 +463,7 @@ static void change_answer(rt_actor_t *self, agent_ask_t *k)
                  "%s: the nodes' RING checksums disagree (%.256s has "
                  "%016llx, the managers %016llx); try again once they agree",
                  k->then->argv[0], st->members[i]->node,
-                 (unsigned long long)k->slot[i].cur,
-                 (unsigned long long)want);
+                 (unsigned long long)k->slot[i].cur, (unsigned long long)want);
         reply_err(self, k->from, CLEO_ESTATE, line);
         return;
     }
@@ -483,16 +483,15 @@ static void status_answer(rt_actor_t *self, agent_ask_t *k)
     FILE *f = open_memstream(&text, &tl);
     const Cleo__Cluster__SystemConf *c = st->conf;
     fprintf(f, "leader    %s (term %llu, applied %llu)\n",
-            a->has_leader ? a->leader : "none",
-            (unsigned long long)a->term, (unsigned long long)a->applied);
+            a->has_leader ? a->leader : "none", (unsigned long long)a->term,
+            (unsigned long long)a->applied);
     fprintf(f, "consistency N=%u R=%u W=%u D=%u\n", c ? c->n : 0, c ? c->r : 0,
             c ? c->w : 0, c ? c->d : 0);
     fprintf(f, "ring      current v%llu %016llx, previous v%llu %016llx\n\n",
             st->ring_cur ? (unsigned long long)st->ring_cur->version : 0ull,
             st->ring_cur ? (unsigned long long)st->ring_cur->checksum : 0ull,
             st->ring_prev ? (unsigned long long)st->ring_prev->version : 0ull,
-            st->ring_prev ? (unsigned long long)st->ring_prev->checksum
-                          : 0ull);
+            st->ring_prev ? (unsigned long long)st->ring_prev->checksum : 0ull);
     fprintf(f, "%-28s %-10s %-5s %-16s %-16s\n", "NODE", "STATE", "ROLES",
             "RING CUR", "RING PREV");
     for (size_t i = 0; i < k->n && i < st->n_members; i++) {
@@ -507,11 +506,11 @@ static void status_answer(rt_actor_t *self, agent_ask_t *k)
         fprintf(f, "%-28s %-10s %-5s %-16s %-16s\n", m->node,
                 state_name(m->state), roles, cur, prev);
         json_array_append_new(
-            mem, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "node",
-                           m->node, "state", state_name(m->state), "roles",
-                           roles, "rack", m->rack, "vnodes",
-                           (json_int_t)m->vnodes, "ring_cur", cur,
-                           "ring_prev", prev));
+            mem,
+            json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "node", m->node,
+                      "state", state_name(m->state), "roles", roles, "rack",
+                      m->rack, "vnodes", (json_int_t)m->vnodes, "ring_cur", cur,
+                      "ring_prev", prev));
         free(cur);
         free(prev);
     }
@@ -553,9 +552,8 @@ static int on_asked(rt_actor_t *self, rt_msg_t *r, int status, void *data)
 {
     ask_slot_t *s = data;
     agent_ask_t *k = s->ask;
-    rt_body_t *b = status == 0 && r != NULL && r->reason == 0
-                       ? rt_msg_body(r)
-                       : NULL;
+    rt_body_t *b =
+        status == 0 && r != NULL && r->reason == 0 ? rt_msg_body(r) : NULL;
     if (b != NULL && b->buf != NULL) {
         Cleo__Cluster__ClusterState *st = cleo__cluster__cluster_state__unpack(
             NULL, rt_buf_len(b->buf), (const uint8_t *)rt_buf_data(b->buf));
@@ -635,8 +633,7 @@ static void cmd_metrics(rt_actor_t *self, rt_from_t from)
     rt_from_t *f = cleo_xmalloc(sizeof *f);
     *f = from;
     if (to == RT_PID_NONE ||
-        rt_call(self, to, rt_msg_new(METRICS_MSG_ALL), 5000, on_metrics, f) <
-            0)
+        rt_call(self, to, rt_msg_new(METRICS_MSG_ALL), 5000, on_metrics, f) < 0)
         (void)on_metrics(self, NULL, CLEO_ENOPROC, f);
 }
 
@@ -654,8 +651,8 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
     agent_t *a = rt_state(self);
     rt_from_t from = rt_msg_caller(m);
     const Cleo__Introspect__AdminReq *q = m->payload;
-    if (q == NULL || q->base.descriptor !=
-                         &cleo__introspect__admin_req__descriptor ||
+    if (q == NULL ||
+        q->base.descriptor != &cleo__introspect__admin_req__descriptor ||
         q->n_argv == 0) {
         reply_err(self, from, CLEO_EBADREQ, "bad admin request");
         return;

@@ -19,11 +19,11 @@ typedef struct {
     rt_ref_t sub_mon;
     Cleo__Cluster__ClusterState *state; /* the latest copy, or NULL */
     rt_buf_t *packed;                   /* its bytes (one reference) */
-    uint64_t applied, term; /* of the copy's RaftState */
+    uint64_t applied, term;             /* of the copy's RaftState */
     bool has_leader;
     char leader[256], from[256]; /* its leader, and the manager it came from */
-    uint32_t fd_busy; /* failure-detector proposals in flight */
-    agent_ask_t *asks; /* cluster-status commands in flight */
+    uint32_t fd_busy;            /* failure-detector proposals in flight */
+    agent_ask_t *asks;           /* cluster-status commands in flight */
     /* The managers as the Raft configuration last said (RAFT_STATUS of
      * the subscribed manager: manager-add/remove change it); none yet =
      * cluster.managers. */
@@ -31,7 +31,7 @@ typedef struct {
     size_t n_voters;
     bool status_busy;
     uint32_t leaderless; /* ticks the subscribed manager knew no leader */
-    rt_pid_t subs[32]; /* local subscribers (MGR_AGENT_SUBSCRIBE) */
+    rt_pid_t subs[32];   /* local subscribers (MGR_AGENT_SUBSCRIBE) */
     rt_ref_t sub_refs[32];
     size_t n_subs;
 } agent_t;

@@ -30,8 +30,8 @@ typedef struct adm_opts_s {
     const char *sort;
     uint32_t limit;
     uint32_t seconds;
-    const char *owner; /* admin commands: --owner USER */
-    const char *cmd;   /* the subcommand's name */
+    const char *owner;   /* admin commands: --owner USER */
+    const char *cmd;     /* the subcommand's name */
     const char *args[3]; /* max_args of any command */
     int nargs;
 } adm_opts_t;
@@ -94,10 +94,10 @@ static const adm_cmd_t cmds[] = {
      "share / the ideal) and movement (keys moved by the last change / the "
      "least possible)",
      0, 0, OPT_CLUSTER, run_admin},
-    {"whereis", "whereis BUCKET/KEY", "the key's replica nodes and ring address",
-     1, 1, OPT_CLUSTER, run_admin},
-    {"start", "start", "put the attached nodes in the RING (the first time)",
-     0, 0, OPT_CLUSTER, run_admin},
+    {"whereis", "whereis BUCKET/KEY",
+     "the key's replica nodes and ring address", 1, 1, OPT_CLUSTER, run_admin},
+    {"start", "start", "put the attached nodes in the RING (the first time)", 0,
+     0, OPT_CLUSTER, run_admin},
     {"rebalance", "rebalance",
      "a new RING of the attached, running, stopped and suspended nodes", 0, 0,
      OPT_CLUSTER, run_admin},
@@ -107,11 +107,11 @@ static const adm_cmd_t cmds[] = {
      OPT_CLUSTER, run_admin},
     {"resume", "resume NODE", "put a suspended NODE back in service", 1, 1,
      OPT_CLUSTER, run_admin},
-    {"rollback", "rollback NODE", "undo the detach of NODE", 1, 1,
-     OPT_CLUSTER, run_admin},
+    {"rollback", "rollback NODE", "undo the detach of NODE", 1, 1, OPT_CLUSTER,
+     run_admin},
     {"manager-add", "manager-add NODE",
-     "make NODE (running the manager role) a Raft voter among the managers",
-     1, 1, OPT_CLUSTER, run_admin},
+     "make NODE (running the manager role) a Raft voter among the managers", 1,
+     1, OPT_CLUSTER, run_admin},
     {"manager-remove", "manager-remove NODE",
      "take NODE out of the managers' Raft configuration", 1, 1, OPT_CLUSTER,
      run_admin},
@@ -201,12 +201,15 @@ static int simple(adm_conn_t *c, const adm_opts_t *o, adm_req_t *q,
     return rc;
 }
 
-/* The cluster's status (the agent's cluster-status) as an AdminReply
- * response, or NULL on a node outside a cluster (said nowhere) or when
- * it fails (one line on stderr: status still shows the node). */
-static adm_resp_t *fetch_cluster(adm_conn_t *c)
+/* A one-word admin command (verb) as a response with its AdminReply,
+ * or NULL when the node has no answer for it: no admin actor
+ * (ENOTFOUND), an agent that stands in for it (ENOPROC), or any failure,
+ * which what (borrows) names in one line on stderr. The caller shows
+ * what it has either way. @return gives: adm_resp_free(). */
+static adm_resp_t *fetch_admin(adm_conn_t *c, const char *verb,
+                               const char *what)
 {
-    char *argv[] = {"cluster-status"};
+    char *argv[] = {(char *)verb};
     Cleo__Introspect__AdminReq a = CLEO__INTROSPECT__ADMIN_REQ__INIT;
     a.n_argv = 1;
     a.argv = argv;
@@ -214,13 +217,23 @@ static adm_resp_t *fetch_cluster(adm_conn_t *c)
     q.kind = CLEO__INTROSPECT__REQUEST__KIND__ADMIN;
     q.admin = &a;
     adm_resp_t *r;
-    if (adm_conn_call(c, &q, &r) < 0)
+    int rc = adm_conn_call(c, &q, &r);
+    if (rc < 0) {
+        fprintf(stderr, "cleo-adm: %s: %s\n", what, strerror(-rc));
         return NULL;
-    if (r->kind != CLEO__INTROSPECT__RESPONSE__KIND__ERROR &&
-        r->admin != NULL && r->admin->status == 0)
+    }
+    if (r->kind == CLEO__INTROSPECT__RESPONSE__KIND__ERROR) {
+        if (r->code != CLEO_ENOTFOUND)
+            fprintf(stderr, "cleo-adm: %s: %s (%s)\n", what, r->error,
+                    cleo_err_name(r->code));
+    } else if (r->admin == NULL) {
+        fprintf(stderr, "cleo-adm: %s: the node sent no admin reply\n", what);
+    } else if (r->admin->status == 0) {
         return r;
-    if (r->admin != NULL && r->admin->status != CLEO_ENOPROC)
-        fprintf(stderr, "cleo-adm: cluster: %s\n", r->admin->text);
+    } else if (r->admin->status != CLEO_ENOPROC &&
+               r->admin->status != CLEO_ENOTFOUND) {
+        fprintf(stderr, "cleo-adm: %s: %s\n", what, r->admin->text);
+    }
     adm_resp_free(r);
     return NULL;
 }
@@ -236,7 +249,7 @@ static int run_status(adm_conn_t *c, const adm_opts_t *o)
     if (rc < 0)
         return node_error(c, rc);
     if ((rc = check(r)) == 0) {
-        adm_resp_t *cl = fetch_cluster(c);
+        adm_resp_t *cl = fetch_admin(c, "cluster-status", "cluster");
         if (o->json) {
             adm_print_json_with(&r->base, true, NULL,
                                 cl ? cl->admin->json : NULL);
@@ -291,37 +304,17 @@ static int run_kill(adm_conn_t *c, const adm_opts_t *o)
 }
 
 /* The node's counters: the admin command "metrics"'s JSON, malloc'd, or
- * NULL. A node without the manager role (cleo-testnode) has no admin
- * actor and so no counters; stats then shows the runtime's figures only.
- * Any other failure is one line on stderr and does not fail stats. */
+ * NULL. A node without the manager role and outside a cluster
+ * (cleo-testnode) has no admin actor and so no counters; stats then shows
+ * the runtime's figures only. */
 static char *fetch_counters(adm_conn_t *c)
 {
-    char *argv[] = {"metrics"};
-    Cleo__Introspect__AdminReq a = CLEO__INTROSPECT__ADMIN_REQ__INIT;
-    a.n_argv = 1;
-    a.argv = argv;
-    adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
-    q.kind = CLEO__INTROSPECT__REQUEST__KIND__ADMIN;
-    q.admin = &a;
-    adm_resp_t *r;
-    int rc = adm_conn_call(c, &q, &r);
-    if (rc < 0) {
-        fprintf(stderr, "cleo-adm: counters: %s\n", strerror(-rc));
-        return NULL;
-    }
-    char *json = NULL;
-    if (r->kind == CLEO__INTROSPECT__RESPONSE__KIND__ERROR) {
-        if (r->code != CLEO_ENOTFOUND) /* ENOTFOUND: no admin actor */
-            fprintf(stderr, "cleo-adm: counters: %s (%s)\n", r->error,
-                    cleo_err_name(r->code));
-    } else if (r->admin == NULL) {
-        fprintf(stderr, "cleo-adm: counters: the node sent no admin reply\n");
-    } else if (r->admin->status != 0) {
-        fprintf(stderr, "cleo-adm: counters: %s\n", r->admin->text);
-    } else if ((json = strdup(r->admin->json)) == NULL) {
+    adm_resp_t *r = fetch_admin(c, "metrics", "counters");
+    char *json = r != NULL ? strdup(r->admin->json) : NULL;
+    if (r != NULL && json == NULL)
         fprintf(stderr, "cleo-adm: counters: out of memory\n");
-    }
-    adm_resp_free(r);
+    if (r != NULL)
+        adm_resp_free(r);
     return json;
 }
 

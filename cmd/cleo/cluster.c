@@ -110,8 +110,7 @@ int node_dist_start(rt_t *rt, const cfg_t *c, const char *data)
 
 const mgr_cluster_opts_t *node_cluster_opts(const cfg_t *c, const char *data)
 {
-    static char list[sizeof c->cluster_managers], raft_dir[4096],
-        address[96];
+    static char list[sizeof c->cluster_managers], raft_dir[4096], address[96];
     static const char *managers[16];
     static mgr_cluster_opts_t o;
     if (c->cluster_managers[0] == '\0')

@@ -372,8 +372,8 @@ static const sup_child_sup_t gateway_sup = {"gateway_sup", &gateway_spec};
     }
 
 static const sup_child_spec_t agent_child = {
-    "mgr_agent", mgr_agent_child_start, NULL, SUP_PERMANENT,
-    SUP_DEFAULT_SHUTDOWN, SUP_WORKER};
+    "mgr_agent",   mgr_agent_child_start, NULL,
+    SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,  SUP_WORKER};
 
 static const sup_child_spec_t cleo_children[] = {
     SUP_CHILD("kernel_sup", kernel_sup),
