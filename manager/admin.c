@@ -246,7 +246,13 @@ static void on_admin(rt_actor_t *self, admin_t *a, rt_msg_t *req,
     }
     char err[512];
     mgr__cmd_t c = {.kind = MGR__CMD_CLUSTER};
-    bool cluster = q->n_argv > 0 && mgr__agent_is_cmd(q->argv[0]);
+    /* Cluster commands, and in a cluster (an agent runs) the buckets,
+     * which are the managers' there: the agent runs them. */
+    bool cluster = q->n_argv > 0 &&
+                   (mgr__agent_is_cmd(q->argv[0]) ||
+                    (strcmp(q->argv[0], "bucket") == 0 &&
+                     rt_whereis(rt_actor_rt(self), MGR_AGENT_NAME) !=
+                         RT_PID_NONE));
     if (!cluster &&
         mgr__cmd_parse((int)q->n_argv, q->argv, &c, err, sizeof err) < 0) {
         send_reply(self, from, mgr__reply_new(CLEO_EBADREQ, strdup(err), NULL));

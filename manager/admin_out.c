@@ -193,6 +193,11 @@ static char *error_line(const mgr__cmd_t *c, int rc, const char *detail)
                      : NULL;
     if (line != NULL)
         return line;
+    if (c->kind == MGR__CMD_BUCKET_CREATE && rc == CLEO_ENOTFOUND)
+        return fmt("no such user '%s' (the bucket's owner)",
+                   c->owner != NULL ? c->owner : "");
+    if (rc == CLEO_ENOCONNECTION && detail != NULL && detail[0] != '\0')
+        return fmt("%s", detail);
     if (c->kind == MGR__CMD_CLUSTER && rc == CLEO_ENOPROC)
         return fmt("not in a cluster (cluster.managers is not set)");
     if (c->kind == MGR__CMD_CLUSTER)

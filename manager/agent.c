@@ -504,6 +504,7 @@ static void agent_destroy(rt_actor_t *self, int reason)
         cleo__cluster__cluster_state__free_unpacked(a->state, NULL);
     rt_buf_unref(a->packed);
     mgr__agent_admin_drop(a);
+    mgr__agent_bucket_drop(a);
     free(a);
 }
 

@@ -663,6 +663,10 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
         cmd_metrics(self, from);
         return;
     }
+    if (strcmp(v, "bucket") == 0 && a->state != NULL) {
+        mgr__agent_bucket(self, m);
+        return;
+    }
     if (!mgr__agent_is_cmd(v)) { /* the agent stands in for "admin" */
         reply_err(self, from, CLEO_ENOPROC,
                   "not on this node: it runs no manager role (ask a node "

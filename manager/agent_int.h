@@ -10,6 +10,7 @@
 #include "manager/agent.h"
 
 typedef struct agent_ask_s agent_ask_t; /* a cluster-status in flight */
+typedef struct agent_bkt_s agent_bkt_t; /* a bucket command in flight */
 
 typedef struct {
     const mgr_cluster_opts_t *o; /* borrowed from the supervisor's arg */
@@ -24,6 +25,7 @@ typedef struct {
     char leader[256], from[256]; /* its leader, and the manager it came from */
     uint32_t fd_busy;            /* failure-detector proposals in flight */
     agent_ask_t *asks;           /* cluster-status commands in flight */
+    agent_bkt_t *bkts; /* bucket commands in flight (agent_bucket.c) */
     /* The managers as the Raft configuration last said (RAFT_STATUS of
      * the subscribed manager: manager-add/remove change it); none yet =
      * cluster.managers. */
@@ -58,6 +60,13 @@ rt_pid_t mgr__agent_manager(rt_actor_t *self);
 /* Relay a MGR_AGENT_PROPOSE request m (its Command) to a manager and its
  * answer to m's caller. */
 void mgr__agent_propose(rt_actor_t *self, rt_msg_t *m);
+
+/* Run cleo-adm's bucket command m (its AdminReq, taken) against the
+ * cluster's buckets (agent_bucket.c); a copy of the state is known. */
+void mgr__agent_bucket(rt_actor_t *self, rt_msg_t *m);
+
+/* Free the bucket commands in flight (the actor is going). */
+void mgr__agent_bucket_drop(agent_t *a);
 
 /* Free the commands in flight (the actor is going). */
 void mgr__agent_admin_drop(agent_t *a);

@@ -174,6 +174,40 @@ def case_ring(c):
     check(sums == {r6["checksum"]}, "one RING on all six (%s)" % sums)
 
 
+def case_buckets(c):
+    """cleo-adm bucket commands in a cluster are the managers': made on
+    one node, listed and summed on another, refused in one line when
+    wrong, deleted when empty everywhere."""
+    c.start(ring=True)
+
+    def names(i):
+        r = c.adm(i, "--json", "bucket", "list")
+        return [b["name"] for b in json.loads(r.stdout)["buckets"]] \
+            if r.returncode == 0 else None
+    r = c.adm(1, "bucket", "create", "logs")
+    check(r.returncode == 0, "bucket create through n1: %s" % r.stderr)
+    wait_until(lambda: names(3) == ["logs"], 5, "n3 lists it")
+    j = json.loads(c.adm(2, "--json", "bucket", "list").stdout)
+    check(sorted(j.get("nodes", {})) == [name(i) for i in (1, 2, 3)],
+          "every storage node answered (%s)" % sorted(j.get("nodes", {})))
+    r = c.adm(2, "--json", "bucket", "du", "logs")
+    check(r.returncode == 0 and json.loads(r.stdout)["objects"] == 0,
+          "bucket du sums the nodes: %s" % (r.stdout or r.stderr))
+    for args, want in [(("bucket", "create", "logs"), "already exists"),
+                       (("bucket", "create", "Bad_Name"), "invalid bucket"),
+                       (("bucket", "create", "other", "--owner", "nobody"),
+                        "no such user 'nobody'"),
+                       (("bucket", "delete", "nothere"), "no such bucket")]:
+        r = c.adm(3, *args)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 1 and len(lines) == 1 and want in lines[0],
+              "%s refused in one line (%r)" % (" ".join(args), r.stderr))
+    check(names(1) == ["logs"], "nothing else was made")
+    r = c.adm(2, "bucket", "delete", "logs")
+    check(r.returncode == 0, "bucket delete through n2: %s" % r.stderr)
+    wait_until(lambda: names(1) == [], 5, "gone on n1")
+
+
 def case_gateway(c):
     """A gateway-only node in the cluster (no admin actor of its own):
     it registers, and cleo-adm status, ring and stats answer there;
@@ -225,7 +259,7 @@ def case_gateway(c):
 
 CASES = {"form": case_form, "leader": case_leader, "quorum": case_quorum,
          "managers": case_managers, "gateway": case_gateway,
-         "ring": case_ring}
+         "ring": case_ring, "buckets": case_buckets}
 
 
 def main():

@@ -100,9 +100,9 @@ def bucket_names(c, i):
 
 
 def records(c, i):
-    """{bucket: objects} of node i's own storage (`cleo-adm bucket list`)."""
-    return {b["name"]: b["objects"]
-            for b in c.adm_json(i, "bucket", "list")["buckets"]}
+    """{bucket: objects} of node i's own storage (in a cluster `cleo-adm
+    bucket list` sums the nodes and says what each holds)."""
+    return c.adm_json(i, "bucket", "list").get("nodes", {}).get(name(i), {})
 
 
 def primary(c, bucket, key):
