@@ -91,6 +91,20 @@ static void attach(rt_actor_t *self)
 
 /* ---- the copy of the state ------------------------------------------- */
 
+/* Leave the subscribed manager (its copy stopped moving, or the
+ * subscription failed): the next tick subscribes to another. */
+static void drop_sub(rt_actor_t *self)
+{
+    agent_t *a = rt_state(self);
+    if (a->sub == RT_PID_NONE)
+        return;
+    (void)rt_demonitor(self, a->sub_mon);
+    (void)rt_send(rt_actor_rt(self), a->sub,
+                  rt_msg_new(MGR_RAFT_MSG_UNSUBSCRIBE));
+    a->sub = RT_PID_NONE;
+    a->sub_node[0] = '\0';
+}
+
 static int on_subscribed(rt_actor_t *self, rt_msg_t *reply, int status,
                          void *data)
 {
@@ -98,10 +112,8 @@ static int on_subscribed(rt_actor_t *self, rt_msg_t *reply, int status,
     (void)reply;
     agent_t *a = rt_state(self);
     a->sub_busy = false;
-    if (status < 0 && a->sub != RT_PID_NONE) {
-        (void)rt_demonitor(self, a->sub_mon);
-        a->sub = RT_PID_NONE;
-    }
+    if (status < 0)
+        drop_sub(self);
     return 0;
 }
 
@@ -114,6 +126,7 @@ static void subscribe(rt_actor_t *self)
     if (to == RT_PID_NONE || rt_monitor(self, to, &a->sub_mon) < 0)
         return;
     a->sub = to;
+    snprintf(a->sub_node, sizeof a->sub_node, "%s", mgr);
     if (rt_call(self, to, rt_msg_new(MGR_RAFT_MSG_SUBSCRIBE), CALL_MS,
                 on_subscribed, NULL) == 0)
         a->sub_busy = true;
@@ -131,10 +144,12 @@ static bool on_state(agent_t *a, rt_msg_t *m)
         NULL, rt_buf_len(b->buf), (const uint8_t *)rt_buf_data(b->buf));
     if (st == NULL)
         return false;
-    if (a->state != NULL && st->applied_index < a->state->applied_index &&
-        strcmp(rs->node, a->from) == 0) {
+    if (strcmp(rs->node, a->sub_node) != 0 ||
+        (a->state != NULL && st->applied_index < a->state->applied_index &&
+         strcmp(rs->node, a->from) == 0)) {
+        /* a manager left behind, still pushing; or an older push */
         cleo__cluster__cluster_state__free_unpacked(st, NULL);
-        return false; /* an older push from the same manager */
+        return false;
     }
     if (a->state != NULL)
         cleo__cluster__cluster_state__free_unpacked(a->state, NULL);
@@ -200,8 +215,10 @@ static void subscribe_local(rt_actor_t *self, rt_msg_t *m)
 /* A DOWN: a local subscriber's, or the subscribed manager's. */
 static void on_down(agent_t *a, rt_ref_t ref)
 {
-    if (ref == a->sub_mon && a->sub != RT_PID_NONE)
+    if (ref == a->sub_mon && a->sub != RT_PID_NONE) {
         a->sub = RT_PID_NONE; /* the next tick subscribes elsewhere */
+        a->sub_node[0] = '\0';
+    }
     for (size_t i = 0; i < a->n_subs; i++)
         if (a->sub_refs[i] == ref) {
             a->subs[i] = a->subs[--a->n_subs];
@@ -350,17 +367,12 @@ static int on_status(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
     if (n > 0)
         a->n_voters = n;
     a->leaderless = st->leader[0] == '\0' ? a->leaderless + 1 : 0;
-    if (a->leaderless >= 3 && a->sub != RT_PID_NONE) {
-        /* it may be cut off, or removed: ask another manager */
-        (void)rt_demonitor(self, a->sub_mon);
-        a->sub = RT_PID_NONE;
+    if (a->leaderless >= 3) { /* it may be cut off, or removed */
+        drop_sub(self);
         a->leaderless = 0;
     }
-    if (n > 0 && !member && a->sub != RT_PID_NONE) {
-        /* that manager was removed: its copy no longer moves */
-        (void)rt_demonitor(self, a->sub_mon);
-        a->sub = RT_PID_NONE;
-    }
+    if (n > 0 && !member) /* removed: its copy no longer moves */
+        drop_sub(self);
     return 0;
 }
 

@@ -663,7 +663,12 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
         cmd_metrics(self, from);
         return;
     }
-    if (strcmp(v, "bucket") == 0 && a->state != NULL) {
+    if (strcmp(v, "bucket") == 0 && a->state == NULL) {
+        reply_err(self, from, CLEO_ENOTFOUND,
+                  "no cluster state yet: no manager has answered this node");
+        return;
+    }
+    if (strcmp(v, "bucket") == 0) {
         mgr__agent_bucket(self, m);
         return;
     }

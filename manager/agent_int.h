@@ -18,6 +18,7 @@ typedef struct {
     size_t next_attach, next_sub; /* managers tried in turn */
     rt_pid_t sub;                 /* the mgr_raft subscribed to, or 0 */
     rt_ref_t sub_mon;
+    char sub_node[256]; /* its node: pushes from any other are ignored */
     Cleo__Cluster__ClusterState *state; /* the latest copy, or NULL */
     rt_buf_t *packed;                   /* its bytes (one reference) */
     uint64_t applied, term;             /* of the copy's RaftState */
