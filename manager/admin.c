@@ -208,9 +208,9 @@ static int on_agent(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
         status == 0 ? record(reply, &cleo__introspect__admin_reply__descriptor)
                     : NULL;
     if (r == NULL)
-        return finish(self, cmd,
-                      mgr__reply_error(&cmd->c, status < 0 ? status
-                                                           : CLEO_EPROTO));
+        return finish(
+            self, cmd,
+            mgr__reply_error(&cmd->c, status < 0 ? status : CLEO_EPROTO));
     reply->payload = NULL; /* moved into the answer */
     return finish(self, cmd, (Cleo__Introspect__AdminReply *)r);
 }
@@ -248,11 +248,11 @@ static void on_admin(rt_actor_t *self, admin_t *a, rt_msg_t *req,
     mgr__cmd_t c = {.kind = MGR__CMD_CLUSTER};
     /* Cluster commands, and in a cluster (an agent runs) the buckets,
      * which are the managers' there: the agent runs them. */
-    bool cluster = q->n_argv > 0 &&
-                   (mgr__agent_is_cmd(q->argv[0]) ||
-                    (strcmp(q->argv[0], "bucket") == 0 &&
-                     rt_whereis(rt_actor_rt(self), MGR_AGENT_NAME) !=
-                         RT_PID_NONE));
+    bool cluster =
+        q->n_argv > 0 &&
+        (mgr__agent_is_cmd(q->argv[0]) ||
+         (strcmp(q->argv[0], "bucket") == 0 &&
+          rt_whereis(rt_actor_rt(self), MGR_AGENT_NAME) != RT_PID_NONE));
     if (!cluster &&
         mgr__cmd_parse((int)q->n_argv, q->argv, &c, err, sizeof err) < 0) {
         send_reply(self, from, mgr__reply_new(CLEO_EBADREQ, strdup(err), NULL));

@@ -64,8 +64,8 @@ typedef struct cfg_s {
     char cluster_managers[1024];    /* manager nodes name@host, commas */
     uint32_t cluster_election_ms;   /* Raft election timeout */
     uint32_t cluster_n, cluster_w, cluster_r, cluster_d; /* first conf */
-    uint32_t node_vnodes;           /* virtual nodes on the RING */
-    char node_rack[64];             /* "" = none */
+    uint32_t node_vnodes; /* virtual nodes on the RING */
+    char node_rack[64];   /* "" = none */
     /* gateway.* */
     char gw_host[64];                 /* listen address */
     uint32_t gw_port;                 /* S3 HTTP port; 0 = off */
