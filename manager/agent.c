@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -44,10 +45,14 @@ static int propose(rt_actor_t *self, rt_pid_t to, Cleo__Cluster__Command *cmd,
     return rt_call(self, to, m, CALL_MS, cb, data);
 }
 
-static Cleo__Cluster__Command *command_new(void)
+Cleo__Cluster__Command *mgr__agent_command(void)
 {
     Cleo__Cluster__Command *c = cleo_xmalloc(sizeof *c);
     cleo__cluster__command__init(c);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->proposed_ms =
+        (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     return c;
 }
 
@@ -82,7 +87,7 @@ static void attach(rt_actor_t *self)
     Cleo__Cluster__MemberAttach *at = cleo_xmalloc(sizeof *at);
     cleo__cluster__member_attach__init(at);
     at->member = mb;
-    Cleo__Cluster__Command *c = command_new();
+    Cleo__Cluster__Command *c = mgr__agent_command();
     c->op_case = CLEO__CLUSTER__COMMAND__OP_MEMBER_ATTACH;
     c->member_attach = at;
     if (propose(self, to, c, on_attached, NULL) == 0)
@@ -273,7 +278,7 @@ static void set_state(rt_actor_t *self, const char *node,
     s->node = strdup(node);
     s->state = to;
     s->expect = expect;
-    Cleo__Cluster__Command *c = command_new();
+    Cleo__Cluster__Command *c = mgr__agent_command();
     c->op_case = CLEO__CLUSTER__COMMAND__OP_MEMBER_SET_STATE;
     c->member_set_state = s;
     rt_pid_t raft = rt_whereis(rt_actor_rt(self), MGR_RAFT_NAME);
@@ -299,7 +304,7 @@ static void first_conf(rt_actor_t *self)
     sc->r = a->o->r ? a->o->r : 1;
     sc->w = a->o->w ? a->o->w : 1;
     sc->d = a->o->d ? a->o->d : 1;
-    Cleo__Cluster__Command *c = command_new();
+    Cleo__Cluster__Command *c = mgr__agent_command();
     c->op_case = CLEO__CLUSTER__COMMAND__OP_SET_CONF;
     c->set_conf = sc;
     rt_pid_t raft = rt_whereis(rt_actor_rt(self), MGR_RAFT_NAME);

@@ -312,13 +312,6 @@ static void change(rt_actor_t *self, agent_t *a, rt_from_t from,
     }
 }
 
-static Cleo__Cluster__Command *command(void)
-{
-    Cleo__Cluster__Command *c = cleo_xmalloc(sizeof *c);
-    cleo__cluster__command__init(c);
-    return c;
-}
-
 static const Cleo__Cluster__Member *member(const agent_t *a, const char *n)
 {
     for (size_t i = 0; i < a->state->n_members; i++)
@@ -351,7 +344,7 @@ static void cmd_state(rt_actor_t *self, agent_t *a, rt_from_t from,
     s->node = mgr__xstrdup(node);
     s->state = (Cleo__Cluster__MemberState)to;
     s->expect = m->state;
-    Cleo__Cluster__Command *c = command();
+    Cleo__Cluster__Command *c = mgr__agent_command();
     c->op_case = CLEO__CLUSTER__COMMAND__OP_MEMBER_SET_STATE;
     c->member_set_state = s;
     snprintf(line, sizeof line, "%s %.256s", verb, node);
@@ -365,7 +358,7 @@ static void cmd_rebuild(rt_actor_t *self, agent_t *a, rt_from_t from,
     cleo__cluster__ring_rebuild__init(r);
     r->expect_version =
         a->state->ring_cur != NULL ? a->state->ring_cur->version : 0;
-    Cleo__Cluster__Command *c = command();
+    Cleo__Cluster__Command *c = mgr__agent_command();
     c->op_case = CLEO__CLUSTER__COMMAND__OP_RING_REBUILD;
     c->ring_rebuild = r;
     change(self, a, from, c, verb);
@@ -393,7 +386,7 @@ static void cmd_level(rt_actor_t *self, agent_t *a, rt_from_t from,
     sc->w = v[0];
     sc->r = v[1];
     sc->d = v[2];
-    Cleo__Cluster__Command *c = command();
+    Cleo__Cluster__Command *c = mgr__agent_command();
     c->op_case = CLEO__CLUSTER__COMMAND__OP_SET_CONF;
     c->set_conf = sc;
     change(self, a, from, c, "update-consistency-level");

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -154,17 +153,6 @@ static void propose(rt_actor_t *self, agent_bkt_t *k,
     }
 }
 
-static Cleo__Cluster__Command *command(void)
-{
-    Cleo__Cluster__Command *c = cleo_xmalloc(sizeof *c);
-    cleo__cluster__command__init(c);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    c->proposed_ms =
-        (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    return c;
-}
-
 /* Every storage node answered, or its call failed: answer. */
 static void usage_known(rt_actor_t *self, agent_bkt_t *k)
 {
@@ -199,7 +187,7 @@ static void usage_known(rt_actor_t *self, agent_bkt_t *k)
         Cleo__Cluster__BucketDelete *d = cleo_xmalloc(sizeof *d);
         cleo__cluster__bucket_delete__init(d);
         d->name = mgr__xstrdup(c->name);
-        Cleo__Cluster__Command *cmd = command();
+        Cleo__Cluster__Command *cmd = mgr__agent_command();
         cmd->op_case = CLEO__CLUSTER__COMMAND__OP_BUCKET_DELETE;
         cmd->bucket_delete = d;
         propose(self, k, cmd);
@@ -302,7 +290,7 @@ void mgr__agent_bucket(rt_actor_t *self, rt_msg_t *m)
     cleo__cluster__bucket_put__init(p);
     p->bucket = b;
     p->must_not_exist = true;
-    Cleo__Cluster__Command *cmd = command();
+    Cleo__Cluster__Command *cmd = mgr__agent_command();
     cmd->op_case = CLEO__CLUSTER__COMMAND__OP_BUCKET_PUT;
     cmd->bucket_put = p;
     propose(self, k, cmd);

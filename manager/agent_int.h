@@ -69,6 +69,10 @@ void mgr__agent_bucket(rt_actor_t *self, rt_msg_t *m);
 /* Free the bucket commands in flight (the actor is going). */
 void mgr__agent_bucket_drop(agent_t *a);
 
+/* A new Command stamped with the wall clock (proposed_ms: the state
+ * machine reads no clock). @return gives: to rt_msg_set_pb. */
+Cleo__Cluster__Command *mgr__agent_command(void);
+
 /* Free the commands in flight (the actor is going). */
 void mgr__agent_admin_drop(agent_t *a);
 
