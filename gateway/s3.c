@@ -288,6 +288,10 @@ static int call(gw_req_t *r, rt_pid_t to, const char *bucket, const char *key,
         rt_msg_free(req);
         return CLEO_EOVERLOAD;
     }
+    /* The RING version the request was routed by (storage/ringver.h):
+     * the engine tells whichever node is behind. */
+    if (fresh && s->snap != NULL && s->snap->st->ring_cur != NULL)
+        req->tag = (uint32_t)s->snap->st->ring_cur->version;
     s->pending = fn;
     rc = rt_call(self, to, req, CALL_TIMEOUT_MS, on_reply,
                  (void *)(uintptr_t)r->seq);

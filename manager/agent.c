@@ -22,6 +22,12 @@
 
 #define CALL_MS 5000u
 #define TICK_MS 1000u /* retry and check period */
+/* The manager followed is asked for the Raft configuration every tick;
+ * STATUS_FAILS answers missed in a row (each waited STATUS_MS) and the
+ * agent follows another. */
+#define STATUS_MS 3000u
+#define STATUS_FAILS 4u
+#define READ_MS 1000u /* a refresh's read (answered locally by a manager) */
 
 /* A manager's mgr_raft: the local one, or {mgr_raft, node}. */
 static rt_pid_t raft_of(rt_actor_t *self, const char *mgr)
@@ -127,6 +133,11 @@ static void subscribe(rt_actor_t *self)
     agent_t *a = rt_state(self);
     const char *mgr =
         mgr__agent_manager_at(a, a->next_sub++ % mgr__agent_n_managers(a));
+    /* A manager follows its own copy: no hop, and no other manager's
+     * hang can leave it behind. */
+    for (size_t i = 0; i < mgr__agent_n_managers(a); i++)
+        if (strcmp(mgr__agent_manager_at(a, i), a->o->node) == 0)
+            mgr = a->o->node;
     rt_pid_t to = raft_of(self, mgr);
     if (to == RT_PID_NONE || rt_monitor(self, to, &a->sub_mon) < 0)
         return;
@@ -137,11 +148,12 @@ static void subscribe(rt_actor_t *self)
         a->sub_busy = true;
 }
 
-/* A RAFT_STATE push: keep it if it is newer than what we have.
+/* Keep the state in body b (a RaftState and the packed ClusterState):
+ * a push of the manager subscribed to (read false) unless it is older
+ * than the copy; or a read's answer (read true) only if it is newer.
  * @return true if kept. */
-static bool on_state(agent_t *a, rt_msg_t *m)
+static bool keep(agent_t *a, rt_body_t *b, bool read)
 {
-    rt_body_t *b = rt_msg_body(m);
     if (b == NULL || b->pb == NULL || b->buf == NULL)
         return false;
     const Cleo__Cluster__RaftState *rs = b->pb;
@@ -149,10 +161,15 @@ static bool on_state(agent_t *a, rt_msg_t *m)
         NULL, rt_buf_len(b->buf), (const uint8_t *)rt_buf_data(b->buf));
     if (st == NULL)
         return false;
-    if (strcmp(rs->node, a->sub_node) != 0 ||
-        (a->state != NULL && st->applied_index < a->state->applied_index &&
-         strcmp(rs->node, a->from) == 0)) {
-        /* a manager left behind, still pushing; or an older push */
+    uint64_t have = a->state != NULL ? a->state->applied_index : 0;
+    /* Never back: a manager followed anew may be behind the copy (which
+     * a read, or the manager followed before, gave); its pushes count
+     * once it has caught up. */
+    bool stale = a->state != NULL &&
+                 (read ? st->applied_index <= have : st->applied_index < have);
+    if (!read && strcmp(rs->node, a->sub_node) != 0)
+        stale = true; /* a manager left behind, still pushing */
+    if (stale) {
         cleo__cluster__cluster_state__free_unpacked(st, NULL);
         return false;
     }
@@ -357,8 +374,17 @@ static int on_status(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
     agent_t *a = rt_state(self);
     a->status_busy = false;
     const ProtobufCMessage *pb = status == 0 ? reply->payload : NULL;
-    if (pb == NULL || pb->descriptor != &cleo__cluster__raft_status__descriptor)
+    if (pb == NULL ||
+        pb->descriptor != &cleo__cluster__raft_status__descriptor) {
+        /* No answer: a manager that hangs (SIGSTOP, a stuck host) keeps
+         * its connection until net_ticktime, and its pushes stop. */
+        if (++a->status_fails >= STATUS_FAILS) {
+            drop_sub(self);
+            a->status_fails = 0;
+        }
         return 0;
+    }
+    a->status_fails = 0;
     const Cleo__Cluster__RaftStatus *st = (const void *)pb;
     size_t n = 0;
     bool member = false;
@@ -387,9 +413,65 @@ static void ask_status(rt_actor_t *self)
     agent_t *a = rt_state(self);
     if (a->sub == RT_PID_NONE || a->status_busy)
         return;
-    if (rt_call(self, a->sub, rt_msg_new(MGR_RAFT_MSG_STATUS), 5000, on_status,
-                NULL) == 0)
+    if (rt_call(self, a->sub, rt_msg_new(MGR_RAFT_MSG_STATUS), STATUS_MS,
+                on_status, NULL) == 0)
         a->status_busy = true;
+}
+
+/* ---- a newer RING seen on a storage request: refresh at once --------- */
+
+static uint32_t ring_version(const agent_t *a)
+{
+    return a->state != NULL && a->state->ring_cur != NULL
+               ? (uint32_t)a->state->ring_cur->version
+               : 0;
+}
+
+/* Follow manager mgr from the next subscription on. */
+static void prefer(agent_t *a, const char *mgr)
+{
+    for (size_t i = 0; i < mgr__agent_n_managers(a); i++)
+        if (strcmp(mgr__agent_manager_at(a, i), mgr) == 0)
+            a->next_sub = i;
+}
+
+static int on_read(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
+{
+    (void)data;
+    agent_t *a = rt_state(self);
+    a->reads--;
+    if (status == 0 && reply != NULL && reply->reason == 0 &&
+        keep(a, rt_msg_body(reply), true)) {
+        a->ring_refreshes++;
+        push(self);
+    }
+    /* The last answer is in: if the manager followed was behind (or
+     * hangs), follow the one that gave the copy. */
+    if (a->reads == 0 && strcmp(a->from, a->sub_node) != 0) {
+        drop_sub(self);
+        prefer(a, a->from);
+        subscribe(self);
+    }
+    return 0;
+}
+
+/* AGENT_RING_SEEN: a storage request or reply carried RING version v. If
+ * it is newer than the copy, read the state from every manager at once
+ * (a read is answered locally by each; one may hang, another be behind)
+ * and keep the newest. The hints come at most once a second per node
+ * and version, so this is at most a round of reads a second. */
+static void ring_seen(rt_actor_t *self, uint32_t v)
+{
+    agent_t *a = rt_state(self);
+    if (a->state == NULL || v <= ring_version(a) || a->reads > 0)
+        return;
+    for (size_t i = 0; i < mgr__agent_n_managers(a); i++) {
+        rt_pid_t to = raft_of(self, mgr__agent_manager_at(a, i));
+        if (to != RT_PID_NONE &&
+            rt_call(self, to, rt_msg_new(MGR_RAFT_MSG_READ), READ_MS,
+                    on_read, NULL) == 0)
+            a->reads++;
+    }
 }
 
 /* ---- the actor -------------------------------------------------------- */
@@ -416,7 +498,7 @@ static int agent_handle(rt_actor_t *self, rt_msg_t *m)
         tick(self);
         return 0;
     case MGR_RAFT_MSG_STATE:
-        if (on_state(a, m))
+        if (keep(a, rt_msg_body(m), false))
             push(self);
         check_members(self);
         return 0;
@@ -431,6 +513,9 @@ static int agent_handle(rt_actor_t *self, rt_msg_t *m)
         return 0;
     case MGR_AGENT_PROPOSE:
         mgr__agent_propose(self, m);
+        return 0;
+    case MGR_AGENT_RING_SEEN:
+        ring_seen(self, m->tag);
         return 0;
     case RT_MSG_DOWN:
         on_down(a, m->ref);
@@ -488,11 +573,26 @@ static int stand_in_init(rt_actor_t *self, void *arg)
 static const rt_behaviour_t stand_in_beh = {
     .name = "admin", .init = stand_in_init, .handle = stand_in_handle};
 
+/* The manager to follow first: this node's own if it is one (no hop),
+ * else one chosen by the node's name, so the managers share the pushes. */
+static size_t first_manager(const agent_t *a)
+{
+    size_t n = mgr__agent_n_managers(a);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = a->o->node; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(mgr__agent_manager_at(a, i), a->o->node) == 0)
+            return i;
+    return h % n;
+}
+
 static int agent_init(rt_actor_t *self, void *arg)
 {
     agent_t *a = cleo_xcalloc(1, sizeof *a);
     a->o = arg;
     rt_set_state(self, a);
+    a->next_sub = first_manager(a);
     (void)rt_monitor_nodes(self, true);
     /* Without the manager role there is no admin actor: a stand-in
      * takes its name, so cleo-adm's cluster commands work on any node. */

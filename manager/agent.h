@@ -33,11 +33,11 @@
 
 #include <stdint.h>
 
+#include "manager/contract.h"
 #include "manager/mgr.h"
 #include "proto/cluster.pb-c.h"
 #include "runtime/rt.h"
 
-#define MGR_AGENT_NAME "mgr_agent"
 #define MGR_AGENT_MANAGERS_MAX 16
 #define MGR_AGENT_GET CLEO__CLUSTER__AGENT_MSG_ID__AGENT_GET
 #define MGR_AGENT_SUBSCRIBE CLEO__CLUSTER__AGENT_MSG_ID__AGENT_SUBSCRIBE

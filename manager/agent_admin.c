@@ -116,6 +116,10 @@ static void cmd_ring(rt_actor_t *self, agent_t *a, rt_from_t from)
     json_object_set_new(j, "movement",
                         has_mov && mv.movement < 1e300 ? json_real(mv.movement)
                                                        : json_null());
+    /* This node's copy: the manager it came from, and how often a newer
+     * RING seen on a storage request made the agent read it at once. */
+    json_object_set_new(j, "from", json_string(a->from));
+    json_object_set_new(j, "refreshes", json_integer((json_int_t)a->ring_refreshes));
     char *text = NULL;
     if (asprintf(&text,
                  "ring      version %llu, checksum %s, %zu nodes, N=%u\n"

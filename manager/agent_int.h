@@ -34,9 +34,14 @@ typedef struct {
     size_t n_voters;
     bool status_busy;
     uint32_t leaderless; /* ticks the subscribed manager knew no leader */
+    uint32_t status_fails; /* its status calls unanswered in a row */
     rt_pid_t subs[32];   /* local subscribers (MGR_AGENT_SUBSCRIBE) */
     rt_ref_t sub_refs[32];
     size_t n_subs;
+    /* A newer RING seen on a storage request (AGENT_RING_SEEN): reads of
+     * the state in flight (one per manager), and the refreshes made. */
+    uint32_t reads;
+    uint64_t ring_refreshes;
 } agent_t;
 
 /* True if verb is a cluster command the agent answers (agent_admin.c). */

@@ -11,6 +11,7 @@
 #ifndef CLEO_MANAGER_CONTRACT_H
 #define CLEO_MANAGER_CONTRACT_H
 
+#include "proto/cluster.pb-c.h"
 #include "proto/manager.pb-c.h"
 #include "runtime/rt.h"
 
@@ -25,8 +26,17 @@ extern "C" {
  * AGENT_SUBSCRIBE (no payload) to get AGENT_STATE pushes (RaftState with
  * the packed ClusterState as the body) at once and at every change, and
  * AGENT_PROPOSE (a Command -> CommandResult, the status in reason) to
- * change the cluster state. */
+ * change the cluster state. Any actor, of this node or another, sends it
+ * AGENT_RING_SEEN (tag = a RING version it saw) when a storage request
+ * or reply carried a newer RING than its own: the agent then refreshes
+ * its copy at once (proto/cluster.proto).
+ *
+ * The RING version on storage requests: a gateway sets a storage call's
+ * rt_msg_t.tag to its RING copy's version (low 32 bits; 0 without a
+ * cluster) and the engine compares it with its node's, so whichever
+ * side is behind hears of it on the first request. */
 #define MGR_AGENT_NAME "mgr_agent"
+#define MGR_AGENT_RING_SEEN CLEO__CLUSTER__AGENT_MSG_ID__AGENT_RING_SEEN
 
 #define MGR_USER_MAX 64        /* bytes of a user name */
 #define MGR_ACCESS_KEY_LEN 20  /* generated access keys: [A-Z0-9] */

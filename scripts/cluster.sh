@@ -87,13 +87,23 @@ start_ring() { # DIR N
             grep -q '"n": *[1-9]'; then
             "$ADM" --socket "$sock" start >/dev/null ||
                 die "cleo-adm start failed"
+            # Done when every member is running and every node's copy
+            # has that RING (the managers' followers apply a heartbeat
+            # after the leader, and each node follows one of them).
             for _ in $(seq 1 100); do
-                [ "$("$ADM" --socket "$sock" --json status |
-                    grep -o '"state": *"running"' | wc -l)" -eq "$2" ] &&
+                adm_json=$("$ADM" --socket "$sock" --json status)
+                [ "$(echo "$adm_json" | grep -o '"state": *"running"' |
+                    wc -l)" -eq "$2" ] &&
+                    [ "$(echo "$adm_json" |
+                        grep -o '"ring_cur": *"[0-9a-f]*"' |
+                        grep -v '"0*"$' | sort -u | wc -l)" -eq 1 ] &&
+                    [ "$(echo "$adm_json" |
+                        grep -o '"ring_cur": *"[0-9a-f]*"' |
+                        grep -vc '"0*"$')" -eq "$2" ] &&
                     return 0
                 sleep 0.1
             done
-            die "the members are not all running after start"
+            die "the members are not all running on one RING after start"
         fi
         sleep 0.1
     done

@@ -244,6 +244,20 @@ static void subscribe(rt_actor_t *self)
         b->sub_busy = true;
 }
 
+/* The engine compares requests' RING versions with the node's
+ * (ringver.h): it hears of each new one from here, as this actor follows
+ * the agent and restarts with the engine. */
+static void tell_ring(rt_actor_t *self, const Cleo__Cluster__ClusterState *st)
+{
+    rt_t *rt = rt_actor_rt(self);
+    rt_pid_t engine = rt_whereis(rt, STO_ENGINE_NAME);
+    if (engine == RT_PID_NONE)
+        return;
+    rt_msg_t *m = rt_msg_new(CLEO__STORAGE__MSG_ID__ENGINE_RING);
+    m->arg = st->ring_cur != NULL ? (uint32_t)st->ring_cur->version : 0;
+    (void)rt_send(rt, engine, m);
+}
+
 static void on_state(rt_actor_t *self, rt_msg_t *m)
 {
     bsync_t *b = rt_state(self);
@@ -261,6 +275,7 @@ static void on_state(rt_actor_t *self, rt_msg_t *m)
     if (b->want != NULL)
         cleo__cluster__cluster_state__free_unpacked(b->want, NULL);
     b->want = st;
+    tell_ring(self, st);
     seen_add(b, st);
     b->again = true; /* after the pass in flight, if any */
     pass(self);

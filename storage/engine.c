@@ -29,6 +29,7 @@
 
 #include "actors/actors.h"
 #include "storage/job.h"
+#include "storage/ringver.h"
 #include "storage/sto.h"
 #include "storage/stream.h"
 
@@ -72,6 +73,7 @@ typedef struct {
     size_t npend, cappend;
     uint64_t next_id;
     uint32_t inflight[2]; /* on the pools: [0] writes, [1] reads */
+    sto__ringver_t ring;  /* the node's RING version (ringver.h) */
 } engine_t;
 
 sto__dbref_t *sto__dbref_take(sto__dbref_t *ref)
@@ -293,6 +295,7 @@ static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
     const sto__op_t *op = sto__op_find(req->type);
     if (op == NULL)
         return on_unknown(req, reply);
+    sto__ringver_check(self, &state->ring, req, from);
     if (op->kind == STO__OP_STREAM)
         return on_stream(self, state, req, from, reply);
     return on_request(self, state, req, from, reply);
@@ -309,6 +312,7 @@ static int on_queue(engine_t *e, rt_msg_t *req, rt_from_t from)
     }
     rt_msg_t *q = rt_msg_new(req->type);
     q->arg = req->arg;
+    q->tag = req->tag;
     q->payload = req->payload;
     q->payload_free = req->payload_free;
     req->payload = NULL;
@@ -400,6 +404,9 @@ static int eng_info(rt_actor_t *self, void *state, rt_msg_t *m)
         return on_done(self, state, m);
     case STO__MSG_OPENED:
         return on_opened(self, state, m);
+    case CLEO__STORAGE__MSG_ID__ENGINE_RING:
+        sto__ringver_set(&((engine_t *)state)->ring, (uint32_t)m->arg);
+        return 0;
     default:
         return 0; /* stray EXITs and the like */
     }
@@ -427,6 +434,7 @@ static void eng_terminate(rt_actor_t *self, void *state, int reason)
     }
     free(e->pend);
     free(e->queue);
+    sto__ringver_free(&e->ring);
     /* The close (unless jobs in flight hold the database) runs on the
      * pool; at shutdown the pool refuses work and it runs here. */
     if (e->ref != NULL &&
