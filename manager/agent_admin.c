@@ -7,7 +7,11 @@
  *                        checksums (asked of each node's agent), N/R/W/D,
  *                        the leader, the managers (cleo-adm status)
  *   ring                 balance and movement of the current RING
- *   whereis BUCKET/KEY   the replica nodes and the ring address
+ *   whereis BUCKET/KEY   the replica nodes, the ring address and what
+ *                        each replica holds (agent_where.c)
+ *   node-status NODE     NODE's own view: its status, its RING copy, its
+ *                        state, the manager it follows (agent_node.c;
+ *                        cleo-adm status NODE)
  *   detach|suspend|resume|rollback NODE, start, rebalance,
  *   update-consistency-level W R D
  *                        proposed to the managers' Raft; refused with one
@@ -34,7 +38,7 @@
 static const char *const state_names[] = {"attached", "running", "suspended",
                                           "stopped", "detached"};
 
-static const char *state_name(int s)
+const char *mgr__agent_state_name(int s)
 {
     return s >= 0 && s < 5 ? state_names[s] : "?";
 }
@@ -47,29 +51,30 @@ bool mgr__agent_is_cmd(const char *verb)
         "suspend",        "resume",
         "rollback",       "start",
         "rebalance",      "update-consistency-level",
-        "manager-add",    "manager-remove"};
+        "manager-add",    "manager-remove",
+        "node-status"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(verb, verbs[i]) == 0)
             return true;
     return false;
 }
 
-static void reply(rt_actor_t *self, rt_from_t from,
-                  Cleo__Introspect__AdminReply *r)
+void mgr__agent_reply(rt_actor_t *self, rt_from_t from,
+                      Cleo__Introspect__AdminReply *r)
 {
     rt_msg_t *m = rt_msg_new(RT_MSG_ADMIN);
     rt_msg_set_pb(m, r);
     (void)rt_reply(rt_actor_rt(self), from, m);
 }
 
-static void reply_err(rt_actor_t *self, rt_from_t from, int rc,
-                      const char *line)
+void mgr__agent_reply_err(rt_actor_t *self, rt_from_t from, int rc,
+                          const char *line)
 {
     json_t *j =
         json_pack("{s:s, s:s}", "error", line, "code", cleo_err_name(rc));
     char *js = json_dumps(j, JSON_COMPACT);
     json_decref(j);
-    reply(self, from, mgr__reply_new(rc, mgr__xstrdup(line), js));
+    mgr__agent_reply(self, from, mgr__reply_new(rc, mgr__xstrdup(line), js));
 }
 
 static char *dump(json_t *j)
@@ -79,22 +84,23 @@ static char *dump(json_t *j)
     return s;
 }
 
-static uint32_t n_of(const agent_t *a)
+uint32_t mgr__agent_conf_n(const agent_t *a)
 {
     return a->state->conf != NULL && a->state->conf->n ? a->state->conf->n : 1;
 }
 
-/* ---- ring and whereis ---------------------------------------------------- */
+/* ---- ring -------------------------------------------------------------- */
 
 static void cmd_ring(rt_actor_t *self, agent_t *a, rt_from_t from)
 {
     ring_t *cur = NULL, *prev = NULL;
     if (ring_from_pb(a->state->ring_cur, &cur) < 0) {
-        reply_err(self, from, CLEO_ENOTFOUND,
-                  "no RING yet (cleo-adm start puts the attached nodes in)");
+        mgr__agent_reply_err(
+            self, from, CLEO_ENOTFOUND,
+            "no RING yet (cleo-adm start puts the attached nodes in)");
         return;
     }
-    uint32_t n = n_of(a);
+    uint32_t n = mgr__agent_conf_n(a);
     double bal = 0;
     ring_move_t mv = {0};
     bool has_mov = ring_from_pb(a->state->ring_prev, &prev) == 0 &&
@@ -119,7 +125,8 @@ static void cmd_ring(rt_actor_t *self, agent_t *a, rt_from_t from)
     /* This node's copy: the manager it came from, and how often a newer
      * RING seen on a storage request made the agent read it at once. */
     json_object_set_new(j, "from", json_string(a->from));
-    json_object_set_new(j, "refreshes", json_integer((json_int_t)a->ring_refreshes));
+    json_object_set_new(j, "refreshes",
+                        json_integer((json_int_t)a->ring_refreshes));
     char *text = NULL;
     if (asprintf(&text,
                  "ring      version %llu, checksum %s, %zu nodes, N=%u\n"
@@ -128,57 +135,9 @@ static void cmd_ring(rt_actor_t *self, agent_t *a, rt_from_t from)
                  (unsigned long long)ring_version(cur), sum,
                  ring_node_count(cur), n, bal, movs) < 0)
         text = NULL;
-    reply(self, from, mgr__reply_new(0, text, dump(j)));
+    mgr__agent_reply(self, from, mgr__reply_new(0, text, dump(j)));
     ring_free(cur);
     ring_free(prev);
-}
-
-static void cmd_whereis(rt_actor_t *self, agent_t *a, rt_from_t from,
-                        const char *path)
-{
-    const char *slash = strchr(path, '/');
-    if (slash == NULL || slash == path || slash[1] == '\0' ||
-        slash - path > 255) {
-        reply_err(self, from, CLEO_EBADREQ, "whereis takes BUCKET/KEY");
-        return;
-    }
-    char bucket[256];
-    snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - path), path);
-    ring_t *cur = NULL;
-    if (ring_from_pb(a->state->ring_cur, &cur) < 0) {
-        reply_err(self, from, CLEO_ENOTFOUND, "no RING yet");
-        return;
-    }
-    uint32_t n = n_of(a) > 16 ? 16 : n_of(a);
-    const char *reps[16];
-    size_t got = 0;
-    ring_pos_t pos;
-    char addr[RING_ADDR_LEN];
-    int rc = ring_key_pos(bucket, slash + 1, &pos);
-    if (rc == 0)
-        rc = ring_replicas_at(cur, &pos, n, reps, &got);
-    if (rc < 0) {
-        ring_free(cur);
-        reply_err(self, from, rc, "cannot place that key");
-        return;
-    }
-    ring_pos_hex(&pos, addr);
-    json_t *arr = json_array();
-    char *text = NULL;
-    size_t tl = 0;
-    FILE *f = open_memstream(&text, &tl);
-    if (f != NULL)
-        fprintf(f, "ring address  %s\n", addr);
-    for (size_t i = 0; i < got; i++) {
-        if (f != NULL)
-            fprintf(f, "replica %zu     %s\n", i + 1, reps[i]);
-        json_array_append_new(arr, json_pack("{s:s}", "node", reps[i]));
-    }
-    if (f != NULL)
-        fclose(f);
-    json_t *j = json_pack("{s:s, s:o}", "address", addr, "replicas", arr);
-    reply(self, from, mgr__reply_new(0, text, dump(j)));
-    ring_free(cur);
 }
 
 /* ---- changes, proposed to the managers --------------------------------- */
@@ -198,7 +157,7 @@ static int on_changed(rt_actor_t *self, rt_msg_t *r, int status, void *data)
         char *text = NULL;
         if (asprintf(&text, "%s: done\n", c->what) < 0)
             text = NULL;
-        reply(
+        mgr__agent_reply(
             self, c->from,
             mgr__reply_new(0, text, dump(json_pack("{s:s}", "done", c->what))));
     } else {
@@ -210,7 +169,7 @@ static int on_changed(rt_actor_t *self, rt_msg_t *r, int status, void *data)
                               "now (read-only commands still answer)"
                             : cleo_strerror(rc);
         snprintf(line, sizeof line, "%s: %s", c->what, d);
-        reply_err(self, c->from, rc, line);
+        mgr__agent_reply_err(self, c->from, rc, line);
     }
     free(c);
     return 0;
@@ -336,7 +295,7 @@ static void cmd_state(rt_actor_t *self, agent_t *a, rt_from_t from,
     char line[384];
     if (m == NULL) {
         snprintf(line, sizeof line, "%s: no member named '%.256s'", verb, node);
-        reply_err(self, from, CLEO_ENOTFOUND, line);
+        mgr__agent_reply_err(self, from, CLEO_ENOTFOUND, line);
         return;
     }
     int to = 0;
@@ -377,8 +336,9 @@ static void cmd_level(rt_actor_t *self, agent_t *a, rt_from_t from,
         char *end;
         unsigned long x = strtoul(argv[i], &end, 10);
         if (argv[i][0] == '\0' || *end != '\0' || x == 0 || x > 16) {
-            reply_err(self, from, CLEO_EBADREQ,
-                      "update-consistency-level takes W R D, each 1..N");
+            mgr__agent_reply_err(
+                self, from, CLEO_EBADREQ,
+                "update-consistency-level takes W R D, each 1..N");
             return;
         }
         v[i] = (uint32_t)x;
@@ -386,7 +346,7 @@ static void cmd_level(rt_actor_t *self, agent_t *a, rt_from_t from,
     Cleo__Cluster__SystemConf *sc = cleo_xmalloc(sizeof *sc);
     cleo__cluster__system_conf__init(sc);
     sc->cluster_id = mgr__xstrdup("");
-    sc->n = n_of(a);
+    sc->n = mgr__agent_conf_n(a);
     sc->w = v[0];
     sc->r = v[1];
     sc->d = v[2];
@@ -461,7 +421,7 @@ static void change_answer(rt_actor_t *self, agent_ask_t *k)
                  "%016llx, the managers %016llx); try again once they agree",
                  k->then->argv[0], st->members[i]->node,
                  (unsigned long long)k->slot[i].cur, (unsigned long long)want);
-        reply_err(self, k->from, CLEO_ESTATE, line);
+        mgr__agent_reply_err(self, k->from, CLEO_ESTATE, line);
         return;
     }
     run_change(self, a, k->from, k->then);
@@ -501,13 +461,13 @@ static void status_answer(rt_actor_t *self, agent_ask_t *k)
         char *cur = hex(k->slot[i].cur, k->slot[i].got);
         char *prev = hex(k->slot[i].prev, k->slot[i].got);
         fprintf(f, "%-28s %-10s %-5s %-16s %-16s\n", m->node,
-                state_name(m->state), roles, cur, prev);
+                mgr__agent_state_name(m->state), roles, cur, prev);
         json_array_append_new(
             mem,
             json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "node", m->node,
-                      "state", state_name(m->state), "roles", roles, "rack",
-                      m->rack, "vnodes", (json_int_t)m->vnodes, "ring_cur", cur,
-                      "ring_prev", prev));
+                      "state", mgr__agent_state_name(m->state), "roles", roles,
+                      "rack", m->rack, "vnodes", (json_int_t)m->vnodes,
+                      "ring_cur", cur, "ring_prev", prev));
         free(cur);
         free(prev);
     }
@@ -519,7 +479,7 @@ static void status_answer(rt_actor_t *self, agent_ask_t *k)
         managers_json(self, a), "consistency", "n", (json_int_t)(c ? c->n : 0),
         "r", (json_int_t)(c ? c->r : 0), "w", (json_int_t)(c ? c->w : 0), "d",
         (json_int_t)(c ? c->d : 0), "members", mem);
-    reply(self, k->from, mgr__reply_new(0, text, dump(j)));
+    mgr__agent_reply(self, k->from, mgr__reply_new(0, text, dump(j)));
 }
 
 static void ask_free(agent_ask_t *k)
@@ -616,10 +576,10 @@ static int on_metrics(rt_actor_t *self, rt_msg_t *r, int status, void *data)
     rt_from_t *from = data;
     const ProtobufCMessage *pb = status == 0 ? r->payload : NULL;
     if (pb != NULL && pb->descriptor == &cleo__metrics__counters__descriptor)
-        reply(self, *from, mgr__reply_metrics((const void *)pb));
+        mgr__agent_reply(self, *from, mgr__reply_metrics((const void *)pb));
     else
-        reply_err(self, *from, status < 0 ? status : CLEO_EPROTO,
-                  "metrics service not running");
+        mgr__agent_reply_err(self, *from, status < 0 ? status : CLEO_EPROTO,
+                             "metrics service not running");
     free(from);
     return 0;
 }
@@ -636,6 +596,8 @@ static void cmd_metrics(rt_actor_t *self, rt_from_t from)
 
 void mgr__agent_admin_drop(agent_t *a)
 {
+    mgr__agent_where_drop(a);
+    mgr__agent_node_drop(a);
     while (a->asks != NULL) {
         agent_ask_t *k = a->asks;
         a->asks = k->next;
@@ -651,7 +613,7 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
     if (q == NULL ||
         q->base.descriptor != &cleo__introspect__admin_req__descriptor ||
         q->n_argv == 0) {
-        reply_err(self, from, CLEO_EBADREQ, "bad admin request");
+        mgr__agent_reply_err(self, from, CLEO_EBADREQ, "bad admin request");
         return;
     }
     const char *v = q->argv[0];
@@ -661,23 +623,30 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
         return;
     }
     if (strcmp(v, "bucket") == 0 && a->state == NULL) {
-        reply_err(self, from, CLEO_ENOTFOUND,
-                  "no cluster state yet: no manager has answered this node");
+        mgr__agent_reply_err(
+            self, from, CLEO_ENOTFOUND,
+            "no cluster state yet: no manager has answered this node");
         return;
     }
     if (strcmp(v, "bucket") == 0) {
         mgr__agent_bucket(self, m);
         return;
     }
+    if (strcmp(v, "node-status") == 0) { /* no copy needed for itself */
+        mgr__agent_node_status(self, from, q);
+        return;
+    }
     if (!mgr__agent_is_cmd(v)) { /* the agent stands in for "admin" */
-        reply_err(self, from, CLEO_ENOPROC,
-                  "not on this node: it runs no manager role (ask a node "
-                  "that does)");
+        mgr__agent_reply_err(
+            self, from, CLEO_ENOPROC,
+            "not on this node: it runs no manager role (ask a node "
+            "that does)");
         return;
     }
     if (a->state == NULL) {
-        reply_err(self, from, CLEO_ENOTFOUND,
-                  "no cluster state yet: no manager has answered this node");
+        mgr__agent_reply_err(
+            self, from, CLEO_ENOTFOUND,
+            "no cluster state yet: no manager has answered this node");
         return;
     }
     bool one = strcmp(v, "detach") == 0 || strcmp(v, "suspend") == 0 ||
@@ -689,7 +658,7 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
         (!one && strcmp(v, "update-consistency-level") != 0 && argc != 1)) {
         char line[128];
         snprintf(line, sizeof line, "%s: wrong number of arguments", v);
-        reply_err(self, from, CLEO_EBADREQ, line);
+        mgr__agent_reply_err(self, from, CLEO_EBADREQ, line);
         return;
     }
     if (strcmp(v, "cluster-status") == 0) {
@@ -697,7 +666,7 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
     } else if (strcmp(v, "ring") == 0) {
         cmd_ring(self, a, from);
     } else if (strcmp(v, "whereis") == 0) {
-        cmd_whereis(self, a, from, q->argv[1]);
+        mgr__agent_whereis(self, from, q->argv[1]);
     } else if (strncmp(v, "manager-", 8) == 0) {
         cmd_manager(self, from, v, q->argv[1]);
     } else { /* a change of members, RING or conf: checksums first */
@@ -717,5 +686,6 @@ static void run_change(rt_actor_t *self, agent_t *a, rt_from_t from,
     else if (q->n_argv == 2)
         cmd_state(self, a, from, v, q->argv[1]);
     else
-        reply_err(self, from, CLEO_EBADREQ, "unknown cluster command");
+        mgr__agent_reply_err(self, from, CLEO_EBADREQ,
+                             "unknown cluster command");
 }

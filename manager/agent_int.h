@@ -8,9 +8,14 @@
 #include <stdbool.h>
 
 #include "manager/agent.h"
+#include "proto/introspect.pb-c.h"
 
 typedef struct agent_ask_s agent_ask_t; /* a cluster-status in flight */
 typedef struct agent_bkt_s agent_bkt_t; /* a bucket command in flight */
+
+/* A whereis (agent_where.c) and a status NODE (agent_node.c) in flight. */
+typedef struct agent_where_s agent_where_t;
+typedef struct agent_peek_s agent_peek_t;
 
 typedef struct {
     const mgr_cluster_opts_t *o; /* borrowed from the supervisor's arg */
@@ -27,6 +32,9 @@ typedef struct {
     uint32_t fd_busy;            /* failure-detector proposals in flight */
     agent_ask_t *asks;           /* cluster-status commands in flight */
     agent_bkt_t *bkts; /* bucket commands in flight (agent_bucket.c) */
+    /* whereis and status NODE in flight (agent_where.c, agent_node.c) */
+    agent_where_t *wheres;
+    agent_peek_t *peeks;
     /* The managers as the Raft configuration last said (RAFT_STATUS of
      * the subscribed manager: manager-add/remove change it); none yet =
      * cluster.managers. */
@@ -80,5 +88,37 @@ Cleo__Cluster__Command *mgr__agent_command(void);
 
 /* Free the commands in flight (the actor is going). */
 void mgr__agent_admin_drop(agent_t *a);
+
+/* Answer an admin command: r (takes) to from. */
+void mgr__agent_reply(rt_actor_t *self, rt_from_t from,
+                      Cleo__Introspect__AdminReply *r);
+
+/* Answer an admin command with status rc and the one line (borrows);
+ * its JSON is {"error": line, "code": rc's name}. */
+void mgr__agent_reply_err(rt_actor_t *self, rt_from_t from, int rc,
+                          const char *line);
+
+/* N of the copy's system conf (1 before the first). */
+uint32_t mgr__agent_conf_n(const agent_t *a);
+
+/* A member state's name ("running", ...; "?" for none known). */
+const char *mgr__agent_state_name(int s);
+
+/* whereis BUCKET/KEY (path borrows; agent_where.c): the replica nodes
+ * and ring address, and what each replica's storage holds (a HEAD of
+ * each, tombstones included); a copy of the state is known. */
+void mgr__agent_whereis(rt_actor_t *self, rt_from_t from, const char *path);
+
+/* Free the whereis in flight (the actor is going). */
+void mgr__agent_where_drop(agent_t *a);
+
+/* node-status NODE [--here] (q borrows; agent_node.c): NODE's own view
+ * (this node's, or asked of NODE's agent over distribution; --here: this
+ * node's whatever the name). Needs no copy of the state for this node. */
+void mgr__agent_node_status(rt_actor_t *self, rt_from_t from,
+                            const Cleo__Introspect__AdminReq *q);
+
+/* Free the status NODE in flight (the actor is going). */
+void mgr__agent_node_drop(agent_t *a);
 
 #endif

@@ -147,11 +147,16 @@ resp_t *rt__isp_stats(const rt__isp_ctx_t *c)
     return r;
 }
 
+const char *rt_version(void)
+{
+    return CLEO_VERSION;
+}
+
 resp_t *rt__isp_status(const rt__isp_ctx_t *c)
 {
     resp_t *r = rt__isp_resp_new(CLEO__INTROSPECT__RESPONSE__KIND__STATUS);
     r->node = rt__isp_strdup(c->node);
-    r->version = rt__isp_strdup(CLEO_VERSION);
+    r->version = rt__isp_strdup(rt_version());
     r->roles = xcalloc(c->nroles, sizeof *r->roles);
     for (size_t i = 0; i < c->nroles; i++)
         r->roles[r->n_roles++] = rt__isp_strdup(c->roles[i]);

@@ -715,6 +715,11 @@ RT_API RT_WUR int rt_introspect_start(rt_t *rt, rt_actor_t *self,
                                       const rt_introspect_opts_t *opts,
                                       rt_pid_t *out);
 
+/** The version the node reports (STATUS's, CLEO_VERSION), for a node's
+ *  view asked over distribution (cleo-adm status NODE).
+ *  @return static: valid for the process's life. */
+RT_API const char *rt_version(void);
+
 /* ---------------------------------------------------------------------
  * Distribution (runtime/dist*.c): runtimes in other processes, as Erlang's
  * nodes. A pid's node field indexes this runtime's node table: the local

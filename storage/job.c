@@ -163,11 +163,40 @@ static int run_bucket_du(sto_db_t *db, sto__job_t *j)
     return rc;
 }
 
+/* HEAD with tombstones, of an object sto_head() found absent: its
+ * record if it is a tombstone (size 0, no etag), else CLEO_ENOTFOUND. A
+ * put between the two reads makes the record live: absent is still a
+ * true answer for the moment of the first read. */
+static int head_tombstone(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__ObjectReq *r = j->req;
+    char mk[STO__MKEY_MAX];
+    size_t mkl = sto__mkey(mk, r->bucket, r->key);
+    Cleo__Storage__ObjectMeta *pb = NULL;
+    int rc = sto__meta_read(db, NULL, mk, mkl, &pb);
+    if (rc < 0)
+        return rc;
+    if (!pb->deleted) {
+        cleo__storage__object_meta__free_unpacked(pb, NULL);
+        return CLEO_ENOTFOUND;
+    }
+    sto_meta_t *m;
+    if ((rc = sto__meta_wrap(pb, &m)) < 0) /* pb freed on failure */
+        return rc;
+    Cleo__Storage__ObjectInfo *info = sto__pb_object_info(m);
+    info->deleted = true;
+    j->res = info;
+    sto_meta_free(m);
+    return 0;
+}
+
 static int run_head(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__ObjectReq *r = j->req;
     sto_meta_t *m;
     int rc = sto_head(db, r->bucket, r->key, &m);
+    if (rc == CLEO_ENOTFOUND && r->tombstones)
+        return head_tombstone(db, j);
     if (rc < 0)
         return rc;
     j->res = sto__pb_object_info(m);

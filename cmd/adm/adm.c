@@ -57,8 +57,11 @@ static int run_top(adm_conn_t *c, const adm_opts_t *o);
 static int run_admin(adm_conn_t *c, const adm_opts_t *o);
 
 static const adm_cmd_t cmds[] = {
-    {"status", "status", "node name, version, roles, uptime, actor count", 0, 0,
-     0, run_status},
+    {"status", "status [NODE]",
+     "node name, version, roles, uptime, actor count, then the cluster; "
+     "with NODE (a member), that node's own view: its status, RING copy, "
+     "state and the manager it follows",
+     0, 1, OPT_CLUSTER, run_status},
     {"actors", "actors [--sort mailbox|memory|msgs|long_turns] [--limit N]",
      "every actor: pid, name, behaviour, state, mailbox and its limit, "
      "messages, memory, long turns",
@@ -95,7 +98,9 @@ static const adm_cmd_t cmds[] = {
      "least possible)",
      0, 0, OPT_CLUSTER, run_admin},
     {"whereis", "whereis BUCKET/KEY",
-     "the key's replica nodes and ring address", 1, 1, OPT_CLUSTER, run_admin},
+     "the key's ring address and replica nodes, and what each holds: "
+     "present (etag, size, clock), deleted, absent or unreachable",
+     1, 1, OPT_CLUSTER, run_admin},
     {"start", "start", "put the attached nodes in the RING (the first time)", 0,
      0, OPT_CLUSTER, run_admin},
     {"rebalance", "rebalance",
@@ -242,6 +247,11 @@ static adm_resp_t *fetch_admin(adm_conn_t *c, const char *verb,
  * merges the cluster's fields (leader, members, ...) into the node's. */
 static int run_status(adm_conn_t *c, const adm_opts_t *o)
 {
+    if (o->nargs == 1) { /* status NODE: the cluster command node-status */
+        adm_opts_t n = *o;
+        n.cmd = "node-status";
+        return run_admin(c, &n);
+    }
     adm_req_t q = CLEO__INTROSPECT__REQUEST__INIT;
     q.kind = CLEO__INTROSPECT__REQUEST__KIND__STATUS;
     adm_resp_t *r;

@@ -12,6 +12,7 @@
 
 #include "proto/storage.pb-c.h"
 #include "storage/job.h"
+#include "stot.c"
 
 /* MsgId values with no entry: calls to a stream actor, the role's own
  * messages, and the zero value. */
@@ -26,6 +27,7 @@ static bool has_no_entry(uint32_t id)
     case CLEO__STORAGE__MSG_ID__STREAM_JOB_DONE:
     case CLEO__STORAGE__MSG_ID__STREAM_TICK:
     case CLEO__STORAGE__MSG_ID__MAINT_TICK:
+    case CLEO__STORAGE__MSG_ID__ENGINE_RING:
     case CLEO__STORAGE__MSG_ID__ENGINE_CLOSED:
     case CLEO__STORAGE__MSG_ID__ENGINE_OPENED:
     case CLEO__STORAGE__MSG_ID__ENGINE_JOB_DONE:
@@ -95,4 +97,69 @@ Test(job, unknown_ids_have_no_entry)
     cr_expect_null(sto__op_find(0));
     cr_expect_null(sto__op_find(STO_MSG_BUCKET_CREATE + 98));
     cr_expect_null(sto__op_find(0xFFFFFFFFu));
+}
+
+/* ---- HEAD's run: tombstones on request (cleo-adm whereis) ----------- */
+
+static void head_setup(void)
+{
+    t_setup();
+    cr_assert_eq(sto_bucket_create(T_db, "bkt", "o", T_NOW), 0);
+}
+
+/* Run HEAD of bkt/key as the engine's pool would; *out gets the reply
+ * record (NULL on failure). */
+static int head(const char *bucket, const char *key, bool tombstones,
+                Cleo__Storage__ObjectInfo **out)
+{
+    Cleo__Storage__ObjectReq r = CLEO__STORAGE__OBJECT_REQ__INIT;
+    r.bucket = (char *)bucket;
+    r.key = (char *)key;
+    r.tombstones = tombstones;
+    sto__job_t j = {.type = STO_MSG_HEAD, .req = &r};
+    int rc = sto__op_find(STO_MSG_HEAD)->run(T_db, &j);
+    *out = j.res;
+    return rc;
+}
+
+Test(job, head_with_tombstones_reports_a_deleted_object, .init = head_setup,
+     .fini = t_teardown)
+{
+    Cleo__Storage__ObjectInfo *info = NULL;
+    cr_assert_eq(t_put("bkt", "gone", 100, 1, 100, NULL), 0);
+    cr_assert_eq(sto_delete(T_db, "bkt", "gone", T_NOW + 5), 0);
+    cr_expect_eq(head("bkt", "gone", false, &info), CLEO_ENOTFOUND);
+    cr_expect_null(info);
+    cr_assert_eq(head("bkt", "gone", true, &info), 0);
+    cr_assert_not_null(info);
+    cr_expect(info->deleted);
+    cr_expect_eq(info->size, 0);
+    cr_expect_str_eq(info->etag, "");
+    cr_expect_str_eq(info->key, "gone");
+    cr_expect_eq(info->last_modified_ms, T_NOW + 5);
+    cr_expect_gt(info->clock, 0);
+    protobuf_c_message_free_unpacked(&info->base, NULL);
+}
+
+Test(job, head_with_tombstones_of_a_live_object_is_that_object,
+     .init = head_setup, .fini = t_teardown)
+{
+    char etag[40];
+    Cleo__Storage__ObjectInfo *info = NULL;
+    cr_assert_eq(t_put("bkt", "live", 300, 2, 300, etag), 0);
+    cr_assert_eq(head("bkt", "live", true, &info), 0);
+    cr_expect_not(info->deleted);
+    cr_expect_eq(info->size, 300);
+    cr_expect_str_eq(info->etag, etag);
+    protobuf_c_message_free_unpacked(&info->base, NULL);
+}
+
+Test(job, head_with_tombstones_of_a_missing_key_is_not_found,
+     .init = head_setup, .fini = t_teardown)
+{
+    Cleo__Storage__ObjectInfo *info = NULL;
+    cr_expect_eq(head("bkt", "never", true, &info), CLEO_ENOTFOUND);
+    cr_expect_null(info);
+    cr_expect_eq(head("nobkt", "never", true, &info), STO_ENOBUCKET);
+    cr_expect_null(info);
 }
