@@ -33,7 +33,7 @@ typedef struct cmd_s {
     rt_from_t from;
     Cleo__Introspect__AdminReq *req; /* owns the strings c points into */
     mgr__cmd_t c;
-    bool owner_checked; /* BUCKET_CREATE: the owner exists */
+    bool owner_checked; /* BUCKET_CREATE, _CHOWN: the owner exists */
 } cmd_t;
 
 struct admin_s {
@@ -86,6 +86,39 @@ static rt_msg_t *bucket_req(uint32_t type, const char *name, const char *owner)
     return m;
 }
 
+/* BUCKET_UPDATE of name's owner or ACL ("" keeps each). */
+static rt_msg_t *update_req(const char *name, const char *owner,
+                            const char *acl)
+{
+    rt_msg_t *m = bucket_req(STO_MSG_BUCKET_UPDATE, name, owner);
+    Cleo__Storage__BucketReq *r = m->payload;
+    r->acl = mgr__xstrdup(acl);
+    return m;
+}
+
+/* USER_IMPORT of the command's key pair, USER_SET_ROLE of its role. */
+static rt_msg_t *user_change_req(const mgr__cmd_t *c)
+{
+    rt_msg_t *m = rt_msg_new(c->kind == MGR__CMD_USER_IMPORT
+                                 ? CLEO__MANAGER__MSG_ID__USER_IMPORT
+                                 : CLEO__MANAGER__MSG_ID__USER_SET_ROLE);
+    if (c->kind == MGR__CMD_USER_IMPORT) {
+        Cleo__Manager__AccessKey *k = cleo_xcalloc(1, sizeof *k); /* r. 26 */
+        cleo__manager__access_key__init(k);
+        k->user = mgr__xstrdup(c->name);
+        k->access_key = mgr__xstrdup(c->value);
+        k->secret_key = mgr__xstrdup(c->secret);
+        rt_msg_set_pb(m, k);
+    } else {
+        Cleo__Manager__User *u = cleo_xcalloc(1, sizeof *u);
+        cleo__manager__user__init(u);
+        u->name = mgr__xstrdup(c->name);
+        u->is_admin = strcmp(c->value, "admin") == 0;
+        rt_msg_set_pb(m, u);
+    }
+    return m;
+}
+
 /* The reply's record if it is one of d, else NULL. */
 static const void *record(const rt_msg_t *reply,
                           const ProtobufCMessageDescriptor *d)
@@ -102,8 +135,12 @@ static int on_result(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
     cmd_t *cmd = data;
     const mgr__cmd_t *c = &cmd->c;
     int rc = status < 0 ? status : reply->reason;
-    if (rc < 0 && c->kind == MGR__CMD_BUCKET_CREATE && !cmd->owner_checked) {
-        mgr__cmd_t as_user = {MGR__CMD_USER_DELETE, c->owner, NULL};
+    bool owner =
+        c->kind == MGR__CMD_BUCKET_CREATE || c->kind == MGR__CMD_BUCKET_CHOWN;
+    if (rc < 0 && owner && !cmd->owner_checked) { /* its USER_GET failed */
+        mgr__cmd_t as_user = {
+            .kind = MGR__CMD_USER_DELETE,
+            .name = c->kind == MGR__CMD_BUCKET_CREATE ? c->owner : c->value};
         return finish(self, cmd, mgr__reply_error(&as_user, rc));
     }
     const Cleo__Cluster__CommandResult *res =
@@ -125,11 +162,19 @@ static int on_result(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
                       pb ? mgr__reply_user_list(pb)
                          : mgr__reply_error(c, CLEO_EPROTO));
     case MGR__CMD_BUCKET_CREATE:
+    case MGR__CMD_BUCKET_CHOWN:
         if (!cmd->owner_checked) {
             cmd->owner_checked = true;
             return step(self, cmd);
         }
         return finish(self, cmd, mgr__reply_done(c));
+    case MGR__CMD_BUCKET_ACL:
+        if (c->value != NULL)
+            return finish(self, cmd, mgr__reply_done(c));
+        pb = record(reply, &cleo__storage__bucket_info__descriptor);
+        return finish(self, cmd,
+                      pb ? mgr__reply_bucket_acl(pb)
+                         : mgr__reply_error(c, CLEO_EPROTO));
     case MGR__CMD_BUCKET_LIST:
         pb = record(reply, &cleo__storage__bucket_list__descriptor);
         return finish(self, cmd,
@@ -162,6 +207,18 @@ static rt_msg_t *next_request(const cmd_t *cmd, const char **to)
         return mgr_msg_new(MGR_MSG_USER_LIST, NULL);
     case MGR__CMD_USER_DELETE:
         return mgr_msg_new(MGR_MSG_USER_DELETE, c->name);
+    case MGR__CMD_USER_IMPORT:
+    case MGR__CMD_USER_ROLE:
+        return user_change_req(c);
+    case MGR__CMD_BUCKET_CHOWN:
+        if (!cmd->owner_checked)
+            return mgr_msg_new(MGR_MSG_USER_GET, c->value);
+        *to = STO_ENGINE_NAME;
+        return update_req(c->name, c->value, NULL);
+    case MGR__CMD_BUCKET_ACL:
+        *to = STO_ENGINE_NAME;
+        return c->value != NULL ? update_req(c->name, NULL, c->value)
+                                : bucket_req(STO_MSG_BUCKET_DU, c->name, NULL);
     case MGR__CMD_BUCKET_CREATE:
         if (!cmd->owner_checked)
             return mgr_msg_new(MGR_MSG_USER_GET, c->owner);

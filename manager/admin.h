@@ -21,20 +21,31 @@ typedef enum {
     MGR__CMD_BUCKET_DELETE,
     MGR__CMD_BUCKET_LIST,
     MGR__CMD_BUCKET_DU,
-    MGR__CMD_METRICS, /* the metrics actor's counters (cleo-adm stats) */
-    MGR__CMD_CLUSTER  /* a cluster command, run by the agent (agent.h) */
+    MGR__CMD_METRICS,      /* the metrics actor's counters (cleo-adm stats) */
+    MGR__CMD_CLUSTER,      /* a cluster command, run by the agent (agent.h) */
+    MGR__CMD_USER_IMPORT,  /* user import NAME ACCESS_KEY SECRET_KEY */
+    MGR__CMD_USER_ROLE,    /* user role NAME admin|user */
+    MGR__CMD_BUCKET_CHOWN, /* bucket chown NAME USER */
+    MGR__CMD_BUCKET_ACL    /* bucket acl NAME [ACL]: show, or set */
 } mgr__cmd_kind_t;
 
 /* A parsed command line. Strings point into the request's argv. */
 typedef struct mgr__cmd_s {
     mgr__cmd_kind_t kind;
-    const char *name;  /* NAME, or NULL for the lists */
-    const char *owner; /* --owner USER, or NULL */
+    const char *name;   /* NAME, or NULL for the lists */
+    const char *owner;  /* --owner USER, or NULL */
+    const char *value;  /* import: ACCESS_KEY; role: admin|user; chown:
+                           USER; acl: the ACL, or NULL to show it */
+    const char *secret; /* import: SECRET_KEY */
 } mgr__cmd_t;
 
-/* Parse argv. @param err one line on failure.
+/* Is kind a user command (user create, list, delete, import, role)? */
+bool mgr__cmd_is_user(mgr__cmd_kind_t kind);
+
+/* Parse argv, checking the names, key formats, role and ACL words.
+ * @param err one line on failure.
  * @return 0, CLEO_EBADREQ (unknown command, missing or extra argument,
- * unknown option). */
+ * unknown option, a bad user name, access key, secret, role or ACL). */
 int mgr__cmd_parse(int argc, char *const *argv, mgr__cmd_t *out, char *err,
                    size_t errlen);
 
@@ -71,6 +82,12 @@ Cleo__Introspect__AdminReply *
 mgr__reply_bucket_list(const Cleo__Storage__BucketList *l, const char *owner);
 Cleo__Introspect__AdminReply *
 mgr__reply_bucket_du(const Cleo__Storage__BucketInfo *b);
+/* bucket acl NAME: the bucket's ACL ("" shows as private) and owner. */
+Cleo__Introspect__AdminReply *
+mgr__reply_bucket_acl(const Cleo__Storage__BucketInfo *b);
+/* The error reply CLEO_ENOTFOUND "no such user 'name'" (borrows): the
+ * user a bucket command names (create --owner, chown) is unknown. */
+Cleo__Introspect__AdminReply *mgr__reply_no_user(const char *name);
 /* The counters as text lines "name value" and a JSON object
  * {"name": value}, both in the record's order (sorted by name). */
 Cleo__Introspect__AdminReply *

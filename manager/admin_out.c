@@ -13,34 +13,56 @@
 #include <string.h>
 #include <time.h>
 
+#include "manager/fsm.h"
+
 typedef struct {
     const char *noun, *verb; /* verb NULL: the noun alone is the command */
     mgr__cmd_kind_t kind;
-    bool name;  /* takes NAME */
-    bool owner; /* takes --owner USER */
+    int min, max; /* positional arguments after the verb (NAME ...) */
+    bool owner;   /* takes --owner USER */
     const char *usage;
 } grammar_t;
 
+#define ACLS "private|public-read|public-read-write|authenticated-read"
+
 static const grammar_t grammar[] = {
-    {"user", "create", MGR__CMD_USER_CREATE, true, false, "user create NAME"},
-    {"user", "list", MGR__CMD_USER_LIST, false, false, "user list"},
-    {"user", "delete", MGR__CMD_USER_DELETE, true, false, "user delete NAME"},
-    {"bucket", "create", MGR__CMD_BUCKET_CREATE, true, true,
+    {"user", "create", MGR__CMD_USER_CREATE, 1, 1, false, "user create NAME"},
+    {"user", "list", MGR__CMD_USER_LIST, 0, 0, false, "user list"},
+    {"user", "delete", MGR__CMD_USER_DELETE, 1, 1, false, "user delete NAME"},
+    {"user", "import", MGR__CMD_USER_IMPORT, 3, 3, false,
+     "user import NAME ACCESS_KEY SECRET_KEY"},
+    {"user", "role", MGR__CMD_USER_ROLE, 2, 2, false,
+     "user role NAME admin|user"},
+    {"bucket", "create", MGR__CMD_BUCKET_CREATE, 1, 1, true,
      "bucket create NAME [--owner USER]"},
-    {"bucket", "delete", MGR__CMD_BUCKET_DELETE, true, false,
+    {"bucket", "delete", MGR__CMD_BUCKET_DELETE, 1, 1, false,
      "bucket delete NAME"},
-    {"bucket", "list", MGR__CMD_BUCKET_LIST, false, true,
+    {"bucket", "list", MGR__CMD_BUCKET_LIST, 0, 0, true,
      "bucket list [--owner USER]"},
-    {"bucket", "du", MGR__CMD_BUCKET_DU, true, false, "bucket du NAME"},
-    {"metrics", NULL, MGR__CMD_METRICS, false, false, "metrics"},
+    {"bucket", "du", MGR__CMD_BUCKET_DU, 1, 1, false, "bucket du NAME"},
+    {"bucket", "chown", MGR__CMD_BUCKET_CHOWN, 2, 2, false,
+     "bucket chown NAME USER"},
+    {"bucket", "acl", MGR__CMD_BUCKET_ACL, 1, 2, false,
+     "bucket acl NAME [" ACLS "]"},
+    {"metrics", NULL, MGR__CMD_METRICS, 0, 0, false, "metrics"},
 };
 #define NGRAMMAR (sizeof grammar / sizeof grammar[0])
 
 const char *mgr__cmd_usage(void)
 {
     return "user create NAME | user list | user delete NAME | "
+           "user import NAME ACCESS_KEY SECRET_KEY | "
+           "user role NAME admin|user | "
            "bucket create NAME [--owner USER] | bucket delete NAME | "
-           "bucket list [--owner USER] | bucket du NAME | metrics";
+           "bucket list [--owner USER] | bucket du NAME | "
+           "bucket chown NAME USER | bucket acl NAME [ACL] | metrics";
+}
+
+bool mgr__cmd_is_user(mgr__cmd_kind_t kind)
+{
+    return kind == MGR__CMD_USER_CREATE || kind == MGR__CMD_USER_LIST ||
+           kind == MGR__CMD_USER_DELETE || kind == MGR__CMD_USER_IMPORT ||
+           kind == MGR__CMD_USER_ROLE;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -52,6 +74,47 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return CLEO_EBADREQ;
 }
 
+/* The words the positional arguments must be: names, keys, a role, an
+ * ACL. The secret is never echoed. */
+static int check_words(const mgr__cmd_t *c, char *err, size_t errlen)
+{
+    if (c->owner != NULL && !mgr_user_name_is_valid(c->owner))
+        return fail(err, errlen, "--owner: invalid user name '%s'", c->owner);
+    switch (c->kind) {
+    case MGR__CMD_USER_IMPORT:
+        if (!mgr_user_name_is_valid(c->name))
+            return fail(err, errlen, "invalid user name '%s'", c->name);
+        if (!mgr_access_key_is_valid(c->value))
+            return fail(err, errlen,
+                        "invalid access key '%.*s' (3-%d letters or digits)",
+                        MGR_KEY_MAX, c->value, MGR_KEY_MAX);
+        if (!mgr_secret_key_is_valid(c->secret))
+            return fail(err, errlen,
+                        "invalid secret key (8-%d printable characters, no "
+                        "spaces)",
+                        MGR_KEY_MAX);
+        return 0;
+    case MGR__CMD_USER_ROLE:
+        if (strcmp(c->value, "admin") != 0 && strcmp(c->value, "user") != 0)
+            return fail(err, errlen,
+                        "user role: '%s' is not a role (admin or user)",
+                        c->value);
+        return 0;
+    case MGR__CMD_BUCKET_CHOWN:
+        if (!mgr_user_name_is_valid(c->value))
+            return fail(err, errlen, "invalid user name '%s'", c->value);
+        return 0;
+    case MGR__CMD_BUCKET_ACL:
+        if (c->value != NULL && !mgr__fsm_acl_is_valid(c->value))
+            return fail(err, errlen,
+                        "bucket acl: '%s' is not a canned ACL (" ACLS ")",
+                        c->value);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 /* The arguments after noun and verb. */
 static int parse_args(const grammar_t *g, int argc, char *const *argv,
                       mgr__cmd_t *out, char *err, size_t errlen)
@@ -59,6 +122,8 @@ static int parse_args(const grammar_t *g, int argc, char *const *argv,
     if (g->verb == NULL && argc > 1)
         return fail(err, errlen, "%s: unexpected argument '%s' (usage: %s)",
                     g->noun, argv[1], g->usage);
+    const char *pos[3] = {NULL, NULL, NULL};
+    int n = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (g->owner && strncmp(a, "--owner=", 8) == 0) {
@@ -71,20 +136,21 @@ static int parse_args(const grammar_t *g, int argc, char *const *argv,
         } else if (a[0] == '-' && a[1] != '\0') {
             return fail(err, errlen, "%s %s: unknown option '%s' (usage: %s)",
                         g->noun, g->verb, a, g->usage);
-        } else if (g->name && out->name == NULL) {
-            out->name = a;
+        } else if (n < g->max) {
+            pos[n++] = a;
         } else {
             return fail(err, errlen,
                         "%s %s: unexpected argument '%s' (usage: %s)", g->noun,
                         g->verb, a, g->usage);
         }
     }
-    if (g->name && out->name == NULL)
-        return fail(err, errlen, "%s %s: missing NAME (usage: %s)", g->noun,
-                    g->verb, g->usage);
-    if (out->owner != NULL && !mgr_user_name_is_valid(out->owner))
-        return fail(err, errlen, "--owner: invalid user name '%s'", out->owner);
-    return 0;
+    if (n < g->min)
+        return fail(err, errlen, "%s %s: missing %s (usage: %s)", g->noun,
+                    g->verb, n == 0 ? "NAME" : "arguments", g->usage);
+    out->name = pos[0];
+    out->value = pos[1];
+    out->secret = pos[2];
+    return check_words(out, err, errlen);
 }
 
 int mgr__cmd_parse(int argc, char *const *argv, mgr__cmd_t *out, char *err,
@@ -164,12 +230,27 @@ static char *dump(json_t *j)
     return p;
 }
 
+/* The verb of a user change, for "cannot <verb> user 'x'". */
+static const char *user_verb(mgr__cmd_kind_t kind)
+{
+    switch (kind) {
+    case MGR__CMD_USER_CREATE:
+        return "create";
+    case MGR__CMD_USER_IMPORT:
+        return "import a key for";
+    case MGR__CMD_USER_ROLE:
+        return "set the role of";
+    default:
+        return "delete";
+    }
+}
+
 /* What a user change refused by a cluster's managers or not decided
  * there means; NULL for the statuses every node reports alike. */
 static char *cluster_line(const mgr__cmd_t *c, int rc, const char *detail)
 {
     const char *n = c->name != NULL ? c->name : "";
-    const char *verb = c->kind == MGR__CMD_USER_CREATE ? "create" : "delete";
+    const char *verb = user_verb(c->kind);
     if (rc == CLEO_ENOCONNECTION)
         return fmt("cannot %s user '%s': no manager leader: the cluster "
                    "cannot change now",
@@ -183,14 +264,46 @@ static char *cluster_line(const mgr__cmd_t *c, int rc, const char *detail)
     return NULL;
 }
 
+/* The lines of the commands that name a second thing (a key, a role, a
+ * new owner, an ACL); NULL for the common ones. */
+static char *change_line(const mgr__cmd_t *c, int rc, const char *detail)
+{
+    const char *n = c->name != NULL ? c->name : "";
+    bool why = detail != NULL && detail[0] != '\0';
+    switch (c->kind) {
+    case MGR__CMD_USER_IMPORT:
+        if (rc == CLEO_EEXIST)
+            return fmt("access key '%s' is already in use", c->value);
+        return NULL;
+    case MGR__CMD_USER_ROLE:
+        if (rc == CLEO_ESTATE)
+            return fmt("user '%s' is the built-in admin and stays an admin", n);
+        return NULL;
+    case MGR__CMD_BUCKET_CHOWN:
+    case MGR__CMD_BUCKET_ACL:
+        /* a cluster's managers say which of bucket and user is gone */
+        if (rc == CLEO_ENOTFOUND && why)
+            return fmt("cannot change bucket '%s': %s", n, detail);
+        if (rc == CLEO_ENOCONNECTION && !why)
+            return fmt("cannot change bucket '%s': no manager leader: the "
+                       "cluster cannot change now",
+                       n);
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
 /* What a failed status means for the command. */
 static char *error_line(const mgr__cmd_t *c, int rc, const char *detail)
 {
     const char *n = c->name != NULL ? c->name : "";
-    bool user = c->kind <= MGR__CMD_USER_DELETE;
+    bool user = mgr__cmd_is_user(c->kind);
     char *line = user && c->kind != MGR__CMD_USER_LIST
                      ? cluster_line(c, rc, detail)
                      : NULL;
+    if (line == NULL)
+        line = change_line(c, rc, detail);
     if (line != NULL)
         return line;
     if (c->kind == MGR__CMD_BUCKET_CREATE && rc == CLEO_ENOTFOUND)
@@ -232,6 +345,12 @@ Cleo__Introspect__AdminReply *mgr__reply_error(const mgr__cmd_t *c, int rc)
     return mgr__reply_refused(c, rc, NULL);
 }
 
+Cleo__Introspect__AdminReply *mgr__reply_no_user(const char *name)
+{
+    mgr__cmd_t c = {.kind = MGR__CMD_USER_DELETE, .name = name};
+    return mgr__reply_error(&c, CLEO_ENOTFOUND);
+}
+
 Cleo__Introspect__AdminReply *mgr__reply_refused(const mgr__cmd_t *c, int rc,
                                                  const char *detail)
 {
@@ -271,13 +390,13 @@ mgr__reply_user_list(const Cleo__Manager__UserList *l)
     FILE *f = open_memstream(&text, &len);
     if (f == NULL)
         return no_memory();
-    fprintf(f, "%-24s %-5s %-20s %s\n", "NAME", "ADMIN", "CREATED",
+    fprintf(f, "%-24s %-5s %-20s %s\n", "NAME", "ROLE", "CREATED",
             "ACCESS KEYS");
     json_t *arr = json_array();
     for (size_t i = 0; i < l->n_users; i++) {
         const Cleo__Manager__UserInfo *u = l->users[i];
-        fprintf(f, "%-24s %-5s %-20s", u->user->name,
-                u->user->is_admin ? "yes" : "no",
+        const char *role = u->user->is_admin ? "admin" : "user";
+        fprintf(f, "%-24s %-5s %-20s", u->user->name, role,
                 iso_time(u->user->created_ms, when, sizeof when));
         json_t *keys = json_array();
         for (size_t k = 0; k < u->n_access_keys; k++) {
@@ -286,19 +405,50 @@ mgr__reply_user_list(const Cleo__Manager__UserList *l)
         }
         fputc('\n', f);
         json_array_append_new(
-            arr,
-            json_pack("{s:s, s:b, s:I, s:o}", "name", u->user->name, "is_admin",
-                      (int)u->user->is_admin, "created_ms",
-                      (json_int_t)u->user->created_ms, "access_keys", keys));
+            arr, json_pack("{s:s, s:s, s:b, s:I, s:o}", "name", u->user->name,
+                           "role", role, "is_admin", (int)u->user->is_admin,
+                           "created_ms", (json_int_t)u->user->created_ms,
+                           "access_keys", keys));
     }
     fclose(f);
     return mgr__reply_new(0, text, dump(json_pack("{s:o}", "users", arr)));
+}
+
+/* The replies of the changes that name a second thing. */
+static Cleo__Introspect__AdminReply *change_done(const mgr__cmd_t *c)
+{
+    const char *n = c->name, *v = c->value;
+    switch (c->kind) {
+    case MGR__CMD_USER_IMPORT:
+        return mgr__reply_new(
+            0, fmt("access key '%s' imported for user '%s'\n", v, n),
+            dump(json_pack("{s:s, s:s, s:b}", "user", n, "access_key", v,
+                           "imported", 1)));
+    case MGR__CMD_USER_ROLE:
+        return mgr__reply_new(
+            0, fmt("user '%s' role %s\n", n, v),
+            dump(json_pack("{s:s, s:s, s:b}", "user", n, "role", v, "is_admin",
+                           strcmp(v, "admin") == 0)));
+    case MGR__CMD_BUCKET_CHOWN:
+        return mgr__reply_new(
+            0, fmt("bucket '%s' owner %s\n", n, v),
+            dump(json_pack("{s:s, s:s}", "bucket", n, "owner", v)));
+    default: /* MGR__CMD_BUCKET_ACL, setting one */
+        return mgr__reply_new(
+            0, fmt("bucket '%s' acl %s\n", n, v),
+            dump(json_pack("{s:s, s:s}", "bucket", n, "acl", v)));
+    }
 }
 
 Cleo__Introspect__AdminReply *mgr__reply_done(const mgr__cmd_t *c)
 {
     const char *n = c->name;
     switch (c->kind) {
+    case MGR__CMD_USER_IMPORT:
+    case MGR__CMD_USER_ROLE:
+    case MGR__CMD_BUCKET_CHOWN:
+    case MGR__CMD_BUCKET_ACL:
+        return change_done(c);
     case MGR__CMD_USER_DELETE:
         return mgr__reply_new(
             0, fmt("user '%s' deleted\n", n),
@@ -316,12 +466,18 @@ Cleo__Introspect__AdminReply *mgr__reply_done(const mgr__cmd_t *c)
     }
 }
 
+/* A bucket's canned ACL: a record from before ACLs has none. */
+static const char *acl_of(const Cleo__Storage__BucketInfo *b)
+{
+    return b->acl != NULL && b->acl[0] != '\0' ? b->acl : MGR_FSM_ACL_DEFAULT;
+}
+
 static json_t *bucket_json(const Cleo__Storage__BucketInfo *b)
 {
-    return json_pack("{s:s, s:s, s:I, s:I, s:I}", "name", b->name, "owner",
-                     b->owner, "created_ms", (json_int_t)b->created_ms,
-                     "objects", (json_int_t)b->objects, "bytes",
-                     (json_int_t)b->bytes);
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", b->name, "owner",
+                     b->owner, "acl", acl_of(b), "created_ms",
+                     (json_int_t)b->created_ms, "objects",
+                     (json_int_t)b->objects, "bytes", (json_int_t)b->bytes);
 }
 
 Cleo__Introspect__AdminReply *
@@ -332,15 +488,15 @@ mgr__reply_bucket_list(const Cleo__Storage__BucketList *l, const char *owner)
     FILE *f = open_memstream(&text, &len);
     if (f == NULL)
         return no_memory();
-    fprintf(f, "%-32s %-20s %-20s %10s %14s\n", "NAME", "OWNER", "CREATED",
-            "OBJECTS", "BYTES");
+    fprintf(f, "%-32s %-20s %-18s %-20s %10s %14s\n", "NAME", "OWNER", "ACL",
+            "CREATED", "OBJECTS", "BYTES");
     json_t *arr = json_array();
     for (size_t i = 0; i < l->n_buckets; i++) {
         const Cleo__Storage__BucketInfo *b = l->buckets[i];
         if (owner != NULL && strcmp(b->owner, owner) != 0)
             continue;
-        fprintf(f, "%-32s %-20s %-20s %10llu %14llu\n", b->name, b->owner,
-                iso_time(b->created_ms, when, sizeof when),
+        fprintf(f, "%-32s %-20s %-18s %-20s %10llu %14llu\n", b->name, b->owner,
+                acl_of(b), iso_time(b->created_ms, when, sizeof when),
                 (unsigned long long)b->objects, (unsigned long long)b->bytes);
         json_array_append_new(arr, bucket_json(b));
     }
@@ -355,6 +511,15 @@ mgr__reply_bucket_du(const Cleo__Storage__BucketInfo *b)
                      (unsigned long long)b->objects,
                      (unsigned long long)b->bytes, b->owner);
     return mgr__reply_new(0, text, dump(bucket_json(b)));
+}
+
+Cleo__Introspect__AdminReply *
+mgr__reply_bucket_acl(const Cleo__Storage__BucketInfo *b)
+{
+    char *text = fmt("%s: acl %s (owner %s)\n", b->name, acl_of(b), b->owner);
+    json_t *j = json_pack("{s:s, s:s, s:s}", "bucket", b->name, "owner",
+                          b->owner, "acl", acl_of(b));
+    return mgr__reply_new(0, text, dump(j));
 }
 
 Cleo__Introspect__AdminReply *

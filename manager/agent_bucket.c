@@ -11,6 +11,9 @@
  *                            node's bucket sync then makes its record)
  *   bucket delete NAME       only when every storage node answered and
  *                            none holds an object of it; then BucketDelete
+ *   bucket chown NAME USER   a BucketPut update of the owner alone
+ *   bucket acl NAME [ACL]    the ACL from the node's copy, or a BucketPut
+ *                            update of the ACL alone
  *
  * Usage comes from a BUCKET_LIST asked of every storage member's engine
  * (ASK_MS each); the replies and error lines are the single node's
@@ -61,6 +64,7 @@ static void bkt_free(agent_bkt_t *k)
     for (size_t i = 0; i < k->sum.n_buckets; i++) {
         free(k->sum.buckets[i]->name);
         free(k->sum.buckets[i]->owner);
+        free(k->sum.buckets[i]->acl);
         free(k->sum.buckets[i]);
     }
     free(k->sum.buckets);
@@ -99,6 +103,7 @@ static void sum_init(agent_bkt_t *k)
         cleo__storage__bucket_info__init(b);
         b->name = mgr__xstrdup(st->buckets[i]->name);   /* the state may */
         b->owner = mgr__xstrdup(st->buckets[i]->owner); /* change meanwhile */
+        b->acl = mgr__xstrdup(st->buckets[i]->acl);
         b->created_ms = st->buckets[i]->created_ms;
         k->sum.buckets[k->sum.n_buckets++] = b;
     }
@@ -256,6 +261,66 @@ static void ask_usage(rt_actor_t *self, agent_bkt_t *k)
         usage_known(self, k);
 }
 
+static const Cleo__Cluster__Bucket *
+state_bucket(const Cleo__Cluster__ClusterState *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_buckets; i++)
+        if (strcmp(st->buckets[i]->name, name) == 0)
+            return st->buckets[i];
+    return NULL;
+}
+
+static bool state_user(const Cleo__Cluster__ClusterState *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_users; i++)
+        if (strcmp(st->users[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
+/* bucket acl NAME from the node's copy. */
+static void show_acl(rt_actor_t *self, agent_bkt_t *k,
+                     const Cleo__Cluster__Bucket *b)
+{
+    Cleo__Storage__BucketInfo info = CLEO__STORAGE__BUCKET_INFO__INIT;
+    info.name = b->name;
+    info.owner = b->owner;
+    info.acl = b->acl;
+    info.created_ms = b->created_ms;
+    done(self, k, mgr__reply_bucket_acl(&info));
+}
+
+/* bucket chown NAME USER, bucket acl NAME [ACL]: checked against the
+ * node's copy for a clear line, then decided by the managers, which
+ * check again (the copy may lag). An update names only what it changes,
+ * so a chown and an acl made at once both apply. */
+static void change_bucket(rt_actor_t *self, agent_bkt_t *k)
+{
+    const Cleo__Cluster__ClusterState *st = k->agent->state;
+    const mgr__cmd_t *c = &k->c;
+    const Cleo__Cluster__Bucket *cur = state_bucket(st, c->name);
+    if (cur == NULL)
+        return done(self, k, mgr__reply_error(c, CLEO_ENOTFOUND));
+    if (c->kind == MGR__CMD_BUCKET_ACL && c->value == NULL)
+        return show_acl(self, k, cur);
+    bool chown = c->kind == MGR__CMD_BUCKET_CHOWN;
+    if (chown && !state_user(st, c->value))
+        return done(self, k, mgr__reply_no_user(c->value));
+    Cleo__Cluster__Bucket *b = cleo_xmalloc(sizeof *b);
+    cleo__cluster__bucket__init(b);
+    b->name = mgr__xstrdup(c->name);
+    b->owner = mgr__xstrdup(chown ? c->value : "");
+    b->acl = mgr__xstrdup(chown ? "" : c->value);
+    Cleo__Cluster__BucketPut *p = cleo_xmalloc(sizeof *p);
+    cleo__cluster__bucket_put__init(p);
+    p->bucket = b;
+    p->must_not_exist = false;
+    Cleo__Cluster__Command *cmd = mgr__agent_command();
+    cmd->op_case = CLEO__CLUSTER__COMMAND__OP_BUCKET_PUT;
+    cmd->bucket_put = p;
+    propose(self, k, cmd);
+}
+
 void mgr__agent_bucket(rt_actor_t *self, rt_msg_t *m)
 {
     agent_t *a = rt_state(self);
@@ -274,6 +339,8 @@ void mgr__agent_bucket(rt_actor_t *self, rt_msg_t *m)
     }
     k->next = a->bkts;
     a->bkts = k;
+    if (k->c.kind == MGR__CMD_BUCKET_CHOWN || k->c.kind == MGR__CMD_BUCKET_ACL)
+        return change_bucket(self, k);
     if (k->c.kind != MGR__CMD_BUCKET_CREATE) {
         sum_init(k);
         ask_usage(self, k);

@@ -150,6 +150,8 @@ static int dispatch(Cleo__Cluster__ClusterState *st,
         return mgr__fsm_bucket_put(st, cmd->bucket_put, now, res);
     case CLEO__CLUSTER__COMMAND__OP_BUCKET_DELETE:
         return mgr__fsm_bucket_delete(st, cmd->bucket_delete, res);
+    case CLEO__CLUSTER__COMMAND__OP_USER_SET_ROLE:
+        return mgr__fsm_user_set_role(st, cmd->user_set_role, res);
     default:
         return mgr__fsm_refuse(res, CLEO_EBADREQ, "command has no operation");
     }

@@ -95,11 +95,17 @@ void mgr__fsm_destroy(mgr__fsm_t *f);
  *    with it (its buckets stay, owned by the name).
  *  - key_import: CLEO_EINVAL bad key or secret; CLEO_ENOTFOUND no such
  *    user; CLEO_EEXIST the access key exists.
+ *  - user_set_role: the user's is_admin. CLEO_ENOTFOUND no such user;
+ *    CLEO_ESTATE MGR_ADMIN_USER made a plain user (each node's admin key
+ *    is its). Setting the role a user has is a success that changes
+ *    nothing.
  *  - bucket_put: CLEO_EINVAL bad bucket name or ACL (canned ACLs only;
- *    "" = MGR_FSM_ACL_DEFAULT); CLEO_ENOTFOUND the owner is not a user,
- *    or must_not_exist is false and the bucket does not exist;
- *    CLEO_EEXIST must_not_exist and it exists. A create sets created_ms =
- *    proposed_ms; an update changes owner and ACL only.
+ *    a create's "" = MGR_FSM_ACL_DEFAULT); CLEO_ENOTFOUND the owner is
+ *    not a user, or must_not_exist is false and the bucket does not
+ *    exist; CLEO_EEXIST must_not_exist and it exists. A create sets
+ *    created_ms = proposed_ms; an update changes owner and ACL only, and
+ *    an empty owner or ACL keeps the bucket's (chown and acl each send
+ *    one, so that two made at once both apply).
  *  - bucket_delete: CLEO_ENOTFOUND.
  *  - no operation set: CLEO_EBADREQ.
  *  An index not above applied_index is refused with CLEO_ESTATE and
@@ -242,6 +248,9 @@ int mgr__fsm_user_delete(Cleo__Cluster__ClusterState *st,
 int mgr__fsm_key_import(Cleo__Cluster__ClusterState *st,
                         const Cleo__Cluster__KeyImport *op, uint64_t now_ms,
                         mgr__fsm_result_t *res);
+int mgr__fsm_user_set_role(Cleo__Cluster__ClusterState *st,
+                           const Cleo__Cluster__UserSetRole *op,
+                           mgr__fsm_result_t *res);
 int mgr__fsm_bucket_put(Cleo__Cluster__ClusterState *st,
                         const Cleo__Cluster__BucketPut *op, uint64_t now_ms,
                         mgr__fsm_result_t *res);

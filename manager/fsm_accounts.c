@@ -148,6 +148,35 @@ int mgr__fsm_key_import(Cleo__Cluster__ClusterState *st,
     return 0;
 }
 
+int mgr__fsm_user_set_role(Cleo__Cluster__ClusterState *st,
+                           const Cleo__Cluster__UserSetRole *op,
+                           mgr__fsm_result_t *res)
+{
+    if (op == NULL)
+        return mgr__fsm_refuse(res, CLEO_EBADREQ, "user role: no operation");
+    bool found;
+    size_t ui = mgr__fsm_find_user(st, op->name, &found);
+    if (!found)
+        return mgr__fsm_refuse(res, CLEO_ENOTFOUND, "no user '%.*s'", 64,
+                               op->name);
+    /* Every node's own admin key belongs to this user: it stays an
+     * admin, so the cluster always has one. */
+    if (strcmp(op->name, MGR_ADMIN_USER) == 0 && !op->is_admin)
+        return mgr__fsm_refuse(res, CLEO_ESTATE,
+                               "%s is the built-in admin user", op->name);
+    st->users[ui]->is_admin = op->is_admin;
+    return 0;
+}
+
+/* A bucket_put's ACL: a create's "" is the default, an update's keeps
+ * the bucket's (NULL). */
+static const char *put_acl(const Cleo__Cluster__BucketPut *op)
+{
+    if (op->bucket->acl[0] != '\0')
+        return op->bucket->acl;
+    return op->must_not_exist ? MGR_FSM_ACL_DEFAULT : NULL;
+}
+
 int mgr__fsm_bucket_put(Cleo__Cluster__ClusterState *st,
                         const Cleo__Cluster__BucketPut *op, uint64_t now_ms,
                         mgr__fsm_result_t *res)
@@ -158,11 +187,12 @@ int mgr__fsm_bucket_put(Cleo__Cluster__ClusterState *st,
     if (!mgr__fsm_bucket_name_is_valid(b->name))
         return mgr__fsm_refuse(res, CLEO_EINVAL, "bad bucket name '%.*s'", 64,
                                b->name);
-    const char *acl = b->acl[0] != '\0' ? b->acl : MGR_FSM_ACL_DEFAULT;
-    if (!mgr__fsm_acl_is_valid(acl))
+    const char *acl = put_acl(op);
+    if (acl != NULL && !mgr__fsm_acl_is_valid(acl))
         return mgr__fsm_refuse(res, CLEO_EINVAL, "bad ACL '%.*s'", 64, acl);
-    bool found;
-    mgr__fsm_find_user(st, b->owner, &found);
+    bool found = b->owner[0] == '\0' && !op->must_not_exist; /* keep it */
+    if (!found)
+        mgr__fsm_find_user(st, b->owner, &found);
     if (!found)
         return mgr__fsm_refuse(res, CLEO_ENOTFOUND, "no user '%.*s'", 64,
                                b->owner);
@@ -181,8 +211,10 @@ int mgr__fsm_bucket_put(Cleo__Cluster__ClusterState *st,
         t->created_ms = now_ms;
         MGR__FSM_INSERT(st->buckets, st->n_buckets, i, t);
     }
-    set_str(&t->owner, b->owner);
-    set_str(&t->acl, acl);
+    if (b->owner[0] != '\0')
+        set_str(&t->owner, b->owner);
+    if (acl != NULL)
+        set_str(&t->acl, acl);
     return 0;
 }
 

@@ -88,7 +88,8 @@ Cleo__Manager__AccessKey *mgr__users_key_pb(const mgr__key_t *k)
 
 static bool is_change(uint32_t type)
 {
-    return type == MGR_MSG_USER_CREATE || type == MGR_MSG_USER_DELETE;
+    return type == MGR_MSG_USER_CREATE || type == MGR_MSG_USER_DELETE ||
+           type == MGR__MSG_USER_IMPORT || type == MGR__MSG_USER_SET_ROLE;
 }
 
 /* The record a request type needs; NULL for none. */
@@ -101,6 +102,10 @@ static const ProtobufCMessageDescriptor *req_desc(uint32_t type)
         return &cleo__manager__user_req__descriptor;
     case MGR_MSG_KEY_LOOKUP:
         return &cleo__manager__key_req__descriptor;
+    case MGR__MSG_USER_IMPORT:
+        return &cleo__manager__access_key__descriptor;
+    case MGR__MSG_USER_SET_ROLE:
+        return &cleo__manager__user__descriptor;
     default:
         return NULL;
     }
@@ -142,6 +147,8 @@ static void local_create(rt_actor_t *self, users_t *u, const char *name,
     submit(self, u, j, from, type);
 }
 
+/* The table is the store's, so its word on is_admin is final here (in a
+ * cluster the managers decide: a copy may lag a role change). */
 static void local_remove(rt_actor_t *self, users_t *u, const char *name,
                          rt_from_t from)
 {
@@ -149,6 +156,8 @@ static void local_remove(rt_actor_t *self, users_t *u, const char *name,
     mgr__user_t *user = mgr__tab_user(&u->tab, name);
     if (user == NULL)
         return mgr__users_answer(self, from, type, CLEO_ENOTFOUND, NULL);
+    if (user->is_admin)
+        return mgr__users_answer(self, from, type, CLEO_ESTATE, NULL);
     mgr__job_t *j = mgr__job_new(rt_actor_rt(self), u->db);
     mgr__op_t op = {.kind = MGR__OP_DEL_USER, .user = *user};
     mgr__job_op(j, &op);
@@ -158,6 +167,40 @@ static void local_remove(rt_actor_t *self, users_t *u, const char *name,
         op = (mgr__op_t){.kind = MGR__OP_DEL_KEY, .key = u->tab.keys[i]};
         mgr__job_op(j, &op);
     }
+    submit(self, u, j, from, type);
+}
+
+static void local_import(rt_actor_t *self, users_t *u, const mgr__key_t *k,
+                         rt_from_t from)
+{
+    uint32_t type = MGR__MSG_USER_IMPORT;
+    if (mgr__tab_key(&u->tab, k->access) != NULL)
+        return mgr__users_answer(self, from, type, CLEO_EEXIST, NULL);
+    mgr__job_t *j = mgr__job_new(rt_actor_rt(self), u->db);
+    if (mgr__tab_user(&u->tab, k->user) == NULL) {
+        mgr__op_t ou = {.kind = MGR__OP_PUT_USER};
+        snprintf(ou.user.name, sizeof ou.user.name, "%s", k->user);
+        ou.user.created_ms = k->created_ms;
+        mgr__job_op(j, &ou);
+    }
+    mgr__op_t ok = {.kind = MGR__OP_PUT_KEY, .key = *k};
+    mgr__job_op(j, &ok);
+    submit(self, u, j, from, type);
+}
+
+static void local_set_role(rt_actor_t *self, users_t *u, const char *name,
+                           bool is_admin, rt_from_t from)
+{
+    uint32_t type = MGR__MSG_USER_SET_ROLE;
+    mgr__user_t *user = mgr__tab_user(&u->tab, name);
+    if (user == NULL)
+        return mgr__users_answer(self, from, type, CLEO_ENOTFOUND, NULL);
+    if (user->is_admin == is_admin) /* nothing to write */
+        return mgr__users_answer(self, from, type, 0, NULL);
+    mgr__op_t op = {.kind = MGR__OP_PUT_USER, .user = *user};
+    op.user.is_admin = is_admin;
+    mgr__job_t *j = mgr__job_new(rt_actor_rt(self), u->db);
+    mgr__job_op(j, &op);
     submit(self, u, j, from, type);
 }
 
@@ -181,6 +224,8 @@ const mgr__users_backend_t mgr__users_local = {
     .loaded = local_loaded,
     .create = local_create,
     .remove = local_remove,
+    .import = local_import,
+    .set_role = local_set_role,
     .info = local_info,
     .terminate = local_terminate,
 };
@@ -201,18 +246,49 @@ static void on_create(rt_actor_t *self, users_t *u, const char *name,
     u->be->create(self, u, name, from);
 }
 
-/* An admin user is refused here, whatever the backend: no command ever
- * makes an admin user a plain one, so the table's word is final. */
+/* MGR_ADMIN_USER is an admin for good (user role never makes it a plain
+ * user), so it is refused here; another admin user by the backend: the
+ * local store's table, or the managers (a copy may not show a role
+ * change yet). */
 static void on_delete(rt_actor_t *self, users_t *u, const char *name,
                       rt_from_t from)
 {
     uint32_t type = MGR_MSG_USER_DELETE;
     if (!mgr_user_name_is_valid(name))
         return mgr__users_answer(self, from, type, CLEO_EINVAL, NULL);
-    mgr__user_t *user = mgr__tab_user(&u->tab, name);
-    if (user != NULL && user->is_admin)
+    if (strcmp(name, MGR_ADMIN_USER) == 0)
         return mgr__users_answer(self, from, type, CLEO_ESTATE, NULL);
     u->be->remove(self, u, name, from);
+}
+
+/* The operator's pair: the formats of the ones the node makes itself
+ * are checked as the environment's (mgr_env_keys). */
+static void on_import(rt_actor_t *self, users_t *u,
+                      const Cleo__Manager__AccessKey *p, rt_from_t from)
+{
+    if (!mgr_user_name_is_valid(p->user) ||
+        !mgr_access_key_is_valid(p->access_key) ||
+        !mgr_secret_key_is_valid(p->secret_key))
+        return mgr__users_answer(self, from, MGR__MSG_USER_IMPORT, CLEO_EINVAL,
+                                 NULL);
+    mgr__key_t k = {.created_ms = mgr__now_ms()};
+    snprintf(k.access, sizeof k.access, "%s", p->access_key);
+    snprintf(k.secret, sizeof k.secret, "%s", p->secret_key);
+    snprintf(k.user, sizeof k.user, "%s", p->user);
+    u->be->import(self, u, &k, from);
+}
+
+/* MGR_ADMIN_USER stays an admin: each node's admin key is its, and the
+ * cluster is never left without one. */
+static void on_set_role(rt_actor_t *self, users_t *u,
+                        const Cleo__Manager__User *p, rt_from_t from)
+{
+    uint32_t type = MGR__MSG_USER_SET_ROLE;
+    if (!mgr_user_name_is_valid(p->name))
+        return mgr__users_answer(self, from, type, CLEO_EINVAL, NULL);
+    if (strcmp(p->name, MGR_ADMIN_USER) == 0 && !p->is_admin)
+        return mgr__users_answer(self, from, type, CLEO_ESTATE, NULL);
+    u->be->set_role(self, u, p->name, p->is_admin, from);
 }
 
 static void on_list(rt_actor_t *self, users_t *u, rt_from_t from)
@@ -271,6 +347,10 @@ static void serve(rt_actor_t *self, users_t *u, uint32_t type, void *pb,
         return on_get(self, u, ur->name, from);
     case MGR_MSG_KEY_LOOKUP:
         return on_lookup(self, u, kr->access_key, from);
+    case MGR__MSG_USER_IMPORT:
+        return on_import(self, u, pb, from);
+    case MGR__MSG_USER_SET_ROLE:
+        return on_set_role(self, u, pb, from);
     }
 }
 

@@ -10,7 +10,12 @@
  * duplicate, an unknown user ... are refused there, the same on every
  * manager), and the caller is answered once the change is applied and
  * this node's copy shows it, so that a read after the answer sees it (or
- * after SEEN_MS at the latest, should the copy lag behind).
+ * after SEEN_MS at the latest, should the copy lag behind). USER_CREATE
+ * is a UserCreate, USER_DELETE a UserDelete, USER_SET_ROLE a
+ * UserSetRole; USER_IMPORT is a UserCreate with the pair when the copy
+ * has no such user, else a KeyImport (and a UserCreate refused as a
+ * duplicate is tried once as a KeyImport: the user may have been made
+ * through another node meanwhile).
  *
  * This node's admin key pair stays in the local store, where the first
  * start made it (and printed it). Until the managers have it, it is
@@ -186,9 +191,18 @@ static void rebuild(users_t *u)
 /* Does the copy show the change in flight? */
 static bool shown(const users_t *u)
 {
-    if (u->wtype == MGR_MSG_USER_CREATE)
-        return mgr__tab_key(&u->tab, u->wkey.access) != NULL;
-    return mgr__tab_user(&u->tab, u->wkey.user) == NULL;
+    const mgr__key_t *k = mgr__tab_key(&u->tab, u->wkey.access);
+    const mgr__user_t *user = mgr__tab_user(&u->tab, u->wkey.user);
+    switch (u->wtype) {
+    case MGR_MSG_USER_CREATE:
+        return k != NULL;
+    case MGR__MSG_USER_IMPORT:
+        return k != NULL && strcmp(k->user, u->wkey.user) == 0;
+    case MGR__MSG_USER_SET_ROLE:
+        return user != NULL && user->is_admin == u->wadmin;
+    default: /* USER_DELETE */
+        return user == NULL;
+    }
 }
 
 /* Answer an applied change once the copy shows it, or at its deadline. */
@@ -203,10 +217,27 @@ static void check_seen(rt_actor_t *self, users_t *u)
     mgr__users_done(self, u, 0, pair ? mgr__users_key_pb(&u->wkey) : NULL);
 }
 
+static Cleo__Cluster__Command *key_import_cmd(const mgr__key_t *k);
+
 static int on_changed(rt_actor_t *self, rt_msg_t *reply, int status, void *data)
 {
     users_t *u = data;
     int rc = status < 0 ? status : reply->reason;
+    /* A UserCreate refused as a duplicate: the user was made meanwhile
+     * through another node, or the key is taken. The KeyImport tells
+     * which: it succeeds, or says the key is taken, or finds no user
+     * (then it was the key). */
+    bool import = u->wtype == MGR__MSG_USER_IMPORT;
+    if (rc == CLEO_EEXIST && import && u->wmade) {
+        u->wmade = false;
+        u->wretry = true;
+        rc = propose(self, u, key_import_cmd(&u->wkey), on_changed);
+        if (rc == 0)
+            return 0;
+        status = rc; /* the first refusal's detail is not this one's */
+    } else if (rc == CLEO_ENOTFOUND && import && u->wretry) {
+        status = rc = CLEO_EEXIST;
+    }
     if (rc < 0) {
         const ProtobufCMessage *pb = status == 0 ? reply->payload : NULL;
         bool detail =
@@ -270,6 +301,60 @@ static void cluster_remove(rt_actor_t *self, users_t *u, const char *name,
     memset(&u->wkey, 0, sizeof u->wkey);
     snprintf(u->wkey.user, sizeof u->wkey.user, "%s", name);
     change(self, u, cmd, from, MGR_MSG_USER_DELETE);
+}
+
+/* The KeyImport of k. @return gives: to propose(). */
+static Cleo__Cluster__Command *key_import_cmd(const mgr__key_t *k)
+{
+    Cleo__Cluster__KeyImport *op = cleo_xcalloc(1, sizeof *op);
+    cleo__cluster__key_import__init(op);
+    op->key = mgr__users_key_pb(k);
+    Cleo__Cluster__Command *cmd = command_new(k->created_ms);
+    cmd->op_case = CLEO__CLUSTER__COMMAND__OP_KEY_IMPORT;
+    cmd->key_import = op;
+    return cmd;
+}
+
+static bool state_has_user(const Cleo__Cluster__ClusterState *st,
+                           const char *name);
+
+/* A user the copy does not have is made with the key (UserCreate), as
+ * leofs-adm import-user does; else the key is imported. */
+static void cluster_import(rt_actor_t *self, users_t *u, const mgr__key_t *k,
+                           rt_from_t from)
+{
+    Cleo__Cluster__Command *cmd;
+    u->wkey = *k;
+    u->wretry = false;
+    u->wmade = u->state == NULL || !state_has_user(u->state, k->user);
+    if (u->wmade) {
+        Cleo__Cluster__UserCreate *op = cleo_xcalloc(1, sizeof *op);
+        cleo__cluster__user_create__init(op);
+        op->user = user_new(k->user, k->created_ms, false);
+        op->key = mgr__users_key_pb(k);
+        cmd = command_new(k->created_ms);
+        cmd->op_case = CLEO__CLUSTER__COMMAND__OP_USER_CREATE;
+        cmd->user_create = op;
+    } else {
+        cmd = key_import_cmd(k);
+    }
+    change(self, u, cmd, from, MGR__MSG_USER_IMPORT);
+}
+
+static void cluster_set_role(rt_actor_t *self, users_t *u, const char *name,
+                             bool is_admin, rt_from_t from)
+{
+    Cleo__Cluster__UserSetRole *op = cleo_xcalloc(1, sizeof *op);
+    cleo__cluster__user_set_role__init(op);
+    op->name = xstrdup(name);
+    op->is_admin = is_admin;
+    Cleo__Cluster__Command *cmd = command_new(mgr__now_ms());
+    cmd->op_case = CLEO__CLUSTER__COMMAND__OP_USER_SET_ROLE;
+    cmd->user_set_role = op;
+    memset(&u->wkey, 0, sizeof u->wkey);
+    snprintf(u->wkey.user, sizeof u->wkey.user, "%s", name);
+    u->wadmin = is_admin;
+    change(self, u, cmd, from, MGR__MSG_USER_SET_ROLE);
 }
 
 /* ---- this node's admin keys ------------------------------------------------
@@ -445,6 +530,8 @@ const mgr__users_backend_t mgr__users_cluster = {
     .loaded = cluster_loaded,
     .create = cluster_create,
     .remove = cluster_remove,
+    .import = cluster_import,
+    .set_role = cluster_set_role,
     .info = cluster_info,
     .terminate = cluster_terminate,
 };

@@ -23,6 +23,9 @@
 /* to a dead pid: */
 #define MGR__MSG_RELEASED CLEO__MANAGER__MSG_ID__USERS_RELEASED
 #define MGR__MSG_TICK CLEO__MANAGER__MSG_ID__USERS_TICK
+/* The operator's changes that only cleo-adm makes (manager.proto). */
+#define MGR__MSG_USER_IMPORT CLEO__MANAGER__MSG_ID__USER_IMPORT
+#define MGR__MSG_USER_SET_ROLE CLEO__MANAGER__MSG_ID__USER_SET_ROLE
 
 typedef struct mgr__users_s mgr__users_t;
 
@@ -43,6 +46,14 @@ typedef struct mgr__users_backend_s {
                    rt_from_t from);
     void (*remove)(rt_actor_t *self, mgr__users_t *u, const char *name,
                    rt_from_t from);
+    /* k (valid names and formats) added to k->user, which is made if
+     * absent. */
+    void (*import)(rt_actor_t *self, mgr__users_t *u, const mgr__key_t *k,
+                   rt_from_t from);
+    /* name's is_admin set; name is valid, and not MGR_ADMIN_USER made a
+     * plain user. */
+    void (*set_role)(rt_actor_t *self, mgr__users_t *u, const char *name,
+                     bool is_admin, rt_from_t from);
     /* A message other than the requests and the pool's. @return as a
      * handler. */
     int (*info)(rt_actor_t *self, mgr__users_t *u, rt_msg_t *m);
@@ -68,7 +79,12 @@ struct mgr__users_s {
     rt_from_t wfrom; /* whom that change answers */
     uint32_t wtype;  /* its request type */
     mgr__key_t wkey; /* USER_CREATE: the new pair, for the reply;
-                        USER_DELETE in a cluster: wkey.user is the name */
+                        USER_IMPORT: the pair; USER_DELETE and
+                        USER_SET_ROLE in a cluster: wkey.user is the name */
+    bool wadmin;     /* USER_SET_ROLE: the role asked for */
+    bool wmade;      /* USER_IMPORT in a cluster: proposed as a UserCreate
+                        (refused as a duplicate: tried as a KeyImport) */
+    bool wretry;     /* USER_IMPORT: that KeyImport is the one out */
 
     /* ---- the cluster (users_cluster.c) ---- */
     Cleo__Cluster__ClusterState *state; /* the agent's latest, or NULL */

@@ -122,6 +122,81 @@ int sto_bucket_create(sto_db_t *db, const char *name, const char *owner,
     return rc;
 }
 
+/* The bucket's record, unpacked (gives: free_unpacked). */
+static int record_read(sto_db_t *db, const char *name,
+                       Cleo__Storage__BucketRecord **out)
+{
+    char k[STO_BUCKET_MAX + 2];
+    size_t kl = skey(k, 'B', name), len = 0;
+    char *err = NULL;
+    char *v =
+        rocksdb_get_cf(db->rdb, db->ro, db->cf[STO__CF_SYS], k, kl, &len, &err);
+    if (err != NULL)
+        return sto__rerr(err, "get bucket");
+    if (v == NULL)
+        return CLEO_ENOTFOUND;
+    *out = cleo__storage__bucket_record__unpack(NULL, len, (const uint8_t *)v);
+    rocksdb_free(v);
+    return *out != NULL ? 0 : CLEO_EPROTO;
+}
+
+int sto__bucket_acl(sto_db_t *db, const char *name, char *out, size_t len)
+{
+    int rc;
+    Cleo__Storage__BucketRecord *r;
+    if ((rc = sto__bucket_name_check(name)) < 0 ||
+        (rc = record_read(db, name, &r)) < 0)
+        return rc;
+    snprintf(out, len, "%s", r->acl);
+    cleo__storage__bucket_record__free_unpacked(r, NULL);
+    return 0;
+}
+
+/* Write r back under its name, synced. */
+static int record_write(sto_db_t *db, const Cleo__Storage__BucketRecord *r)
+{
+    uint8_t v[STO_BUCKET_MAX + STO_OWNER_MAX + STO__ACL_MAX + 64];
+    size_t vl = cleo__storage__bucket_record__get_packed_size(r);
+    if (vl > sizeof v)
+        return CLEO_EPROTO; /* a record with fields this build lacks */
+    cleo__storage__bucket_record__pack(r, v);
+    char k[STO_BUCKET_MAX + 2];
+    size_t kl = skey(k, 'B', r->name);
+    char *err = NULL;
+    rocksdb_put_cf(db->rdb, db->wo_sync, db->cf[STO__CF_SYS], k, kl,
+                   (const char *)v, vl, &err);
+    return sto__rerr(err, "update bucket");
+}
+
+int sto__bucket_update(sto_db_t *db, const char *name, const char *owner,
+                       const char *acl)
+{
+    int rc;
+    if ((rc = sto__bucket_name_check(name)) < 0)
+        return rc;
+    if ((owner != NULL && strlen(owner) > STO_OWNER_MAX) ||
+        (acl != NULL && strlen(acl) > STO__ACL_MAX))
+        return CLEO_EINVAL;
+    /* Under the bucket lock, so that a delete cannot slip between the
+     * read and the write and leave a record behind. */
+    pthread_rwlock_wrlock(&db->bucket_lock);
+    Cleo__Storage__BucketRecord *r = NULL;
+    rc = record_read(db, name, &r);
+    if (rc == 0) {
+        char *was_owner = r->owner, *was_acl = r->acl;
+        if (owner != NULL && owner[0] != '\0')
+            r->owner = (char *)owner;
+        if (acl != NULL && acl[0] != '\0')
+            r->acl = (char *)acl;
+        rc = record_write(db, r);
+        r->owner = was_owner; /* free_unpacked frees what unpack made */
+        r->acl = was_acl;
+        cleo__storage__bucket_record__free_unpacked(r, NULL);
+    }
+    pthread_rwlock_unlock(&db->bucket_lock);
+    return rc;
+}
+
 /* Is there any record (live or tombstone) left under bucket '\0'? Live
  * ones make the bucket non-empty; tombstones are deleted with it. */
 static int bucket_empty(sto_db_t *db, const char *name, rocksdb_writebatch_t *b)

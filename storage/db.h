@@ -104,6 +104,15 @@ int sto__meta_wrap(Cleo__Storage__ObjectMeta *pb, sto_meta_t **out);
 
 /* Does the bucket exist? 0, STO_ENOBUCKET, CLEO_ESTORAGE. */
 int sto__bucket_check(sto_db_t *db, const char *bucket);
+/* Set an existing bucket's owner and/or canned ACL (cleo-adm bucket
+ * chown / acl); NULL or "" keeps each. 0, CLEO_EINVAL (bad name, an
+ * owner or ACL too long), CLEO_ENOTFOUND, CLEO_EPROTO, CLEO_ESTORAGE. */
+#define STO__ACL_MAX 32 /* bytes of a canned ACL's name */
+int sto__bucket_update(sto_db_t *db, const char *name, const char *owner,
+                       const char *acl);
+/* The bucket's ACL into out (len bytes, truncated; "" when never set).
+ * 0, CLEO_ENOTFOUND, CLEO_EPROTO, CLEO_ESTORAGE. */
+int sto__bucket_acl(sto_db_t *db, const char *name, char *out, size_t len);
 /* Add a stats delta for bucket to the batch. */
 void sto__stats_add(sto_db_t *db, rocksdb_writebatch_t *b, const char *bucket,
                     int64_t objects, int64_t bytes);

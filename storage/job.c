@@ -135,6 +135,22 @@ static int run_bucket_exists(sto_db_t *db, sto__job_t *j)
     return 0;
 }
 
+/* *out = b's record with its ACL, read from the bucket's record (kept
+ * out of sto_bucket_info_t); a bucket deleted meanwhile shows "". */
+static int acl_fill(sto_db_t *db, Cleo__Storage__BucketInfo **out,
+                    const sto_bucket_info_t *b)
+{
+    char acl[STO__ACL_MAX + 1];
+    int rc = sto__bucket_acl(db, b->name, acl, sizeof acl);
+    if (rc == CLEO_ENOTFOUND)
+        acl[0] = '\0', rc = 0;
+    if (rc < 0)
+        return rc;
+    *out = bucket_pb(b);
+    (*out)->acl = sto__pb_strdup(acl);
+    return 0;
+}
+
 static int run_bucket_list(sto_db_t *db, sto__job_t *j)
 {
     sto_bucket_info_t *v;
@@ -144,11 +160,15 @@ static int run_bucket_list(sto_db_t *db, sto__job_t *j)
         return rc;
     Cleo__Storage__BucketList *p = sto__pb_calloc(1, sizeof *p);
     cleo__storage__bucket_list__init(p);
-    p->n_buckets = n;
     p->buckets = sto__pb_calloc(n, sizeof *p->buckets);
-    for (size_t i = 0; i < n; i++)
-        p->buckets[i] = bucket_pb(&v[i]);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if ((rc = acl_fill(db, &p->buckets[i], &v[i])) == 0)
+            p->n_buckets++;
     free(v);
+    if (rc < 0) {
+        cleo__storage__bucket_list__free_unpacked(p, NULL);
+        return rc;
+    }
     j->res = p;
     return 0;
 }
@@ -159,8 +179,14 @@ static int run_bucket_du(sto_db_t *db, sto__job_t *j)
     sto_bucket_info_t b;
     int rc = sto_bucket_du(db, r->name, &b);
     if (rc == 0)
-        j->res = bucket_pb(&b);
+        rc = acl_fill(db, (Cleo__Storage__BucketInfo **)&j->res, &b);
     return rc;
+}
+
+static int run_bucket_update(sto_db_t *db, sto__job_t *j)
+{
+    Cleo__Storage__BucketReq *r = j->req;
+    return sto__bucket_update(db, r->name, r->owner, r->acl);
 }
 
 /* HEAD with tombstones, of an object sto_head() found absent: its
@@ -412,6 +438,8 @@ static const sto__op_t ops[] = {
      run_bucket_list},
     {STO_MSG_BUCKET_DU, STO__OP_READ, false, D(bucket_req), D(bucket_info),
      run_bucket_du},
+    {STO_MSG_BUCKET_UPDATE, STO__OP_WRITE, false, D(bucket_req), NULL,
+     run_bucket_update},
     {STO_MSG_HEAD, STO__OP_READ, false, D(object_req), D(object_info),
      run_head},
     {STO_MSG_DELETE, STO__OP_WRITE, false, D(object_req), NULL, run_delete},

@@ -32,7 +32,7 @@ typedef struct adm_opts_s {
     uint32_t seconds;
     const char *owner;   /* admin commands: --owner USER */
     const char *cmd;     /* the subcommand's name */
-    const char *args[3]; /* max_args of any command */
+    const char *args[4]; /* max_args of any command */
     int nargs;
 } adm_opts_t;
 
@@ -89,9 +89,13 @@ static const adm_cmd_t cmds[] = {
      "full-screen view refreshed each second; keys: m mailbox, b memory, "
      "r messages, l long turns, p pid, q quit",
      0, 0, OPT_SORT, run_top},
-    {"user", "user create NAME | user list | user delete NAME",
-     "S3 users and their access keys; create prints the new key pair", 1, 2,
-     OPT_ADMIN, run_admin},
+    {"user",
+     "user create NAME | user list | user delete NAME | "
+     "user import NAME ACCESS_KEY SECRET_KEY | user role NAME admin|user",
+     "S3 users and their access keys; create prints the new key pair, "
+     "import adds a given pair (making the user if needed), role makes a "
+     "user an admin or a plain user",
+     1, 4, OPT_ADMIN, run_admin},
     {"ring", "ring",
      "the cluster's RING: version, checksum, balance (the largest node's "
      "share / the ideal) and movement (keys moved by the last change / the "
@@ -125,10 +129,13 @@ static const adm_cmd_t cmds[] = {
      run_admin},
     {"bucket",
      "bucket create NAME [--owner USER] | bucket delete NAME | "
-     "bucket list [--owner USER] | bucket du NAME",
+     "bucket list [--owner USER] | bucket du NAME | bucket chown NAME USER | "
+     "bucket acl NAME [private|public-read|public-read-write|"
+     "authenticated-read]",
      "buckets: create (owner admin unless --owner), delete an empty one, "
-     "list, show objects and bytes",
-     1, 2, OPT_ADMIN, run_admin},
+     "list, show objects and bytes, change the owner, show or set the "
+     "canned ACL",
+     1, 3, OPT_ADMIN, run_admin},
 };
 #define NCMDS (sizeof cmds / sizeof cmds[0])
 
@@ -415,7 +422,7 @@ static int run_trace(adm_conn_t *c, const adm_opts_t *o)
  * on stdout, or its one-line error on stderr and exit 1. */
 static int run_admin(adm_conn_t *c, const adm_opts_t *o)
 {
-    char *argv[5];
+    char *argv[7]; /* the command, 4 arguments, --owner USER */
     size_t n = 0;
     argv[n++] = (char *)o->cmd;
     for (int i = 0; i < o->nargs; i++)
@@ -553,29 +560,34 @@ static int parse_opt(const adm_cmd_t *cmd, int argc, char **argv, int *i,
     return usage_error("%s: unknown option '%s'", cmd->name, a);
 }
 
-/* An admin command's shape: a known verb, NAME where it needs one,
- * --owner where it takes one. The node checks again (names, owners). */
+/* An admin command's shape: a known verb, its arguments after the verb
+ * (NAME ...: min..max), --owner where it takes one. The node checks
+ * again (names, keys, roles, ACLs, owners). */
 static int admin_check(const adm_cmd_t *cmd, const adm_opts_t *o)
 {
     static const struct {
         const char *noun, *verb;
-        bool name, owner;
+        int min, max;
+        bool owner;
     } verbs[] = {
-        {"user", "create", true, false},   {"user", "list", false, false},
-        {"user", "delete", true, false},   {"bucket", "create", true, true},
-        {"bucket", "delete", true, false}, {"bucket", "list", false, true},
-        {"bucket", "du", true, false},
+        {"user", "create", 1, 1, false},   {"user", "list", 0, 0, false},
+        {"user", "delete", 1, 1, false},   {"user", "import", 3, 3, false},
+        {"user", "role", 2, 2, false},     {"bucket", "create", 1, 1, true},
+        {"bucket", "delete", 1, 1, false}, {"bucket", "list", 0, 0, true},
+        {"bucket", "du", 1, 1, false},     {"bucket", "chown", 2, 2, false},
+        {"bucket", "acl", 1, 2, false},
     };
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         if (strcmp(cmd->name, verbs[i].noun) != 0 ||
             strcmp(o->args[0], verbs[i].verb) != 0)
             continue;
-        if (verbs[i].name && o->nargs < 2)
-            return usage_error("%s %s: missing NAME (usage: cleo-adm %s)",
-                               cmd->name, o->args[0], cmd->usage);
-        if (!verbs[i].name && o->nargs > 1)
+        if (o->nargs - 1 < verbs[i].min)
+            return usage_error("%s %s: missing %s (usage: cleo-adm %s)",
+                               cmd->name, o->args[0],
+                               o->nargs < 2 ? "NAME" : "arguments", cmd->usage);
+        if (o->nargs - 1 > verbs[i].max)
             return usage_error("%s %s: unexpected argument '%s'", cmd->name,
-                               o->args[0], o->args[1]);
+                               o->args[0], o->args[verbs[i].max + 1]);
         if (!verbs[i].owner && o->owner != NULL)
             return usage_error("%s %s: no --owner here", cmd->name, o->args[0]);
         return 0;

@@ -224,6 +224,66 @@ Test(mgr_admin, bucket_commands)
     cr_assert_not(exists);
 }
 
+Test(mgr_admin, bucket_chown_and_acl)
+{
+    done(run("user", "create", "alice", NULL));
+    done(run("bucket", "create", "bkt1", NULL));
+    Cleo__Introspect__AdminReply *r = run("bucket", "acl", "bkt1", NULL);
+    cr_assert_eq(r->status, 0, "%s", r->text);
+    cr_assert_str_eq(r->json,
+                     "{\"bucket\":\"bkt1\",\"owner\":\"admin\",\"acl\":"
+                     "\"private\"}");
+    done(r);
+    r = run("bucket", "chown", "bkt1", "alice", NULL);
+    cr_assert_eq(r->status, 0, "%s", r->text);
+    done(r);
+    r = run("bucket", "acl", "bkt1", "public-read", NULL);
+    cr_assert_eq(r->status, 0, "%s", r->text);
+    done(r);
+    r = run("bucket", "list", NULL);
+    json_t *j = parse(r->json);
+    json_t *b = json_array_get(json_object_get(j, "buckets"), 0);
+    cr_assert_str_eq(json_string_value(json_object_get(b, "owner")), "alice");
+    cr_assert_str_eq(json_string_value(json_object_get(b, "acl")),
+                     "public-read");
+    json_decref(j);
+    done(r);
+    expect_error(run("bucket", "chown", "bkt1", "nobody", NULL), CLEO_ENOTFOUND,
+                 "no such user 'nobody'");
+    expect_error(run("bucket", "chown", "nope", "alice", NULL), CLEO_ENOTFOUND,
+                 "no such bucket 'nope'");
+    expect_error(run("bucket", "acl", "nope", NULL), CLEO_ENOTFOUND,
+                 "no such bucket 'nope'");
+    expect_error(run("bucket", "acl", "nope", "private", NULL), CLEO_ENOTFOUND,
+                 "no such bucket 'nope'");
+}
+
+Test(mgr_admin, user_import_and_role)
+{
+    Cleo__Introspect__AdminReply *r =
+        run("user", "import", "carol", "CAROLKEY01", "carol-secret1", NULL);
+    cr_assert_eq(r->status, 0, "%s", r->text);
+    done(r);
+    r = run("user", "role", "carol", "admin", NULL);
+    cr_assert_eq(r->status, 0, "%s", r->text);
+    done(r);
+    r = run("user", "list", NULL);
+    cr_assert(strstr(r->text, "carol                    admin") != NULL, "%s",
+              r->text);
+    json_t *j = parse(r->json);
+    json_t *u = json_array_get(json_object_get(j, "users"), 1);
+    cr_assert_str_eq(json_string_value(json_object_get(u, "role")), "admin");
+    json_decref(j);
+    done(r);
+    expect_error(
+        run("user", "import", "dave", "CAROLKEY01", "dave-secret1", NULL),
+        CLEO_EEXIST, "already in use");
+    expect_error(run("user", "role", "nobody", "admin", NULL), CLEO_ENOTFOUND,
+                 "no such user 'nobody'");
+    expect_error(run("user", "role", "admin", "user", NULL), CLEO_ESTATE,
+                 "built-in admin");
+}
+
 Test(mgr_admin, bad_command_lines_are_refused)
 {
     const char *cases[][5] = {
@@ -238,6 +298,16 @@ Test(mgr_admin, bad_command_lines_are_refused)
         {"bucket", "create", "b", "--owner", "bad name"},
         {"bucket", "du", NULL},
         {"bucket", "list", "--colour", NULL},
+        {"user", "import", "a", "AKEY1", NULL},
+        {"user", "import", "a", "ab", "secret-1"},
+        {"user", "import", "a", "AKEY1", "short"},
+        {"user", "import", "a b", "AKEY1", "secret-1"},
+        {"user", "role", "a", "root"},
+        {"user", "role", "a", NULL},
+        {"bucket", "chown", "b", NULL},
+        {"bucket", "chown", "bkt", "bad name"},
+        {"bucket", "acl", "bkt", "everyone"},
+        {"bucket", "acl", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *const *c = cases[i];

@@ -212,6 +212,17 @@ static int key_import(const char *user, const char *ak, const char *sk)
     return run(&c);
 }
 
+static int user_set_role(const char *name, bool is_admin)
+{
+    Cleo__Cluster__UserSetRole r = CLEO__CLUSTER__USER_SET_ROLE__INIT;
+    r.name = (char *)name;
+    r.is_admin = is_admin;
+    Cleo__Cluster__Command c = CLEO__CLUSTER__COMMAND__INIT;
+    c.op_case = CLEO__CLUSTER__COMMAND__OP_USER_SET_ROLE;
+    c.user_set_role = &r;
+    return run(&c);
+}
+
 static int bucket_put(const char *name, const char *owner, const char *acl,
                       bool must_not_exist)
 {
@@ -609,6 +620,52 @@ Test(mgr_fsm, key_import_refuses_duplicates_and_unknown_users)
     cr_assert_eq(key_import("bob", AK2, "bad secret"), CLEO_EINVAL);
     cr_assert_eq(key_import("bob", AK2, SK), 0);
     cr_assert_str_eq(mgr__fsm_key(&F, AK2)->user, "bob");
+}
+
+Test(mgr_fsm, user_set_role_makes_and_unmakes_admins)
+{
+    cr_assert_eq(user_create("bob", false, AK1, SK, ""), 0);
+    cr_assert_eq(user_set_role("bob", true), 0);
+    cr_assert(mgr__fsm_user(&F, "bob")->is_admin);
+    cr_assert_eq(user_delete("bob"), CLEO_ESTATE, "an admin now");
+    cr_assert_eq(user_set_role("bob", true), 0, "the role it has: a no-op");
+    cr_assert_eq(user_set_role("bob", false), 0);
+    cr_assert_not(mgr__fsm_user(&F, "bob")->is_admin);
+    cr_assert_eq(mgr__fsm_user(&F, "bob")->created_ms, 1000000,
+                 "a role change keeps the rest");
+    cr_assert_eq(user_delete("bob"), 0, "a plain user again");
+}
+
+Test(mgr_fsm, user_set_role_refuses_unknown_users_and_the_builtin_admin)
+{
+    cr_assert_eq(user_set_role("nobody", true), CLEO_ENOTFOUND);
+    cr_assert_eq(user_create(MGR_ADMIN_USER, true, AK1, SK, ""), 0);
+    cr_assert_eq(user_set_role(MGR_ADMIN_USER, false), CLEO_ESTATE);
+    cr_assert(strstr(T_res.detail, "built-in") != NULL, "%s", T_res.detail);
+    cr_assert(mgr__fsm_user(&F, MGR_ADMIN_USER)->is_admin);
+    cr_assert_eq(user_set_role(MGR_ADMIN_USER, true), 0);
+    Cleo__Cluster__Command c = CLEO__CLUSTER__COMMAND__INIT;
+    c.op_case = CLEO__CLUSTER__COMMAND__OP_USER_SET_ROLE; /* no record */
+    cr_assert_eq(mgr__fsm_apply(&F, &c, ++T_index, &T_res), CLEO_EBADREQ);
+}
+
+Test(mgr_fsm, bucket_update_keeps_what_it_leaves_empty)
+{
+    cr_assert_eq(user_create("bob", false, AK1, SK, ""), 0);
+    cr_assert_eq(user_create("eve", false, AK2, SK, ""), 0);
+    cr_assert_eq(bucket_put("photos", "bob", "public-read", true), 0);
+    cr_assert_eq(bucket_put("photos", "eve", "", false), 0, "a chown");
+    const Cleo__Cluster__Bucket *b = mgr__fsm_bucket(&F, "photos");
+    cr_assert_str_eq(b->owner, "eve");
+    cr_assert_str_eq(b->acl, "public-read", "the ACL kept");
+    cr_assert_eq(bucket_put("photos", "", "authenticated-read", false), 0);
+    b = mgr__fsm_bucket(&F, "photos");
+    cr_assert_str_eq(b->owner, "eve", "the owner kept");
+    cr_assert_str_eq(b->acl, "authenticated-read");
+    cr_assert_eq(bucket_put("photos", "nobody", "", false), CLEO_ENOTFOUND);
+    cr_assert_eq(bucket_put("photos", "", "everyone", false), CLEO_EINVAL);
+    cr_assert_eq(bucket_put("nothere", "", "private", false), CLEO_ENOTFOUND);
+    cr_assert_str_eq(mgr__fsm_bucket(&F, "photos")->owner, "eve");
 }
 
 Test(mgr_fsm, bucket_put_create_and_update)

@@ -302,6 +302,100 @@ Test(mgr_users, bad_requests_are_answered_not_fatal)
     cr_assert_eq(nusers(), 1);
 }
 
+/* ---- user import, user role ----------------------------------------------
+ */
+
+/* USER_IMPORT (pair of user) or, with ak NULL, USER_SET_ROLE (user's
+ * is_admin): the status. */
+static int change(const char *user, const char *ak, const char *sk,
+                  bool is_admin)
+{
+    rt_msg_t *m, *r = NULL;
+    if (ak != NULL) {
+        Cleo__Manager__AccessKey *k = calloc(1, sizeof *k);
+        cleo__manager__access_key__init(k);
+        k->user = strdup(user);
+        k->access_key = strdup(ak);
+        k->secret_key = strdup(sk);
+        m = rt_msg_new(CLEO__MANAGER__MSG_ID__USER_IMPORT);
+        rt_msg_set_pb(m, k);
+    } else {
+        Cleo__Manager__User *u = calloc(1, sizeof *u);
+        cleo__manager__user__init(u);
+        u->name = strdup(user);
+        u->is_admin = is_admin;
+        m = rt_msg_new(CLEO__MANAGER__MSG_ID__USER_SET_ROLE);
+        rt_msg_set_pb(m, u);
+    }
+    rt_pid_t pid = rt_whereis(T_rt, MGR_USERS_NAME);
+    cr_assert_eq(gen_server_call_sync(T_rt, pid, m, 5000, &r), 0);
+    int rc = r->reason;
+    rt_msg_free(r);
+    return rc;
+}
+
+/* KEY_LOOKUP: 0 with the owner and its role, or the status. */
+static int owner_of(const char *ak, char *user, bool *admin)
+{
+    Cleo__Manager__KeyInfo *k = NULL;
+    int rc = mgr_client_key_lookup_sync(T_rt, ak, &k);
+    if (rc == 0) {
+        strcpy(user, k->user);
+        *admin = k->is_admin;
+        protobuf_c_message_free_unpacked(&k->base, NULL);
+    }
+    return rc;
+}
+
+Test(mgr_users, import_makes_the_user_or_adds_the_pair_and_survives_a_reopen)
+{
+    char u[128];
+    bool admin = true;
+    cr_assert_eq(change("carol", "CAROLKEY01", "carol-secret1", false), 0);
+    cr_assert_eq(owner_of("CAROLKEY01", u, &admin), 0);
+    cr_assert_str_eq(u, "carol");
+    cr_assert_not(admin, "an imported user is a plain one");
+    cr_assert_eq(change("carol", "CAROLKEY02", "carol-secret2", false), 0);
+    cr_assert_eq(nusers(), 2);
+    cr_assert_eq(change("dave", "CAROLKEY01", "dave-secret1", false),
+                 CLEO_EEXIST, "a pair in use");
+    cr_assert_eq(change("dave", "ab", "dave-secret1", false), CLEO_EINVAL);
+    cr_assert_eq(change("dave", "DAVEKEY01", "short", false), CLEO_EINVAL);
+    cr_assert_eq(change("da/ve", "DAVEKEY01", "dave-secret1", false),
+                 CLEO_EINVAL);
+    cr_assert_eq(nusers(), 2, "the refusals made no user");
+    stop();
+    start();
+    cr_assert_eq(owner_of("CAROLKEY02", u, &admin), 0);
+    cr_assert_str_eq(u, "carol");
+    Cleo__Manager__UserInfo *i = NULL;
+    cr_assert_eq(mgr_client_user_get_sync(T_rt, "carol", &i), 0);
+    cr_assert_eq(i->n_access_keys, 2);
+    protobuf_c_message_free_unpacked(&i->base, NULL);
+}
+
+Test(mgr_users, role_sets_is_admin_except_the_builtin_admins)
+{
+    char u[128];
+    bool admin = false;
+    cr_assert_eq(change("carol", "CAROLKEY01", "carol-secret1", false), 0);
+    cr_assert_eq(change("carol", NULL, NULL, true), 0);
+    cr_assert_eq(owner_of("CAROLKEY01", u, &admin), 0);
+    cr_assert(admin);
+    cr_assert_eq(mgr_client_user_delete_sync(T_rt, "carol"), CLEO_ESTATE);
+    cr_assert_eq(change("carol", NULL, NULL, true), 0, "no change: done");
+    cr_assert_eq(change("nobody", NULL, NULL, true), CLEO_ENOTFOUND);
+    cr_assert_eq(change(MGR_ADMIN_USER, NULL, NULL, false), CLEO_ESTATE);
+    stop();
+    start();
+    cr_assert_eq(owner_of("CAROLKEY01", u, &admin), 0);
+    cr_assert(admin, "the role survives a reopen");
+    cr_assert_eq(change("carol", NULL, NULL, false), 0);
+    cr_assert_eq(owner_of("CAROLKEY01", u, &admin), 0);
+    cr_assert_not(admin);
+    cr_assert_eq(mgr_client_user_delete_sync(T_rt, "carol"), 0);
+}
+
 /* ---- persistence ----------------------------------------------------------
  */
 

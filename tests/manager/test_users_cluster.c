@@ -753,3 +753,96 @@ Test(mgr_users_cluster, changes_go_one_at_a_time)
     cr_assert_eq(exists, 2);
     cr_assert_eq(atomic_load(&K.creates), 1 + 3 + 3); /* the admin's too */
 }
+
+/* ---- user import, user role ------------------------------------------- */
+
+/* USER_IMPORT (pair of user) or, with ak NULL, USER_SET_ROLE: the
+ * status. */
+static int change(const char *user, const char *ak, const char *sk,
+                  bool is_admin)
+{
+    rt_msg_t *m, *r = NULL;
+    if (ak != NULL) {
+        Cleo__Manager__AccessKey *k = cleo_xcalloc(1, sizeof *k);
+        cleo__manager__access_key__init(k);
+        k->user = strdup(user);
+        k->access_key = strdup(ak);
+        k->secret_key = strdup(sk);
+        m = rt_msg_new(CLEO__MANAGER__MSG_ID__USER_IMPORT);
+        rt_msg_set_pb(m, k);
+    } else {
+        Cleo__Manager__User *u = cleo_xcalloc(1, sizeof *u);
+        cleo__manager__user__init(u);
+        u->name = strdup(user);
+        u->is_admin = is_admin;
+        m = rt_msg_new(CLEO__MANAGER__MSG_ID__USER_SET_ROLE);
+        rt_msg_set_pb(m, u);
+    }
+    rt_pid_t pid = rt_whereis(T_rt, MGR_USERS_NAME);
+    cr_assert_eq(gen_server_call_sync(T_rt, pid, m, 10000, &r), 0);
+    int rc = r->reason;
+    rt_msg_free(r);
+    return rc;
+}
+
+/* start(true), with this node's admin key in the cluster. */
+static void started(void)
+{
+    char ak[256], sk[256];
+    start(true);
+    own_key(ak, sk);
+    WAIT_FOR(cluster_has(ak), "the admin key in the cluster");
+}
+
+Test(mgr_users_cluster, import_makes_the_user_or_imports_the_pair)
+{
+    started();
+    int creates = atomic_load(&K.creates), imports = atomic_load(&K.imports);
+    char u[256];
+    bool admin = true;
+    cr_assert_eq(change("dave", "DAVEKEY01", "dave-secret1", false), 0);
+    cr_assert_eq(lookup("DAVEKEY01", u, &admin), 0, "shown once answered");
+    cr_assert_str_eq(u, "dave");
+    cr_assert_not(admin);
+    cr_assert_eq(atomic_load(&K.creates), creates + 1, "a UserCreate");
+    cr_assert_eq(change("dave", "DAVEKEY02", "dave-secret2", false), 0);
+    cr_assert_eq(atomic_load(&K.imports), imports + 1, "then a KeyImport");
+    cr_assert_eq(lookup("DAVEKEY02", u, NULL), 0);
+    cr_assert_eq(change("erin", "DAVEKEY01", "erin-secret1", false),
+                 CLEO_EEXIST, "a taken pair is said so, not 'no user'");
+    cr_assert_eq(change("dave", "DAVEKEY01", "dave-secret3", false),
+                 CLEO_EEXIST);
+    cr_assert_not(listed("erin"));
+    cr_assert_eq(cluster_users(), 2);
+}
+
+Test(mgr_users_cluster, import_for_a_user_made_meanwhile_is_a_key_import)
+{
+    started();
+    K.no_push = true; /* this node's copy never hears of frank */
+    other_node(user_create("frank", "FRANKKEY01", "frank-secret1"));
+    int imports = atomic_load(&K.imports);
+    cr_assert_eq(change("frank", "FRANKKEY02", "frank-secret2", false), 0);
+    cr_assert_eq(atomic_load(&K.imports), imports + 1);
+    char s[256], u[256];
+    cluster_key("FRANKKEY02", s, u);
+    cr_assert_str_eq(u, "frank");
+    cr_assert_str_eq(s, "frank-secret2");
+}
+
+Test(mgr_users_cluster, role_is_decided_by_the_managers_and_shown)
+{
+    started();
+    bool admin = false;
+    cr_assert_eq(change("gina", "GINAKEY01", "gina-secret1", false), 0);
+    cr_assert_eq(change("gina", NULL, NULL, true), 0);
+    cr_assert_eq(lookup("GINAKEY01", NULL, &admin), 0);
+    cr_assert(admin, "the copy shows it once answered");
+    cr_assert_eq(mgr_client_user_delete_sync(T_rt, "gina"), CLEO_ESTATE);
+    cr_assert_eq(change("gina", NULL, NULL, false), 0);
+    cr_assert_eq(lookup("GINAKEY01", NULL, &admin), 0);
+    cr_assert_not(admin);
+    cr_assert_eq(change("nobody", NULL, NULL, true), CLEO_ENOTFOUND);
+    cr_assert_eq(change(MGR_ADMIN_USER, NULL, NULL, false), CLEO_ESTATE);
+    cr_assert_eq(mgr_client_user_delete_sync(T_rt, "gina"), 0);
+}

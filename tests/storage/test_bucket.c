@@ -1,5 +1,6 @@
 /*
- * test_bucket.c - bucket naming rules, create/delete/exists/list and du.
+ * test_bucket.c - bucket naming rules, create/delete/exists/list and du,
+ * and the owner and ACL updates of cleo-adm bucket chown / acl.
  */
 #include "stot.c"
 
@@ -118,4 +119,30 @@ Test(sto_bucket, du_tracks_puts_overwrites_and_deletes)
     cr_assert_eq(sto_bucket_du(T_db, "bkt", &i), 0);
     cr_expect_eq(i.objects, 2);
     cr_expect_eq(i.bytes, 47);
+}
+
+Test(sto_bucket, update_sets_owner_and_acl_and_keeps_the_rest)
+{
+    char acl[STO__ACL_MAX + 1];
+    cr_assert_eq(sto_bucket_create(T_db, "bkt", "alice", T_NOW), 0);
+    cr_assert_eq(sto__bucket_acl(T_db, "bkt", acl, sizeof acl), 0);
+    cr_expect_str_eq(acl, "", "never set");
+    cr_assert_eq(sto__bucket_update(T_db, "bkt", "bob", NULL), 0);
+    cr_assert_eq(sto__bucket_update(T_db, "bkt", "", "public-read"), 0);
+    sto_bucket_info_t i;
+    cr_assert_eq(sto_bucket_du(T_db, "bkt", &i), 0);
+    cr_expect_str_eq(i.owner, "bob", "an empty owner keeps it");
+    cr_expect_eq(i.created_ms, T_NOW);
+    cr_assert_eq(sto__bucket_acl(T_db, "bkt", acl, sizeof acl), 0);
+    cr_expect_str_eq(acl, "public-read");
+    cr_expect_eq(sto__bucket_update(T_db, "nope", "bob", NULL), CLEO_ENOTFOUND);
+    cr_expect_eq(sto__bucket_acl(T_db, "nope", acl, sizeof acl),
+                 CLEO_ENOTFOUND);
+    cr_expect_eq(sto__bucket_update(T_db, "NO", "bob", NULL), CLEO_EINVAL);
+    char long_acl[STO__ACL_MAX + 2];
+    memset(long_acl, 'a', sizeof long_acl - 1);
+    long_acl[sizeof long_acl - 1] = '\0';
+    cr_expect_eq(sto__bucket_update(T_db, "bkt", NULL, long_acl), CLEO_EINVAL);
+    cr_assert_eq(sto_bucket_delete(T_db, "bkt"), 0, "no record is left");
+    cr_expect(!sto_bucket_exists(T_db, "bkt"));
 }

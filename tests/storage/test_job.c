@@ -57,7 +57,7 @@ Test(job, table_has_an_entry_for_each_engine_id_of_the_proto)
         cr_expect_eq(op->id, id);
         entries++;
     }
-    cr_expect_eq(entries, 23u);
+    cr_expect_eq(entries, 24u);
 }
 
 Test(job, entries_run_unless_they_open_a_stream)
