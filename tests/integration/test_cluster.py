@@ -189,7 +189,10 @@ def case_buckets(c):
             if r.returncode == 0 else None
     r = c.adm(1, "bucket", "create", "logs")
     check(r.returncode == 0, "bucket create through n1: %s" % r.stderr)
-    wait_until(lambda: names(3) == ["logs"], 5, "n3 lists it")
+    # Each node's copy of the cluster state follows a manager; a
+    # follower's copy lags the leader's by up to a heartbeat.
+    wait_until(lambda: all(names(i) == ["logs"] for i in (1, 2, 3)), 5,
+               "every node lists it")
     j = json.loads(c.adm(2, "--json", "bucket", "list").stdout)
     check(sorted(j.get("nodes", {})) == [name(i) for i in (1, 2, 3)],
           "every storage node answered (%s)" % sorted(j.get("nodes", {})))
