@@ -132,13 +132,16 @@ static void subscribe(rt_actor_t *self)
 {
     agent_t *a = rt_state(self);
     const char *mgr =
-        mgr__agent_manager_at(a, a->next_sub++ % mgr__agent_n_managers(a));
-    /* A manager follows its own copy: no hop, and no other manager's
-     * hang can leave it behind. */
-    for (size_t i = 0; i < mgr__agent_n_managers(a); i++)
-        if (strcmp(mgr__agent_manager_at(a, i), a->o->node) == 0)
-            mgr = a->o->node;
+        mgr__agent_manager_at(a, a->next_sub % mgr__agent_n_managers(a));
     rt_pid_t to = raft_of(self, mgr);
+    /* A manager starts by following its own copy (first_manager()): no
+     * hop, and no other manager's hang leaves it behind. Its mgr_raft may
+     * not be registered at the first ticks; wait a few for it. After a
+     * drop (a manager behind, hung, or removed) the next one is tried. */
+    bool local = strcmp(mgr, a->o->node) == 0;
+    if (to == RT_PID_NONE && local && a->local_waits++ < 5)
+        return;
+    a->next_sub++;
     if (to == RT_PID_NONE || rt_monitor(self, to, &a->sub_mon) < 0)
         return;
     a->sub = to;

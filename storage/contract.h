@@ -46,6 +46,10 @@ extern "C" {
  * space left"): the put fails, nothing of it is visible, deletes and reads
  * still work. */
 #define STO_ENOSPACE (-20108)
+/* A replica's write (PutReq.version, ObjectReq.version) of a version not
+ * newer than the key's current one: nothing changed. A coordinator counts
+ * it as a durable copy: the replica holds a newer version. */
+#define STO_ESUPERSEDED (-20109)
 
 /* ---------------------------------------------------------------------
  * Limits.

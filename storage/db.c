@@ -60,6 +60,8 @@ const char *sto_err_name(int err)
         return "STO_EPARTORDER";
     case STO_ETOOSMALL:
         return "STO_ETOOSMALL";
+    case STO_ESUPERSEDED:
+        return "STO_ESUPERSEDED";
     default:
         return cleo_err_name(err);
     }
@@ -84,6 +86,8 @@ const char *sto_strerror(int err)
         return "parts not listed in ascending order";
     case STO_ETOOSMALL:
         return "a part other than the last is too small";
+    case STO_ESUPERSEDED:
+        return "a newer version of the object is stored";
     default:
         return cleo_strerror(err);
     }
@@ -129,7 +133,7 @@ uint64_t sto__now_ms(void)
 /* A hybrid logical clock: wall-clock ms in the high bits keeps it growing
  * across restarts, the counter in the low 16 bits keeps it unique. The
  * same counter names a put's chunks (its id), so ids never repeat. */
-uint64_t sto__clock_next(sto_db_t *db)
+uint64_t sto_clock_next(sto_db_t *db)
 {
     uint64_t wall = sto__now_ms() << 16;
     pthread_mutex_lock(&db->clock_lock);
@@ -139,6 +143,52 @@ uint64_t sto__clock_next(sto_db_t *db)
     db->clock_last = c;
     pthread_mutex_unlock(&db->clock_lock);
     return c;
+}
+
+uint64_t sto__clock_next(sto_db_t *db)
+{
+    return sto_clock_next(db);
+}
+
+/* Another node's clock comes from the network: one at or above
+ * STO__CLOCK_MAX is refused (sto__clock_valid), so that observing it can
+ * never bring the counter, and the chunk ids drawn from it, near a wrap. */
+bool sto__clock_valid(uint64_t clock)
+{
+    return clock != 0 && clock < STO__CLOCK_MAX;
+}
+
+void sto_clock_observe(sto_db_t *db, uint64_t clock)
+{
+    if (!sto__clock_valid(clock))
+        return;
+    pthread_mutex_lock(&db->clock_lock);
+    if (db->clock_last < clock)
+        db->clock_last = clock;
+    pthread_mutex_unlock(&db->clock_lock);
+}
+
+int sto_version_cmp(const sto_version_t *a, const sto_version_t *b)
+{
+    if (a->clock != b->clock)
+        return a->clock < b->clock ? -1 : 1;
+    if (a->node != b->node)
+        return a->node < b->node ? -1 : 1;
+    return 0;
+}
+
+/* The clock is stored as a merge operand that keeps the maximum (see
+ * stats_sum): batches of different keys may reach the WAL in another
+ * order than their clocks were drawn, and a put would let the later
+ * batch store the smaller clock. */
+void sto__clock_persist(sto_db_t *db, rocksdb_writebatch_t *b)
+{
+    pthread_mutex_lock(&db->clock_lock);
+    uint64_t c = db->clock_last;
+    pthread_mutex_unlock(&db->clock_lock);
+    char v[8];
+    sto__put_be64(v, c);
+    rocksdb_writebatch_merge_cf(b, db->cf[STO__CF_SYS], "clock", 5, v, 8);
 }
 
 pthread_mutex_t *sto__stripe(sto_db_t *db, const char *mkey, size_t len)
@@ -158,6 +208,32 @@ void sto_opts_init(sto_opts_t *o)
     o->reserve_bytes = STO_DEFAULT_RESERVE_BYTES;
     o->mpu_min_part = STO_DEFAULT_MPU_MIN_PART;
     o->mpu_ttl_ms = STO_DEFAULT_MPU_TTL_MS;
+}
+
+/* The "clock" record: the largest of the base and the operands, each a
+ * u64 BE (sto__clock_persist). */
+static char *clock_max(const char *base, size_t base_len,
+                       const char *const *ops, const size_t *lens, int n,
+                       unsigned char *ok, size_t *out_len)
+{
+    uint64_t c = base != NULL && base_len == 8 ? sto__be64(base) : 0;
+    for (int i = 0; i < n; i++)
+        if (lens[i] == 8 && sto__be64(ops[i]) > c)
+            c = sto__be64(ops[i]);
+    char *v = malloc(8);
+    if (v == NULL) {
+        *ok = 0;
+        return NULL;
+    }
+    sto__put_be64(v, c);
+    *ok = 1;
+    *out_len = 8;
+    return v;
+}
+
+static bool is_clock_key(const char *k, size_t kl)
+{
+    return kl == 5 && memcmp(k, "clock", 5) == 0;
 }
 
 /* Bucket stats are merge operands of two int64 LE deltas; the merged
@@ -192,6 +268,8 @@ static char *merge_full(void *st, const char *k, size_t kl, const char *v,
                         size_t vl, const char *const *ops, const size_t *lens,
                         int n, unsigned char *ok, size_t *out_len)
 {
+    if (is_clock_key(k, kl))
+        return clock_max(v, vl, ops, lens, n, ok, out_len);
     return stats_sum(v, vl, ops, lens, n, ok, out_len);
 }
 
@@ -199,6 +277,8 @@ static char *merge_partial(void *st, const char *k, size_t kl,
                            const char *const *ops, const size_t *lens, int n,
                            unsigned char *ok, size_t *out_len)
 {
+    if (is_clock_key(k, kl))
+        return clock_max(NULL, 0, ops, lens, n, ok, out_len);
     return stats_sum(NULL, 0, ops, lens, n, ok, out_len);
 }
 

@@ -8,7 +8,8 @@
  *            without decoding them)
  *   data CF  id (u64 BE) index (u32 BE) -> xxh3 (u64 BE) + payload
  *   sys  CF  'B' name -> BucketRecord;  'S' name -> stats (merge: two
- *            int64 LE deltas, objects and bytes);  "clock" -> u64 BE;
+ *            int64 LE deltas, objects and bytes);  "clock" -> u64 BE (merge:
+ *            the maximum; sto__clock_persist);
  *            'U' id (u64 BE) -> "" while a put with that id is open
  *            (object and part puts alike);
  *            'M' bucket '\0' key '\0' upload_id -> UploadRecord, one per
@@ -76,6 +77,16 @@ void *sto__xcalloc(size_t n, size_t size);
 /* Wall clock ms; the next logical clock (hybrid: >= now_ms << 16). */
 uint64_t sto__now_ms(void);
 uint64_t sto__clock_next(sto_db_t *db);
+/* Versions' clocks are below this (2^63: wall ms << 16 reaches it around
+ * the year 6430), so the counter never wraps. */
+#define STO__CLOCK_MAX (UINT64_C(1) << 63)
+/* Is clock a version's clock we accept from another node: not 0 and
+ * below STO__CLOCK_MAX? sto_clock_observe() ignores any other. */
+bool sto__clock_valid(uint64_t clock);
+/* Add the HLC's current value to the batch (the sys CF's "clock", kept
+ * at its maximum), so a restart resumes above every clock it stamped or
+ * observed before the batch. */
+void sto__clock_persist(sto_db_t *db, rocksdb_writebatch_t *b);
 
 /* Validation: 0 or CLEO_EINVAL. */
 int sto__bucket_name_check(const char *name);

@@ -1,5 +1,6 @@
 /*
- * get.c - streaming reads with ranges, head and delete.
+ * get.c - streaming reads with ranges, head and delete (a replica's
+ * delete of a given version too: sto_delete_version).
  *
  * A get reads from a RocksDB snapshot taken at open, so the chunks it
  * needs stay readable even if a concurrent commit deletes them. Only the
@@ -61,10 +62,11 @@ static int range_resolve(const sto_range_t *r, uint64_t size, uint64_t *first,
     }
 }
 
-/* Read the live metadata of bucket/key with ro (NULL = latest). */
-static int live_meta(sto_db_t *db, const rocksdb_readoptions_t *ro,
-                     const char *bucket, const char *key,
-                     Cleo__Storage__ObjectMeta **out)
+/* Read the record of bucket/key, live or tombstone, with ro (NULL =
+ * latest). */
+static int any_meta(sto_db_t *db, const rocksdb_readoptions_t *ro,
+                    const char *bucket, const char *key,
+                    Cleo__Storage__ObjectMeta **out)
 {
     int rc;
     if (sto__bucket_name_check(bucket) < 0)
@@ -73,10 +75,19 @@ static int live_meta(sto_db_t *db, const rocksdb_readoptions_t *ro,
         return rc;
     char mk[STO__MKEY_MAX];
     size_t mkl = sto__mkey(mk, bucket, key);
-    Cleo__Storage__ObjectMeta *m = NULL;
-    rc = sto__meta_read(db, ro, mk, mkl, &m);
+    rc = sto__meta_read(db, ro, mk, mkl, out);
     if (rc == CLEO_ENOTFOUND && sto__bucket_check(db, bucket) < 0)
         return STO_ENOBUCKET;
+    return rc;
+}
+
+/* Read the live metadata of bucket/key with ro (NULL = latest). */
+static int live_meta(sto_db_t *db, const rocksdb_readoptions_t *ro,
+                     const char *bucket, const char *key,
+                     Cleo__Storage__ObjectMeta **out)
+{
+    Cleo__Storage__ObjectMeta *m = NULL;
+    int rc = any_meta(db, ro, bucket, key, &m);
     if (rc < 0)
         return rc;
     if (m->deleted) {
@@ -92,6 +103,16 @@ int sto_head(sto_db_t *db, const char *bucket, const char *key,
 {
     Cleo__Storage__ObjectMeta *m = NULL;
     int rc = live_meta(db, NULL, bucket, key, &m);
+    if (rc < 0)
+        return rc;
+    return sto__meta_wrap(m, out);
+}
+
+int sto_head_any(sto_db_t *db, const char *bucket, const char *key,
+                 sto_meta_t **out)
+{
+    Cleo__Storage__ObjectMeta *m = NULL;
+    int rc = any_meta(db, NULL, bucket, key, &m);
     if (rc < 0)
         return rc;
     return sto__meta_wrap(m, out);
@@ -260,35 +281,72 @@ void sto_get_close(sto_get_t *g)
     free(g);
 }
 
-static int delete_locked(sto_db_t *db, const char *bucket, const char *key,
-                         uint64_t now_ms)
+/* Write the tombstone of version (clock, node) over old (NULL: no
+ * record; a live one's chunks and stats go with it) in one synced batch
+ * that also persists the HLC. */
+static int tomb_write(sto_db_t *db, const char *bucket, const char *key,
+                      const Cleo__Storage__ObjectMeta *old, uint64_t now_ms,
+                      const sto_version_t *v)
 {
+    Cleo__Storage__ObjectMeta t = CLEO__STORAGE__OBJECT_META__INIT;
+    t.bucket = (char *)bucket;
+    t.key = (char *)key;
+    t.deleted = true;
+    t.deleted_at_ms = now_ms;
+    t.last_modified_ms = now_ms;
+    t.clock = v->clock;
+    t.clock_node = v->node;
+    char *enc = NULL, mk[STO__MKEY_MAX];
+    size_t enc_len, mkl = sto__mkey(mk, bucket, key);
+    int rc = sto__meta_encode(&t, &enc, &enc_len);
+    if (rc < 0)
+        return rc;
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    rocksdb_writebatch_put_cf(b, db->cf[STO__CF_META], mk, mkl, enc, enc_len);
+    if (old != NULL && !old->deleted) {
+        sto__chunks_delete(db, b, old);
+        sto__stats_add(db, b, bucket, -1, -(int64_t)old->size);
+    }
+    sto__clock_persist(db, b);
+    char *err = NULL;
+    rocksdb_write(db->rdb, db->wo_sync, b, &err);
+    rocksdb_writebatch_destroy(b);
+    free(enc);
+    return sto__rerr(err, "delete");
+}
+
+/* Under the key's locks: a tombstone of a new version over the live
+ * object (v unused: the same shape as delete_version_locked). */
+static int delete_locked(sto_db_t *db, const char *bucket, const char *key,
+                         uint64_t now_ms, const sto_version_t *v_unused)
+{
+    (void)v_unused;
     Cleo__Storage__ObjectMeta *m = NULL;
     int rc = live_meta(db, NULL, bucket, key, &m);
     if (rc < 0)
         return rc;
-    Cleo__Storage__ObjectMeta t = CLEO__STORAGE__OBJECT_META__INIT;
-    t.bucket = m->bucket;
-    t.key = m->key;
-    t.deleted = true;
-    t.deleted_at_ms = now_ms;
-    t.last_modified_ms = now_ms;
-    t.clock = sto__clock_next(db);
-    char *enc = NULL, mk[STO__MKEY_MAX];
-    size_t enc_len, mkl = sto__mkey(mk, bucket, key);
-    if ((rc = sto__meta_encode(&t, &enc, &enc_len)) == 0) {
-        rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-        rocksdb_writebatch_put_cf(b, db->cf[STO__CF_META], mk, mkl, enc,
-                                  enc_len);
-        sto__chunks_delete(db, b, m);
-        sto__stats_add(db, b, bucket, -1, -(int64_t)m->size);
-        char *err = NULL;
-        rocksdb_write(db->rdb, db->wo_sync, b, &err);
-        rocksdb_writebatch_destroy(b);
-        rc = sto__rerr(err, "delete");
-    }
-    free(enc);
+    sto_clock_observe(db, m->clock); /* newer than what it deletes */
+    sto_version_t v = {sto_clock_next(db), db->o.node_id};
+    rc = tomb_write(db, bucket, key, m, now_ms, &v);
     cleo__storage__object_meta__free_unpacked(m, NULL);
+    return rc;
+}
+
+/* Take the bucket lock for reading and bucket/key's stripe lock, and run
+ * fn under them. */
+static int with_key_locked(sto_db_t *db, const char *bucket, const char *key,
+                           int (*fn)(sto_db_t *, const char *, const char *,
+                                     uint64_t, const sto_version_t *),
+                           uint64_t now_ms, const sto_version_t *v)
+{
+    char mk[STO__MKEY_MAX];
+    size_t mkl = sto__mkey(mk, bucket, key);
+    pthread_rwlock_rdlock(&db->bucket_lock);
+    pthread_mutex_t *l = sto__stripe(db, mk, mkl);
+    pthread_mutex_lock(l);
+    int rc = fn(db, bucket, key, now_ms, v);
+    pthread_mutex_unlock(l);
+    pthread_rwlock_unlock(&db->bucket_lock);
     return rc;
 }
 
@@ -299,13 +357,37 @@ int sto_delete(sto_db_t *db, const char *bucket, const char *key,
         return STO_ENOBUCKET;
     if (sto__key_check(key) < 0)
         return CLEO_EINVAL;
-    char mk[STO__MKEY_MAX];
-    size_t mkl = sto__mkey(mk, bucket, key);
-    pthread_rwlock_rdlock(&db->bucket_lock);
-    pthread_mutex_t *l = sto__stripe(db, mk, mkl);
-    pthread_mutex_lock(l);
-    int rc = delete_locked(db, bucket, key, now_ms);
-    pthread_mutex_unlock(l);
-    pthread_rwlock_unlock(&db->bucket_lock);
+    return with_key_locked(db, bucket, key, delete_locked, now_ms, NULL);
+}
+
+/* Under the key's locks: the tombstone of v unless the current record
+ * (live or tombstone) is the same version or newer. */
+static int delete_version_locked(sto_db_t *db, const char *bucket,
+                                 const char *key, uint64_t now_ms,
+                                 const sto_version_t *v)
+{
+    Cleo__Storage__ObjectMeta *old = NULL;
+    int rc = any_meta(db, NULL, bucket, key, &old); /* STO_ENOBUCKET too */
+    if (rc < 0 && rc != CLEO_ENOTFOUND)
+        return rc;
+    sto_clock_observe(db, v->clock);
+    sto_version_t cur = {old != NULL ? old->clock : 0,
+                         old != NULL ? old->clock_node : 0};
+    if (old != NULL && sto_version_cmp(v, &cur) <= 0)
+        rc = STO_ESUPERSEDED;
+    else
+        rc = tomb_write(db, bucket, key, old, now_ms, v);
+    if (old != NULL)
+        cleo__storage__object_meta__free_unpacked(old, NULL);
     return rc;
+}
+
+int sto_delete_version(sto_db_t *db, const char *bucket, const char *key,
+                       uint64_t now_ms, const sto_version_t *v)
+{
+    if (sto__bucket_name_check(bucket) < 0)
+        return STO_ENOBUCKET;
+    if (sto__key_check(key) < 0 || v == NULL || !sto__clock_valid(v->clock))
+        return CLEO_EINVAL;
+    return with_key_locked(db, bucket, key, delete_version_locked, now_ms, v);
 }

@@ -189,40 +189,15 @@ static int run_bucket_update(sto_db_t *db, sto__job_t *j)
     return sto__bucket_update(db, r->name, r->owner, r->acl);
 }
 
-/* HEAD with tombstones, of an object sto_head() found absent: its
- * record if it is a tombstone (size 0, no etag), else CLEO_ENOTFOUND. A
- * put between the two reads makes the record live: absent is still a
- * true answer for the moment of the first read. */
-static int head_tombstone(sto_db_t *db, sto__job_t *j)
-{
-    Cleo__Storage__ObjectReq *r = j->req;
-    char mk[STO__MKEY_MAX];
-    size_t mkl = sto__mkey(mk, r->bucket, r->key);
-    Cleo__Storage__ObjectMeta *pb = NULL;
-    int rc = sto__meta_read(db, NULL, mk, mkl, &pb);
-    if (rc < 0)
-        return rc;
-    if (!pb->deleted) {
-        cleo__storage__object_meta__free_unpacked(pb, NULL);
-        return CLEO_ENOTFOUND;
-    }
-    sto_meta_t *m;
-    if ((rc = sto__meta_wrap(pb, &m)) < 0) /* pb freed on failure */
-        return rc;
-    Cleo__Storage__ObjectInfo *info = sto__pb_object_info(m);
-    info->deleted = true;
-    j->res = info;
-    sto_meta_free(m);
-    return 0;
-}
-
+/* HEAD; with tombstones (cleo-adm whereis, a coordinator comparing
+ * replicas) a deleted object answers its tombstone (deleted set, size 0,
+ * no etag) rather than CLEO_ENOTFOUND. */
 static int run_head(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__ObjectReq *r = j->req;
     sto_meta_t *m;
-    int rc = sto_head(db, r->bucket, r->key, &m);
-    if (rc == CLEO_ENOTFOUND && r->tombstones)
-        return head_tombstone(db, j);
+    int rc = r->tombstones ? sto_head_any(db, r->bucket, r->key, &m)
+                           : sto_head(db, r->bucket, r->key, &m);
     if (rc < 0)
         return rc;
     j->res = sto__pb_object_info(m);
@@ -230,10 +205,15 @@ static int run_head(sto_db_t *db, sto__job_t *j)
     return 0;
 }
 
+/* DELETE; with a version, a replica's tombstone of it (sto.h). */
 static int run_delete(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__ObjectReq *r = j->req;
-    return sto_delete(db, r->bucket, r->key, sto__now_ms());
+    sto_version_t v;
+    uint64_t now = sto__now_ms();
+    if (sto__pb_version(r->version, &v, &now))
+        return sto_delete_version(db, r->bucket, r->key, now, &v);
+    return sto_delete(db, r->bucket, r->key, now);
 }
 
 static int run_list(sto_db_t *db, sto__job_t *j)
@@ -255,18 +235,17 @@ static int run_list(sto_db_t *db, sto__job_t *j)
     return 0;
 }
 
+/* PUT; with a version, a replica's write of it, stored only if newer
+ * (else STO_ESUPERSEDED). */
 static int run_put(sto_db_t *db, sto__job_t *j)
 {
     Cleo__Storage__PutReq *r = j->req;
-    sto_kv_t *kv = sto__pb_calloc(r->n_user_meta, sizeof *kv);
-    for (size_t i = 0; i < r->n_user_meta; i++)
-        kv[i] = (sto_kv_t){r->user_meta[i]->key, r->user_meta[i]->value};
-    sto_put_opts_t o = {.content_type = r->content_type,
-                        .content_encoding = r->content_encoding,
-                        .cache_control = r->cache_control,
-                        .user_meta = kv,
-                        .n_user_meta = r->n_user_meta,
-                        .one_shot = rt_buf_len(j->body) <= db->o.chunk_size};
+    sto_put_opts_t o;
+    sto_kv_t *kv = sto__pb_put_opts(r, &o);
+    o.one_shot = rt_buf_len(j->body) <= db->o.chunk_size;
+    sto_version_t v;
+    if (sto__pb_version(r->version, &v, &o.now_ms))
+        o.version = &v;
     sto_put_t *put;
     sto_meta_t *m;
     size_t len = rt_buf_len(j->body);

@@ -169,6 +169,8 @@ int sto__meta_wrap(Cleo__Storage__ObjectMeta *pb, sto_meta_t **out)
                       .n_user_meta = pb->n_user_meta,
                       .last_modified_ms = pb->last_modified_ms,
                       .clock = pb->clock,
+                      .clock_node = pb->clock_node,
+                      .deleted = pb->deleted,
                       .chunk_size = pb->chunk_size,
                       .n_chunks = pb->n_chunks,
                       ._pb = pb,

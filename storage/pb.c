@@ -45,6 +45,8 @@ Cleo__Storage__ObjectInfo *sto__pb_object_info(const sto_meta_t *m)
     p->cache_control = sto__pb_strdup(m->cache_control);
     p->last_modified_ms = m->last_modified_ms;
     p->clock = m->clock;
+    p->clock_node = m->clock_node;
+    p->deleted = m->deleted;
     p->n_user_meta = m->n_user_meta;
     p->user_meta = sto__pb_user_meta(m->user_meta, m->n_user_meta);
     return p;
@@ -61,4 +63,15 @@ sto_kv_t *sto__pb_put_opts(const Cleo__Storage__PutReq *r, sto_put_opts_t *o)
                           .user_meta = kv,
                           .n_user_meta = r->n_user_meta};
     return kv;
+}
+
+bool sto__pb_version(const Cleo__Storage__Version *r, sto_version_t *v,
+                     uint64_t *lm_ms)
+{
+    if (r == NULL)
+        return false;
+    *v = (sto_version_t){.clock = r->clock, .node = r->node};
+    if (r->last_modified_ms != 0)
+        *lm_ms = r->last_modified_ms;
+    return true;
 }

@@ -23,12 +23,20 @@ char *sto__pb_strdup(const char *s);
  * @return gives: an array of n records, freed with the record. */
 Cleo__Storage__MetaKV **sto__pb_user_meta(const sto_kv_t *v, size_t n);
 
-/* The ObjectInfo record of m. @return gives: free_unpacked. */
+/* The ObjectInfo record of m (its version, and deleted for a tombstone
+ * from sto_head_any()). @return gives: free_unpacked. */
 Cleo__Storage__ObjectInfo *sto__pb_object_info(const sto_meta_t *m);
 
 /* Put options from a PutReq: *o borrows r's strings and the returned
  * array of user-metadata pairs. @return gives: free() it after use
  * (sto_put_begin copies what it keeps). */
 sto_kv_t *sto__pb_put_opts(const Cleo__Storage__PutReq *r, sto_put_opts_t *o);
+
+/* The version a replica's write carries (PutReq.version,
+ * ObjectReq.version) into *v, and its last-modified into *lm_ms unless
+ * it is 0 (*lm_ms then keeps the caller's default). @return false, with
+ * nothing written, when r is NULL (a write that stamps its own). */
+bool sto__pb_version(const Cleo__Storage__Version *r, sto_version_t *v,
+                     uint64_t *lm_ms);
 
 #endif /* CLEO_STORAGE_PB_H */

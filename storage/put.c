@@ -11,6 +11,11 @@
  *
  * A part put (sto_mpu_part_begin(), mpu.c) is the same put whose commit
  * records a part of a multipart upload instead of publishing an object.
+ *
+ * A replica's put (sto_put_opts_t.version) carries the version its
+ * coordinator stamped; the commit compares it with the key's current
+ * record under the key's stripe lock, so of two racing versions the
+ * newer stays whatever order they commit in.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,9 +43,11 @@ struct sto_put_s {
     int failed;      /* first error, 0 = fine */
     char *upload_id; /* a part put (mpu.c): its upload; else NULL */
     uint32_t part_number;
-    bool one_shot; /* no 'U' record; the chunk rides in the commit batch */
-    bool inlined;  /* one-shot and small: the bytes go in the metadata */
-    uint64_t ixxh; /* inlined: XXH3 of the bytes */
+    bool one_shot;  /* no 'U' record; the chunk rides in the commit batch */
+    bool inlined;   /* one-shot and small: the bytes go in the metadata */
+    uint64_t ixxh;  /* inlined: XXH3 of the bytes */
+    bool versioned; /* a replica's put of `version` */
+    sto_version_t version; /* versioned: the version to store */
 };
 
 static char *dup_or_empty(const char *s, int *rc)
@@ -61,6 +68,10 @@ static int copy_opts(sto_put_t *p, const sto_put_opts_t *o)
     p->content_encoding = dup_or_empty(o->content_encoding, &rc);
     p->cache_control = dup_or_empty(o->cache_control, &rc);
     p->now_ms = o->now_ms != 0 ? o->now_ms : sto__now_ms();
+    if (o->version != NULL) {
+        p->versioned = true;
+        p->version = *o->version;
+    }
     if (o->n_user_meta == 0 || rc < 0)
         return rc;
     p->um = calloc(o->n_user_meta, sizeof(*p->um));
@@ -104,6 +115,8 @@ int sto_put_begin(sto_db_t *db, const char *bucket, const char *key,
         return STO_ENOBUCKET;
     if ((rc = sto__key_check(key)) < 0)
         return rc;
+    if (o != NULL && o->version != NULL && !sto__clock_valid(o->version->clock))
+        return CLEO_EINVAL;
     if ((rc = sto__bucket_check(db, bucket)) < 0 ||
         (rc = sto__space_check(db, 0)) < 0)
         return rc;
@@ -282,6 +295,31 @@ static void meta_fill(sto_put_t *p, Cleo__Storage__ObjectMeta *m, char *etag,
     }
 }
 
+/* Give m its version: a replica's, if it is newer than old's (live or
+ * tombstone; else STO_ESUPERSEDED), or a new one from the HLC. The HLC
+ * first observes old's clock, so a new version is newer than the one it
+ * replaces even if the clock stored at the last commit was behind. */
+static int version_set(sto_put_t *p, const Cleo__Storage__ObjectMeta *old,
+                       Cleo__Storage__ObjectMeta *m)
+{
+    sto_db_t *db = p->db;
+    if (old != NULL)
+        sto_clock_observe(db, old->clock);
+    if (!p->versioned) {
+        m->clock = sto_clock_next(db);
+        m->clock_node = db->o.node_id;
+        return 0;
+    }
+    sto_clock_observe(db, p->version.clock);
+    sto_version_t cur = {old != NULL ? old->clock : 0,
+                         old != NULL ? old->clock_node : 0};
+    if (old != NULL && sto_version_cmp(&p->version, &cur) <= 0)
+        return STO_ESUPERSEDED;
+    m->clock = p->version.clock;
+    m->clock_node = p->version.node;
+    return 0;
+}
+
 /* Under the key's stripe lock: replace the old version in one batch. */
 static int publish(sto_put_t *p, Cleo__Storage__ObjectMeta *m, const char *mk,
                    size_t mkl, char **enc, size_t *enc_len)
@@ -292,8 +330,8 @@ static int publish(sto_put_t *p, Cleo__Storage__ObjectMeta *m, const char *mk,
     if (rc < 0 && rc != CLEO_ENOTFOUND)
         return rc;
     bool live = old != NULL && !old->deleted;
-    m->clock = sto__clock_next(db);
-    if ((rc = sto__meta_encode(m, enc, enc_len)) < 0)
+    if ((rc = version_set(p, old, m)) < 0 ||
+        (rc = sto__meta_encode(m, enc, enc_len)) < 0)
         goto out;
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     if (p->one_shot && p->n_refs == 1) { /* the chunk, in the same batch */
@@ -307,9 +345,7 @@ static int publish(sto_put_t *p, Cleo__Storage__ObjectMeta *m, const char *mk,
         sto__chunks_delete(db, b, old);
     sto__stats_add(db, b, p->bucket, live ? 0 : 1,
                    (int64_t)m->size - (live ? (int64_t)old->size : 0));
-    char c[8];
-    sto__put_be64(c, m->clock);
-    rocksdb_writebatch_put_cf(b, db->cf[STO__CF_SYS], "clock", 5, c, 8);
+    sto__clock_persist(db, b);
     char uk[9];
     sto__ukey(uk, p->id);
     rocksdb_writebatch_delete_cf(b, db->cf[STO__CF_SYS], uk, sizeof(uk));

@@ -77,6 +77,9 @@ typedef struct {
                                   it they fail with STO_ENOSPACE while
                                   deletes, aborts and RocksDB's flushes
                                   still have room; 0 = no check */
+    uint64_t node_id; /* this node's id in the versions it stamps (the
+                         tie-break, sto_version_t.node): a hash of the
+                         node's name in a cluster; 0 on a single node */
 } sto_opts_t;
 
 /** Fill o with the defaults above (no_sync false). */
@@ -155,6 +158,28 @@ typedef struct {
     const char *value;
 } sto_kv_t;
 
+/* An object version: the hybrid logical clock it was stamped with (wall
+ * ms << 16 | a counter; db.c) and the id of the node that stamped it.
+ * Versions compare by clock, then node: the highest wins everywhere
+ * (reads, repair, anti-entropy), and a tombstone is a version too. */
+typedef struct {
+    uint64_t clock;
+    uint64_t node;
+} sto_version_t;
+
+/** <0, 0, >0 as a is older than, the same as, newer than b. */
+STO_API int sto_version_cmp(const sto_version_t *a, const sto_version_t *b);
+
+/** A new clock from the database's HLC: above every clock it stamped or
+ *  observed, and above the wall clock. Thread-safe; cannot fail. */
+STO_API uint64_t sto_clock_next(sto_db_t *db);
+
+/** Raise the HLC to at least clock (a version another node stamped), so
+ *  this node's next version of any key is newer. A clock of 0 or of 2^63
+ *  and above (no HLC stamps one before the year 6430) is ignored, so
+ *  that no input can make the counter wrap. Thread-safe. */
+STO_API void sto_clock_observe(sto_db_t *db, uint64_t clock);
+
 typedef struct {
     const char *bucket;
     const char *key;
@@ -166,7 +191,9 @@ typedef struct {
     const sto_kv_t *user_meta;    /* n_user_meta pairs */
     size_t n_user_meta;
     uint64_t last_modified_ms; /* wall clock */
-    uint64_t clock;            /* logical version; grows with each write */
+    uint64_t clock;            /* the version's HLC; grows with each write */
+    uint64_t clock_node;       /* the version's node (sto_version_t) */
+    bool deleted;              /* a tombstone (sto_head_any() only) */
     uint64_t chunk_size;       /* bytes per chunk when written */
     size_t n_chunks;
     /* private */
@@ -191,6 +218,25 @@ STO_API STO_WUR int sto_head(sto_db_t *db, const char *bucket, const char *key,
 STO_API STO_WUR int sto_delete(sto_db_t *db, const char *bucket,
                                const char *key, uint64_t now_ms);
 
+/** A replica's delete: a tombstone of version v (deleted_at_ms and
+ *  last_modified_ms = now_ms), written even if the key is absent or
+ *  already a tombstone (an older put that arrives later then loses),
+ *  freeing a live version's chunks and updating the stats, in one synced
+ *  batch; unless the key's current version is the same or newer. Raises
+ *  the HLC to v->clock. @param bucket, key, v borrow.
+ *  @return 0, STO_ESUPERSEDED (nothing changed), CLEO_EINVAL (also a
+ *  clock of 0 or of 2^63 and above), STO_ENOBUCKET, CLEO_ESTORAGE. */
+STO_API STO_WUR int sto_delete_version(sto_db_t *db, const char *bucket,
+                                       const char *key, uint64_t now_ms,
+                                       const sto_version_t *v);
+
+/** As sto_head(), tombstones included (out->deleted set, size 0, etag
+ *  ""): what a replica holds of the key, for reads that compare
+ *  versions and for repair. @return as sto_head(); CLEO_ENOTFOUND only
+ *  when the key has no record at all. */
+STO_API STO_WUR int sto_head_any(sto_db_t *db, const char *bucket,
+                                 const char *key, sto_meta_t **out);
+
 /* ---------------------------------------------------------------------
  * Streaming put: begin, write any number of times, then commit or abort.
  * Nothing is visible until commit; full chunks are stored under a private
@@ -211,11 +257,20 @@ typedef struct {
      * one synced batch (one WAL write per small put, not three). A
      * one-shot put that outgrows a chunk fails with CLEO_EINVAL. */
     bool one_shot;
+    /* NULL: commit stamps a new version (sto_clock_next, opts.node_id).
+     * Set (borrowed until begin returns; copied): a replica's write of
+     * that version, with now_ms as its last-modified. Commit stores it
+     * only if it is newer than the key's current version, live or
+     * tombstone; otherwise it frees the written chunks and fails with
+     * STO_ESUPERSEDED, changing nothing. It raises the HLC to the
+     * version's clock (sto_clock_observe). */
+    const sto_version_t *version;
 } sto_put_opts_t;
 
 /** Start a put. @param bucket, key, o borrow (copied; o may be NULL).
  *  @param[out] out gives: finish with sto_put_commit() or sto_put_abort().
- *  @return 0, CLEO_EINVAL (key), STO_ENOBUCKET, STO_ENOSPACE,
+ *  @return 0, CLEO_EINVAL (key; a version's clock of 0 or of 2^63 and
+ *  above), STO_ENOBUCKET, STO_ENOSPACE,
  *  CLEO_ENOMEM, CLEO_ESTORAGE. */
 STO_API STO_WUR int sto_put_begin(sto_db_t *db, const char *bucket,
                                   const char *key, const sto_put_opts_t *o,
@@ -235,7 +290,9 @@ STO_API STO_WUR int sto_put_write(sto_put_t *put, const void *buf, size_t len);
  *  @param expected_md5 borrows 16 raw bytes, or NULL.
  *  @param[out] out gives the new metadata (sto_meta_free()); may be NULL.
  *  @return 0, CLEO_EBADREQ (size or MD5 mismatch), STO_ENOBUCKET (bucket
- *  deleted meanwhile), STO_ENOSPACE, CLEO_ENOMEM, CLEO_ESTORAGE. */
+ *  deleted meanwhile), STO_ESUPERSEDED (a replica's put, o->version, not
+ *  newer than the key's current version), STO_ENOSPACE, CLEO_ENOMEM,
+ *  CLEO_ESTORAGE. */
 STO_API STO_WUR int sto_put_commit(sto_put_t *put, int64_t expected_size,
                                    const uint8_t *expected_md5,
                                    sto_meta_t **out);

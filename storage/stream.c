@@ -165,11 +165,16 @@ static sjob_t *job_new(const stream_t *s, int op)
     return j;
 }
 
+/* PUT_BEGIN; with a version, a replica's stream: its commit stores that
+ * version only if newer, else answers STO_ESUPERSEDED. */
 static int run_open_put(sjob_t *j)
 {
     sto_put_opts_t o;
     sto_kv_t *kv = sto__pb_put_opts(j->req, &o);
     Cleo__Storage__PutReq *r = j->req;
+    sto_version_t v;
+    if (sto__pb_version(r->version, &v, &o.now_ms))
+        o.version = &v; /* copied by sto_put_begin */
     int rc = sto_put_begin(j->ref->db, r->bucket, r->key, &o, &j->put);
     free(kv);
     return rc;

@@ -89,6 +89,16 @@ static const gw_conf_t *node_gw_conf(const cfg_t *c)
     return &g;
 }
 
+/* FNV-1a 64 of the node's name: its id in the object versions its
+ * storage stamps (sto_opts_t.node_id, the tie-break of equal clocks). */
+static uint64_t node_id_of(const char *name)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = name; *p != '\0'; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    return h;
+}
+
 /* The storage actors' view of the configuration (static: the tree copies
  * it, but its path must outlive the application). */
 static const sto_engine_conf_t *node_sto_conf(const cfg_t *c, const char *data)
@@ -101,6 +111,8 @@ static const sto_engine_conf_t *node_sto_conf(const cfg_t *c, const char *data)
     s.opts.tombstone_ttl_ms = (uint64_t)c->sto_tombstone_ttl_s * 1000;
     s.opts.cache_bytes = c->sto_cache_bytes;
     s.opts.reserve_bytes = (uint64_t)c->sto_reserve_mb << 20;
+    /* A single node (distribution off) keeps 0, as sto_opts_init. */
+    s.opts.node_id = c->dist_port != 0 ? node_id_of(c->node_name) : 0;
     s.scrub_interval_ms = (uint64_t)c->sto_scrub_interval_s * 1000;
     s.compact_interval_ms = (uint64_t)c->sto_compact_interval_s * 1000;
     s.mailbox_limit = c->sto_mailbox_limit;
