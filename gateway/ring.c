@@ -57,19 +57,33 @@ int gw__ring_node_engine(rt_t *rt, const char *node, rt_pid_t *out)
     return 0;
 }
 
+int gw__ring_live(const gw_snap_t *snap, rt_t *rt, const char *bucket,
+                  const char *key, size_t max, rt_pid_t *out, size_t *n)
+{
+    if (snap == NULL || snap->ring == NULL || key == NULL)
+        return GW_EUNAVAILABLE; /* no RING yet (before `cleo-adm start`) */
+    const char *node[GW_RING_REPLICAS_MAX];
+    size_t got;
+    uint32_t want = snap->n < GW_RING_REPLICAS_MAX ? snap->n
+                                                   : GW_RING_REPLICAS_MAX;
+    int rc = ring_replicas(snap->ring, bucket, key, want, node, &got);
+    if (rc < 0 || got == 0)
+        return rc == CLEO_ENOMEM ? rc : GW_EUNAVAILABLE;
+    *n = 0;
+    for (size_t i = 0; i < got && *n < max; i++)
+        if (gw__ring_node_engine(rt, node[i], &out[*n]) == 0)
+            (*n)++;
+    return *n > 0 ? 0 : GW_EUNAVAILABLE;
+}
+
 int gw__ring_primary(const gw_conf_t *conf, rt_t *rt, const gw_snap_t *snap,
                      const char *bucket, const char *key, rt_pid_t *out)
 {
     if (conf->view == NULL)
         return one_node(conf, rt, out);
-    if (snap == NULL || snap->ring == NULL || key == NULL)
-        return GW_EUNAVAILABLE; /* no RING yet (before `cleo-adm start`) */
-    const char *node;
     size_t n;
-    int rc = ring_replicas(snap->ring, bucket, key, 1, &node, &n);
-    if (rc < 0 || n == 0)
-        return rc == CLEO_ENOMEM ? rc : GW_EUNAVAILABLE;
-    return gw__ring_node_engine(rt, node, out);
+    /* The first live node of the replica set (it coordinates a write). */
+    return gw__ring_live(snap, rt, bucket, key, 1, out, &n);
 }
 
 int gw__ring_engines(const gw_conf_t *conf, rt_t *rt, const gw_snap_t *snap,

@@ -28,13 +28,24 @@ rt_pid_t gw__role_pid(const gw_conf_t *conf, rt_t *rt, const char *name);
  * or no connection: a reconnect is started for the next request). */
 int gw__ring_node_engine(rt_t *rt, const char *node, rt_pid_t *out);
 
-/* The storage engine that serves bucket/key (both borrowed): the primary
- * of its replica set on snap's RING in a cluster, else the one-node ring.
+#define GW_RING_REPLICAS_MAX 16
+
+/* The storage engine that serves bucket/key (both borrowed): in a
+ * cluster, that of the first live node of its replica set on snap's RING
+ * (the primary unless it is down; a write's coordinator, storage/repl.h),
+ * else the one-node ring.
  * @param snap borrows; NULL without a cluster (or before the first state).
- * @return 0 and *out; GW_EUNAVAILABLE (no RING yet, the primary is not
+ * @return 0 and *out; GW_EUNAVAILABLE (no RING yet, no replica is
  * reachable, no engine runs). */
 int gw__ring_primary(const gw_conf_t *conf, rt_t *rt, const gw_snap_t *snap,
                      const char *bucket, const char *key, rt_pid_t *out);
+
+/* The engines of the live nodes of bucket/key's replica set on snap's
+ * RING, in RING order, at most max of them (out has room for max).
+ * @return 0 and *n >= 1; GW_EUNAVAILABLE (no RING, or no replica
+ * reachable). */
+int gw__ring_live(const gw_snap_t *snap, rt_t *rt, const char *bucket,
+                  const char *key, size_t max, rt_pid_t *out, size_t *n);
 
 /* Every storage node's engine: the distinct nodes of snap's RING in a
  * cluster (in node-name order), else the one engine.

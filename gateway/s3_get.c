@@ -428,11 +428,16 @@ static int from_cache(gw_req_t *r, s3_t *s, rt_body_t *b)
     return send_object(r, s, oi, crange ? 206 : 200, (int64_t)len, crange, out);
 }
 
-static int storage_get(gw_req_t *r, s3_t *s)
+/* The read, at the replica s3_read_pick() chose (status < 0: the key is
+ * absent or deleted on the newest replica). */
+static int storage_get_at(gw_req_t *r, s3_t *s, rt_msg_t *none, int status)
 {
+    (void)none;
+    if (status < 0)
+        return open_err(status);
     if (s->op == S3_HEAD_OBJECT)
-        return s3_call(r, 0, s3pb_object(STO_MSG_HEAD, s->bucket, s->key),
-                       on_head);
+        return s3_call(r, s->read_at,
+                       s3pb_object(STO_MSG_HEAD, s->bucket, s->key), on_head);
     Cleo__Storage__GetReq *keep = s->x,
                           *q = s3pb_new(&cleo__storage__get_req__descriptor);
     q->bucket = s3pb_str(s->bucket);
@@ -441,7 +446,12 @@ static int storage_get(gw_req_t *r, s3_t *s)
     q->last = keep->last, q->suffix_len = keep->suffix_len;
     rt_msg_t *m = rt_msg_new(STO_MSG_GET_OPEN);
     rt_msg_set_pb(m, q);
-    return s3_call(r, 0, m, on_open);
+    return s3_call(r, s->read_at, m, on_open);
+}
+
+static int storage_get(gw_req_t *r, s3_t *s)
+{
+    return s3_read_pick(r, s, storage_get_at);
 }
 
 /* Cluster: the primary's HEAD says whether the cached copy is current

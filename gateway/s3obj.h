@@ -9,6 +9,13 @@
 
 /* GetObject and HeadObject. */
 int s3obj_get(gw_req_t *r, s3_t *s);
+/* A GET's or HEAD's replica (s3_read.c): with R > 1, the one of the
+ * first R live replicas that holds the newest version, into s->read_at
+ * (0 = the first live replica); then `then` runs with status 0, or
+ * CLEO_ENOTFOUND when the newest is a tombstone or none has the key.
+ * @return 0, or an error to answer with (GW_EUNAVAILABLE: fewer than R
+ * replicas reachable or answering). */
+int s3_read_pick(gw_req_t *r, s3_t *s, s3_reply_fn then);
 /* CopyObject. */
 int s3obj_copy(gw_req_t *r, s3_t *s);
 /* The object s names was written or deleted through this gateway: drop

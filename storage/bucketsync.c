@@ -244,17 +244,18 @@ static void subscribe(rt_actor_t *self)
         b->sub_busy = true;
 }
 
-/* The engine compares requests' RING versions with the node's
- * (ringver.h): it hears of each new one from here, as this actor follows
- * the agent and restarts with the engine. */
-static void tell_ring(rt_actor_t *self, const Cleo__Cluster__ClusterState *st)
+/* The engine keeps its node's RING and N/W/R/D (repl.h) and compares
+ * requests' RING versions with it (ringver.h): it hears of each cluster
+ * state from here, as this actor follows the agent and restarts with the
+ * engine. @param buf borrows: the packed ClusterState. */
+static void tell_engine(rt_actor_t *self, rt_buf_t *buf)
 {
     rt_t *rt = rt_actor_rt(self);
     rt_pid_t engine = rt_whereis(rt, STO_ENGINE_NAME);
     if (engine == RT_PID_NONE)
         return;
     rt_msg_t *m = rt_msg_new(CLEO__STORAGE__MSG_ID__ENGINE_RING);
-    m->arg = st->ring_cur != NULL ? (uint32_t)st->ring_cur->version : 0;
+    rt_msg_set_buf(m, rt_buf_ref(buf));
     (void)rt_send(rt, engine, m);
 }
 
@@ -275,7 +276,7 @@ static void on_state(rt_actor_t *self, rt_msg_t *m)
     if (b->want != NULL)
         cleo__cluster__cluster_state__free_unpacked(b->want, NULL);
     b->want = st;
-    tell_ring(self, st);
+    tell_engine(self, body->buf);
     seen_add(b, st);
     b->again = true; /* after the pass in flight, if any */
     pass(self);

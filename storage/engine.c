@@ -29,6 +29,7 @@
 
 #include "actors/actors.h"
 #include "storage/job.h"
+#include "storage/repl.h"
 #include "storage/ringver.h"
 #include "storage/sto.h"
 #include "storage/stream.h"
@@ -74,6 +75,7 @@ typedef struct {
     uint64_t next_id;
     uint32_t inflight[2]; /* on the pools: [0] writes, [1] reads */
     sto__ringver_t ring;  /* the node's RING version (ringver.h) */
+    sto__view_t view;     /* its RING and N/W/R/D (repl.h) */
 } engine_t;
 
 sto__dbref_t *sto__dbref_take(sto__dbref_t *ref)
@@ -296,6 +298,11 @@ static int dispatch(rt_actor_t *self, engine_t *state, rt_msg_t *req,
     if (op == NULL)
         return on_unknown(req, reply);
     sto__ringver_check(self, &state->ring, req, from);
+    if (sto__repl_wants(&state->view, req)) { /* a write to replicate */
+        int rc = sto__repl_start(self, &state->view, state->ref->db,
+                                 state->conf->opts.node_id, req, from);
+        return rc < 0 ? answer_now(req, rc, reply) : GEN_NOREPLY;
+    }
     if (op->kind == STO__OP_STREAM)
         return on_stream(self, state, req, from, reply);
     return on_request(self, state, req, from, reply);
@@ -397,6 +404,17 @@ static int on_done(rt_actor_t *self, engine_t *e, rt_msg_t *m)
     return 0;
 }
 
+/* ENGINE_RING: a cluster state (its packed bytes as the payload buffer),
+ * from the bucket sync. */
+static void on_cluster(engine_t *e, const rt_msg_t *m)
+{
+    rt_buf_t *b = m->payload;
+    if (b == NULL || sto__view_set(&e->view, (const uint8_t *)rt_buf_data(b),
+                                   rt_buf_len(b)) < 0)
+        return;
+    sto__ringver_set(&e->ring, e->view.version);
+}
+
 static int eng_info(rt_actor_t *self, void *state, rt_msg_t *m)
 {
     switch (m->type) {
@@ -405,7 +423,7 @@ static int eng_info(rt_actor_t *self, void *state, rt_msg_t *m)
     case STO__MSG_OPENED:
         return on_opened(self, state, m);
     case CLEO__STORAGE__MSG_ID__ENGINE_RING:
-        sto__ringver_set(&((engine_t *)state)->ring, (uint32_t)m->arg);
+        on_cluster(state, m);
         return 0;
     default:
         return 0; /* stray EXITs and the like */
@@ -435,6 +453,7 @@ static void eng_terminate(rt_actor_t *self, void *state, int reason)
     free(e->pend);
     free(e->queue);
     sto__ringver_free(&e->ring);
+    sto__view_free(&e->view);
     /* The close (unless jobs in flight hold the database) runs on the
      * pool; at shutdown the pool refuses work and it runs here. */
     if (e->ref != NULL &&

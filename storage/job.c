@@ -15,6 +15,7 @@
 #include "actors/actors.h"
 #include "storage/db.h"
 #include "storage/pb.h"
+#include "storage/rqueue.h"
 
 #define LIST_MAX 1000 /* entries + prefixes in one LIST reply */
 
@@ -446,6 +447,14 @@ static const sto__op_t ops[] = {
     {STO_MSG_SCRUB, STO__OP_MAINT, false, NULL, D(scrub_report), run_scrub},
     {STO_MSG_COMPACT, STO__OP_MAINT, false, NULL, NULL, run_compact},
     {STO_MSG_PURGE, STO__OP_MAINT, false, NULL, NULL, run_purge},
+    {STO_MSG_REPAIR_ADD, STO__OP_MAINT, false, D(repair_item),
+     D(repair_result), sto__rq_run_add},
+    {STO_MSG_REPAIR_REMOVE, STO__OP_MAINT, false, D(repair_item),
+     D(repair_result), sto__rq_run_remove},
+    {STO_MSG_REPAIR_SCAN, STO__OP_MAINT, false, D(repair_scan), D(repair_list),
+     sto__rq_run_scan},
+    {STO_MSG_REPAIR_COUNT, STO__OP_MAINT, false, D(repair_scan),
+     D(repair_stats), sto__rq_run_count},
 };
 #undef D
 

@@ -5,7 +5,7 @@
  * A gateway in a cluster sets a storage call's rt_msg_t.tag to its RING
  * copy's version (low 32 bits; 0 = no cluster, never compared). The
  * engine knows its node's version from the bucket sync, which follows
- * the node's agent (ENGINE_RING, arg = the version). On each request:
+ * the node's agent (ENGINE_RING, with each cluster state). On each request:
  *
  *  - tag newer than the node's: this node is behind; its agent is told
  *    (AGENT_RING_SEEN) and reads the state from the manager leader at
@@ -28,11 +28,11 @@
 
 /* The engine's record. Zero-initialised is valid (version unknown). */
 typedef struct {
-    uint32_t ver;     /* the node's RING version, 0 = not known yet */
-    uint32_t *told;   /* per node index: the version last hinted to it */
+    uint32_t ver;      /* the node's RING version, 0 = not known yet */
+    uint32_t *told;    /* per node index: the version last hinted to it */
     uint64_t *told_ms; /* and when (rt_now_ms) */
-    uint32_t ntold;   /* entries of both arrays */
-    uint64_t hints;   /* hints sent, for tests and the curious */
+    uint32_t ntold;    /* entries of both arrays */
+    uint64_t hints;    /* hints sent, for tests and the curious */
 } sto__ringver_t;
 
 /* The node's version changed (ENGINE_RING). */

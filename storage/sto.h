@@ -720,6 +720,48 @@ STO_API STO_WUR int sto_client_list_sync(rt_t *rt, const char *bucket,
                                          const sto_list_opts_t *o,
                                          Cleo__Storage__ListReply **out);
 
+/* ---------------------------------------------------------------------
+ * The repairer (storage/repair.c; issue 12): a gen_server registered as
+ * STO_REPAIR_NAME on the storage nodes of a cluster. A write's
+ * coordinator that answered while a replica missed the write casts it
+ * REPAIR_ENQUEUE (a RepairItem: that node must get at least this version
+ * of the key). The repairer keeps these in the persistent repair queue
+ * (the database's `queue` column family, through the engine's
+ * REPAIR_ADD / REMOVE / SCAN / COUNT) and pushes this node's version of
+ * each key to its node when that node is reachable: at NODEUP, and on a
+ * retry timer with exponential backoff while it is not. REPAIR_STATS (a
+ * call, no payload) answers each target's queue (RepairStats); `cleo-adm
+ * info sto_repair` shows the same. storage/repair.h has the details.
+ * ------------------------------------------------------------------- */
+
+#define STO_REPAIR_NAME "sto_repair"
+#define STO_MSG_REPAIR_ENQUEUE CLEO__STORAGE__MSG_ID__REPAIR_ENQUEUE
+#define STO_MSG_REPAIR_STATS CLEO__STORAGE__MSG_ID__REPAIR_STATS
+#define STO_MSG_REPAIR_ADD CLEO__STORAGE__MSG_ID__REPAIR_ADD
+#define STO_MSG_REPAIR_REMOVE CLEO__STORAGE__MSG_ID__REPAIR_REMOVE
+#define STO_MSG_REPAIR_SCAN CLEO__STORAGE__MSG_ID__REPAIR_SCAN
+#define STO_MSG_REPAIR_COUNT CLEO__STORAGE__MSG_ID__REPAIR_COUNT
+
+#define STO_REPAIR_BACKOFF_MIN_MS 1000u  /* the first retry's delay */
+#define STO_REPAIR_BACKOFF_MAX_MS 60000u /* doubling up to this */
+
+/* The repairer's spec->arg; NULL = the defaults above. */
+typedef struct sto_repair_conf_s {
+    uint32_t backoff_min_ms; /* 0 = STO_REPAIR_BACKOFF_MIN_MS */
+    uint32_t backoff_max_ms; /* 0 = STO_REPAIR_BACKOFF_MAX_MS */
+} sto_repair_conf_t;
+
+/** A sup_start_fn for the repairer: a gen_server linked to `sup`,
+ *  registered as STO_REPAIR_NAME, that finds the engine by name at each
+ *  call (start it after the engine) and the targets' engines over
+ *  distribution. spec->arg is a `const sto_repair_conf_t *` that outlives
+ *  the supervisor, or NULL. It reads the queue's counts from the engine
+ *  when it starts and drains what is there.
+ *  @return 0, CLEO_EEXIST (the name is taken), or as gen_server_start(). */
+STO_API STO_WUR int sto_repair_start(rt_actor_t *sup,
+                                     const sup_child_spec_t *spec, void *extra,
+                                     rt_pid_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -296,6 +296,18 @@ static int start_sto_bucket_sync(rt_actor_t *sup, const sup_child_spec_t *spec,
     return sto_bucket_sync_start(sup, spec, extra, out);
 }
 
+/* The repairer (storage/repair.c) drains the replicas a write missed:
+ * there are none outside a cluster. */
+static int start_sto_repair(rt_actor_t *sup, const sup_child_spec_t *spec,
+                            void *extra, rt_pid_t *out)
+{
+    if (env.cluster == NULL) {
+        *out = RT_PID_NONE; /* OTP's ignore */
+        return 0;
+    }
+    return sto_repair_start(sup, spec, extra, out);
+}
+
 /* rest_for_one: the scrubber and compactor call the engine, so an engine
  * restart restarts them too (their runs in flight were answered). */
 static const sup_child_spec_t storage_children[] = {
@@ -307,6 +319,8 @@ static const sup_child_spec_t storage_children[] = {
      SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
     {"sto_bucket_sync", start_sto_bucket_sync, NULL, SUP_PERMANENT,
      SUP_DEFAULT_SHUTDOWN, SUP_WORKER},
+    {"sto_repair", start_sto_repair, NULL, SUP_PERMANENT, SUP_DEFAULT_SHUTDOWN,
+     SUP_WORKER},
 };
 static const sup_spec_t storage_spec = {
     {SUP_REST_FOR_ONE, 5, 10000}, storage_children, NELEMS(storage_children)};

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # test_cluster_s3.py - S3 across a local cluster made by scripts/cluster.sh
 # (three real cleo processes on loopback, each running every role, all
-# three managers on Raft), driven with boto3 through different nodes:
+# three managers on Raft, one replica per key: N=1), driven with boto3
+# through different nodes:
 #
 #   - before `cleo-adm start` there is no RING: a PUT is 503
 #     ServiceUnavailable (the bucket, made through the managers, exists);
@@ -112,8 +113,10 @@ def primary(c, bucket, key):
 
 def registered(c):
     """Start the cluster and wait for every node registered and the first
-    system conf; the RING is not made yet."""
-    c.start()
+    system conf; the RING is not made yet. One replica per key (N=1):
+    this test is about where keys land and how listings merge;
+    test_cluster_repl.py covers N=3."""
+    c.start("cluster.n=1", "cluster.w=1", "cluster.r=1", "cluster.d=1")
     wait_until(lambda: len(c.status(1).get("members", [])) == 3, 15,
                   "every node registered")
     wait_until(lambda: c.status(1).get("consistency", {}).get("n", 0) > 0,
@@ -126,6 +129,9 @@ def ring_start(c):
     wait_until(lambda: all(s == "running" for s in
                               clusterutil.states(c.status(3)).values()), 10,
                   "every member running")
+    # Each node's copy follows a manager, a heartbeat behind the leader's.
+    wait_until(lambda: all(c.adm(i, "ring").returncode == 0
+                           for i in (1, 2, 3)), 5, "every node has the RING")
 
 
 def keys_60():

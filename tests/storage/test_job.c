@@ -27,6 +27,9 @@ static bool has_no_entry(uint32_t id)
     case CLEO__STORAGE__MSG_ID__STREAM_JOB_DONE:
     case CLEO__STORAGE__MSG_ID__STREAM_TICK:
     case CLEO__STORAGE__MSG_ID__MAINT_TICK:
+    case STO_MSG_REPAIR_ENQUEUE: /* to the repairer */
+    case STO_MSG_REPAIR_STATS:
+    case CLEO__STORAGE__MSG_ID__REPAIR_TICK:
     case CLEO__STORAGE__MSG_ID__ENGINE_RING:
     case CLEO__STORAGE__MSG_ID__ENGINE_CLOSED:
     case CLEO__STORAGE__MSG_ID__ENGINE_OPENED:
@@ -57,7 +60,7 @@ Test(job, table_has_an_entry_for_each_engine_id_of_the_proto)
         cr_expect_eq(op->id, id);
         entries++;
     }
-    cr_expect_eq(entries, 24u);
+    cr_expect_eq(entries, 28u);
 }
 
 Test(job, entries_run_unless_they_open_a_stream)
