@@ -306,7 +306,7 @@ static void set_state(rt_actor_t *self, const char *node,
         a->fd_busy++;
 }
 
-/* The first leader gives the cluster its system conf (cluster.n ...)
+/* The first leader gives the cluster its system conf (cluster.replicas ...)
  * and an id. */
 static void first_conf(rt_actor_t *self)
 {
@@ -471,8 +471,8 @@ static void ring_seen(rt_actor_t *self, uint32_t v)
     for (size_t i = 0; i < mgr__agent_n_managers(a); i++) {
         rt_pid_t to = raft_of(self, mgr__agent_manager_at(a, i));
         if (to != RT_PID_NONE &&
-            rt_call(self, to, rt_msg_new(MGR_RAFT_MSG_READ), READ_MS,
-                    on_read, NULL) == 0)
+            rt_call(self, to, rt_msg_new(MGR_RAFT_MSG_READ), READ_MS, on_read,
+                    NULL) == 0)
             a->reads++;
     }
 }

@@ -182,8 +182,9 @@ typedef struct mgr_cluster_opts_s {
     size_t n_managers;           /* 1..16 */
     const char *raft_dir;        /* <data>/raft */
     uint32_t election_ms;        /* Raft's election timeout */
-    uint32_t n, r, w, d;         /* the first system conf (cluster.n ...),
-                                    proposed by the first leader */
+    /* The first system conf (cluster.replicas, .r, .w, .d), proposed by
+     * the first leader. */
+    uint32_t n, r, w, d;
 } mgr_cluster_opts_t;
 
 /** sup_start_fn's: spec->arg is a mgr_cluster_opts_t, borrowed (strings

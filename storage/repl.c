@@ -123,6 +123,14 @@ void sto__repl_missed(rt_t *rt, const sto__repl_set_t *s, const bool *bad)
                                       s->clock, s->clock_node);
 }
 
+char *sto__repl_dup(const char *str)
+{
+    size_t n = strlen(str) + 1;
+    char *d = cleo_xmalloc(n); /* a record's field */
+    memcpy(d, str, n);
+    return d;
+}
+
 bool sto__repl_definite(int rc)
 {
     return rc == STO_ENOBUCKET || rc == CLEO_EINVAL || rc == CLEO_EBADREQ ||

@@ -96,6 +96,10 @@ typedef struct {
 /* A new Version record of s's version. @return gives (to a record). */
 Cleo__Storage__Version *sto__repl_version(const sto__repl_set_t *s);
 
+/* A copy of str for a record's field (cleo_xmalloc: a few bytes, so
+ * out of memory is the runtime's abort, not an error to pass on). */
+char *sto__repl_dup(const char *str);
+
 /* Is rc about the write itself (the same on every replica: a bad key, no
  * bucket, a full disk) rather than about one replica's reachability? */
 bool sto__repl_definite(int rc);

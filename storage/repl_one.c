@@ -41,8 +41,8 @@ static Cleo__Storage__ObjectInfo *info_of_body(const one_t *c)
         memset(md, 0, sizeof md);
     Cleo__Storage__ObjectInfo *i = cleo_xmalloc(sizeof *i);
     cleo__storage__object_info__init(i);
-    i->bucket = strdup(c->s.bucket);
-    i->key = strdup(c->s.key);
+    i->bucket = sto__repl_dup(c->s.bucket);
+    i->key = sto__repl_dup(c->s.key);
     i->size = rt_buf_len(c->body);
     char *hex = cleo_xmalloc(2 * 16 + 1);
     for (unsigned k = 0; k < 16; k++)
@@ -51,8 +51,6 @@ static Cleo__Storage__ObjectInfo *info_of_body(const one_t *c)
     i->last_modified_ms = c->s.lm;
     i->clock = c->s.clock;
     i->clock_node = c->s.clock_node;
-    if (i->bucket == NULL || i->key == NULL)
-        abort(); /* out of memory: a few bytes */
     return i;
 }
 

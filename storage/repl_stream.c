@@ -94,7 +94,7 @@ static int on_begun(rt_actor_t *self, rt_msg_t *r, int status, void *data)
         return 0;
     if (c->open < c->s.need) {
         reply(self, c, fail_code(c), NULL);
-        return RT_STOP; /* the open replica streams abort (their opener) */
+        return RT_STOP; /* the open replica streams end with their opener */
     }
     Cleo__Storage__StreamRef *ref = cleo_xmalloc(sizeof *ref);
     cleo__storage__stream_ref__init(ref);
@@ -127,11 +127,9 @@ static Cleo__Storage__ObjectInfo *info_superseded(const strm_t *c)
 {
     Cleo__Storage__ObjectInfo *i = cleo_xmalloc(sizeof *i);
     cleo__storage__object_info__init(i);
-    i->bucket = strdup(c->s.bucket);
-    i->key = strdup(c->s.key);
-    i->etag = strdup(c->etag);
-    if (i->bucket == NULL || i->key == NULL || i->etag == NULL)
-        abort(); /* out of memory: a few bytes */
+    i->bucket = sto__repl_dup(c->s.bucket);
+    i->key = sto__repl_dup(c->s.key);
+    i->etag = sto__repl_dup(c->etag);
     i->last_modified_ms = c->s.lm;
     i->clock = c->s.clock;
     i->clock_node = c->s.clock_node;

@@ -112,7 +112,7 @@ static const cfg_key_t keys[] = {
      "set = this node joins their cluster"},
     {"cluster.election_ms", "1000", NULL, parse_u32, F(cluster_election_ms), 50,
      60000, "the managers' Raft election timeout, ms"},
-    {"cluster.n", "3", NULL, parse_u32, F(cluster_n), 1, 16,
+    {"cluster.replicas", "3", NULL, parse_u32, F(cluster_n), 1, 16,
      "replicas of each object (set once, when the cluster is made)"},
     {"cluster.w", "2", NULL, parse_u32, F(cluster_w), 1, 16,
      "the first write quorum (cleo-adm update-consistency-level changes it)"},

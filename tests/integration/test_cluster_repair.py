@@ -90,7 +90,7 @@ def running(c, i, via=2):
 
 
 def form(c):
-    c.start("cluster.n=3", "cluster.w=2", "cluster.r=2", "cluster.d=2")
+    c.start("cluster.replicas=3", "cluster.w=2", "cluster.r=2", "cluster.d=2")
     wait_until(lambda: len(c.status(1).get("members", [])) == 3, 15,
                "every node registered")
     r = c.adm(2, "start")

@@ -75,7 +75,7 @@ def down(c, i, via):
 
 
 def run(c):
-    c.start("cluster.n=3", "cluster.w=2", "cluster.r=2", "cluster.d=2")
+    c.start("cluster.replicas=3", "cluster.w=2", "cluster.r=2", "cluster.d=2")
     wait_until(lambda: len(c.status(1).get("members", [])) == 3, 15,
                "every node registered")
     r = c.adm(2, "start")

@@ -116,7 +116,7 @@ def registered(c):
     system conf; the RING is not made yet. One replica per key (N=1):
     this test is about where keys land and how listings merge;
     test_cluster_repl.py covers N=3."""
-    c.start("cluster.n=1", "cluster.w=1", "cluster.r=1", "cluster.d=1")
+    c.start("cluster.replicas=1", "cluster.w=1", "cluster.r=1", "cluster.d=1")
     wait_until(lambda: len(c.status(1).get("members", [])) == 3, 15,
                   "every node registered")
     wait_until(lambda: c.status(1).get("consistency", {}).get("n", 0) > 0,
