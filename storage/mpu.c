@@ -562,7 +562,10 @@ static int complete_write(sto_db_t *db, Cleo__Storage__ObjectMeta *m,
     if (rc < 0 && rc != CLEO_ENOTFOUND)
         return rc;
     bool live = old != NULL && !old->deleted;
+    if (old != NULL) /* newer than what it replaces, as put.c's */
+        sto_clock_observe(db, old->clock);
     m->clock = sto__clock_next(db);
+    m->clock_node = db->o.node_id;
     if ((rc = sto__meta_encode(m, enc, enc_len)) < 0)
         goto out;
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
@@ -571,9 +574,7 @@ static int complete_write(sto_db_t *db, Cleo__Storage__ObjectMeta *m,
         sto__chunks_delete(db, b, old);
     sto__stats_add(db, b, m->bucket, live ? 0 : 1,
                    (int64_t)m->size - (live ? (int64_t)old->size : 0));
-    char c[8];
-    sto__put_be64(c, m->clock);
-    rocksdb_writebatch_put_cf(b, db->cf[STO__CF_SYS], "clock", 5, c, 8);
+    sto__clock_persist(db, b); /* the maximum: never lowered */
     parts_retire(db, b, upload_id, all, use, n);
     rocksdb_writebatch_delete_cf(b, db->cf[STO__CF_SYS], uk, ukl);
     if ((rc = write_sync(db, b, "complete upload")) < 0) {
