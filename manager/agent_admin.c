@@ -52,7 +52,7 @@ bool mgr__agent_is_cmd(const char *verb)
         "rollback",       "start",
         "rebalance",      "update-consistency-level",
         "manager-add",    "manager-remove",
-        "node-status"};
+        "node-status",    "mq-stats"};
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(verb, verbs[i]) == 0)
             return true;
@@ -630,6 +630,10 @@ void mgr__agent_admin(rt_actor_t *self, rt_msg_t *m)
     }
     if (strcmp(v, "bucket") == 0) {
         mgr__agent_bucket(self, m);
+        return;
+    }
+    if (strcmp(v, "mq-stats") == 0 && argc <= 2) {
+        mgr__agent_mq_stats(self, from, argc == 2 ? q->argv[1] : NULL);
         return;
     }
     if (strcmp(v, "node-status") == 0) { /* no copy needed for itself */

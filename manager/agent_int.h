@@ -119,6 +119,10 @@ void mgr__agent_where_drop(agent_t *a);
 void mgr__agent_node_status(rt_actor_t *self, rt_from_t from,
                             const Cleo__Introspect__AdminReq *q);
 
+/* mq-stats [NODE] (agent_mq.c): NODE's (NULL: this node's) repair
+ * queues, asked of its sto_repair. */
+void mgr__agent_mq_stats(rt_actor_t *self, rt_from_t from, const char *node);
+
 /* Free the status NODE in flight (the actor is going). */
 void mgr__agent_node_drop(agent_t *a);
 

@@ -173,6 +173,17 @@ typedef enum {
 
 #define STO_WHOLE_MAX ((uint64_t)64 << 20) /* bytes of a whole-object GET */
 
+/* ---- the repairer (sto.h has its details) ----------------------------
+ * On each storage node of a cluster, registered STO_REPAIR_NAME: it
+ * keeps the persistent repair queue. REPAIR_STATS (a call, no payload)
+ * answers RepairStats: per target node, the entries queued and what was
+ * repaired, failed and dropped since it started (cleo-adm mq-stats).
+ * REPAIR_ENQUEUE (a send, RepairItem) asks it to bring a node up to at
+ * least a version of a key. */
+#define STO_REPAIR_NAME "sto_repair"
+#define STO_MSG_REPAIR_ENQUEUE CLEO__STORAGE__MSG_ID__REPAIR_ENQUEUE
+#define STO_MSG_REPAIR_STATS CLEO__STORAGE__MSG_ID__REPAIR_STATS
+
 #ifdef __cplusplus
 }
 #endif

@@ -77,9 +77,9 @@ typedef struct {
                                   it they fail with STO_ENOSPACE while
                                   deletes, aborts and RocksDB's flushes
                                   still have room; 0 = no check */
-    uint64_t node_id; /* this node's id in the versions it stamps (the
-                         tie-break, sto_version_t.node): a hash of the
-                         node's name in a cluster; 0 on a single node */
+    uint64_t node_id;          /* this node's id in the versions it stamps (the
+                                  tie-break, sto_version_t.node): a hash of the
+                                  node's name in a cluster; 0 on a single node */
 } sto_opts_t;
 
 /** Fill o with the defaults above (no_sync false). */
@@ -734,9 +734,8 @@ STO_API STO_WUR int sto_client_list_sync(rt_t *rt, const char *bucket,
  * info sto_repair` shows the same. storage/repair.h has the details.
  * ------------------------------------------------------------------- */
 
-#define STO_REPAIR_NAME "sto_repair"
-#define STO_MSG_REPAIR_ENQUEUE CLEO__STORAGE__MSG_ID__REPAIR_ENQUEUE
-#define STO_MSG_REPAIR_STATS CLEO__STORAGE__MSG_ID__REPAIR_STATS
+/* STO_REPAIR_NAME, STO_MSG_REPAIR_ENQUEUE and STO_MSG_REPAIR_STATS are
+ * in contract.h (cleo-adm mq-stats asks the repairer from the manager). */
 #define STO_MSG_REPAIR_ADD CLEO__STORAGE__MSG_ID__REPAIR_ADD
 #define STO_MSG_REPAIR_REMOVE CLEO__STORAGE__MSG_ID__REPAIR_REMOVE
 #define STO_MSG_REPAIR_SCAN CLEO__STORAGE__MSG_ID__REPAIR_SCAN

@@ -124,6 +124,10 @@ static const adm_cmd_t cmds[] = {
     {"manager-remove", "manager-remove NODE",
      "take NODE out of the managers' Raft configuration", 1, 1, OPT_CLUSTER,
      run_admin},
+    {"mq-stats", "mq-stats [NODE]",
+     "the repair queues of NODE (this node by default): entries queued per "
+     "replica node, repaired, failed, dropped",
+     0, 1, OPT_CLUSTER, run_admin},
     {"update-consistency-level", "update-consistency-level W R D",
      "the write, read and delete quorums, each 1..N", 3, 3, OPT_CLUSTER,
      run_admin},

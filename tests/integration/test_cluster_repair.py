@@ -2,7 +2,7 @@
 # test_cluster_repair.py - the persistent repair queue (issue 12): three
 # real cleo processes by scripts/cluster.sh with N=3, W=2, R=2, D=2,
 # driven with boto3, checked replica by replica with `cleo-adm whereis`
-# and each node's repairer (`cleo-adm info sto_repair`):
+# and each node's repair queues (`cleo-adm mq-stats`):
 #
 #   - n3 killed: small and 3 MiB objects put, objects overwritten and
 #     deleted through n1 succeed on the two live replicas, and the
@@ -20,7 +20,6 @@
 import argparse
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -59,17 +58,16 @@ def agree(reps, nodes, etag=None, deleted=False):
 
 
 def queued(c, i, need=True):
-    """{target: entries} of node i's repairer, from its status text
-    (`cleo-adm info sto_repair`: "  NODE: N queued, ..."); None when the
-    node does not answer and need is False."""
-    r = c.adm(i, "--json", "info", "sto_repair")
+    """{target: entries} of node i's repair queues (`cleo-adm mq-stats
+    --json`: targets with entries queued); None when the node does not
+    answer and need is False."""
+    r = c.adm(i, "--json", "mq-stats")
     if r.returncode != 0 and not need:
         return None
     if r.returncode != 0:
-        raise Fail("n%d info sto_repair: %s" % (i, r.stderr.strip()))
-    text = json.loads(r.stdout)["actor"][0].get("status", "")
-    return {m.group(1): int(m.group(2)) for m in
-            re.finditer(r"^\s+(\S+): (\d+) queued", text, re.M)}
+        raise Fail("n%d mq-stats: %s" % (i, r.stderr.strip()))
+    j = json.loads(r.stdout)
+    return {t["node"]: t["entries"] for t in j["targets"] if t["entries"]}
 
 
 def down(c, i, via):
@@ -120,6 +118,13 @@ def run(c):
           "all up: one version on all three replicas")
     check(queued(c, 1) == {} and queued(c, 2) == {},
           "nothing queued while every replica takes every write")
+    r = c.adm(1, "--json", "mq-stats", name(2))
+    check(r.returncode == 0 and json.loads(r.stdout)["node"] == name(2),
+          "mq-stats of another node, through n1: %s" % r.stderr.strip())
+    r = c.adm(1, "mq-stats", "nobody@nowhere")
+    check(r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1,
+          "mq-stats of an unknown node: one line, exit 1: %r" %
+          r.stderr.strip())
 
     # n3 down: every write goes on to two replicas, and n3's are queued.
     c.sh("kill", c.dir, "3")
