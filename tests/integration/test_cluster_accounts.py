@@ -101,13 +101,17 @@ def refused(r, want, code):
 
 def refusals(c, cases, read):
     """Each case (node, args, want, exit code) refused in one line, and
-    read() the same before and after them all."""
-    before = read()
+    read(i) the same before and after them all. Every node's copy is
+    awaited first: a follower's copy lags the leader's by a heartbeat, so
+    the last change may reach node 1 after node 3 showed it."""
+    check(wait_for(lambda: read(1) == read(2) == read(3), 5),
+          "every node's copy agrees before the refusals")
+    before = read(1)
     for i, args, want, code in cases:
         r = c.adm(i, *args)
         check(refused(r, want, code), "n%d %s refused in one line (exit %d, "
               "%r)" % (i, " ".join(args), r.returncode, r.stderr.strip()))
-    check(read() == before, "nothing changed (%r)" % (read(),))
+    check(read(1) == before, "nothing changed (%r)" % (read(1),))
 
 
 def case_import(c, ak, sk):
@@ -143,7 +147,7 @@ def case_import(c, ak, sk):
         (3, ("user", "import", "bad/name", "DAVEKEY01", "some/secret/1"),
          "invalid user name", 1),
         (3, ("user", "import", "dave", "DAVEKEY01"), "missing", 2),
-    ], lambda: users(c, 1))
+    ], lambda i: users(c, i))
     check(seen(c, 3, "DAVEKEY01", "some/secret/1") == "InvalidAccessKeyId",
           "no refused pair signs on n3")
 
@@ -176,7 +180,7 @@ def case_role(c, ak, sk):
         (3, ("user", "role", "carol", "root"), "not a role", 1),
         (3, ("user", "role", "admin", "user"), "built-in admin", 1),
         (3, ("user", "role", "carol"), "missing", 2),
-    ], lambda: users(c, 1))
+    ], lambda i: users(c, i))
 
 
 def case_chown(c, ak, sk):
@@ -204,7 +208,7 @@ def case_chown(c, ak, sk):
         (3, ("bucket", "chown", "nothere", "carol"), "no such bucket", 1),
         (3, ("bucket", "chown", "shared", "bad/name"), "invalid user", 1),
         (3, ("bucket", "chown", "shared"), "missing", 2),
-    ], lambda: buckets(c, 1))
+    ], lambda i: buckets(c, i))
     r = c.adm(3, "user", "delete", "carol")
     check(refused(r, "owns", 1), "carol owns buckets: not deleted (%r)" %
           r.stderr.strip())
@@ -240,7 +244,7 @@ def case_acl(c, ak, sk):
         (3, ("bucket", "acl", "nothere", "private"), "no such bucket", 1),
         (3, ("bucket", "acl"), "missing", 2),
         (3, ("bucket", "acl", "shared", "private", "x"), "unexpected", 2),
-    ], lambda: buckets(c, 1))
+    ], lambda i: buckets(c, i))
 
 
 def run(c):
