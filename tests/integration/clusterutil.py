@@ -103,3 +103,40 @@ class Cluster:
     def stop(self):
         if os.path.exists(os.path.join(self.dir, "cluster.conf")):
             self.sh("stop", self.dir, ok=False)
+
+
+# ---- replicas (test_cluster_repl.py, test_cluster_repair.py) ----------
+
+
+def where(c, via, bucket, key):
+    """{node: replica} of `cleo-adm whereis` through node via."""
+    r = c.adm(via, "--json", "whereis", "%s/%s" % (bucket, key))
+    require(r.returncode == 0, "n%d whereis: %s" % (via, r.stderr))
+    return {x["node"]: x for x in json.loads(r.stdout)["replicas"]}
+
+
+def agree(reps, nodes, etag=None, deleted=False):
+    """The replicas of nodes hold one version (clock) and ETag, with the
+    etag given (if any) and the deleted flag given."""
+    got = [reps.get(n, {}) for n in nodes]
+    clocks = {r.get("clock") for r in got}
+    etags = {r.get("etag", "") for r in got}
+    ok = len(clocks) == 1 and None not in clocks and "" not in clocks
+    ok = ok and len(etags) == 1
+    for r in got:
+        ok = ok and bool(r.get("deleted")) == deleted and not r.get("error")
+        if etag is not None:
+            ok = ok and r.get("etag") == etag
+    return ok
+
+
+def down(c, i, via):
+    """Wait until nodes via see node i's connection gone."""
+    def gone(j):
+        r = c.adm(j, "--json", "nodes")
+        peers = json.loads(r.stdout).get("nodes", []) if r.returncode == 0 \
+            else []
+        return not any(p.get("name") == name(i) and p.get("up")
+                       for p in peers)
+    wait_until(lambda: all(gone(j) for j in via), 10,
+               "n%d seen down by %s" % (i, via))

@@ -27,7 +27,8 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterutil import name, states  # noqa: E402
+from clusterutil import agree, down, name, states  # noqa: E402
+import clusterutil  # noqa: E402
 from nodeutil import Fail, check, summary, wait_until  # noqa: E402
 from test_cluster_s3 import Cluster, err  # noqa: E402
 
@@ -36,25 +37,8 @@ BUCKET = "repair"
 CONVERGE_S = 15  # "within a few seconds", with room for a loaded CI host
 
 
-def where(c, via, key):
-    """{node: replica} of whereis through node via."""
-    j = c.adm_json(via, "whereis", "%s/%s" % (BUCKET, key))
-    return {r["node"]: r for r in j["replicas"]}
 
 
-def agree(reps, nodes, etag=None, deleted=False):
-    """The replicas of nodes hold one version (clock) and ETag, with the
-    etag given (if any) and the deleted flag given."""
-    got = [reps.get(n, {}) for n in nodes]
-    clocks = {r.get("clock") for r in got}
-    etags = {r.get("etag", "") for r in got}
-    ok = len(clocks) == 1 and None not in clocks and "" not in clocks
-    ok = ok and len(etags) == 1
-    for r in got:
-        ok = ok and bool(r.get("deleted")) == deleted and not r.get("error")
-        if etag is not None:
-            ok = ok and r.get("etag") == etag
-    return ok
 
 
 def queued(c, i, need=True):
@@ -70,16 +54,6 @@ def queued(c, i, need=True):
     return {t["node"]: t["entries"] for t in j["targets"] if t["entries"]}
 
 
-def down(c, i, via):
-    """Wait until nodes via see node i's connection gone."""
-    def gone(j):
-        r = c.adm(j, "--json", "nodes")
-        peers = json.loads(r.stdout).get("nodes", []) if r.returncode == 0 \
-            else []
-        return not any(p.get("name") == name(i) and p.get("up")
-                       for p in peers)
-    wait_until(lambda: all(gone(j) for j in via), 10,
-               "n%d seen down by %s" % (i, via))
 
 
 def running(c, i, via=2):
@@ -104,6 +78,10 @@ def form(c):
 def put(c, gw, key, body):
     return c.s3(gw).put_object(Bucket=BUCKET, Key=key,
                                Body=body)["ETag"].strip('"')
+
+
+def where(c, via, key):
+    return clusterutil.where(c, via, BUCKET, key)
 
 
 def run(c):

@@ -22,7 +22,6 @@
 #
 #   python3 tests/integration/test_cluster_repl.py --bin build/cmd
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -30,7 +29,8 @@ import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clusterutil import name, states  # noqa: E402
+from clusterutil import agree, down, name, states  # noqa: E402
+import clusterutil  # noqa: E402
 from nodeutil import Fail, check, summary, wait_until  # noqa: E402
 from test_cluster_s3 import Cluster, err  # noqa: E402
 
@@ -38,10 +38,6 @@ BIN = None
 BUCKET = "repl"
 
 
-def where(c, via, key):
-    """{node: replica} of whereis through node via."""
-    j = c.adm_json(via, "whereis", "%s/%s" % (BUCKET, key))
-    return {r["node"]: r for r in j["replicas"]}
 
 
 def primary(c, key):
@@ -49,29 +45,12 @@ def primary(c, key):
         "replicas"][0]["node"]
 
 
-def agree(reps, nodes, etag=None, deleted=False):
-    """The replicas of nodes hold one version (clock), with etag or a
-    tombstone."""
-    got = [reps[n] for n in nodes]
-    clocks = {r.get("clock") for r in got}
-    ok = len(clocks) == 1 and "" not in clocks and None not in clocks
-    for r in got:
-        ok = ok and bool(r.get("deleted")) == deleted
-        if etag is not None:
-            ok = ok and r.get("etag") == etag
-    return ok
 
 
-def down(c, i, via):
-    """Wait until nodes via see node i's connection gone."""
-    def gone(j):
-        r = c.adm(j, "--json", "nodes")
-        peers = json.loads(r.stdout).get("nodes", []) if r.returncode == 0 \
-            else []
-        return not any(p.get("name") == name(i) and p.get("up")
-                       for p in peers)
-    wait_until(lambda: all(gone(j) for j in via), 10,
-               "n%d seen down by %s" % (i, via))
+
+
+def where(c, via, key):
+    return clusterutil.where(c, via, BUCKET, key)
 
 
 def run(c):
