@@ -96,9 +96,11 @@ class Cluster:
                    .get("n", 0) > 0, 10, "the first leader set the conf")
         r = self.adm(2, "start")
         require(r.returncode == 0, "start: %s" % r.stderr)
-        wait_until(lambda: all(s == "running" for s in
-                               states(self.status(self.n)).values()), 10,
-                   "every member running")
+        # Every node's copy: each follows a manager, a heartbeat behind.
+        wait_until(lambda: all(all(s == "running" for s in
+                                   states(self.status(i)).values())
+                               for i in range(1, self.n + 1)), 10,
+                   "every member running, in every node's copy")
 
     def stop(self):
         if os.path.exists(os.path.join(self.dir, "cluster.conf")):

@@ -173,8 +173,10 @@ def case_ring(c):
     check(r6["balance"] <= 1.10, "6 nodes: balance %.3f" % r6["balance"])
     wait_until(lambda: states(c.status(2)).get(name(6)) == "running", 10,
                "n6 running")
-    sums = {m["ring_cur"] for m in c.status(3)["members"]}
-    check(sums == {r6["checksum"]}, "one RING on all six (%s)" % sums)
+    # Each node's copy follows a manager, up to a heartbeat behind.
+    sums = lambda: {m["ring_cur"] for m in c.status(3)["members"]}  # noqa
+    check(wait_for(lambda: sums() == {r6["checksum"]}, 5),
+          "one RING on all six (%s)" % sums())
 
 
 def case_buckets(c):
