@@ -153,8 +153,14 @@ def run(c):
     with open(os.path.join(c.dir, "credentials"), "w") as f:
         f.write("access_key=%s\nsecret_key=%s\n" % (ak3, sk3))
     c.sh("start-node", c.dir, "3")
-    check(wait_for(lambda: works(c, 1, ak3, sk3), 10),
-          "n3's new admin pair works on n1")
+    ok3 = wait_for(lambda: works(c, 1, ak3, sk3), 10)
+    if not ok3:  # CI saw this fail once with n3 refusing connections
+        for f in ("node.log", "cleo.log"):
+            path = os.path.join(c.dir, "n3", f)
+            if os.path.exists(path):
+                print("== n3/%s (tail)\n%s" % (f, "".join(
+                    open(path, errors="replace").readlines()[-25:])))
+    check(ok3, "n3's new admin pair works on n1")
     # each node's copy may be a heartbeat behind another's
     check(wait_for(lambda: works(c, 2, ak3, sk3), 2), "and on n2")
     check(works(c, 3, ak, sk), "the first pair still works on n3")
