@@ -64,8 +64,8 @@ int gw__ring_live(const gw_snap_t *snap, rt_t *rt, const char *bucket,
         return GW_EUNAVAILABLE; /* no RING yet (before `cleo-adm start`) */
     const char *node[GW_RING_REPLICAS_MAX];
     size_t got;
-    uint32_t want = snap->n < GW_RING_REPLICAS_MAX ? snap->n
-                                                   : GW_RING_REPLICAS_MAX;
+    uint32_t want =
+        snap->n < GW_RING_REPLICAS_MAX ? snap->n : GW_RING_REPLICAS_MAX;
     int rc = ring_replicas(snap->ring, bucket, key, want, node, &got);
     if (rc < 0 || got == 0)
         return rc == CLEO_ENOMEM ? rc : GW_EUNAVAILABLE;

@@ -98,7 +98,7 @@ struct s3_s {
      * when it starts; NULL without a cluster or before the first state */
     struct gw_snap_s *snap;
     struct s3_fan_s *fan; /* calls to several nodes in flight (fan.h) */
-    rt_msg_t *hit; /* cluster: a cache hit waiting for its primary's HEAD */
+    rt_msg_t *hit;    /* cluster: a cache hit waiting for its primary's HEAD */
     rt_pid_t read_at; /* the replica a GET/HEAD reads (s3_read.c); 0 = the
                          first live one */
 };

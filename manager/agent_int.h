@@ -41,10 +41,10 @@ typedef struct {
     char voters[16][256];
     size_t n_voters;
     bool status_busy;
-    uint32_t leaderless; /* ticks the subscribed manager knew no leader */
+    uint32_t leaderless;   /* ticks the subscribed manager knew no leader */
     uint32_t status_fails; /* its status calls unanswered in a row */
     uint32_t local_waits;  /* ticks waited for this node's mgr_raft */
-    rt_pid_t subs[32];   /* local subscribers (MGR_AGENT_SUBSCRIBE) */
+    rt_pid_t subs[32];     /* local subscribers (MGR_AGENT_SUBSCRIBE) */
     rt_ref_t sub_refs[32];
     size_t n_subs;
     /* A newer RING seen on a storage request (AGENT_RING_SEEN): reads of
